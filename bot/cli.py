@@ -1,0 +1,245 @@
+"""The ``evalbot`` command line.
+
+evalbot run --once                  one cycle: discover -> evaluate -> store -> PRs
+evalbot evaluate ORG/MODEL[@REV] --dry-run   evaluate one repo, print the card diff
+evalbot validate [PATH]             check config YAML
+evalbot status                      queue, failures by reason, PRs by state
+evalbot sandbox serve|seed          the local stand-in for the Hub
+evalbot space                       serve the Gradio Space
+evalbot demo                        everything above on embedded defaults
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import BotConfig, load_config
+from bot.settings import Settings
+
+log = logging.getLogger("evalbot")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpx2", "huggingface_hub", "datasets", "filelock", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(args: argparse.Namespace) -> tuple[Settings, BotConfig]:
+    settings = Settings.from_env(config_dir=args.config)
+    config = load_config(settings.config_dir)
+    if settings.space_url:
+        config = config.__class__(
+            path=config.path,
+            settings=config.settings.model_copy(update={"space_url": settings.space_url}),
+            modules=config.modules,
+        )
+    return settings, config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.cycle import run_cycle
+    from bot.hub import make_api
+    from store.db import Store
+
+    settings, config = _load(args)
+    api = make_api(settings, need_token=True)
+    with Store.open(settings.mongodb_uri) as store:
+        while True:
+            report = run_cycle(config, api=api, store=store, device=args.device)
+            print(report.summary())
+            if args.once:
+                return 0
+            time.sleep(config.settings.schedule.interval_minutes * 60)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from cardgen.card import propose_card
+    from cardgen.diff import card_diff
+
+    from bot.discovery import to_record
+    from bot.hub import make_api
+    from bot.publisher import read_card
+    from evaluators.executor import Executor
+    from store.db import Store
+    from store.types import ModelStatus
+
+    settings, config = _load(args)
+    repo_id, _, revision = args.repo.partition("@")
+    api = make_api(settings, need_token=False)
+    model = to_record(api.model_info(repo_id, revision=revision or None))
+    modules = [m.module for m in config.modules]
+    if args.dry_run:
+        report = Executor(modules, api=api, device=args.device).evaluate(model)
+        records = report.records
+    else:
+        with Store.open(settings.mongodb_uri) as store:
+            store.upsert_model(model)
+            report = Executor(modules, api=api, store=store, device=args.device).evaluate(model)
+            for record in report.records:
+                store.save_result(record)
+            store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
+            records = store.results_for(model.repo_id, model.sha)
+    for record in records:
+        m = record.metrics
+        print(
+            f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "
+            f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, "
+            f"{record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
+        )
+    card = read_card(api, model.repo_id, model.sha)
+    change = propose_card(card, records, repo_id=model.repo_id, space_url=config.settings.space_url)
+    if change.changed:
+        print(card_diff(card, change.text, repo_id=model.repo_id))
+    else:
+        print("The card already holds these results: no pull request would be opened.")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from evaluators.config import load_module
+
+    path = Path(args.path)
+    if path.is_file():
+        module = load_module(path)
+        print(f"ok: {path} (module '{module.id}', task {module.task})")
+        return 0
+    config = load_config(path)
+    for item in config.modules:
+        print(f"ok: {item.path} (module '{item.module.id}', task {item.module.task})")
+    print(f"ok: {config.path} ({len(config.modules)} evaluation modules)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from store.db import Store
+
+    settings = Settings.from_env(config_dir=args.config)
+    with Store.open(settings.mongodb_uri) as store:
+        print("jobs:", dict(sorted(store.job_counts().items())) or "none")
+        print("failures by reason:", dict(sorted(store.failures_by_reason().items())) or "none")
+        print("pull requests:", dict(sorted(store.pr_counts().items())) or "none")
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from sandbox.cli import main as sandbox_main
+
+    return sandbox_main(args.sandbox_args)
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    from space.app import serve
+
+    serve(host=args.host, port=args.port)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(
+        root=args.dir, space_port=args.port, hub_port=args.hub_port, serve=not args.no_serve
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evalbot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config folder (default: $EVALBOT_CONFIG or ./config)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run bot cycles (discover, evaluate, store, open PRs)")
+    run.add_argument("--once", action="store_true", help="one cycle, then exit")
+    run.add_argument(
+        "--device", default=None, help="torch device (default: cuda if present, else cpu)"
+    )
+    run.set_defaults(func=cmd_run)
+
+    ev = sub.add_parser("evaluate", help="evaluate one repo and print the card change")
+    ev.add_argument("repo", help="ORG/MODEL or ORG/MODEL@REVISION")
+    ev.add_argument("--dry-run", action="store_true", help="touch nothing: no database, no PR")
+    ev.add_argument("--device", default=None)
+    ev.set_defaults(func=cmd_evaluate)
+
+    val = sub.add_parser("validate", help="check the config YAML files")
+    val.add_argument("path", nargs="?", default="config", help="config folder or one module file")
+    val.set_defaults(func=cmd_validate)
+
+    st = sub.add_parser("status", help="queue, failures by reason, PRs by state")
+    st.set_defaults(func=cmd_status)
+
+    sb = sub.add_parser(
+        "sandbox", help="the local stand-in for the Hub: serve | seed", add_help=False
+    )
+    sb.add_argument("sandbox_args", nargs=argparse.REMAINDER)
+    sb.set_defaults(func=cmd_sandbox)
+
+    sp = sub.add_parser("space", help="serve the Gradio Space")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    sp.set_defaults(func=cmd_space)
+
+    demo = sub.add_parser("demo", help="sandbox Hub + embedded MongoDB + one cycle + the Space")
+    demo.add_argument(
+        "--dir", type=Path, default=None, help="demo state (default ~/.cache/evalbot/demo)"
+    )
+    demo.add_argument("--port", type=int, default=7860, help="Space port")
+    demo.add_argument("--hub-port", type=int, default=8900, help="sandbox Hub port")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="exit after the cycle instead of serving"
+    )
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    import httpx2
+    from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+
+    from bot.errors import HubUnreachableError, TokenError
+    from evaluators.errors import ConfigError, EvaluationError
+    from store.errors import StoreError
+
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, StoreError, HubUnreachableError, TokenError) as exc:
+        print(f"evalbot: error: {exc}", file=sys.stderr)
+        return 2
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        print(f"evalbot: error: {exc.server_message or exc}", file=sys.stderr)
+        return 2
+    except httpx2.TransportError as exc:
+        endpoint = Settings.from_env().hf_endpoint
+        print(f"evalbot: error: {HubUnreachableError(endpoint, str(exc))}", file=sys.stderr)
+        return 2
+    except EvaluationError as exc:
+        print(
+            f"evalbot: {exc.repo_id} cannot be evaluated: {exc.reason.value}: {exc.detail}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""``config/bot.yaml``: schedule, PR policy, sources. Strict: unknown keys are errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evaluators.config import ModuleFile, format_validation_error, load_modules, read_yaml
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Schedule(_Strict):
+    interval_minutes: float = Field(default=60, gt=0)
+
+
+class Discovery(_Strict):
+    sources: list[Literal["huggingface"]] = Field(default=["huggingface"])
+    limit_per_query: int = Field(default=500, ge=1, le=100_000)
+
+
+class PullRequests(_Strict):
+    enabled: bool = True
+    max_per_hour: int = Field(default=30, ge=0)
+    deny: list[str] = Field(default_factory=list)
+
+    def denies(self, repo_id: str) -> bool:
+        org = repo_id.split("/", 1)[0]
+        return repo_id in self.deny or org in self.deny
+
+
+class BotSettings(_Strict):
+    version: Literal[1] = 1
+    schedule: Schedule = Schedule()
+    space_url: str = "http://127.0.0.1:7860"
+    tasks_dir: str = "tasks"
+    discovery: Discovery = Discovery()
+    pull_requests: PullRequests = PullRequests()
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    path: Path
+    settings: BotSettings
+    modules: list[ModuleFile]
+
+
+def load_config(config_dir: Path) -> BotConfig:
+    """Load ``bot.yaml`` and every evaluation module it points at.
+
+    Raises:
+        evaluators.errors.ConfigError: naming the file and the key.
+    """
+    path = config_dir / "bot.yaml"
+    data = read_yaml(path)
+    try:
+        settings = BotSettings.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(path, exc) from exc
+    modules = load_modules(config_dir / settings.tasks_dir)
+    return BotConfig(path=path, settings=settings, modules=modules)

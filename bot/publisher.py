@@ -1,0 +1,192 @@
+"""Open (or refresh) one pull request per model revision with the card change.
+
+Rules: nothing when PRs are switched off, the repo is denied or opted out, the card did not
+change, or a PR with the same results already exists (found in the store or, if the database
+was lost, by the hidden marker in the bot's PRs on the Hub). A PR the author closed is never
+reopened or recreated for that model revision.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+
+from cardgen.card import CardChange, propose_card
+from cardgen.pr import parse_marker, pr_body, pr_title
+from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+
+from bot.config import PullRequests
+from cardgen.errors import CardError
+from evaluators.executor import CODE_VERSION
+from store.db import PullRequestRecord, Store
+from store.types import EvaluationRecord, ModelRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+OPT_OUT_TAGS = {"no-evalbot", "evalbot:false"}
+
+
+class Outcome(enum.StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # the card already holds these results
+    DUPLICATE = "duplicate"  # a PR with these results exists
+    CLOSED_BY_AUTHOR = "closed by author"
+    DISABLED = "disabled"
+    DENIED = "denied"
+    OPTED_OUT = "opted out"
+    CARD_REFUSED = "card refused"
+    NO_RESULTS = "no results"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    outcome: Outcome
+    pr_num: int | None = None
+    url: str | None = None
+    detail: str | None = None
+
+
+def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
+    """The README.md of a model revision, or None when it has none."""
+    try:
+        path = hf_hub_download(
+            repo_id, "README.md", revision=revision, token=api.token, endpoint=api.endpoint
+        )
+    except EntryNotFoundError:
+        return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def opted_out(model: ModelRecord, card: str | None) -> bool:
+    tags = {t.casefold() for t in model.tags}
+    if tags & OPT_OUT_TAGS:
+        return True
+    return bool(card and "\nevalbot: false" in card.split("\n---", 1)[0])
+
+
+@dataclass
+class _HubPR:
+    num: int
+    status: str
+    result_hash: str | None
+    model_sha: str | None
+
+
+class Publisher:
+    def __init__(self, api: HfApi, store: Store, policy: PullRequests, *, space_url: str) -> None:
+        self.api = api
+        self.store = store
+        self.policy = policy
+        self.space_url = space_url.rstrip("/")
+        self._me: str | None = None
+
+    @property
+    def me(self) -> str:
+        if self._me is None:
+            self._me = str(self.api.whoami()["name"])
+        return self._me
+
+    def publish(self, model: ModelRecord, records: list[EvaluationRecord]) -> PublishResult:
+        if not records:
+            return PublishResult(Outcome.NO_RESULTS)
+        if not self.policy.enabled:
+            return PublishResult(Outcome.DISABLED)
+        if self.policy.denies(model.repo_id):
+            return PublishResult(Outcome.DENIED)
+        card = read_card(self.api, model.repo_id, model.sha)
+        if opted_out(model, card):
+            return PublishResult(Outcome.OPTED_OUT)
+        try:
+            change = propose_card(card, records, repo_id=model.repo_id, space_url=self.space_url)
+        except CardError as exc:
+            log.warning("%s: card cannot be edited safely: %s", model.repo_id, exc.reason)
+            return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
+        if not change.changed:
+            return PublishResult(Outcome.UNCHANGED)
+        prs = self._known_prs(model.repo_id)
+        for pr in prs:
+            if pr.model_sha == model.sha and pr.status == "closed":
+                return PublishResult(Outcome.CLOSED_BY_AUTHOR, pr_num=pr.num)
+            if pr.result_hash == change.result_hash and pr.model_sha == model.sha:
+                return PublishResult(Outcome.DUPLICATE, pr_num=pr.num)
+        open_pr = next((pr for pr in prs if pr.status == "open"), None)
+        return self._commit(model, records, change, open_pr)
+
+    def _known_prs(self, repo_id: str) -> list[_HubPR]:
+        """The bot's PRs on this repo, from the Hub (the truth) with their markers."""
+        found = []
+        for disc in self.api.get_repo_discussions(
+            repo_id, author=self.me, discussion_type="pull_request"
+        ):
+            details = self.api.get_discussion_details(repo_id, disc.num)
+            marker = None
+            for event in reversed(details.events):  # the newest marker wins (PRs get updated)
+                content = getattr(event, "content", None)
+                if content and (marker := parse_marker(content)):
+                    break
+            found.append(
+                _HubPR(
+                    num=disc.num,
+                    status=disc.status,
+                    result_hash=marker[0] if marker else None,
+                    model_sha=marker[1] if marker else None,
+                )
+            )
+        return found
+
+    def _commit(
+        self,
+        model: ModelRecord,
+        records: list[EvaluationRecord],
+        change: CardChange,
+        open_pr: _HubPR | None,
+    ) -> PublishResult:
+        title = pr_title(records)
+        body = pr_body(
+            change,
+            records,
+            repo_id=model.repo_id,
+            space_url=self.space_url,
+            code_version=CODE_VERSION,
+        )
+        operation = CommitOperationAdd("README.md", change.text.encode("utf-8"))
+        if open_pr is not None:
+            # One open PR per repo: new results go to the same PR as a new commit.
+            self.api.create_commit(
+                model.repo_id,
+                operations=[operation],
+                commit_message=title,
+                revision=f"refs/pr/{open_pr.num}",
+            )
+            self.api.comment_discussion(model.repo_id, open_pr.num, body)
+            num, outcome = open_pr.num, Outcome.UPDATED
+            url = f"{self.api.endpoint}/{model.repo_id}/discussions/{num}"
+        else:
+            info = self.api.create_commit(
+                model.repo_id,
+                operations=[operation],
+                commit_message=title,
+                commit_description=body,
+                create_pr=True,
+                parent_commit=model.sha,
+            )
+            if info.pr_num is None:  # the server dropped the commit as unchanged
+                return PublishResult(Outcome.UNCHANGED)
+            num, outcome, url = info.pr_num, Outcome.OPENED, str(info.pr_url)
+        self.store.record_pr(
+            PullRequestRecord(
+                repo_id=model.repo_id,
+                num=num,
+                model_sha=model.sha,
+                result_hash=change.result_hash,
+                url=url,
+                status="open",
+                created_at=utcnow(),
+            )
+        )
+        log.info("%s: PR #%d %s", model.repo_id, num, outcome.value)
+        return PublishResult(outcome, pr_num=num, url=url)

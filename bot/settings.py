@@ -1,0 +1,35 @@
+"""Environment settings, read in one place.
+
+``HF_ENDPOINT``  the Hub (default https://huggingface.co; the demo points it at the sandbox)
+``HF_TOKEN``     the bot's token (needed to open PRs; never logged, stored or written anywhere)
+``MONGODB_URI``  MongoDB; unset: an embedded mongod with data under ``EVALBOT_MONGO_DIR``
+``EVALBOT_CONFIG`` the config folder (default ``./config``)
+``EVALBOT_SPACE_URL`` overrides ``space_url`` of bot.yaml (the demo sets it to its local Space)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+@dataclass(frozen=True)
+class Settings:
+    hf_endpoint: str
+    mongodb_uri: str | None
+    config_dir: Path
+    space_url: str | None = None  # EVALBOT_SPACE_URL overrides bot.yaml's space_url
+    hf_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, *, config_dir: Path | None = None) -> Settings:
+        return cls(
+            hf_endpoint=os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/"),
+            hf_token=os.environ.get("HF_TOKEN") or None,
+            mongodb_uri=os.environ.get("MONGODB_URI") or None,
+            config_dir=config_dir or Path(os.environ.get("EVALBOT_CONFIG", "config")),
+            space_url=os.environ.get("EVALBOT_SPACE_URL") or None,
+        )

@@ -1,0 +1,64 @@
+"""Load an evaluation split from the Hub with ``datasets`` and check it against its module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+import numpy.typing as npt
+
+from evaluators.config import EvaluationModule
+from evaluators.labels import normalize
+
+
+class DatasetError(RuntimeError):
+    """The dataset on the Hub does not match its module YAML (columns or labels).
+
+    This is a configuration problem, not the model's: fix the module YAML.
+    """
+
+
+@dataclass(frozen=True)
+class EvalSplit:
+    dataset_id: str
+    revision: str
+    split: str
+    texts: list[str]
+    labels: npt.NDArray[np.int64]  # dataset class indices, in module label order
+
+
+def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
+    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows."""
+    ref = module.dataset
+    ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
+    assert isinstance(ds, datasets.Dataset)
+    missing = [c for c in (ref.columns.input, ref.columns.label) if c not in ds.column_names]
+    if missing:
+        raise DatasetError(
+            f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "
+            f"(it has {ds.column_names}); fix dataset.columns in the module '{module.id}'"
+        )
+    if module.limit is not None and len(ds) > module.limit:
+        ds = ds.select(range(module.limit))
+    raw = ds[ref.columns.label]
+    feature = ds.features[ref.columns.label]
+    wanted = {normalize(name): i for i, name in enumerate(ref.labels)}
+    if isinstance(feature, datasets.ClassLabel):
+        names = [normalize(n) for n in feature.names]
+        if sorted(names) != sorted(wanted):
+            raise DatasetError(
+                f"{ref.repo}: class names {feature.names} differ from dataset.labels {ref.labels} "
+                f"in the module '{module.id}'"
+            )
+        remap = np.array([wanted[n] for n in names], dtype=np.int64)
+        labels = remap[np.asarray(raw, dtype=np.int64)]
+    else:
+        unknown = sorted({str(v) for v in raw} - set(ref.labels))
+        if unknown:
+            raise DatasetError(f"{ref.repo}: label values {unknown[:10]} are not in dataset.labels")
+        labels = np.array([wanted[normalize(str(v))] for v in raw], dtype=np.int64)
+    texts = [str(t) for t in ds[ref.columns.input]]
+    return EvalSplit(
+        dataset_id=ref.repo, revision=revision, split=ref.split, texts=texts, labels=labels
+    )

@@ -1,0 +1,56 @@
+"""Typed evaluation errors. Each carries the ``FailureReason`` stored on the model."""
+
+from __future__ import annotations
+
+from store.types import FailureReason
+
+
+class ConfigError(ValueError):
+    """A YAML file under ``config/`` is invalid. The message names the file and the key."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+
+
+class EvaluationError(RuntimeError):
+    """A model cannot be evaluated; ``reason`` says why in one stored word."""
+
+    reason: FailureReason = FailureReason.LOAD_ERROR
+
+    def __init__(self, repo_id: str, detail: str, *, reason: FailureReason | None = None) -> None:
+        super().__init__(f"{repo_id}: {detail}")
+        self.repo_id = repo_id
+        self.detail = detail
+        if reason is not None:
+            self.reason = reason
+
+
+class UnsupportedModelError(EvaluationError):
+    reason = FailureReason.UNSUPPORTED
+
+
+class InsufficientMetadataError(EvaluationError):
+    reason = FailureReason.INSUFFICIENT_METADATA
+
+
+class LabelMappingError(EvaluationError):
+    """The model's labels cannot be mapped to the dataset's; ``unmatched`` lists them."""
+
+    reason = FailureReason.UNKNOWN_LABELS
+
+    def __init__(self, repo_id: str, unmatched: list[str], dataset_labels: list[str]) -> None:
+        super().__init__(
+            repo_id,
+            f"labels {unmatched} match none of the dataset labels {dataset_labels}; "
+            "add an alias under `label_aliases` in the module YAML if they mean the same class",
+        )
+        self.unmatched = unmatched
+
+
+class UnsafeWeightsError(EvaluationError):
+    reason = FailureReason.UNSAFE_WEIGHTS
+
+
+class IncompatibleLibraryError(EvaluationError):
+    reason = FailureReason.INCOMPATIBLE_LIBRARY

@@ -1,0 +1,94 @@
+"""Fetch what an evaluation needs from the Hub, safely.
+
+Only safetensors weights, configs and tokenizer/processor files are downloaded; pickle-only repos
+are refused; remote code is never run (``trust_remote_code=False`` wherever a model is loaded).
+Hub errors about the model become typed :class:`EvaluationError` s; connection problems are not
+the model's fault and propagate unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+from evaluators.errors import EvaluationError, InsufficientMetadataError, UnsafeWeightsError
+from store.types import FailureReason
+
+ALLOWED_FILES = [
+    "config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "*.model",
+    "preprocessor_config.json",
+]
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+@dataclass(frozen=True)
+class FetchedModel:
+    repo_id: str
+    sha: str
+    path: Path
+
+
+def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
+    """Download the safe files of one model revision into the local cache.
+
+    Raises:
+        EvaluationError: with reason ``not found`` or ``gated``.
+        UnsafeWeightsError: the repo has pickle weights but no safetensors.
+        InsufficientMetadataError: no ``config.json``.
+    """
+    try:
+        info = api.model_info(repo_id, revision=revision)
+    except GatedRepoError as exc:
+        raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
+    except RevisionNotFoundError as exc:
+        raise EvaluationError(
+            repo_id, f"revision {revision} not found", reason=FailureReason.NOT_FOUND
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise EvaluationError(
+            repo_id, "repository not found (deleted or private)", reason=FailureReason.NOT_FOUND
+        ) from exc
+    files = [s.rfilename for s in info.siblings or []]
+    if "config.json" not in files:
+        raise InsufficientMetadataError(repo_id, "the repo has no config.json")
+    if not any(f.endswith(".safetensors") for f in files):
+        pickles = [f for f in files if f.endswith(PICKLE_SUFFIXES)]
+        detail = (
+            f"only pickle weights ({', '.join(pickles)}); evalbot loads safetensors only"
+            if pickles
+            else "no weights in safetensors format"
+        )
+        raise UnsafeWeightsError(repo_id, detail)
+    sha = info.sha or revision
+    try:
+        path = snapshot_download(
+            repo_id,
+            revision=sha,
+            allow_patterns=ALLOWED_FILES,
+            token=api.token,
+            endpoint=api.endpoint,
+        )
+    except GatedRepoError as exc:
+        raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
+    return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path))
+
+
+def resolve_dataset_revision(api: HfApi, repo_id: str, revision: str | None) -> str:
+    """The commit sha that ``revision`` (default: main) of a dataset points at."""
+    info = api.dataset_info(repo_id, revision=revision or "main")
+    if not info.sha:
+        raise RuntimeError(f"dataset {repo_id} has no commit sha at {revision or 'main'}")
+    return info.sha

@@ -1,0 +1,97 @@
+"""Text classification: load a transformers classifier and predict over a dataset in batches."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from store.types import FailureReason
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Model class indices and their softmax confidence, in dataset order."""
+
+    labels: npt.NDArray[np.int64]
+    confidences: npt.NDArray[np.float32]
+    seconds: float  # tokenisation + forward passes
+
+
+@dataclass
+class TextClassifier:
+    repo_id: str
+    model: torch.nn.Module
+    tokenizer: object
+    id2label: dict[int, str]
+    device: torch.device
+
+    @classmethod
+    def load(cls, repo_id: str, path: Path, device: torch.device) -> TextClassifier:
+        """Load from a local snapshot; safetensors only, never remote code.
+
+        Raises:
+            InsufficientMetadataError: no usable config or tokenizer.
+            IncompatibleLibraryError: the architecture is not a sequence classifier.
+            EvaluationError: any other load failure (reason ``load error``).
+        """
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
+        id2label = {int(k): str(v) for k, v in (getattr(config, "id2label", None) or {}).items()}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        except (OSError, ValueError, TypeError) as exc:
+            raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                path, config=config, use_safetensors=True, trust_remote_code=False
+            )
+        except ValueError as exc:
+            raise IncompatibleLibraryError(
+                repo_id, f"not loadable as a sequence classifier: {exc}"
+            ) from exc
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise EvaluationError(
+                repo_id, f"model failed to load: {exc}", reason=FailureReason.LOAD_ERROR
+            ) from exc
+        model.eval().to(device)
+        return cls(
+            repo_id=repo_id, model=model, tokenizer=tokenizer, id2label=id2label, device=device
+        )
+
+    @torch.inference_mode()
+    def predict(self, texts: Sequence[str], *, batch_size: int, max_length: int) -> Predictions:
+        """Predict every text. Batches are formed from texts of similar length (less padding)."""
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        labels = np.empty(len(texts), dtype=np.int64)
+        confidences = np.empty(len(texts), dtype=np.float32)
+        tokenizer = self.tokenizer
+        start = time.perf_counter()
+        for lo in range(0, len(texts), batch_size):
+            idx = order[lo : lo + batch_size]
+            batch = tokenizer(  # type: ignore[operator]
+                [texts[i] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+                return_tensors="pt",
+            ).to(self.device)
+            logits = self.model(**batch).logits.float()
+            probs = torch.softmax(logits, dim=-1)
+            conf, pred = probs.max(dim=-1)
+            labels[idx] = pred.cpu().numpy()
+            confidences[idx] = conf.cpu().numpy()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return Predictions(
+            labels=labels, confidences=confidences, seconds=time.perf_counter() - start
+        )

@@ -1,0 +1,324 @@
+"""Repos on disk: content-addressed blobs, commits with parents, branches, one tree per commit.
+
+Layout under the data dir:
+
+    blobs/<oid[:2]>/<oid[2:]>                 file contents, named by their git blob sha1
+    repos/<type>s/<ns>/<name>/repo.json       settings, counters and refs (`main`, `refs/pr/N`)
+    repos/<type>s/<ns>/<name>/commits/<id>.json
+    repos/<type>s/<ns>/<name>/discussions/<n>.json   (see `sandbox.discussions`)
+
+Everything is JSON written atomically, so a restarted server finds every repo again. One
+re-entrant lock guards all writes; callers hold `storage.lock` around read-modify-write sequences.
+
+Example:
+    >>> store = Storage(Path("/tmp/hub"))
+    >>> repo = store.create_repo("model", "demo/tiny", author="demo")
+    >>> store.commit_to_branch(repo, "main", [AddFile("README.md", b"hi")], title="Add card", author="demo")
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox import errors
+from sandbox.jsonfile import now_iso, read_json, write_bytes, write_json
+
+REPO_TYPES = ("model", "dataset", "space")
+
+DEFAULT_GITATTRIBUTES = "".join(
+    f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
+    for pattern in (
+        "*.7z *.arrow *.bin *.bz2 *.ckpt *.ftz *.gz *.h5 *.joblib *.lfs.* *.mlmodel *.model "
+        "*.msgpack *.npy *.npz *.onnx *.ot *.parquet *.pb *.pickle *.pkl *.pt *.pth *.rar "
+        "*.safetensors saved_model/**/* *.tar.* *.tar *.tflite *.tgz *.wasm *.xz *.zip *.zst "
+        "*tfevents*"
+    ).split()
+).encode()
+
+
+def git_blob_sha1(content: bytes) -> str:
+    """The git object id of a file: sha1 over `blob <size>\\0<content>` (the Hub's ETag)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+@dataclass(frozen=True)
+class AddFile:
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class DeleteFile:
+    path: str
+
+
+@dataclass(frozen=True)
+class DeleteFolder:
+    path: str
+
+
+Operation = AddFile | DeleteFile | DeleteFolder
+
+
+@dataclass(frozen=True)
+class FileRef:
+    oid: str
+    size: int
+
+
+@dataclass
+class Commit:
+    id: str
+    parents: list[str]
+    title: str
+    message: str
+    author: str
+    date: str
+    tree: dict[str, FileRef]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tree"] = {path: [ref.oid, ref.size] for path, ref in self.tree.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Commit:
+        tree = {path: FileRef(oid, size) for path, (oid, size) in data.pop("tree").items()}
+        return cls(tree=tree, **data)
+
+
+@dataclass
+class Repo:
+    type: str
+    id: str
+    object_id: str
+    created_at: str
+    private: bool = False
+    gated: str | bool = False
+    disabled: bool = False
+    discussions_disabled: bool = False
+    security_issues: list[dict[str, Any]] = field(default_factory=list)
+    downloads: int = 0
+    likes: int = 0
+    refs: dict[str, str] = field(default_factory=dict)
+    discussion_count: int = 0
+
+    @property
+    def namespace(self) -> str:
+        return self.id.split("/")[0]
+
+    @property
+    def url_prefix(self) -> str:
+        """`datasets/`, `spaces/` or nothing: how web and resolve urls name the repo type."""
+        return "" if self.type == "model" else f"{self.type}s/"
+
+
+def _check_path(path: str) -> str:
+    parts = path.split("/")
+    if not path or path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise errors.bad_request(f"Invalid path in repo: {path!r}")
+    if parts[0] == ".git":
+        raise errors.bad_request(f"Invalid path in repo: {path!r}")
+    return path
+
+
+class Storage:
+    """Repos, commits and blobs under one data dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.RLock()
+        self._repos: dict[tuple[str, str], Repo] = {}
+        self._commits: dict[str, Commit] = {}
+        for path in sorted((root / "repos").glob("*/*/*/repo.json")):
+            repo = Repo(**read_json(path))
+            self._repos[(repo.type, repo.id)] = repo
+
+    # ---- repos -------------------------------------------------------------------------------
+
+    def repo_dir(self, repo: Repo) -> Path:
+        return self.root / "repos" / f"{repo.type}s" / repo.id
+
+    def repos(self, repo_type: str | None = None) -> list[Repo]:
+        with self.lock:
+            return [r for r in self._repos.values() if repo_type in (None, r.type)]
+
+    def get_repo(self, repo_type: str, repo_id: str) -> Repo | None:
+        return self._repos.get((repo_type, repo_id))
+
+    def save_repo(self, repo: Repo) -> None:
+        with self.lock:
+            write_json(self.repo_dir(repo) / "repo.json", asdict(repo))
+
+    def create_repo(
+        self, repo_type: str, repo_id: str, *, author: str, private: bool = False
+    ) -> Repo:
+        """Create a repo whose `main` holds the Hub's initial commit (a `.gitattributes`)."""
+        with self.lock:
+            if (repo_type, repo_id) in self._repos:
+                raise errors.HubError(409, f"You already created this {repo_type} repo")
+            repo = Repo(
+                type=repo_type,
+                id=repo_id,
+                object_id=secrets.token_hex(12),
+                created_at=now_iso(),
+                private=private,
+            )
+            initial = self.commit(
+                repo,
+                parent=None,
+                operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES)],
+                title="initial commit",
+                author=author,
+            )
+            repo.refs["main"] = initial.id
+            self._repos[(repo_type, repo_id)] = repo
+            self.save_repo(repo)
+            return repo
+
+    def delete_repo(self, repo: Repo) -> None:
+        with self.lock:
+            self._repos.pop((repo.type, repo.id), None)
+            shutil.rmtree(self.repo_dir(repo), ignore_errors=True)
+
+    # ---- blobs -------------------------------------------------------------------------------
+
+    def blob_path(self, oid: str) -> Path:
+        return self.root / "blobs" / oid[:2] / oid[2:]
+
+    def read_blob(self, oid: str, limit: int | None = None) -> bytes:
+        with open(self.blob_path(oid), "rb") as file:
+            return file.read() if limit is None else file.read(limit)
+
+    def _write_blob(self, content: bytes) -> FileRef:
+        oid = git_blob_sha1(content)
+        path = self.blob_path(oid)
+        if not path.exists():
+            write_bytes(path, content)
+        return FileRef(oid, len(content))
+
+    # ---- commits -----------------------------------------------------------------------------
+
+    def get_commit(self, repo: Repo, commit_id: str) -> Commit | None:
+        with self.lock:
+            commit = self._commits.get(commit_id)
+            if commit is None:
+                path = self.repo_dir(repo) / "commits" / f"{commit_id}.json"
+                if not path.exists():
+                    return None
+                commit = Commit.from_json(read_json(path))
+                self._commits[commit_id] = commit
+            return commit
+
+    def resolve(self, repo: Repo, revision: str) -> Commit | None:
+        """The commit a branch (`main`), PR ref (`refs/pr/3`) or full commit id points to."""
+        with self.lock:
+            commit_id = repo.refs.get(revision)
+            if commit_id is None and revision.startswith("refs/heads/"):
+                commit_id = repo.refs.get(revision.removeprefix("refs/heads/"))
+            if commit_id is None and len(revision) == 40:
+                commit_id = revision.lower()
+            return self.get_commit(repo, commit_id) if commit_id else None
+
+    def history(self, repo: Repo, commit: Commit) -> Iterator[Commit]:
+        """`commit` and its first-parent ancestors, newest first."""
+        current: Commit | None = commit
+        while current is not None:
+            yield current
+            current = self.get_commit(repo, current.parents[0]) if current.parents else None
+
+    def commit(
+        self,
+        repo: Repo,
+        *,
+        parent: str | None,
+        operations: Sequence[Operation],
+        title: str,
+        author: str,
+        message: str = "",
+        extra_parents: Sequence[str] = (),
+    ) -> Commit:
+        """Write a commit on top of `parent` (refs are not moved: see `set_ref`)."""
+        with self.lock:
+            base = self.get_commit(repo, parent) if parent else None
+            tree = dict(base.tree) if base else {}
+            for operation in operations:
+                _apply(tree, operation, self._write_blob)
+            date = now_iso()
+            parents = [p for p in (parent, *extra_parents) if p]
+            seed = f"{parents}{sorted(tree.items())}{title}{message}{author}{date}{secrets.token_hex(8)}"
+            commit = Commit(
+                id=hashlib.sha1(seed.encode()).hexdigest(),
+                parents=parents,
+                title=title,
+                message=message,
+                author=author,
+                date=date,
+                tree=tree,
+            )
+            write_json(self.repo_dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
+            self._commits[commit.id] = commit
+            return commit
+
+    def set_ref(self, repo: Repo, ref: str, commit_id: str) -> None:
+        with self.lock:
+            repo.refs[ref] = commit_id
+            self.save_repo(repo)
+
+    def commit_to_branch(
+        self,
+        repo: Repo,
+        branch: str,
+        operations: Sequence[Operation],
+        *,
+        title: str,
+        author: str,
+        message: str = "",
+        parent_commit: str | None = None,
+    ) -> Commit:
+        """Commit on top of `branch` and move it; 412 when `parent_commit` is not its head.
+
+        This is also the way to seed content the Hub client refuses to send (e.g. a README whose
+        front matter is broken YAML).
+        """
+        with self.lock:
+            head = repo.refs.get(branch)
+            if head is None:
+                raise errors.revision_not_found(branch)
+            if parent_commit is not None and parent_commit.lower() != head:
+                raise errors.HubError(412, "A commit has happened since. Please refresh and try again.")
+            commit = self.commit(
+                repo, parent=head, operations=operations, title=title, message=message, author=author
+            )
+            self.set_ref(repo, branch, commit.id)
+            return commit
+
+
+def _apply(tree: dict[str, FileRef], operation: Operation, write_blob: Any) -> None:
+    if isinstance(operation, AddFile):
+        path = _check_path(operation.path)
+        if any(p.startswith(path + "/") for p in tree):
+            raise errors.bad_request(f"A folder named {path} already exists")
+        tree[path] = write_blob(operation.content)
+    elif isinstance(operation, DeleteFile):
+        if operation.path not in tree:
+            raise errors.HubError(
+                404, "A file with this name doesn't exist: " + operation.path, code="EntryNotFound"
+            )
+        del tree[operation.path]
+    else:
+        prefix = operation.path.strip("/") + "/"
+        doomed = [p for p in tree if p.startswith(prefix) or prefix == "/"]
+        if not doomed:
+            raise errors.HubError(
+                404, "A folder with this name doesn't exist: " + operation.path, code="EntryNotFound"
+            )
+        for path in doomed:
+            del tree[path]

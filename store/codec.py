@@ -1,0 +1,92 @@
+"""Conversion between the typed records of ``store.types`` and MongoDB documents."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from store.types import (
+    ClassResult,
+    EvaluationRecord,
+    FailureReason,
+    ModelRecord,
+    ModelStatus,
+    RuntimeStats,
+)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """MongoDB returns naive UTC datetimes; make them timezone-aware again."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def model_to_doc(model: ModelRecord) -> dict[str, Any]:
+    doc = asdict(model)
+    doc["_id"] = doc.pop("repo_id")
+    doc["datasets"] = list(model.datasets)
+    doc["tags"] = list(model.tags)
+    doc["status"] = model.status.value
+    doc["failure_reason"] = model.failure_reason.value if model.failure_reason else None
+    return doc
+
+
+def doc_to_model(doc: dict[str, Any]) -> ModelRecord:
+    reason = doc.get("failure_reason")
+    return ModelRecord(
+        repo_id=doc["_id"],
+        sha=doc["sha"],
+        pipeline_tag=doc.get("pipeline_tag"),
+        library_name=doc.get("library_name"),
+        datasets=tuple(doc.get("datasets") or ()),
+        tags=tuple(doc.get("tags") or ()),
+        last_modified=_aware(doc.get("last_modified")),
+        origin=doc.get("origin", "huggingface"),
+        status=ModelStatus(doc.get("status", ModelStatus.PENDING.value)),
+        failure_reason=FailureReason(reason) if reason else None,
+        failure_detail=doc.get("failure_detail"),
+    )
+
+
+def result_to_doc(record: EvaluationRecord) -> dict[str, Any]:
+    """The result document; its runtime goes to the ``runtimes`` collection separately."""
+    doc = asdict(record)
+    doc.pop("runtime")
+    doc["classes"] = [asdict(c) for c in record.classes]
+    return doc
+
+
+def runtime_to_doc(runtime: RuntimeStats) -> dict[str, Any]:
+    return asdict(runtime)
+
+
+def doc_to_result(doc: dict[str, Any], runtime: dict[str, Any] | None) -> EvaluationRecord:
+    rt = runtime or {}
+    return EvaluationRecord(
+        model_id=doc["model_id"],
+        model_sha=doc["model_sha"],
+        task=doc["task"],
+        module_id=doc["module_id"],
+        dataset_id=doc["dataset_id"],
+        dataset_name=doc["dataset_name"],
+        dataset_config=doc.get("dataset_config"),
+        dataset_revision=doc["dataset_revision"],
+        split=doc["split"],
+        variant=doc["variant"],
+        config_version=doc["config_version"],
+        code_version=doc["code_version"],
+        num_examples=doc["num_examples"],
+        metrics=dict(doc["metrics"]),
+        classes=tuple(ClassResult(**c) for c in doc["classes"]),
+        runtime=RuntimeStats(
+            total_s=rt.get("total_s", 0.0),
+            per_instance_ms=rt.get("per_instance_ms", 0.0),
+            instances_per_s=rt.get("instances_per_s", 0.0),
+            device=rt.get("device", "unknown"),
+            batch_size=rt.get("batch_size", 0),
+        ),
+        label_mapping=dict(doc.get("label_mapping") or {}),
+        created_at=_aware(doc["created_at"]) or datetime.now(UTC),
+    )

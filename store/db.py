@@ -1,0 +1,372 @@
+"""The only code that talks to MongoDB.
+
+Collections (unique keys in brackets):
+    models            one document per repo [_id = repo_id]
+    evaluation_results one per model revision x dataset revision x split x variant x versions
+    runtimes          one per evaluation result [result_id]
+    jobs              one per model revision [repo_id, sha]
+    pull_requests     one per opened PR [repo_id, num]
+    poll_state        discovery watermarks [_id = source key]
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from store.codec import (
+    doc_to_model,
+    doc_to_result,
+    model_to_doc,
+    result_to_doc,
+    runtime_to_doc,
+)
+from store.embedded import EmbeddedMongo, start_embedded
+from store.errors import MongoUnavailableError
+from store.types import (
+    EvaluationRecord,
+    FailureReason,
+    ModelRecord,
+    ModelStatus,
+    utcnow,
+)
+
+Doc = dict[str, Any]
+
+RESULT_KEY_FIELDS = (
+    "model_id",
+    "model_sha",
+    "dataset_id",
+    "dataset_config",
+    "dataset_revision",
+    "split",
+    "variant",
+    "config_version",
+    "code_version",
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: Any
+    repo_id: str
+    sha: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PullRequestRecord:
+    repo_id: str
+    num: int
+    model_sha: str
+    result_hash: str
+    url: str
+    status: str  # open | closed | merged
+    created_at: datetime
+
+
+class Store:
+    """Typed access to the evalbot database.
+
+    Example:
+        >>> store = Store.open()  # embedded mongod under ~/.cache/evalbot/mongo  # doctest: +SKIP
+        >>> store.get_model("demo/minilm-emotion")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        client: MongoClient[Doc],
+        *,
+        db_name: str = "evalbot",
+        embedded: EmbeddedMongo | None = None,
+    ) -> None:
+        self.client = client
+        self.db: Database[Doc] = client[db_name]
+        self.embedded = embedded
+        self.models: Collection[Doc] = self.db["models"]
+        self.results: Collection[Doc] = self.db["evaluation_results"]
+        self.runtimes: Collection[Doc] = self.db["runtimes"]
+        self.jobs: Collection[Doc] = self.db["jobs"]
+        self.pull_requests: Collection[Doc] = self.db["pull_requests"]
+        self.poll_state: Collection[Doc] = self.db["poll_state"]
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        uri: str | None = None,
+        *,
+        data_dir: Path | None = None,
+        db_name: str | None = None,
+        timeout_ms: int = 5000,
+        read_only: bool = False,
+    ) -> Store:
+        """Connect to ``uri`` (default: ``MONGODB_URI``), or start the embedded mongod.
+
+        ``read_only`` skips creating indexes (the Space never writes).
+
+        Raises:
+            MongoUnavailableError: the server does not answer; the message names MONGODB_URI.
+        """
+        uri = uri or os.environ.get("MONGODB_URI") or None
+        db_name = db_name or os.environ.get("EVALBOT_DB", "evalbot")
+        embedded = None
+        if uri is None:
+            embedded = start_embedded(data_dir)
+            uri = embedded.uri
+        client: MongoClient[Doc] = MongoClient(
+            uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
+        )
+        try:
+            client.admin.command("ping")
+        except PyMongoError as exc:
+            client.close()
+            raise MongoUnavailableError(
+                f"MongoDB at {_redact(uri)} is unreachable ({type(exc).__name__}). "
+                "Check MONGODB_URI, or unset it to use the embedded server.",
+                uri=_redact(uri),
+            ) from exc
+        store = cls(client, db_name=db_name, embedded=embedded)
+        if not read_only:
+            store.ensure_indexes()
+        return store
+
+    def close(self) -> None:
+        self.client.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_indexes(self) -> None:
+        self.results.create_index(
+            [(f, ASCENDING) for f in RESULT_KEY_FIELDS], unique=True, name="result_key"
+        )
+        self.results.create_index([("dataset_id", ASCENDING), ("variant", ASCENDING)])
+        self.runtimes.create_index("result_id", unique=True)
+        self.jobs.create_index([("repo_id", ASCENDING), ("sha", ASCENDING)], unique=True)
+        self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
+        self.pull_requests.create_index(
+            [("repo_id", ASCENDING), ("num", ASCENDING)], unique=True, name="pr_key"
+        )
+        self.models.create_index("status")
+
+    # -- models ------------------------------------------------------------------------------
+
+    def upsert_model(self, model: ModelRecord) -> bool:
+        """Insert or refresh a discovered model. Returns True when its sha is new to the store.
+
+        A new sha resets the status to pending; discovery metadata is refreshed either way.
+        """
+        doc = model_to_doc(model)
+        repo_id = doc.pop("_id")
+        previous = self.models.find_one({"_id": repo_id}, {"sha": 1})
+        is_new = previous is None or previous.get("sha") != model.sha
+        if not is_new:
+            for key in ("status", "failure_reason", "failure_detail"):
+                doc.pop(key)
+        self.models.update_one(
+            {"_id": repo_id},
+            {"$set": {**doc, "updated_at": utcnow()}, "$setOnInsert": {"created_at": utcnow()}},
+            upsert=True,
+        )
+        return is_new
+
+    def get_model(self, repo_id: str) -> ModelRecord | None:
+        doc = self.models.find_one({"_id": repo_id})
+        return doc_to_model(doc) if doc else None
+
+    def list_models(self) -> list[ModelRecord]:
+        return [doc_to_model(d) for d in self.models.find().sort("_id", ASCENDING)]
+
+    def set_model_status(
+        self,
+        repo_id: str,
+        sha: str,
+        status: ModelStatus,
+        *,
+        reason: FailureReason | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.models.update_one(
+            {"_id": repo_id, "sha": sha},
+            {
+                "$set": {
+                    "status": status.value,
+                    "failure_reason": reason.value if reason else None,
+                    "failure_detail": detail,
+                    "updated_at": utcnow(),
+                }
+            },
+        )
+
+    def failures_by_reason(self) -> dict[str, int]:
+        pipeline: list[Doc] = [
+            {"$match": {"status": ModelStatus.FAILED.value}},
+            {"$group": {"_id": "$failure_reason", "n": {"$sum": 1}}},
+        ]
+        return {d["_id"]: d["n"] for d in self.models.aggregate(pipeline)}
+
+    # -- results -----------------------------------------------------------------------------
+
+    def save_result(self, record: EvaluationRecord) -> None:
+        """Store a result idempotently: the same key replaces, never duplicates."""
+        key = record.key()
+        doc = result_to_doc(record)
+        saved = self.results.find_one_and_update(
+            key, {"$set": doc}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        self.runtimes.update_one(
+            {"result_id": saved["_id"]},
+            {"$set": {**runtime_to_doc(record.runtime), "result_id": saved["_id"], **key}},
+            upsert=True,
+        )
+
+    def has_result(self, key: dict[str, object]) -> bool:
+        return self.results.count_documents(key, limit=1) > 0
+
+    def results_for(self, model_id: str, sha: str | None = None) -> list[EvaluationRecord]:
+        query: Doc = {"model_id": model_id}
+        if sha is not None:
+            query["model_sha"] = sha
+        docs = list(
+            self.results.find(query).sort([("dataset_id", 1), ("split", 1), ("variant", 1)])
+        )
+        runtimes = {
+            r["result_id"]: r
+            for r in self.runtimes.find({"result_id": {"$in": [d["_id"] for d in docs]}})
+        }
+        return [doc_to_result(d, runtimes.get(d["_id"])) for d in docs]
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def enqueue(self, repo_id: str, sha: str) -> bool:
+        """Queue an evaluation of one model revision; False when it is already known."""
+        res = self.jobs.update_one(
+            {"repo_id": repo_id, "sha": sha},
+            {
+                "$setOnInsert": {
+                    "status": "queued",
+                    "attempts": 0,
+                    "lease_until": None,
+                    "created_at": utcnow(),
+                }
+            },
+            upsert=True,
+        )
+        return res.upserted_id is not None
+
+    def claim_job(
+        self, worker: str, *, lease_s: float = 600.0, max_attempts: int = 3
+    ) -> Job | None:
+        """Atomically lease the oldest queued job (or one whose lease expired)."""
+        now = utcnow()
+        doc = self.jobs.find_one_and_update(
+            {
+                "attempts": {"$lt": max_attempts},
+                "$or": [
+                    {"status": "queued"},
+                    {"status": "running", "lease_until": {"$lt": now}},
+                ],
+            },
+            {
+                "$set": {
+                    "status": "running",
+                    "worker": worker,
+                    "lease_until": now + timedelta(seconds=lease_s),
+                    "started_at": now,
+                },
+                "$inc": {"attempts": 1},
+            },
+            sort=[("created_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return Job(id=doc["_id"], repo_id=doc["repo_id"], sha=doc["sha"], attempts=doc["attempts"])
+
+    def finish_job(self, job: Job, *, status: str, error: str | None = None) -> None:
+        self.jobs.update_one(
+            {"_id": job.id},
+            {
+                "$set": {
+                    "status": status,
+                    "error": error,
+                    "finished_at": utcnow(),
+                    "lease_until": None,
+                }
+            },
+        )
+
+    def job_counts(self) -> dict[str, int]:
+        pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        return {d["_id"]: d["n"] for d in self.jobs.aggregate(pipeline)}
+
+    # -- pull requests -----------------------------------------------------------------------
+
+    def record_pr(self, pr: PullRequestRecord) -> None:
+        self.pull_requests.update_one(
+            {"repo_id": pr.repo_id, "num": pr.num},
+            {
+                "$set": {
+                    "model_sha": pr.model_sha,
+                    "result_hash": pr.result_hash,
+                    "url": pr.url,
+                    "status": pr.status,
+                },
+                "$setOnInsert": {"created_at": pr.created_at},
+            },
+            upsert=True,
+        )
+
+    def prs_for(self, repo_id: str) -> list[PullRequestRecord]:
+        return [
+            PullRequestRecord(
+                repo_id=d["repo_id"],
+                num=d["num"],
+                model_sha=d["model_sha"],
+                result_hash=d["result_hash"],
+                url=d["url"],
+                status=d["status"],
+                created_at=d["created_at"],
+            )
+            for d in self.pull_requests.find({"repo_id": repo_id}).sort("num", DESCENDING)
+        ]
+
+    def pr_counts(self) -> dict[str, int]:
+        pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        return {d["_id"]: d["n"] for d in self.pull_requests.aggregate(pipeline)}
+
+    # -- discovery watermarks ----------------------------------------------------------------
+
+    def get_watermark(self, key: str) -> datetime | None:
+        doc = self.poll_state.find_one({"_id": key})
+        return doc["watermark"] if doc else None
+
+    def set_watermark(self, key: str, value: datetime) -> None:
+        self.poll_state.update_one(
+            {"_id": key}, {"$set": {"watermark": value, "updated_at": utcnow()}}, upsert=True
+        )
+
+
+def _redact(uri: str) -> str:
+    """Hide the password of a MongoDB URI."""
+    if "@" not in uri or "://" not in uri:
+        return uri
+    scheme, rest = uri.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,19 @@
+"""Errors raised by the store."""
+
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """Base class of store errors."""
+
+
+class MongoUnavailableError(StoreError, ConnectionError):
+    """MongoDB cannot be reached or started. The message names the setting to check."""
+
+    def __init__(self, message: str, *, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.uri = uri
+
+
+class MongodNotFoundError(StoreError, FileNotFoundError):
+    """No embedded mongod binary is installed."""
