@@ -91,10 +91,10 @@ def info(
     fields["securityRepoStatus"] = security_status(repo)
     if expand:
         return _pick(fields, ["_id", "id", *expand])
+    fields.pop("key", None)
     if not security:
         del fields["securityRepoStatus"]
-    del fields["key"] if "key" in fields else None
-    return {k: v for k, v in fields.items() if v is not None or k in ("cardData",) and False}
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def list_item(

@@ -1,0 +1,269 @@
+"""Merge evalbot's results into a model card: `model-index` metadata plus a results section.
+
+The card is rebuilt with huggingface_hub's `ModelCardData` (never `metadata_update`): the front
+matter is re-serialised, the body is kept byte for byte except our marked section, and the author's
+own `model-index` results are kept as they are. A card that cannot be edited without breaking it
+or losing data raises `CardError` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
+
+from store.types import EvaluationRecord
+
+from .errors import CardError, Refusal
+from .results import card_records, result_hash, rounded
+from .section import END, START, render_section, space_page
+
+SOURCE_NAME = "evalbot"
+OPT_OUT_TAG = "no-evalbot"
+
+# (metric type, display name, args, key in EvaluationRecord.metrics)
+_METRICS: tuple[tuple[str, str, dict[str, str] | None, str], ...] = (
+    ("accuracy", "Accuracy", None, "accuracy"),
+    ("f1", "F1 (macro)", {"average": "macro"}, "macro_f1"),
+    ("precision", "Precision (macro)", {"average": "macro"}, "macro_precision"),
+    ("recall", "Recall (macro)", {"average": "macro"}, "macro_recall"),
+)
+_OPENING = re.compile(r"\s*---[ \t]*(?:\r\n|\r|\n)")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class CardChange:
+    """A proposed README.md.
+
+    Attributes:
+        text: The full new README.md.
+        changed: False when ``text`` equals the existing card byte for byte: open no PR then.
+        result_hash: sha256 of our rounded results (see `cardgen.results.result_hash`).
+        model_index: Our `model-index` results (one per dataset, config and split).
+    """
+
+    text: str
+    changed: bool
+    result_hash: str
+    model_index: list[dict[str, Any]]
+
+
+def propose_card(
+    existing: str | None,
+    records: Sequence[EvaluationRecord],
+    *,
+    repo_id: str,
+    space_url: str,
+) -> CardChange:
+    """Merge the results of one model revision into its card.
+
+    Args:
+        existing: The current README.md, or None when the repo has none.
+        records: The records of one model revision; original variants go on the card.
+        repo_id: The model repository, e.g. ``"org/model"``.
+        space_url: Base URL of the evalbot Space.
+
+    Returns:
+        The proposed card. Applying it again with the same records gives ``changed=False``.
+
+    Raises:
+        CardError: When the card cannot be edited safely (see `Refusal` for the reasons).
+        ValueError: When the records are inconsistent (see `card_records`).
+
+    Example:
+        >>> change = propose_card(None, records, repo_id="org/m", space_url="https://x")  # doctest: +SKIP
+        >>> change.changed
+        True
+    """
+    selected = card_records(records)
+    if selected[0].model_id != repo_id:
+        raise ValueError(f"records are for {selected[0].model_id}, not {repo_id}")
+    model_name = repo_id.rsplit("/", 1)[-1]
+    if existing is None:
+        newline = "\n"
+        front: dict[str, Any] = {}
+        body = f"{newline}# {model_name}{newline}"
+    else:
+        newline = _newline(existing)
+        front, body = _split(existing, repo_id)
+    if _opted_out(front.get("tags")):
+        raise CardError(Refusal.OPTED_OUT, repo_id=repo_id)
+
+    ours = _our_results(selected, model_name=model_name, repo_id=repo_id, space_url=space_url)
+    entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
+    entry["results"] = [r for r in entry["results"] if not _is_ours(r)] + ours
+    front["model-index"] = [entry]
+    section = render_section(selected, repo_id=repo_id, space_url=space_url, newline=newline)
+    body = _place_section(body, section, newline, repo_id)
+
+    text = _render(front, body, newline)
+    _check_round_trip(text, body, entry, repo_id)
+    return CardChange(
+        text=text, changed=text != existing, result_hash=result_hash(selected), model_index=ours
+    )
+
+
+def _newline(text: str) -> str:
+    """The card's dominant line break."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and reads only true/false as booleans (YAML 1.2).
+
+    PyYAML follows YAML 1.1, where ``language: no`` (Norwegian) reads as ``False``; re-dumped it
+    would become ``false`` on the card. The Hub reads it as the string "no".
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        keys = [
+            self.construct_object(key, deep=True)
+            for key, _ in node.value
+            if key.tag != "tag:yaml.org,2002:merge"
+        ]
+        hashable = [repr(key) for key in keys]
+        if len(set(hashable)) != len(hashable):
+            raise _DuplicateKeyError(None, None, "duplicate key", node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    pass
+
+
+def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
+    """(front matter, body), finding the front matter exactly as the Hub does."""
+    match = REGEX_YAML_BLOCK.search(existing)
+    if match is None:
+        if _OPENING.match(existing):
+            raise CardError(Refusal.UNCLOSED_FRONT_MATTER, repo_id=repo_id)
+        return {}, existing
+    try:
+        front = yaml.load(match.group(2), Loader=_Loader)
+    except _DuplicateKeyError as error:
+        raise CardError(Refusal.DUPLICATE_KEYS, repo_id=repo_id, detail=str(error)) from error
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
+    if front is None:
+        front = {}
+    if not isinstance(front, dict):
+        raise CardError(Refusal.NOT_A_MAPPING, repo_id=repo_id, detail=type(front).__name__)
+    if not all(isinstance(key, str) for key in front):
+        raise CardError(Refusal.NON_STRING_KEYS, repo_id=repo_id)
+    return front, existing[match.end() :]
+
+
+def _opted_out(tags: object) -> bool:
+    return tags == OPT_OUT_TAG or (isinstance(tags, list) and OPT_OUT_TAG in tags)
+
+
+def _our_results(
+    records: Sequence[EvaluationRecord], *, model_name: str, repo_id: str, space_url: str
+) -> list[dict[str, Any]]:
+    url = space_page(space_url, repo_id)
+    eval_results = [
+        EvalResult(
+            task_type=r.task,
+            task_name=r.task.replace("-", " ").title(),
+            dataset_type=r.dataset_id,
+            dataset_name=r.dataset_name,
+            dataset_config=r.dataset_config,
+            dataset_split=r.split,
+            dataset_revision=r.dataset_revision,
+            metric_type=metric_type,
+            metric_value=value,
+            metric_name=metric_name,
+            metric_args=dict(args) if args else None,
+            source_name=SOURCE_NAME,
+            source_url=url,
+        )
+        for r in records
+        for metric_type, metric_name, args, key in _METRICS
+        if (value := rounded(r.metrics.get(key))) is not None
+    ]
+    if not eval_results:
+        return []
+    results: list[dict[str, Any]] = eval_results_to_model_index(model_name, eval_results)[0][
+        "results"
+    ]
+    return results
+
+
+def _author_entry(value: object, *, model_name: str, repo_id: str) -> dict[str, Any]:
+    """The card's single model-index entry, its results as the author wrote them."""
+    if value is None or value == []:
+        return {"name": model_name, "results": []}
+    entries = [value] if isinstance(value, dict) else value  # a bare mapping: early Trainer cards
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CardError(Refusal.MALFORMED_MODEL_INDEX, repo_id=repo_id, detail="not a list")
+    if len(entries) > 1:
+        raise CardError(Refusal.SEVERAL_MODELS, repo_id=repo_id, detail=f"{len(entries)} entries")
+    entry = dict(entries[0])
+    entry["results"] = entry.get("results") or []
+    if not isinstance(entry.get("name"), str) or not isinstance(entry["results"], list):
+        raise CardError(Refusal.MALFORMED_MODEL_INDEX, repo_id=repo_id, detail="name or results")
+    try:
+        model_index_to_eval_results([entry])
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        detail = f"{type(error).__name__}: {error}"
+        raise CardError(Refusal.MALFORMED_MODEL_INDEX, repo_id=repo_id, detail=detail) from error
+    return entry
+
+
+def _is_ours(result: object) -> bool:
+    source = result.get("source") if isinstance(result, dict) else None
+    return isinstance(source, dict) and source.get("name") == SOURCE_NAME
+
+
+def _place_section(body: str, section: str, newline: str, repo_id: str) -> str:
+    """Replace our section in place, or append it after one blank line."""
+    starts, ends = body.count(START), body.count(END)
+    if starts == ends == 0:
+        tail = body[len(body.rstrip("\r\n")) :]
+        separator = newline * max(0, 2 - len(_LINE_BREAK.findall(tail))) if body else ""
+        return f"{body}{separator}{section}{newline}"
+    start, end = body.find(START), body.find(END)
+    if starts != 1 or ends != 1 or end < start:
+        detail = f"{starts} start and {ends} end markers"
+        raise CardError(Refusal.UNBALANCED_MARKERS, repo_id=repo_id, detail=detail)
+    return body[:start] + section + body[end + len(END) :]
+
+
+def _render(front: dict[str, Any], body: str, newline: str) -> str:
+    # The model-index is set as plain data: ModelCardData would rebuild it from flattened
+    # EvalResults, which merges results that share a dataset, drops null values and keys it does
+    # not know, and keeps one model name. The author's results must come back as they were.
+    data = ModelCardData(**{k: v for k, v in front.items() if k != "model-index"})
+    data["model-index"] = front["model-index"]
+    metadata = data.to_yaml(line_break=newline, original_order=list(front))
+    return f"---{newline}{metadata}{newline}---{newline}{body}"
+
+
+def _check_round_trip(text: str, body: str, entry: dict[str, Any], repo_id: str) -> None:
+    """The new card must read back, as huggingface_hub reads it, to what we meant to write."""
+    try:
+        card = ModelCard(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise CardError(Refusal.NO_ROUND_TRIP, repo_id=repo_id, detail=str(error)) from error
+    _, expected = model_index_to_eval_results([entry])
+    if card.text != body or card.data.eval_results != expected:
+        raise CardError(Refusal.NO_ROUND_TRIP, repo_id=repo_id)

@@ -1,0 +1,127 @@
+"""Title and description of the pull request that proposes a card change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from store.types import EvaluationRecord
+
+from .card import OPT_OUT_TAG, CardChange
+from .results import ORIGINAL, card_records
+from .section import HEADING, code, fmt, short_sha, space_page
+
+_MARKER = re.compile(r"<!-- evalbot:result-hash=([0-9a-f]{64}) model-sha=([^\s<>]+) -->")
+
+
+def pr_title(records: Sequence[EvaluationRecord]) -> str:
+    """The PR title, naming the datasets on the card.
+
+    Example:
+        >>> pr_title(records)  # doctest: +SKIP
+        'Add evaluation results on dair-ai/emotion (evalbot)'
+    """
+    datasets = list(dict.fromkeys(r.dataset_id for r in card_records(records)))
+    if len(datasets) == 1:
+        names = datasets[0]
+    elif len(datasets) <= 3:
+        names = ", ".join(datasets[:-1]) + f" and {datasets[-1]}"
+    else:
+        names = f"{len(datasets)} datasets"
+    return f"Add evaluation results on {names} (evalbot)"
+
+
+def pr_body(
+    change: CardChange,
+    records: Sequence[EvaluationRecord],
+    *,
+    repo_id: str,
+    space_url: str,
+    code_version: str,
+) -> str:
+    """The PR description: what was evaluated and how, the headline numbers, how to reproduce
+    and opt out, and a hidden marker that identifies the results (see `parse_marker`).
+
+    Example:
+        >>> body = pr_body(change, records, repo_id="org/m", space_url="https://x", code_version="0.1.0")  # doctest: +SKIP
+        >>> parse_marker(body) == (change.result_hash, records[0].model_sha)
+        True
+    """
+    selected = card_records(records)
+    sha = selected[0].model_sha
+    variants = sorted({r.variant for r in records} - {ORIGINAL})
+    evaluated = "\n".join(
+        f"- {code(r.dataset_id)}"
+        + (f" (config {code(r.dataset_config)})" if r.dataset_config else "")
+        + f", split {code(r.split)} at revision {code(short_sha(r.dataset_revision))}: "
+        f"{r.num_examples:,} examples on {code(r.runtime.device)}, batch size "
+        f"{r.runtime.batch_size}, evaluation config version {r.config_version}"
+        for r in selected
+    )
+    perturbed = (
+        f"\n\nThe model was also evaluated on perturbed variants of these datasets "
+        f"({', '.join(variants)}); those results are on the Space, not on the card."
+        if variants
+        else ""
+    )
+    headline = "\n".join(
+        f"| {code(r.dataset_id)} | {code(r.split)} | {fmt(r.metrics.get('accuracy'), 4)} "
+        f"| {fmt(r.metrics.get('macro_f1'), 4)} | {fmt(r.metrics.get('macro_precision'), 4)} "
+        f"| {fmt(r.metrics.get('macro_recall'), 4)} |"
+        for r in selected
+    )
+    return f"""\
+evalbot evaluated {code(repo_id)} at revision {code(sha)} and proposes adding the results to \
+its model card.
+
+## What was evaluated
+
+{evaluated}{perturbed}
+
+## Headline numbers
+
+| dataset | split | accuracy | F1 (macro) | precision (macro) | recall (macro) |
+| --- | --- | ---: | ---: | ---: | ---: |
+{headline}
+
+Per-class precision, recall, F1, support and TP/FP/FN are in the new "{HEADING.lstrip("# ")}" \
+section of the card.
+
+## What this PR changes
+
+- `model-index`: adds {len(change.model_index)} result(s) with `source: evalbot`; results from \
+any other source are kept as they are, and earlier evalbot results are replaced.
+- The card body: adds or replaces only the section between the \
+`<!-- evalbot:results:start -->` and `<!-- evalbot:results:end -->` markers.
+
+evalbot never marks results as `verified`: that field belongs to the Hub's own evaluation service.
+
+## Reproduce
+
+With evalbot {code(code_version)}:
+
+```
+evalbot evaluate {repo_id}@{sha} --dry-run
+```
+
+Explore the results per class and under perturbations on the [evalbot Space]\
+({space_page(space_url, repo_id)}).
+
+## Opt out
+
+Add the tag `{OPT_OUT_TAG}` to the model card, or close this PR: a closed PR is never reopened \
+for this revision.
+
+<!-- evalbot:result-hash={change.result_hash} model-sha={sha} -->
+"""
+
+
+def parse_marker(body: str) -> tuple[str, str] | None:
+    """(result_hash, model_sha) from a PR description written by `pr_body`, or None.
+
+    Example:
+        >>> parse_marker("<!-- evalbot:result-hash=" + "0" * 64 + " model-sha=abc123 -->")
+        ('0000000000000000000000000000000000000000000000000000000000000000', 'abc123')
+    """
+    match = _MARKER.search(body)
+    return (match.group(1), match.group(2)) if match else None

@@ -1,0 +1,131 @@
+"""The human-readable results section of a model card (pure Markdown rendering)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from store.types import EvaluationRecord
+
+from .results import card_records, number
+
+START = "<!-- evalbot:results:start -->"
+END = "<!-- evalbot:results:end -->"
+HEADING = "## Evaluation results (evalbot)"
+
+_SUMMARY = (
+    ("accuracy", "accuracy"),
+    ("precision (macro)", "macro_precision"),
+    ("recall (macro)", "macro_recall"),
+    ("F1 (macro)", "macro_f1"),
+    ("F1 (weighted)", "weighted_f1"),
+)
+
+
+def space_page(space_url: str, repo_id: str) -> str:
+    """The Space page of one model, e.g. ``https://hf.co/spaces/org/evalbot/?model=org/m``."""
+    return f"{space_url.rstrip('/')}/?model={repo_id}"
+
+
+def short_sha(sha: str) -> str:
+    return sha[:7]
+
+
+def code(text: str) -> str:
+    """``text`` as an inline code span that is safe inside a Markdown table cell."""
+    text = " ".join(text.splitlines()).replace("|", "\\|") or " "
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def fmt(value: float | None, digits: int) -> str:
+    value = number(value)
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def render_section(
+    records: Sequence[EvaluationRecord], *, repo_id: str, space_url: str, newline: str = "\n"
+) -> str:
+    """The whole evalbot section, markers included, without a final newline.
+
+    Args:
+        records: Records of one model revision; only the original variants are shown.
+        repo_id: The model repository, for the Space link.
+        space_url: Base URL of the evalbot Space.
+        newline: Line break to use (the card's own, so a CRLF card stays CRLF).
+
+    Example:
+        >>> render_section(records, repo_id="org/m", space_url="https://x").splitlines()[0]  # doctest: +SKIP
+        '<!-- evalbot:results:start -->'
+    """
+    page = space_page(space_url, repo_id)
+    parts = [
+        START,
+        HEADING,
+        "These results were computed automatically by [evalbot]"
+        f"({space_url.rstrip('/')}). They are not verified by Hugging Face. "
+        "Per class, TP, FP and FN count true positives, false positives and false negatives; "
+        "support is the number of examples of the class; precision, recall and F1 derive from "
+        "these counts, and are n/a where undefined (zero denominator, e.g. a class without "
+        "examples). Macro scores are unweighted means over classes; weighted F1 weights each "
+        "class by its support.",
+        *(_render_result(r, page) for r in card_records(records)),
+        END,
+    ]
+    return "\n\n".join(parts).replace("\n", newline)
+
+
+def _render_result(record: EvaluationRecord, page: str) -> str:
+    config = f"config {code(record.dataset_config)}, " if record.dataset_config else ""
+    parts = [
+        f"### {record.dataset_name} ({code(record.dataset_id)}), split {code(record.split)}",
+        f"Model revision {code(short_sha(record.model_sha))} evaluated on the {code(record.split)} "
+        f"split of [{record.dataset_id}](https://huggingface.co/datasets/{record.dataset_id}) "
+        f"({config}revision {code(short_sha(record.dataset_revision))}): "
+        f"{record.num_examples:,} examples, evalbot code version {code(record.code_version)}, "
+        f"evaluation config version {record.config_version}.",
+        _summary_table(record),
+        _class_table(record),
+        f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
+        f"{code(record.runtime.device)}, batch size {record.runtime.batch_size}.",
+    ]
+    if any(model != dataset for model, dataset in record.label_mapping.items()):
+        parts.append(_mapping_table(record.label_mapping))
+    parts.append(f"[Explore these results per class and under perturbations on the Space]({page}).")
+    return "\n\n".join(parts)
+
+
+def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def _summary_table(record: EvaluationRecord) -> str:
+    rows = [(name, fmt(record.metrics.get(key), 4)) for name, key in _SUMMARY]
+    return _table(("metric", "value"), ("---", "---:"), rows)
+
+
+def _class_table(record: EvaluationRecord) -> str:
+    header = ("class", "precision", "recall", "F1", "support", "TP", "FP", "FN")
+    rows = [
+        (
+            code(c.label),
+            fmt(c.precision, 3),
+            fmt(c.recall, 3),
+            fmt(c.f1, 3),
+            f"{c.support:,}",
+            f"{c.tp:,}",
+            f"{c.fp:,}",
+            f"{c.fn:,}",
+        )
+        for c in sorted(record.classes, key=lambda c: c.class_id)
+    ]
+    return _table(header, ("---", *["---:"] * 7), rows)
+
+
+def _mapping_table(mapping: dict[str, str]) -> str:
+    rows = [(code(model), code(dataset)) for model, dataset in mapping.items()]
+    table = _table(("model label", "dataset label"), ("---", "---"), rows)
+    return f"Label mapping used (the model's labels differ from the dataset's):\n\n{table}"
