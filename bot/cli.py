@@ -96,12 +96,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, "
             f"{record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
         )
+    if not records:
+        print("Nothing new to evaluate: every result for this revision is already stored.")
+        return 0
     card = read_card(api, model.repo_id, model.sha)
-    change = propose_card(card, records, repo_id=model.repo_id, space_url=config.settings.space_url)
-    if change.changed:
-        print(card_diff(card, change.text, repo_id=model.repo_id))
-    else:
+    space_url = config.settings.space_url
+    try:
+        change = propose_card(card, records, repo_id=model.repo_id, space_url=space_url)
+    except CardError as exc:
+        print(f"No pull request would be opened: the card cannot be edited safely ({exc.reason}).")
+        return 0
+    if not change.changed:
         print("The card already holds these results: no pull request would be opened.")
+        return 0
+    print(f"\nPull request that would be opened: {pr_title(records)}\n")
+    print(
+        pr_body(
+            change, records, repo_id=model.repo_id, space_url=space_url, code_version=CODE_VERSION
+        )
+    )
+    print(card_diff(card, change.text, repo_id=model.repo_id))
     return 0
 
 

@@ -79,7 +79,7 @@ def propose_card(
 
     Example:
         >>> change = propose_card(None, records, repo_id="org/m", space_url="https://x")  # doctest: +SKIP
-        >>> change.changed
+        >>> change.changed  # doctest: +SKIP
         True
     """
     selected = card_records(records)
@@ -92,7 +92,8 @@ def propose_card(
         body = f"{newline}# {model_name}{newline}"
     else:
         newline = _newline(existing)
-        front, body = _split(existing, repo_id)
+        # A byte-order mark hides the front matter from the Hub's pattern; RepoCard.load drops it too.
+        front, body = _split(existing.removeprefix("\ufeff"), repo_id)
     if _opted_out(front.get("tags")):
         raise CardError(Refusal.OPTED_OUT, repo_id=repo_id)
 
@@ -116,14 +117,19 @@ def _newline(text: str) -> str:
     return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
+class _DuplicateKeyError(yaml.constructor.ConstructorError):
+    pass
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys and reads only true/false as booleans (YAML 1.2).
 
-    PyYAML follows YAML 1.1, where ``language: no`` (Norwegian) reads as ``False``; re-dumped it
-    would become ``false`` on the card. The Hub reads it as the string "no".
+    PyYAML follows YAML 1.1, where ``language: no`` (Norwegian) reads as ``False`` and would be
+    re-dumped as ``false``; read as YAML 1.2 it stays the string "no" (dumped quoted). Duplicate
+    keys would silently lose all but the last value on re-dump.
     """
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own per-class registry)
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -134,8 +140,7 @@ class _Loader(yaml.SafeLoader):
             for key, _ in node.value
             if key.tag != "tag:yaml.org,2002:merge"
         ]
-        hashable = [repr(key) for key in keys]
-        if len(set(hashable)) != len(hashable):
+        if len({repr(key) for key in keys}) != len(keys):
             raise _DuplicateKeyError(None, None, "duplicate key", node.start_mark)
         return super().construct_mapping(node, deep=deep)
 
@@ -143,10 +148,6 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-
-
-class _DuplicateKeyError(yaml.constructor.ConstructorError):
-    pass
 
 
 def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
@@ -173,7 +174,8 @@ def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
 
 
 def _opted_out(tags: object) -> bool:
-    return tags == OPT_OUT_TAG or (isinstance(tags, list) and OPT_OUT_TAG in tags)
+    listed = tags if isinstance(tags, list) else [tags]
+    return any(isinstance(tag, str) and tag.casefold() == OPT_OUT_TAG for tag in listed)
 
 
 def _our_results(
@@ -265,5 +267,5 @@ def _check_round_trip(text: str, body: str, entry: dict[str, Any], repo_id: str)
     except (ValueError, yaml.YAMLError) as error:
         raise CardError(Refusal.NO_ROUND_TRIP, repo_id=repo_id, detail=str(error)) from error
     _, expected = model_index_to_eval_results([entry])
-    if card.text != body or card.data.eval_results != expected:
+    if card.text != body or card.data.get("eval_results") != expected:
         raise CardError(Refusal.NO_ROUND_TRIP, repo_id=repo_id)

@@ -44,7 +44,7 @@ def pr_body(
 
     Example:
         >>> body = pr_body(change, records, repo_id="org/m", space_url="https://x", code_version="0.1.0")  # doctest: +SKIP
-        >>> parse_marker(body) == (change.result_hash, records[0].model_sha)
+        >>> parse_marker(body) == (change.result_hash, records[0].model_sha)  # doctest: +SKIP
         True
     """
     selected = card_records(records)
@@ -70,6 +70,8 @@ def pr_body(
         f"| {fmt(r.metrics.get('macro_recall'), 4)} |"
         for r in selected
     )
+    count = len(change.model_index)
+    results = "1 result" if count == 1 else f"{count} results"
     return f"""\
 evalbot evaluated {code(repo_id)} at revision {code(sha)} and proposes adding the results to \
 its model card.
@@ -84,13 +86,14 @@ its model card.
 | --- | --- | ---: | ---: | ---: | ---: |
 {headline}
 
-Per-class precision, recall, F1, support and TP/FP/FN are in the new "{HEADING.lstrip("# ")}" \
-section of the card.
+Per-class precision, recall, F1, support and TP/FP/FN are in the card's \
+"{HEADING.lstrip("# ")}" section.
 
 ## What this PR changes
 
-- `model-index`: adds {len(change.model_index)} result(s) with `source: evalbot`; results from \
-any other source are kept as they are, and earlier evalbot results are replaced.
+- `model-index`: sets {results} with `source: evalbot`, replacing earlier evalbot results; \
+results from any other source are kept as they are. huggingface_hub rewrites the metadata \
+block: values stay the same, YAML comments and layout may not.
 - The card body: adds or replaces only the section between the \
 `<!-- evalbot:results:start -->` and `<!-- evalbot:results:end -->` markers.
 

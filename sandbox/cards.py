@@ -125,7 +125,11 @@ def _derive_model(
     if config is not None:
         meta.config = {k: config[k] for k in ("architectures", "model_type") if k in config}
         meta.transformers_info = _transformers_info(config)
-        if meta.pipeline_tag is None and meta.library_name == "transformers" and meta.transformers_info:
+        if (
+            meta.pipeline_tag is None
+            and meta.library_name == "transformers"
+            and meta.transformers_info
+        ):
             meta.pipeline_tag = meta.transformers_info.get("pipeline_tag")
     meta.safetensors = _safetensors(paths, read)
 
@@ -173,7 +177,11 @@ def _transformers_info(config: dict[str, Any]) -> dict[str, Any] | None:
     first = str(architectures[0])
     for suffix, (pipeline, auto_model) in _ARCHITECTURE_TASKS.items():
         if first.endswith(suffix):
-            return {"auto_model": auto_model, "pipeline_tag": pipeline, "processor": "AutoTokenizer"}
+            return {
+                "auto_model": auto_model,
+                "pipeline_tag": pipeline,
+                "processor": "AutoTokenizer",
+            }
     return {"auto_model": "AutoModel"}
 
 

@@ -48,6 +48,7 @@ def create(
     description: str,
     pull_request: bool,
     base_commit: str | None = None,
+    target: str = "main",
     status: str = "open",
 ) -> dict[str, Any]:
     """Open discussion number `repo.discussion_count + 1` with its first comment."""
@@ -62,7 +63,7 @@ def create(
             "createdAt": now_iso(),
             "isPullRequest": pull_request,
             "events": [comment_event(author, description)],
-            "target": "main",
+            "target": target,
             "baseCommit": base_commit,
             "mergeCommitId": None,
         }
@@ -155,7 +156,9 @@ def conflicts(storage: Storage, repo: Repo, discussion: dict[str, Any]) -> list[
     ]
 
 
-def details(storage: Storage, repo: Repo, discussion: dict[str, Any], *, diff: bool) -> dict[str, Any]:
+def details(
+    storage: Storage, repo: Repo, discussion: dict[str, Any], *, diff: bool
+) -> dict[str, Any]:
     """A discussion as `GET .../discussions/{num}` answers it."""
     data = summary(repo, discussion)
     data["events"] = discussion["events"]
@@ -194,7 +197,9 @@ def diff_text(storage: Storage, base: Commit, head: Commit) -> str:
         source = f"a/{path}" if old else "/dev/null"
         target = f"b/{path}" if new else "/dev/null"
         for line in difflib.unified_diff(old_lines, new_lines, source, target):
-            chunks.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+            chunks.append(
+                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+            )
     return "".join(chunks)
 
 

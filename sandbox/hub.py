@@ -1,4 +1,4 @@
-"""The sandbox's state in one object: storage, users, derived metadata and access rules."""
+"""The sandbox's state in one object: storage, users, derived metadata, access rules, faults."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sandbox import errors
 from sandbox.cards import RepoMeta, derive
+from sandbox.faults import Faults, RequestLog
 from sandbox.storage import REPO_TYPES, Commit, Repo, Storage
 from sandbox.users import User, Users, load_tokens
 
@@ -24,6 +25,8 @@ class Hub:
         self.tokens = load_tokens(data_dir)
         self.users = Users(self.tokens)
         self.page_size = page_size
+        self.faults = Faults()
+        self.log = RequestLog()
         self._meta: dict[str, RepoMeta] = {}
 
     def meta(self, repo: Repo, commit: Commit) -> RepoMeta:

@@ -34,12 +34,43 @@ REPO_TYPES = ("model", "dataset", "space")
 
 DEFAULT_GITATTRIBUTES = "".join(
     f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
-    for pattern in (
-        "*.7z *.arrow *.bin *.bz2 *.ckpt *.ftz *.gz *.h5 *.joblib *.lfs.* *.mlmodel *.model "
-        "*.msgpack *.npy *.npz *.onnx *.ot *.parquet *.pb *.pickle *.pkl *.pt *.pth *.rar "
-        "*.safetensors saved_model/**/* *.tar.* *.tar *.tflite *.tgz *.wasm *.xz *.zip *.zst "
-        "*tfevents*"
-    ).split()
+    for pattern in [
+        "*.7z",
+        "*.arrow",
+        "*.bin",
+        "*.bz2",
+        "*.ckpt",
+        "*.ftz",
+        "*.gz",
+        "*.h5",
+        "*.joblib",
+        "*.lfs.*",
+        "*.mlmodel",
+        "*.model",
+        "*.msgpack",
+        "*.npy",
+        "*.npz",
+        "*.onnx",
+        "*.ot",
+        "*.parquet",
+        "*.pb",
+        "*.pickle",
+        "*.pkl",
+        "*.pt",
+        "*.pth",
+        "*.rar",
+        "*.safetensors",
+        "saved_model/**/*",
+        "*.tar.*",
+        "*.tar",
+        "*.tflite",
+        "*.tgz",
+        "*.wasm",
+        "*.xz",
+        "*.zip",
+        "*.zst",
+        "*tfevents*",
+    ]
 ).encode()
 
 
@@ -293,9 +324,16 @@ class Storage:
             if head is None:
                 raise errors.revision_not_found(branch)
             if parent_commit is not None and parent_commit.lower() != head:
-                raise errors.HubError(412, "A commit has happened since. Please refresh and try again.")
+                raise errors.HubError(
+                    412, "A commit has happened since. Please refresh and try again."
+                )
             commit = self.commit(
-                repo, parent=head, operations=operations, title=title, message=message, author=author
+                repo,
+                parent=head,
+                operations=operations,
+                title=title,
+                message=message,
+                author=author,
             )
             self.set_ref(repo, branch, commit.id)
             return commit
@@ -318,7 +356,9 @@ def _apply(tree: dict[str, FileRef], operation: Operation, write_blob: Any) -> N
         doomed = [p for p in tree if p.startswith(prefix) or prefix == "/"]
         if not doomed:
             raise errors.HubError(
-                404, "A folder with this name doesn't exist: " + operation.path, code="EntryNotFound"
+                404,
+                "A folder with this name doesn't exist: " + operation.path,
+                code="EntryNotFound",
             )
         for path in doomed:
             del tree[path]

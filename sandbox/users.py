@@ -102,7 +102,13 @@ def whoami(user: User, orgs: list[str]) -> dict[str, object]:
         "periodEnd": None,
         "avatarUrl": "",
         "orgs": [
-            {"type": "org", "name": org, "fullname": org, "roleInOrg": "admin", "isEnterprise": False}
+            {
+                "type": "org",
+                "name": org,
+                "fullname": org,
+                "roleInOrg": "admin",
+                "isEnterprise": False,
+            }
             for org in orgs
         ],
         "auth": {

@@ -9,17 +9,49 @@ from sandbox.storage import Commit, Repo
 
 # Fields of a listing item when neither `full`, `cardData`, `config` nor `expand` is asked for.
 _LIST_FIELDS = {
-    "model": (
-        "_id id likes trendingScore private downloads tags pipeline_tag library_name "
-        "createdAt modelId"
-    ).split(),
-    "dataset": (
-        "_id id author sha lastModified private gated disabled likes trendingScore tags "
-        "downloads createdAt key"
-    ).split(),
-    "space": "_id id author sha lastModified private likes trendingScore tags createdAt".split(),
+    "model": [
+        "_id",
+        "id",
+        "likes",
+        "trendingScore",
+        "private",
+        "downloads",
+        "tags",
+        "pipeline_tag",
+        "library_name",
+        "createdAt",
+        "modelId",
+    ],
+    "dataset": [
+        "_id",
+        "id",
+        "author",
+        "sha",
+        "lastModified",
+        "private",
+        "gated",
+        "disabled",
+        "likes",
+        "trendingScore",
+        "tags",
+        "downloads",
+        "createdAt",
+        "key",
+    ],
+    "space": [
+        "_id",
+        "id",
+        "author",
+        "sha",
+        "lastModified",
+        "private",
+        "likes",
+        "trendingScore",
+        "tags",
+        "createdAt",
+    ],
 }
-_FULL_EXTRA = "author sha lastModified gated disabled siblings".split()
+_FULL_EXTRA = ["author", "sha", "lastModified", "gated", "disabled", "siblings"]
 
 
 def all_fields(hub: Hub, repo: Repo, commit: Commit, *, blobs: bool = False) -> dict[str, Any]:

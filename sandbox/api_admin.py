@@ -1,0 +1,94 @@
+"""Sandbox-only admin endpoints under `/_sandbox/` (no authentication; never on the real Hub).
+
+- `GET /_sandbox/health` → `{"ok": true}`
+- `POST /_sandbox/faults` `{status, count, path_prefix?, method?, retry_after?}`; `GET`, `DELETE`
+- `GET /_sandbox/log` → `[{method, path, query, status}]`; `DELETE` clears it
+- `POST /_sandbox/repos/{type}/{namespace}/{name}` `{gated, disabled, private,
+  discussions_disabled, security_issues, downloads, likes}` (any subset) → the repo's settings
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from sandbox import errors
+from sandbox.faults import parse_fault
+from sandbox.routing import REPO, Ctx, json_response, route
+from sandbox.storage import REPO_TYPES, Repo
+
+
+async def health(ctx: Ctx) -> Response:
+    return json_response({"ok": True})
+
+
+async def faults(ctx: Ctx) -> Response:
+    if ctx.request.method == "POST":
+        ctx.hub.faults.add(parse_fault(await ctx.json()))
+    elif ctx.request.method == "DELETE":
+        ctx.hub.faults.clear()
+    return json_response({"faults": ctx.hub.faults.pending()})
+
+
+async def log(ctx: Ctx) -> Response:
+    if ctx.request.method == "DELETE":
+        ctx.hub.log.clear()
+        return json_response([])
+    return json_response(ctx.hub.log.entries())
+
+
+def _settings(repo: Repo) -> dict[str, Any]:
+    return {
+        "id": repo.id,
+        "type": repo.type,
+        "gated": repo.gated,
+        "disabled": repo.disabled,
+        "private": repo.private,
+        "discussions_disabled": repo.discussions_disabled,
+        "security_issues": repo.security_issues,
+        "downloads": repo.downloads,
+        "likes": repo.likes,
+    }
+
+
+def _issues(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise errors.bad_request("security_issues must be a list of paths or objects")
+    issues = [
+        {"path": item, "level": "unsafe"} if isinstance(item, str) else item for item in value
+    ]
+    if not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in issues):
+        raise errors.bad_request("each security issue needs a 'path'")
+    return issues
+
+
+async def repo_settings(ctx: Ctx) -> Response:
+    repo_type = ctx.params["kind"].removesuffix("s")
+    repo = ctx.hub.storage.get_repo(repo_type, ctx.repo_id) if repo_type in REPO_TYPES else None
+    if repo is None:
+        raise errors.repo_not_found()
+    body = await ctx.json_object()
+    with ctx.hub.storage.lock:
+        if "gated" in body:
+            if body["gated"] not in ("auto", "manual", False):
+                raise errors.bad_request("gated must be 'auto', 'manual' or false")
+            repo.gated = body["gated"]
+        for key in ("disabled", "private", "discussions_disabled"):
+            if key in body:
+                setattr(repo, key, bool(body[key]))
+        for key in ("downloads", "likes"):
+            if key in body:
+                setattr(repo, key, int(body[key]))
+        if "security_issues" in body:
+            repo.security_issues = _issues(body["security_issues"])
+        ctx.hub.storage.save_repo(repo)
+    return json_response(_settings(repo))
+
+
+ROUTES = [
+    route("GET", "/_sandbox/health", health, public=True),
+    route("GET POST DELETE", "/_sandbox/faults", faults, public=True),
+    route("GET DELETE", "/_sandbox/log", log, public=True),
+    route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}", repo_settings, public=True),
+]

@@ -1,0 +1,86 @@
+"""Push the demo world (`sandbox.world`) into a sandbox Hub with the real `huggingface_hub` client.
+
+Example:
+    >>> from sandbox.seed import seed_world
+    >>> from sandbox.world import build_world
+    >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
+    ['dair-ai/emotion', 'demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from huggingface_hub import HfApi
+from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils.sha import git_hash
+
+from sandbox.world import World, build_world
+
+
+def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
+    """Creates every dataset and model repo of `world` and uploads its files.
+
+    Idempotent: a repo whose files already match (git blob id, or LFS sha256) gets no commit.
+    Repos may be created in any namespace that is not another user's (`dair-ai/emotion`).
+
+    Args:
+        world: what `build_world` returned.
+        endpoint: the Hub's base URL, e.g. `http://127.0.0.1:8900`.
+        token: a token with write access (the sandbox user `demo`).
+
+    Returns:
+        The repo ids of the world, datasets first, all present and up to date on the Hub.
+    """
+    api = HfApi(endpoint=endpoint, token=token)
+    repos = [("dataset", d.repo_id, d.path) for d in world.datasets]
+    repos += [("model", m.repo_id, m.path) for m in world.models]
+    for repo_type, repo_id, path in repos:
+        api.create_repo(repo_id, repo_type=repo_type, exist_ok=True)
+        if not _up_to_date(api, repo_id, repo_type, path):
+            api.upload_folder(
+                repo_id=repo_id,
+                repo_type=repo_type,
+                folder_path=path,
+                commit_message=f"Upload {repo_id} (evalbot demo world)",
+            )
+    return [repo_id for _, repo_id, _ in repos]
+
+
+def _up_to_date(api: HfApi, repo_id: str, repo_type: str, folder: Path) -> bool:
+    """True when every file under `folder` is on the repo's main branch with the same content."""
+    remote = {
+        entry.path: entry
+        for entry in api.list_repo_tree(repo_id, repo_type=repo_type, recursive=True)
+        if isinstance(entry, RepoFile)
+    }
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        entry = remote.get(file.relative_to(folder).as_posix())
+        if entry is None:
+            return False
+        data = file.read_bytes()
+        if entry.lfs is not None:
+            same = entry.lfs.sha256 == hashlib.sha256(data).hexdigest()
+        else:
+            same = entry.blob_id == git_hash(data)
+        if not same:
+            return False
+    return True
+
+
+def seed_data_dir(data_dir: Path) -> list[str]:
+    """Builds the world (cached) and seeds it as user `demo` into the sandbox data dir `data_dir`.
+
+    Starts the sandbox on `data_dir` in a thread (which creates `<data_dir>/tokens.json` on
+    first use), pushes, and stops it again.
+
+    Example:
+        >>> seed_data_dir(Path("/tmp/hub"))
+        ['dair-ai/emotion', 'demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
+    """
+    from sandbox.server import run_in_thread
+
+    world = build_world()
+    with run_in_thread(data_dir=data_dir) as hub:
+        return seed_world(world, endpoint=hub.url, token=hub.tokens["demo"])

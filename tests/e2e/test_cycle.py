@@ -1,0 +1,183 @@
+"""End to end: the real CLI against the sandbox Hub and a real mongod.
+
+The world (a dataset and three models) is pushed with the real client; ``evalbot run --once``
+runs as a separate process as the user ``evalbot``; everything is checked from the outside:
+the PR on the sandbox, the card it proposes, the store, and an independent recomputation of
+the metrics with transformers' own pipeline and scikit-learn.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+from huggingface_hub import HfApi, ModelCard, hf_hub_download, snapshot_download
+from sklearn.metrics import classification_report
+from transformers import pipeline
+
+from sandbox.seed import seed_world
+from sandbox.world import build_world
+from store.db import Store
+from store.embedded import EmbeddedMongo
+from store.types import FailureReason, ModelStatus
+
+EMOTION = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+SPACE = "http://127.0.0.1:7860"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def world_on_hub(sandbox, demo_token):  # type: ignore[no-untyped-def]
+    world = build_world()
+    seed_world(world, endpoint=sandbox.url, token=demo_token)
+    return world
+
+
+@pytest.fixture(scope="module")
+def db_name() -> str:
+    return f"e2e_{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def cli_env(sandbox, mongo: EmbeddedMongo, db_name: str, bot_token: str, tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {
+        **os.environ,
+        "HF_ENDPOINT": sandbox.url,
+        "HF_TOKEN": bot_token,
+        "HF_HOME": str(tmp_path_factory.mktemp("cli-hf-home")),
+        "HF_HUB_DISABLE_XET": "1",
+        "MONGODB_URI": mongo.uri,
+        "EVALBOT_DB": db_name,
+        "EVALBOT_SPACE_URL": SPACE,
+        "EVALBOT_CONFIG": str(ROOT / "config"),
+    }
+
+
+def evalbot(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+@pytest.fixture(scope="module")
+def first_cycle(world_on_hub, cli_env):  # type: ignore[no-untyped-def]
+    done = evalbot(cli_env, "run", "--once")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def db(mongo: EmbeddedMongo, db_name: str) -> Iterator[Store]:
+    store = Store.open(mongo.uri, db_name=db_name)
+    yield store
+    store.client.close()
+
+
+def bot_prs(api: HfApi, repo_id: str) -> list:  # type: ignore[type-arg]
+    return list(api.get_repo_discussions(repo_id, author="evalbot", discussion_type="pull_request"))
+
+
+def test_cycle_opens_prs_whose_card_matches_the_store(first_cycle, db: Store, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    for repo_id in ("demo/minilm-emotion", "demo/tiny-emotion"):
+        prs = bot_prs(demo_api, repo_id)
+        assert len(prs) == 1, f"{repo_id}: {prs}"
+        pr = prs[0]
+        assert pr.status == "open"
+        path = hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}")
+        card = ModelCard.load(path)
+        ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
+        assert ours, f"{repo_id}: no evalbot results in the proposed card"
+        assert all(not r.verified for r in card.data.eval_results or [])
+        assert card.text.count("<!-- evalbot:results:start -->") == 1
+        model = db.get_model(repo_id)
+        assert model is not None and model.status is ModelStatus.EVALUATED
+        (stored,) = db.results_for(repo_id, model.sha)
+        by_type = {(r.metric_type, (r.metric_args or {}).get("average")): r.metric_value for r in ours}
+        assert by_type[("accuracy", None)] == pytest.approx(stored.metrics["accuracy"], abs=5e-5)
+        assert by_type[("f1", "macro")] == pytest.approx(stored.metrics["macro_f1"], abs=5e-5)
+        assert ours[0].dataset_type == "dair-ai/emotion"
+        assert ours[0].dataset_revision == stored.dataset_revision
+        assert ours[0].source_url == f"{SPACE}/?model={repo_id}"
+        assert db.prs_for(repo_id)[0].num == pr.num
+
+
+def test_author_entries_are_kept(first_cycle, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    (pr,) = bot_prs(demo_api, "demo/tiny-emotion")
+    card = ModelCard.load(hf_hub_download("demo/tiny-emotion", "README.md", revision=f"refs/pr/{pr.num}"))
+    theirs = [r for r in card.data.eval_results or [] if r.source_name != "evalbot"]
+    assert {(r.metric_type, r.metric_value) for r in theirs} == {("accuracy", 0.93), ("f1", 0.91)}
+
+
+def test_stored_per_class_metrics_equal_sklearn(first_cycle, db: Store) -> None:  # type: ignore[no-untyped-def]
+    """Recompute predictions with transformers' own pipeline and compare with scikit-learn."""
+    repo_id = "demo/minilm-emotion"
+    model = db.get_model(repo_id)
+    assert model is not None
+    (stored,) = db.results_for(repo_id, model.sha)
+    test = datasets.load_dataset("dair-ai/emotion", split="test", revision=stored.dataset_revision)
+    classify = pipeline("text-classification", model=snapshot_download(repo_id, revision=model.sha), device="cpu")
+    predicted = [EMOTION.index(p["label"].casefold()) for p in classify(list(test["text"]), batch_size=1)]
+    report = classification_report(
+        np.array(test["label"]), np.array(predicted), labels=list(range(6)), target_names=EMOTION,
+        output_dict=True, zero_division=0,
+    )
+    assert stored.num_examples == len(test)
+    assert stored.label_mapping == {name.capitalize(): name for name in EMOTION}
+    for c in stored.classes:
+        assert c.support == report[c.label]["support"]
+        assert c.precision == pytest.approx(report[c.label]["precision"], abs=1e-9)
+        assert c.recall == pytest.approx(report[c.label]["recall"], abs=1e-9)
+        assert c.f1 == pytest.approx(report[c.label]["f1-score"], abs=1e-9)
+    assert stored.metrics["accuracy"] == pytest.approx(report["accuracy"], abs=1e-9)
+    assert stored.metrics["macro_f1"] == pytest.approx(report["macro avg"]["f1-score"], abs=1e-9)
+    assert stored.metrics["accuracy"] > 0.7
+
+
+def test_unmappable_model_has_its_failure_reason(first_cycle, db: Store, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    model = db.get_model("demo/emotion-es")
+    assert model is not None
+    assert model.status is ModelStatus.FAILED
+    assert model.failure_reason is FailureReason.UNKNOWN_LABELS
+    assert "tristeza" in (model.failure_detail or "")
+    assert bot_prs(demo_api, "demo/emotion-es") == []
+
+
+def test_second_cycle_opens_no_pr(first_cycle, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    before = {r: len(bot_prs(demo_api, r)) for r in ("demo/minilm-emotion", "demo/tiny-emotion")}
+    again = evalbot(cli_env, "run", "--once")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "queued 0 new revisions" in again.stdout
+    after = {r: len(bot_prs(demo_api, r)) for r in before}
+    assert after == before == {"demo/minilm-emotion": 1, "demo/tiny-emotion": 1}
+    status = evalbot(cli_env, "status")
+    assert "unknown labels" in status.stdout and "open" in status.stdout
+
+
+def test_dry_run_prints_the_diff_and_touches_nothing(world_on_hub, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    env = {**cli_env, "MONGODB_URI": "mongodb://127.0.0.1:9/", "HF_TOKEN": ""}
+    before = len(bot_prs(demo_api, "demo/minilm-emotion"))
+    done = evalbot(env, "evaluate", "demo/minilm-emotion", "--dry-run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "+++ " in done.stdout and "evalbot:results:start" in done.stdout
+    assert "accuracy" in done.stdout
+    assert len(bot_prs(demo_api, "demo/minilm-emotion")) == before
+
+
+def test_dead_services_give_one_clear_message(cli_env) -> None:  # type: ignore[no-untyped-def]
+    dead_mongo = evalbot({**cli_env, "MONGODB_URI": "mongodb://127.0.0.1:9/"}, "status")
+    assert dead_mongo.returncode == 2
+    assert "MONGODB_URI" in dead_mongo.stderr and "Traceback" not in dead_mongo.stderr
+    dead_hub = evalbot({**cli_env, "HF_ENDPOINT": "http://127.0.0.1:9"}, "run", "--once")
+    assert dead_hub.returncode == 2
+    assert "HF_ENDPOINT" in dead_hub.stderr and "Traceback" not in dead_hub.stderr
+    bad_token = evalbot({**cli_env, "HF_TOKEN": "hf_not_a_token"}, "run", "--once")
+    assert bad_token.returncode == 2 and "HF_TOKEN" in bad_token.stderr
+    missing = evalbot(cli_env, "evaluate", "demo/does-not-exist", "--dry-run")
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr

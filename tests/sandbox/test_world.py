@@ -1,0 +1,152 @@
+"""The demo world: built once (cached in the default cache dir), pushed with the real client.
+
+The first run on a machine trains the three models (about 40–60 s on two CPU cores); later runs
+read the cache.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import datasets
+import pytest
+from huggingface_hub import HfApi, snapshot_download
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from sandbox.seed import seed_world
+from sandbox.server import RunningSandbox
+from sandbox.world import (
+    DATASET_ID,
+    LABELS,
+    SPANISH_LABELS,
+    World,
+    accuracy,
+    build_world,
+    generate_splits,
+    load_world,
+)
+
+MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
+ID2LABEL = {
+    "demo/minilm-emotion": [name.capitalize() for name in LABELS],
+    "demo/tiny-emotion": [f"LABEL_{i}" for i in range(len(LABELS))],
+    "demo/emotion-es": list(SPANISH_LABELS),
+}
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def seeded(world: World, sandbox: RunningSandbox, demo_token: str) -> list[str]:
+    return seed_world(world, endpoint=sandbox.url, token=demo_token)
+
+
+@pytest.fixture(scope="module")
+def test_split(seeded: list[str]) -> datasets.Dataset:
+    """The test split as `datasets` loads it from the sandbox (HF_ENDPOINT set by conftest)."""
+    return datasets.load_dataset(DATASET_ID, split="test")
+
+
+def _repo_type(repo_id: str) -> str:
+    return "dataset" if repo_id == DATASET_ID else "model"
+
+
+def test_splits_are_deterministic_sized_and_disjoint() -> None:
+    splits = generate_splits()
+    assert splits == generate_splits()
+    sizes = {name: len(texts) for name, (texts, _) in splits.items()}
+    assert sizes == {"train": 1200, "validation": 200, "test": 360}
+    test_labels = splits["test"][1]
+    assert [test_labels.count(i) for i in range(len(LABELS))] == [80, 90, 50, 55, 50, 35]
+    all_texts = [t for texts, _ in splits.values() for t in texts]
+    assert len(set(all_texts)) == len(all_texts)
+    assert all(t == t.lower() and "'" not in t for t in all_texts)
+
+
+def test_second_build_reads_the_manifest(world: World) -> None:
+    weights = world.model("demo/minilm-emotion").path / "model.safetensors"
+    mtime = weights.stat().st_mtime_ns
+    start = time.perf_counter()
+    again = build_world()
+    assert time.perf_counter() - start < 1.0
+    assert again == world == load_world(world.root)
+    assert weights.stat().st_mtime_ns == mtime
+
+
+def test_world_files(world: World) -> None:
+    (dataset,) = world.datasets
+    assert dataset.repo_id == DATASET_ID
+    names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
+    assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
+    assert [m.repo_id for m in world.models] == list(MODELS)
+    for model in world.models:
+        files = {p.name for p in model.path.iterdir()}
+        assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
+        assert not any(name.endswith(".bin") for name in files)
+        assert model.test_accuracy is not None
+    assert world.model("demo/minilm-emotion").test_accuracy >= 0.8  # type: ignore[operator]
+
+
+def test_dataset_round_trip(test_split: datasets.Dataset, world: World) -> None:
+    assert test_split.features["label"].names == list(LABELS)
+    texts, labels = generate_splits()["test"]
+    assert test_split["text"] == texts
+    assert test_split["label"] == labels
+
+
+@pytest.mark.parametrize("repo_id", MODELS)
+def test_model_repo_on_the_hub(repo_id: str, seeded: list[str], bot_api: HfApi) -> None:
+    assert repo_id in seeded
+    info = bot_api.model_info(repo_id)
+    assert info.pipeline_tag == "text-classification"
+    assert f"dataset:{DATASET_ID}" in (info.tags or [])
+    files = [s.rfilename for s in info.siblings or []]
+    assert "model.safetensors" in files
+    assert not any(f.endswith(".bin") for f in files)
+
+
+@pytest.mark.parametrize("repo_id", MODELS)
+def test_model_reproduces_its_test_accuracy(
+    repo_id: str, world: World, test_split: datasets.Dataset, hf_endpoint: str
+) -> None:
+    path = Path(snapshot_download(repo_id, endpoint=hf_endpoint))
+    model = AutoModelForSequenceClassification.from_pretrained(path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    assert [model.config.id2label[i] for i in range(len(LABELS))] == ID2LABEL[repo_id]
+    measured = accuracy(model, tokenizer, test_split["text"], test_split["label"])
+    recorded = world.model(repo_id).test_accuracy
+    assert measured == pytest.approx(recorded, abs=1 / len(test_split) + 1e-9)
+
+
+def test_tiny_model_self_reports_inflated_scores(seeded: list[str], bot_api: HfApi) -> None:
+    (entry,) = bot_api.model_info("demo/tiny-emotion").model_index or []
+    (result,) = entry["results"]
+    assert result["dataset"] == {"type": DATASET_ID, "name": "emotion", "split": "test"}
+    assert {m["type"]: m["value"] for m in result["metrics"]} == {"accuracy": 0.93, "f1": 0.91}
+
+
+def test_seeding_twice_adds_no_commits(
+    world: World, seeded: list[str], sandbox: RunningSandbox, demo_token: str, bot_api: HfApi
+) -> None:
+    def commits() -> dict[str, int]:
+        return {
+            r: len(bot_api.list_repo_commits(r, repo_type=_repo_type(r))) for r in seeded
+        }
+
+    before = commits()
+    assert seed_world(world, endpoint=sandbox.url, token=demo_token) == seeded
+    assert commits() == before
+
+
+def test_upload_folder_of_unchanged_files_makes_no_commit(
+    world: World, seeded: list[str], demo_api: HfApi
+) -> None:
+    """The sandbox's preupload returns the blob oids, so the client skips unchanged files."""
+    spec = world.model("demo/emotion-es")
+    head = demo_api.model_info(spec.repo_id).sha
+    demo_api.upload_folder(repo_id=spec.repo_id, folder_path=spec.path, commit_message="again")
+    assert demo_api.model_info(spec.repo_id).sha == head
