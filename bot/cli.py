@@ -63,13 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from cardgen.card import propose_card
-    from cardgen.diff import card_diff
-
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
-    from evaluators.executor import Executor
+    from cardgen.card import propose_card
+    from cardgen.diff import card_diff
+    from cardgen.errors import CardError
+    from cardgen.pr import pr_body, pr_title
+    from evaluators.executor import CODE_VERSION, Executor
     from store.db import Store
     from store.types import ModelStatus
 

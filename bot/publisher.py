@@ -12,13 +12,13 @@ import enum
 import logging
 from dataclasses import dataclass
 
-from cardgen.card import CardChange, propose_card
-from cardgen.pr import parse_marker, pr_body, pr_title
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 
 from bot.config import PullRequests
+from cardgen.card import CardChange, propose_card
 from cardgen.errors import CardError
+from cardgen.pr import parse_marker, pr_body, pr_title
 from evaluators.executor import CODE_VERSION
 from store.db import PullRequestRecord, Store
 from store.types import EvaluationRecord, ModelRecord, utcnow
