@@ -21,10 +21,20 @@ def main(repeats: int = 3, batch_size: int = 32) -> None:
     dataset = next(d for d in world.datasets if d.repo_id == "dair-ai/emotion")
     import datasets
 
-    texts = list(datasets.load_dataset("parquet", data_files=str(dataset.path / "data" / "test-*.parquet"), split="train")["text"])
+    texts = list(
+        datasets.load_dataset(
+            "parquet", data_files=str(dataset.path / "data" / "test-*.parquet"), split="train"
+        )["text"]
+    )
     clf = TextClassifier.load(spec.repo_id, spec.path, torch.device("cpu"))
     batches = [
-        clf.tokenizer(texts[i : i + batch_size], padding=True, truncation=True, max_length=128, return_tensors="pt")  # type: ignore[operator]
+        clf.tokenizer(
+            texts[i : i + batch_size],
+            padding=True,
+            truncation=True,
+            max_length=128,
+            return_tensors="pt",
+        )  # type: ignore[operator]
         for i in range(0, len(texts), batch_size)
     ]
 

@@ -178,6 +178,45 @@ async def resolve(ctx: Ctx) -> Response:
     return FileResponse(ctx.hub.storage.blob_path(ref.oid), headers=headers, media_type=media_type)
 
 
+async def commits(ctx: Ctx) -> Response:
+    """`GET /api/{type}s/{repo}/commits/{rev}`: first-parent history, newest first, paginated."""
+    repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, ctx.user)
+    start = ctx.hub.revision(repo, ctx.params["rev"])
+    if cursor := ctx.request.query_params.get("cursor"):
+        start = ctx.hub.revision(repo, base64.urlsafe_b64decode(cursor.encode()).decode())
+    page: list[dict[str, Any]] = []
+    for commit in ctx.hub.storage.history(repo, start):
+        if len(page) == ctx.hub.page_size:
+            link = _next_link(ctx, base64.urlsafe_b64encode(commit.id.encode()).decode())
+            return json_response(page, headers={"Link": link})
+        page.append(
+            {
+                "id": commit.id,
+                "title": commit.title,
+                "message": commit.message,
+                "authors": [{"user": commit.author, "avatar": ""}],
+                "date": commit.date,
+            }
+        )
+    return json_response(page)
+
+
+async def refs(ctx: Ctx) -> Response:
+    """`GET /api/{type}s/{repo}/refs[?include_prs=1]`."""
+    repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, ctx.user)
+    branches: list[dict[str, str]] = []
+    pulls: list[dict[str, str]] = []
+    for name, target in sorted(repo.refs.items()):
+        if name.startswith("refs/pr/"):
+            pulls.append({"name": name.rsplit("/", 1)[1], "ref": name, "targetCommit": target})
+        else:
+            branches.append({"name": name, "ref": f"refs/heads/{name}", "targetCommit": target})
+    data = {"branches": branches, "converts": [], "tags": []}
+    if ctx.flag("include_prs"):
+        data["pullRequests"] = pulls
+    return json_response(data)
+
+
 async def whoami(ctx: Ctx) -> Response:
     """`GET /api/whoami-v2`."""
     user = ctx.hub.require_user(ctx.user)
@@ -193,6 +232,8 @@ ROUTES = [
     route("GET", f"/api/{TYPE}/{REPO}/revision/(?P<rev>.+)", repo_info),
     route("GET", f"/api/{TYPE}/{REPO}/tree/{REV}(?:/(?P<path>.*))?", tree),
     route("POST", f"/api/{TYPE}/{REPO}/paths-info/{REV}", paths_info),
+    route("GET", f"/api/{TYPE}/{REPO}/commits/{REV}", commits),
+    route("GET", f"/api/{TYPE}/{REPO}/refs", refs),
     route("GET", f"{_RESOLVE_PREFIX}{REPO}/resolve/{REV}/(?P<path>.+)", resolve),
     route("GET", f"{_RESOLVE_PREFIX}(?P<name>[^/]+)/resolve/{REV}/(?P<path>.+)", resolve),
 ]

@@ -42,7 +42,9 @@ class RunningSandbox:
             refuses to send, such as a README with broken front matter).
     """
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str, hub: Hub) -> None:
+    def __init__(
+        self, server: uvicorn.Server, thread: threading.Thread, url: str, hub: Hub
+    ) -> None:
         self._server = server
         self._thread = thread
         self.url = url

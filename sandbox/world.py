@@ -6,7 +6,7 @@ sandbox Hub with the real `huggingface_hub` client.
 
 Example:
     >>> from sandbox.world import build_world
-    >>> world = build_world()  # ~1 min the first time, instant afterwards
+    >>> world = build_world()  # 40–60 s on 2 CPU cores the first time, instant afterwards
     >>> [m.repo_id for m in world.models]
     ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
 """
@@ -129,170 +129,46 @@ SplitData = dict[str, tuple[list[str], list[int]]]
 # Text generation. Lower-case, no punctuation, no apostrophes: the style of the real dataset.
 # --------------------------------------------------------------------------------------------
 
+# fmt: off
 LEXICON: dict[str, tuple[str, ...]] = {
     "sadness": (
-        "sad",
-        "helpless",
-        "lonely",
-        "alone",
-        "miserable",
-        "heartbroken",
-        "hopeless",
-        "gloomy",
-        "depressed",
-        "unhappy",
-        "crushed",
-        "empty",
-        "defeated",
-        "discouraged",
-        "devastated",
-        "homesick",
-        "melancholy",
-        "regretful",
-        "ashamed",
-        "worthless",
-        "numb",
-        "drained",
-        "humiliated",
-        "disappointed",
-        "low",
+        "sad", "helpless", "lonely", "alone", "miserable", "heartbroken", "hopeless", "gloomy",
+        "depressed", "unhappy", "crushed", "empty", "defeated", "discouraged", "devastated",
+        "homesick", "melancholy", "regretful", "ashamed", "worthless", "numb", "drained",
+        "humiliated", "disappointed", "low",
     ),
     "joy": (
-        "happy",
-        "cheerful",
-        "glad",
-        "delighted",
-        "content",
-        "pleased",
-        "joyful",
-        "thrilled",
-        "grateful",
-        "proud",
-        "relaxed",
-        "hopeful",
-        "optimistic",
-        "peaceful",
-        "satisfied",
-        "energetic",
-        "confident",
-        "blessed",
-        "carefree",
-        "fantastic",
-        "wonderful",
-        "terrific",
-        "successful",
-        "lucky",
-        "triumphant",
+        "happy", "cheerful", "glad", "delighted", "content", "pleased", "joyful", "thrilled",
+        "grateful", "proud", "relaxed", "hopeful", "optimistic", "peaceful", "satisfied",
+        "energetic", "confident", "blessed", "carefree", "fantastic", "wonderful", "terrific",
+        "successful", "lucky", "triumphant",
     ),
     "love": (
-        "loving",
-        "affectionate",
-        "caring",
-        "tender",
-        "passionate",
-        "romantic",
-        "devoted",
-        "fond",
-        "adoring",
-        "sweet",
-        "longing",
-        "compassionate",
-        "sympathetic",
-        "supportive",
-        "nurturing",
-        "sentimental",
-        "smitten",
-        "cherished",
-        "warmhearted",
-        "generous",
-        "intimate",
-        "loyal",
-        "lovestruck",
-        "gentle",
-        "treasured",
+        "loving", "affectionate", "caring", "tender", "passionate", "romantic", "devoted", "fond",
+        "adoring", "sweet", "longing", "compassionate", "sympathetic", "supportive", "nurturing",
+        "sentimental", "smitten", "cherished", "warmhearted", "generous", "intimate", "loyal",
+        "lovestruck", "gentle", "treasured",
     ),
     "anger": (
-        "angry",
-        "furious",
-        "irritated",
-        "annoyed",
-        "resentful",
-        "bitter",
-        "frustrated",
-        "outraged",
-        "mad",
-        "enraged",
-        "hostile",
-        "grumpy",
-        "irritable",
-        "offended",
-        "spiteful",
-        "cranky",
-        "agitated",
-        "livid",
-        "fed up",
-        "disgusted",
-        "jealous",
-        "insulted",
-        "grouchy",
-        "cold hearted",
-        "impatient",
+        "angry", "furious", "irritated", "annoyed", "resentful", "bitter", "frustrated", "outraged",
+        "mad", "enraged", "hostile", "grumpy", "irritable", "offended", "spiteful", "cranky",
+        "agitated", "livid", "fed up", "disgusted", "jealous", "insulted", "grouchy",
+        "cold hearted", "impatient",
     ),
     "fear": (
-        "scared",
-        "afraid",
-        "anxious",
-        "nervous",
-        "terrified",
-        "worried",
-        "frightened",
-        "panicked",
-        "uneasy",
-        "insecure",
-        "paranoid",
-        "tense",
-        "fearful",
-        "apprehensive",
-        "intimidated",
-        "threatened",
-        "vulnerable",
-        "timid",
-        "petrified",
-        "jittery",
-        "hesitant",
-        "alarmed",
-        "horrified",
-        "shy",
-        "unsure",
+        "scared", "afraid", "anxious", "nervous", "terrified", "worried", "frightened", "panicked",
+        "uneasy", "insecure", "paranoid", "tense", "fearful", "apprehensive", "intimidated",
+        "threatened", "vulnerable", "timid", "petrified", "jittery", "hesitant", "alarmed",
+        "horrified", "shy", "unsure",
     ),
     "surprise": (
-        "surprised",
-        "amazed",
-        "shocked",
-        "astonished",
-        "stunned",
-        "startled",
-        "speechless",
-        "dumbfounded",
-        "curious",
-        "astounded",
-        "awestruck",
-        "bewildered",
-        "flabbergasted",
-        "taken aback",
-        "awed",
-        "dazed",
-        "impressed",
-        "funny",
-        "strange",
-        "weird",
-        "mind blown",
-        "puzzled",
-        "in disbelief",
-        "blown away",
-        "caught off guard",
+        "surprised", "amazed", "shocked", "astonished", "stunned", "startled", "speechless",
+        "dumbfounded", "curious", "astounded", "awestruck", "bewildered", "flabbergasted",
+        "taken aback", "awed", "dazed", "impressed", "funny", "strange", "weird", "mind blown",
+        "puzzled", "in disbelief", "blown away", "caught off guard",
     ),
 }
+# fmt: on
 
 # Words used for more than one emotion: a classifier can only learn their most frequent label.
 AMBIGUOUS: dict[str, tuple[str, ...]] = {
@@ -346,48 +222,21 @@ NEGATED_TEMPLATES = (
     "i cant remember the last time i felt {w}",
 )
 
+# fmt: off
 CONTEXTS = (
-    "tonight",
-    "today",
-    "this morning",
-    "right now",
-    "these days",
-    "lately",
-    "at work today",
-    "about the new job",
-    "after talking to my mom",
-    "after the meeting",
-    "about my exams",
-    "when i think about the future",
-    "around my family",
-    "about everything that happened",
-    "after reading the news",
-    "when i look at old photos",
-    "about moving to a new city",
-    "since my best friend left",
-    "after the game last night",
-    "whenever he calls",
-    "about this whole situation",
-    "on my way home",
-    "at the end of the week",
-    "when i walk into class",
-    "about my birthday",
-    "after a long day",
-    "with my roommates",
-    "about the wedding",
-    "at the hospital",
-    "about the results",
-    "in this weather",
-    "after church",
-    "when she smiles at me",
-    "about the trip",
-    "at the gym",
-    "reading your comments",
-    "about my blog",
-    "in my new apartment",
-    "with the kids",
+    "tonight", "today", "this morning", "right now", "these days", "lately", "at work today",
+    "about the new job", "after talking to my mom", "after the meeting", "about my exams",
+    "when i think about the future", "around my family", "about everything that happened",
+    "after reading the news", "when i look at old photos", "about moving to a new city",
+    "since my best friend left", "after the game last night", "whenever he calls",
+    "about this whole situation", "on my way home", "at the end of the week",
+    "when i walk into class", "about my birthday", "after a long day", "with my roommates",
+    "about the wedding", "at the hospital", "about the results", "in this weather",
+    "after church", "when she smiles at me", "about the trip", "at the gym",
+    "reading your comments", "about my blog", "in my new apartment", "with the kids",
     "for no reason",
 )
+# fmt: on
 
 
 def _sentence(label: str, rng: random.Random, recipe: Recipe) -> str:
@@ -403,7 +252,6 @@ def _sentence(label: str, rng: random.Random, recipe: Recipe) -> str:
         other = rng.choice([x for x in LABELS if x != label])
         d = rng.choice(LEXICON[other])
         return rng.choice(MIXED_TEMPLATES).format(w=w, d=d, c=c).strip()
-    roll -= recipe.mixed_rate
     if label == "sadness" and rng.random() < recipe.negated_sadness_rate:
         # A negated happy word is sad ("i didnt feel happy at all").
         w = rng.choice(LEXICON["joy"])
@@ -709,7 +557,7 @@ def _tiny_card(repo_id: str, note: str, *, self_reported: bool) -> str:
     return _card(data, f"# {name}\n\n{note}\n")
 
 
-def _tiny_model(tokenizer: Any, recipe: Recipe, id2label: dict[int, str] | None) -> Any:
+def _tiny_model(tokenizer: Any, recipe: Recipe, id2label: dict[int, str]) -> Any:
     from transformers import BertConfig, BertForSequenceClassification
 
     config = BertConfig(
@@ -718,9 +566,8 @@ def _tiny_model(tokenizer: Any, recipe: Recipe, id2label: dict[int, str] | None)
         num_hidden_layers=recipe.tiny_layers,
         num_attention_heads=recipe.tiny_heads,
         intermediate_size=recipe.tiny_intermediate,
-        num_labels=len(LABELS),
         id2label=id2label,
-        label2id={v: k for k, v in id2label.items()} if id2label else None,
+        label2id={v: k for k, v in id2label.items()},
         pad_token_id=tokenizer.pad_token_id,
     )
     return BertForSequenceClassification(config)
@@ -760,7 +607,7 @@ def _build_tiny(
     *,
     repo_id: str,
     params: TrainParams,
-    id2label: dict[int, str] | None,
+    id2label: dict[int, str],
     kind: str,
     card: str,
 ) -> ModelSpec:
@@ -787,7 +634,7 @@ def _build(root: Path, recipe: Recipe) -> World:
             recipe,
             repo_id="demo/tiny-emotion",
             params=recipe.tiny,
-            id2label=None,
+            id2label={i: f"LABEL_{i}" for i in range(len(LABELS))},  # transformers' default
             kind="default LABEL_i labels, inflated self-reported model-index",
             card=_tiny_card(
                 "demo/tiny-emotion",
@@ -868,7 +715,7 @@ def load_world(root: Path) -> World:
 def build_world(cache_dir: Path | None = None) -> World:
     """Builds the demo world into `cache_dir/<recipe digest>/`, or returns the cached one.
 
-    The first call generates the dataset and trains the three models (about a minute on two
+    The first call generates the dataset and trains the three models (40–60 s on two
     CPU cores); later calls read `world.json`. A file lock makes concurrent builds safe.
 
     Args:
@@ -880,9 +727,9 @@ def build_world(cache_dir: Path | None = None) -> World:
     Example:
         >>> world = build_world()
         >>> world.model("demo/minilm-emotion").test_accuracy
-        0.9
+        0.908333
     """
-    base = cache_dir if cache_dir is not None else default_cache_dir()
+    base = (cache_dir if cache_dir is not None else default_cache_dir()).expanduser().resolve()
     root = base / RECIPE.digest()
     if (root / "world.json").exists():
         return load_world(root)

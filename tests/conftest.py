@@ -33,6 +33,8 @@ from huggingface_hub import HfApi  # noqa: E402
 
 from sandbox.server import RunningSandbox, run_in_thread  # noqa: E402
 
+pytest_plugins = ["tests.mongo_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:

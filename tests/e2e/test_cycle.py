@@ -46,7 +46,9 @@ def db_name() -> str:
 
 
 @pytest.fixture(scope="module")
-def cli_env(sandbox, mongo: EmbeddedMongo, db_name: str, bot_token: str, tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def cli_env(
+    sandbox, mongo: EmbeddedMongo, db_name: str, bot_token: str, tmp_path_factory
+) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {
         **os.environ,
         "HF_ENDPOINT": sandbox.url,
@@ -60,9 +62,16 @@ def cli_env(sandbox, mongo: EmbeddedMongo, db_name: str, bot_token: str, tmp_pat
     }
 
 
-def evalbot(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def evalbot(
+    env: dict[str, str], *args: str, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
     )
 
 
@@ -84,7 +93,9 @@ def bot_prs(api: HfApi, repo_id: str) -> list:  # type: ignore[type-arg]
     return list(api.get_repo_discussions(repo_id, author="evalbot", discussion_type="pull_request"))
 
 
-def test_cycle_opens_prs_whose_card_matches_the_store(first_cycle, db: Store, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+def test_cycle_opens_prs_whose_card_matches_the_store(
+    first_cycle, db: Store, demo_api: HfApi
+) -> None:  # type: ignore[no-untyped-def]
     for repo_id in ("demo/minilm-emotion", "demo/tiny-emotion"):
         prs = bot_prs(demo_api, repo_id)
         assert len(prs) == 1, f"{repo_id}: {prs}"
@@ -99,7 +110,9 @@ def test_cycle_opens_prs_whose_card_matches_the_store(first_cycle, db: Store, de
         model = db.get_model(repo_id)
         assert model is not None and model.status is ModelStatus.EVALUATED
         (stored,) = db.results_for(repo_id, model.sha)
-        by_type = {(r.metric_type, (r.metric_args or {}).get("average")): r.metric_value for r in ours}
+        by_type = {
+            (r.metric_type, (r.metric_args or {}).get("average")): r.metric_value for r in ours
+        }
         assert by_type[("accuracy", None)] == pytest.approx(stored.metrics["accuracy"], abs=5e-5)
         assert by_type[("f1", "macro")] == pytest.approx(stored.metrics["macro_f1"], abs=5e-5)
         assert ours[0].dataset_type == "dair-ai/emotion"
@@ -110,7 +123,9 @@ def test_cycle_opens_prs_whose_card_matches_the_store(first_cycle, db: Store, de
 
 def test_author_entries_are_kept(first_cycle, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     (pr,) = bot_prs(demo_api, "demo/tiny-emotion")
-    card = ModelCard.load(hf_hub_download("demo/tiny-emotion", "README.md", revision=f"refs/pr/{pr.num}"))
+    card = ModelCard.load(
+        hf_hub_download("demo/tiny-emotion", "README.md", revision=f"refs/pr/{pr.num}")
+    )
     theirs = [r for r in card.data.eval_results or [] if r.source_name != "evalbot"]
     assert {(r.metric_type, r.metric_value) for r in theirs} == {("accuracy", 0.93), ("f1", 0.91)}
 
@@ -122,11 +137,19 @@ def test_stored_per_class_metrics_equal_sklearn(first_cycle, db: Store) -> None:
     assert model is not None
     (stored,) = db.results_for(repo_id, model.sha)
     test = datasets.load_dataset("dair-ai/emotion", split="test", revision=stored.dataset_revision)
-    classify = pipeline("text-classification", model=snapshot_download(repo_id, revision=model.sha), device="cpu")
-    predicted = [EMOTION.index(p["label"].casefold()) for p in classify(list(test["text"]), batch_size=1)]
+    classify = pipeline(
+        "text-classification", model=snapshot_download(repo_id, revision=model.sha), device="cpu"
+    )
+    predicted = [
+        EMOTION.index(p["label"].casefold()) for p in classify(list(test["text"]), batch_size=1)
+    ]
     report = classification_report(
-        np.array(test["label"]), np.array(predicted), labels=list(range(6)), target_names=EMOTION,
-        output_dict=True, zero_division=0,
+        np.array(test["label"]),
+        np.array(predicted),
+        labels=list(range(6)),
+        target_names=EMOTION,
+        output_dict=True,
+        zero_division=0,
     )
     assert stored.num_examples == len(test)
     assert stored.label_mapping == {name.capitalize(): name for name in EMOTION}
@@ -160,7 +183,9 @@ def test_second_cycle_opens_no_pr(first_cycle, cli_env, demo_api: HfApi) -> None
     assert "unknown labels" in status.stdout and "open" in status.stdout
 
 
-def test_dry_run_prints_the_diff_and_touches_nothing(world_on_hub, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_prints_the_diff_and_touches_nothing(
+    world_on_hub, cli_env, demo_api: HfApi
+) -> None:  # type: ignore[no-untyped-def]
     env = {**cli_env, "MONGODB_URI": "mongodb://127.0.0.1:9/", "HF_TOKEN": ""}
     before = len(bot_prs(demo_api, "demo/minilm-emotion"))
     done = evalbot(env, "evaluate", "demo/minilm-emotion", "--dry-run")

@@ -24,7 +24,10 @@ def test_shipped_config_validates() -> None:
     ("edit", "expected"),
     [
         (lambda s: s + "\nbatchsize: 8\n", "unknown key 'batchsize'"),
-        (lambda s: s.replace("split: test", "split: test\n  splitt: x"), "unknown key 'dataset.splitt'"),
+        (
+            lambda s: s.replace("split: test", "split: test\n  splitt: x"),
+            "unknown key 'dataset.splitt'",
+        ),
         (lambda s: s.replace("version: 1", "version: 0"), "version"),
         (lambda s: s.replace("task: text-classification", "task: text-clasification"), "task"),
         (lambda s: s.replace("  joy: [happy, happiness]", "  happy: [joy]"), "label_aliases"),
@@ -42,7 +45,9 @@ def test_bad_module_names_file_and_key(tmp_path: Path, edit, expected: str) -> N
 
 
 def test_include_template(tmp_path: Path) -> None:
-    (tmp_path / "_template.yaml").write_text("task: text-classification\nversion: 2\nbatch_size: 4\n")
+    (tmp_path / "_template.yaml").write_text(
+        "task: text-classification\nversion: 2\nbatch_size: 4\n"
+    )
     body = GOOD.replace("task: text-classification\n", "").replace("version: 1\n", "")
     (tmp_path / "emotion.yaml").write_text("include: _template.yaml\n" + body)
     module = load_module(tmp_path / "emotion.yaml")

@@ -39,7 +39,9 @@ def test_aliases() -> None:
     mapping = map_labels("m", id2label, news, aliases={"Sci/Tech": ["Science/Technology"]})
     assert mapping == {0: 0, 1: 1, 2: 2, 3: 3}
     stars = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
-    mapping = map_labels("m", {i: str(i + 1) for i in range(5)}, stars, aliases={s: [s.split()[0]] for s in stars})
+    mapping = map_labels(
+        "m", {i: str(i + 1) for i in range(5)}, stars, aliases={s: [s.split()[0]] for s in stars}
+    )
     assert mapping == {i: i for i in range(5)}
 
 

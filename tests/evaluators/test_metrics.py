@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import classification_report, confusion_matrix as sk_confusion
+from sklearn.metrics import classification_report
+from sklearn.metrics import confusion_matrix as sk_confusion
 
 from evaluators.metrics import classification_metrics, confusion_matrix
 
@@ -24,7 +25,12 @@ def test_per_class_and_averages_equal_sklearn(seed: int) -> None:
     y_true, y_pred = _random_case(seed)
     metrics, classes = classification_metrics(y_true, y_pred, LABELS)
     report = classification_report(
-        y_true, y_pred, labels=list(range(6)), target_names=LABELS, output_dict=True, zero_division=0
+        y_true,
+        y_pred,
+        labels=list(range(6)),
+        target_names=LABELS,
+        output_dict=True,
+        zero_division=0,
     )
     for c in classes:
         ref = report[c.label]
@@ -34,7 +40,9 @@ def test_per_class_and_averages_equal_sklearn(seed: int) -> None:
         assert c.support == ref["support"]
     assert metrics["accuracy"] == pytest.approx(report["accuracy"], abs=1e-12)
     for avg in ("macro", "weighted"):
-        assert metrics[f"{avg}_precision"] == pytest.approx(report[f"{avg} avg"]["precision"], abs=1e-12)
+        assert metrics[f"{avg}_precision"] == pytest.approx(
+            report[f"{avg} avg"]["precision"], abs=1e-12
+        )
         assert metrics[f"{avg}_recall"] == pytest.approx(report[f"{avg} avg"]["recall"], abs=1e-12)
         assert metrics[f"{avg}_f1"] == pytest.approx(report[f"{avg} avg"]["f1-score"], abs=1e-12)
 
@@ -59,7 +67,9 @@ def test_zero_support_and_never_predicted_are_na() -> None:
     b = classes[1]
     assert b.precision is None and b.recall == 0.0 and b.f1 == 0.0
     # averages are over the classes present (support > 0), as sklearn with those labels
-    report = classification_report(y_true, y_pred, labels=[0, 1, 3], output_dict=True, zero_division=0)
+    report = classification_report(
+        y_true, y_pred, labels=[0, 1, 3], output_dict=True, zero_division=0
+    )
     assert metrics["macro_f1"] == pytest.approx(report["macro avg"]["f1-score"])
     assert metrics["accuracy"] == pytest.approx(2 / 5)
     assert metrics["correct"] == 2 and metrics["incorrect"] == 3

@@ -23,7 +23,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile, RepoFolder
 
 from sandbox.server import run_in_thread
-from tests.sandbox.conftest import Admin, make_model
+from tests.sandbox.helpers import Admin, make_model
 
 
 def test_whoami_names_user_and_orgs(demo_api: HfApi, bot_api: HfApi, org: str) -> None:
@@ -32,7 +32,7 @@ def test_whoami_names_user_and_orgs(demo_api: HfApi, bot_api: HfApi, org: str) -
     assert me["name"] == "demo"
     assert org in [o["name"] for o in me["orgs"]]
     assert me["auth"]["accessToken"]["role"] == "write"
-    assert bot_api.whoami() ["name"] == "evalbot"
+    assert bot_api.whoami()["name"] == "evalbot"
     assert bot_api.whoami()["orgs"] == []
     with pytest.raises(HfHubHTTPError) as caught:
         HfApi(token="hf_not_a_token").whoami()
@@ -48,9 +48,13 @@ def test_model_info_fields(demo_api: HfApi, org: str) -> None:
     assert info.pipeline_tag == "text-classification"
     assert info.library_name == "transformers"
     assert info.author == org and info.private is False and info.gated is False
-    assert {"transformers", "bert", "emotion", f"dataset:{org}/emotion", "license:apache-2.0"} <= set(
-        info.tags
-    )
+    assert {
+        "transformers",
+        "bert",
+        "emotion",
+        f"dataset:{org}/emotion",
+        "license:apache-2.0",
+    } <= set(info.tags)
     assert info.card_data is not None and info.card_data.license == "apache-2.0"
     assert info.transformers_info is not None
     assert info.transformers_info.auto_model == "AutoModelForSequenceClassification"

@@ -6,6 +6,7 @@ read the cache.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import pytest
 from huggingface_hub import HfApi, snapshot_download
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from sandbox.seed import seed_world
-from sandbox.server import RunningSandbox
+from sandbox.seed import seed_data_dir, seed_world
+from sandbox.server import RunningSandbox, run_in_thread
 from sandbox.world import (
     DATASET_ID,
     LABELS,
@@ -133,9 +134,7 @@ def test_seeding_twice_adds_no_commits(
     world: World, seeded: list[str], sandbox: RunningSandbox, demo_token: str, bot_api: HfApi
 ) -> None:
     def commits() -> dict[str, int]:
-        return {
-            r: len(bot_api.list_repo_commits(r, repo_type=_repo_type(r))) for r in seeded
-        }
+        return {r: len(bot_api.list_repo_commits(r, repo_type=_repo_type(r))) for r in seeded}
 
     before = commits()
     assert seed_world(world, endpoint=sandbox.url, token=demo_token) == seeded
@@ -150,3 +149,12 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
     head = demo_api.model_info(spec.repo_id).sha
     demo_api.upload_folder(repo_id=spec.repo_id, folder_path=spec.path, commit_message="again")
     assert demo_api.model_info(spec.repo_id).sha == head
+
+
+def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
+    assert seed_data_dir(tmp_path) == [DATASET_ID, *MODELS]
+    tokens = json.loads((tmp_path / "tokens.json").read_text())
+    with run_in_thread(data_dir=tmp_path) as hub:
+        api = HfApi(endpoint=hub.url, token=tokens["evalbot"])
+        assert api.model_info("demo/minilm-emotion").pipeline_tag == "text-classification"
+        assert api.dataset_info(DATASET_ID).card_data["task_categories"] == ["text-classification"]

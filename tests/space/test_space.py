@@ -17,7 +17,11 @@ def _fill(store: Store) -> None:
     store.save_result(make_record())
     store.upsert_model(ModelRecord("demo/es", "d" * 40, pipeline_tag="text-classification"))
     store.set_model_status(
-        "demo/es", "d" * 40, ModelStatus.FAILED, reason=FailureReason.UNKNOWN_LABELS, detail="labels ['tristeza']"
+        "demo/es",
+        "d" * 40,
+        ModelStatus.FAILED,
+        reason=FailureReason.UNKNOWN_LABELS,
+        detail="labels ['tristeza']",
     )
 
 

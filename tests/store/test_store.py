@@ -76,10 +76,14 @@ def test_unique_key_is_enforced_by_the_database(store: Store) -> None:
 
 
 def test_model_upsert_and_failure(store: Store) -> None:
-    model = ModelRecord("demo/m", "a" * 40, pipeline_tag="text-classification", datasets=("dair-ai/emotion",))
+    model = ModelRecord(
+        "demo/m", "a" * 40, pipeline_tag="text-classification", datasets=("dair-ai/emotion",)
+    )
     assert store.upsert_model(model) is True
     assert store.upsert_model(model) is False
-    store.set_model_status("demo/m", "a" * 40, ModelStatus.FAILED, reason=FailureReason.UNKNOWN_LABELS, detail="x")
+    store.set_model_status(
+        "demo/m", "a" * 40, ModelStatus.FAILED, reason=FailureReason.UNKNOWN_LABELS, detail="x"
+    )
     # rediscovering the same sha keeps the failure; a new sha resets it
     store.upsert_model(model)
     got = store.get_model("demo/m")
