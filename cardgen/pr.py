@@ -107,7 +107,7 @@ With evalbot {code(code_version)}:
 evalbot evaluate {repo_id}@{sha} --dry-run
 ```
 
-Explore the results per class and under perturbations on the [evalbot Space]\
+Explore the results per class on the [evalbot Space]\
 ({space_page(space_url, repo_id)}).
 
 ## Opt out

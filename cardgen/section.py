@@ -93,7 +93,7 @@ def _render_result(record: EvaluationRecord, page: str) -> str:
     ]
     if any(model != dataset for model, dataset in record.label_mapping.items()):
         parts.append(_mapping_table(record.label_mapping))
-    parts.append(f"[Explore these results per class and under perturbations on the Space]({page}).")
+    parts.append(f"[Explore these results per class on the Space]({page}).")
     return "\n\n".join(parts)
 
 
