@@ -25,6 +25,7 @@ DEFAULT_ROOT = Path.home() / ".cache" / "evalbot" / "demo"
 
 def _port_free(port: int) -> bool:
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,84 @@
+"""`evalbot demo`: serves everything, prints the URLs, Ctrl-C stops it all; a rerun opens no PR."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_demo_serves_then_stops_on_ctrl_c_and_reruns_without_new_prs(tmp_path: Path) -> None:
+    hub_port, space_port = _free_port(), _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HF_", "MONGODB_URI", "EVALBOT_DB"))
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "demo",
+        "--dir",
+        str(tmp_path),
+        "--hub-port",
+        str(hub_port),
+        "--port",
+        str(space_port),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "MongoDB:" in line:
+                break
+        out = "".join(lines)
+        assert "evalbot demo is up" in out, out[-3000:]
+        assert f"http://127.0.0.1:{space_port}" in out and f"http://127.0.0.1:{hub_port}" in out
+        assert "pull requests: opened: 2" in out
+        assert "unknown labels: 1" in out
+        with urllib.request.urlopen(f"http://127.0.0.1:{space_port}/", timeout=30) as page:
+            assert page.status == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not _port_open(space_port) and not _port_open(hub_port)
+    mongod = subprocess.run(
+        ["pgrep", "-f", f"--dbpath {tmp_path}/mongo"], capture_output=True, text=True
+    )
+    assert mongod.stdout.strip() == "", "mongod still running"
+
+    again = subprocess.run(
+        [*cmd, "--no-serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "queued 0 new revisions" in again.stdout
+    assert "pull requests: {'open': 2}" in again.stdout
