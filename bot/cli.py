@@ -63,6 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from bot.cycle import save_report
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
@@ -86,8 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         with Store.open(settings.mongodb_uri) as store:
             store.upsert_model(model)
             report = Executor(modules, api=api, store=store, device=args.device).evaluate(model)
-            for record in report.records:
-                store.save_result(record)
+            save_report(store, report)
             store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
             records = store.results_for(model.repo_id, model.sha)
     for record in records:

@@ -15,7 +15,7 @@ from bot.discovery import discover
 from bot.publisher import Outcome, Publisher
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError
-from evaluators.executor import Executor
+from evaluators.executor import ExecutionReport, Executor
 from store.db import Job, Store
 from store.types import ModelStatus
 
@@ -37,6 +37,30 @@ class CycleReport:
             f"listed {self.listed} models, queued {self.queued} new revisions, "
             f"evaluated {self.evaluated}; failures: {failed}; pull requests: {prs}"
         )
+
+
+def save_report(store: Store, report: ExecutionReport) -> None:
+    """Store results and the metadata met on the way; every write is an idempotent upsert."""
+    meta = report.model_metadata
+    if meta is not None:
+        store.update_model_metadata(
+            report.model.repo_id,
+            file_sizes=meta.file_sizes,
+            hyperparameters=meta.hyperparameters,
+            num_parameters=meta.num_parameters,
+            reference=meta.reference,
+        )
+    for reference in report.references:
+        store.upsert_reference(reference)
+    for dataset in report.datasets:
+        store.upsert_dataset(dataset)
+    for split in report.splits:
+        store.upsert_split(split)
+    store.add_examples(report.examples)
+    for variant in report.variants:
+        store.upsert_variant(variant)
+    for record in report.records:
+        store.save_result(record)
 
 
 class Worker:
@@ -76,8 +100,7 @@ class Worker:
             self.store.finish_job(job, status="error", error=str(exc))
             report.failed["dataset error"] += 1
             return
-        for record in execution.records:
-            self.store.save_result(record)
+        save_report(self.store, execution)
         self.store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
         report.evaluated += 1
         try:

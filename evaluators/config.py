@@ -7,6 +7,8 @@ file's own keys.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -15,8 +17,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evaluators.errors import ConfigError
+from perturbations import Perturbation, from_spec
 
-SUPPORTED_TASKS = ("text-classification",)
+TaskName = Literal["text-classification", "image-classification"]
+MODALITY: dict[str, str] = {"text-classification": "text", "image-classification": "image"}
+# Processors by name: what each adds to a result. "classification" is always on.
+PROCESSORS: dict[str, str] = {
+    "classification": "per-class TP/FP/FN/support, precision/recall/F1, accuracy, averages, confusion matrix",
+    "misclassifications": "the most confident errors per (true, predicted) class pair",
+    "calibration": "expected calibration error and reliability-diagram bins",
+    "bootstrap": "95% bootstrap confidence intervals for accuracy and macro F1",
+}
 
 
 class _Strict(BaseModel):
@@ -28,6 +39,16 @@ class Columns(_Strict):
     label: str
 
 
+class Reference(_Strict):
+    """A publication (thesis table 3.4)."""
+
+    title: str
+    authors: str | None = None
+    year: int | None = Field(default=None, ge=1900, le=2100)
+    url: str | None = None
+    arxiv: str | None = Field(default=None, pattern=r"^\d{4}\.\d{4,5}(v\d+)?$")
+
+
 class DatasetRef(_Strict):
     repo: str = Field(pattern=r"^[\w.-]+(/[\w.-]+)?$")
     name: str
@@ -36,6 +57,9 @@ class DatasetRef(_Strict):
     revision: str | None = None  # None: the head of main, resolved and stored at evaluation time
     columns: Columns
     labels: list[str] = Field(min_length=2)
+    description: str | None = None
+    homepage: str | None = None
+    reference: Reference | None = None
 
     @field_validator("labels")
     @classmethod
@@ -46,25 +70,61 @@ class DatasetRef(_Strict):
         return labels
 
 
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" — did you mean '{close[0]}'?" if close else ""
+
+
 class EvaluationModule(_Strict):
     """One evaluation module: which models it selects and how they are evaluated on a dataset."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    task: Literal["text-classification"]
+    task: TaskName
     version: int = Field(ge=1)
     dataset: DatasetRef
     trained_on: list[str] = Field(min_length=1)
+    also_evaluate_on: list[str] = Field(default_factory=list)  # ids of compatible modules
     label_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    perturbations: list[str | dict[str, Any]] = Field(default_factory=list)
+    processors: list[str] = Field(default_factory=lambda: list(PROCESSORS))
     batch_size: int = Field(default=32, ge=1, le=4096)
-    max_length: int = Field(default=128, ge=8, le=8192)
+    max_length: int = Field(default=128, ge=8, le=8192)  # text only: tokens per example
     limit: int | None = Field(default=None, ge=1)
 
+    @field_validator("processors")
+    @classmethod
+    def _known_processors(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in PROCESSORS:
+                raise ValueError(f"unknown processor '{name}'{did_you_mean(name, PROCESSORS)}")
+        if "classification" not in names:
+            raise ValueError("processors must include 'classification'")
+        return names
+
     @model_validator(mode="after")
-    def _aliases_name_dataset_labels(self) -> EvaluationModule:
+    def _check(self) -> EvaluationModule:
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))
         if unknown:
             raise ValueError(f"label_aliases names labels not in dataset.labels: {unknown}")
+        modality = MODALITY[self.task]
+        for spec in self.perturbations:
+            try:
+                perturbation = from_spec(spec)
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"perturbations: {exc.args[0] if exc.args else exc}") from exc
+            if perturbation.modality != modality:
+                raise ValueError(
+                    f"perturbations: '{perturbation.name}' is for {perturbation.modality}, "
+                    f"this module's task '{self.task}' takes {modality}"
+                )
+        ids = [p.variant_id for p in self.variants()]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"perturbations: duplicate variants {ids}")
         return self
+
+    def variants(self) -> list[Perturbation]:
+        """The module's perturbations, parsed (the original variant is implicit)."""
+        return [from_spec(spec) for spec in self.perturbations]
 
 
 @dataclass(frozen=True)
@@ -152,4 +212,19 @@ def load_modules(tasks_dir: Path) -> list[ModuleFile]:
             )
         ids[module.id] = path
         files.append(ModuleFile(path=path, module=module))
+    for item in files:
+        for other in item.module.also_evaluate_on:
+            if other not in ids:
+                raise ConfigError(
+                    str(item.path),
+                    f"also_evaluate_on: unknown module '{other}'{did_you_mean(other, ids)}",
+                )
+            if ids and _task_of(files, other) != item.module.task:
+                raise ConfigError(
+                    str(item.path), f"also_evaluate_on: module '{other}' is another task"
+                )
     return files
+
+
+def _task_of(files: list[ModuleFile], module_id: str) -> str:
+    return next(f.module.task for f in files if f.module.id == module_id)

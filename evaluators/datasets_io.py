@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import datasets
 import numpy as np
 import numpy.typing as npt
 
-from evaluators.config import EvaluationModule
+from evaluators.config import MODALITY, EvaluationModule
 from evaluators.labels import normalize
 
 
@@ -24,12 +26,40 @@ class EvalSplit:
     dataset_id: str
     revision: str
     split: str
-    texts: list[str]
+    inputs: Sequence[Any]  # texts (str) or images (uint8 tensors C, H, W)
     labels: npt.NDArray[np.int64]  # dataset class indices, in module label order
+
+    def class_counts(self, num_classes: int) -> list[int]:
+        return [int(n) for n in np.bincount(self.labels, minlength=num_classes)]
+
+
+def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.int64]:
+    ref = module.dataset
+    raw = ds[ref.columns.label]
+    feature = ds.features[ref.columns.label]
+    wanted = {normalize(name): i for i, name in enumerate(ref.labels)}
+    if isinstance(feature, datasets.ClassLabel):
+        names = [normalize(n) for n in feature.names]
+        if sorted(names) != sorted(wanted):
+            raise DatasetError(
+                f"{ref.repo}: class names {feature.names[:12]} differ from dataset.labels "
+                f"{ref.labels[:12]} in the module '{module.id}'"
+            )
+        remap = np.array([wanted[n] for n in names], dtype=np.int64)
+        return remap[np.asarray(raw, dtype=np.int64)]
+    unknown = sorted({normalize(str(v)) for v in raw} - set(wanted))
+    if unknown:
+        raise DatasetError(
+            f"{ref.repo}: label values {unknown[:10]} are not in dataset.labels of '{module.id}'"
+        )
+    return np.array([wanted[normalize(str(v))] for v in raw], dtype=np.int64)
 
 
 def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
-    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows."""
+    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
+
+    Images are decoded once, here, into RGB uint8 tensors.
+    """
     ref = module.dataset
     ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
     assert isinstance(ds, datasets.Dataset)
@@ -41,24 +71,15 @@ def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
         )
     if module.limit is not None and len(ds) > module.limit:
         ds = ds.select(range(module.limit))
-    raw = ds[ref.columns.label]
-    feature = ds.features[ref.columns.label]
-    wanted = {normalize(name): i for i, name in enumerate(ref.labels)}
-    if isinstance(feature, datasets.ClassLabel):
-        names = [normalize(n) for n in feature.names]
-        if sorted(names) != sorted(wanted):
-            raise DatasetError(
-                f"{ref.repo}: class names {feature.names} differ from dataset.labels {ref.labels} "
-                f"in the module '{module.id}'"
-            )
-        remap = np.array([wanted[n] for n in names], dtype=np.int64)
-        labels = remap[np.asarray(raw, dtype=np.int64)]
+    labels = _labels(module, ds)
+    column = ds[ref.columns.input]
+    inputs: list[Any]
+    if MODALITY[module.task] == "image":
+        from evaluators.image_classification import to_tensor
+
+        inputs = [to_tensor(image) for image in column]
     else:
-        unknown = sorted({str(v) for v in raw} - set(ref.labels))
-        if unknown:
-            raise DatasetError(f"{ref.repo}: label values {unknown[:10]} are not in dataset.labels")
-        labels = np.array([wanted[normalize(str(v))] for v in raw], dtype=np.int64)
-    texts = [str(t) for t in ds[ref.columns.input]]
+        inputs = [str(t) for t in column]
     return EvalSplit(
-        dataset_id=ref.repo, revision=revision, split=ref.split, texts=texts, labels=labels
+        dataset_id=ref.repo, revision=revision, split=ref.split, inputs=inputs, labels=labels
     )

@@ -1,10 +1,12 @@
 """The Executor: the five steps of thesis 4.3, in this order, in one place.
 
 1. module selection: the modules whose task and ``trained_on`` match the model;
-2. task creation: dataset x split x variant (only the original variant so far);
-3. task filtering: drop what the store already holds for this model revision and versions;
-4. execution: download and load the model once, batched inference per task;
-5. processing: Processors turn predictions into per-class results and metrics.
+2. task creation: dataset x split x variant, plus the compatible datasets (``also_evaluate_on``);
+3. task filtering: drop what the store already holds for this model revision, dataset revision,
+   variant, module version and code version (so adding a perturbation runs only that variant);
+4. execution: download and load the model once, batched inference; perturbed variants are made
+   once and reused by later models;
+5. processing: the module's Processors turn predictions into per-class results and metrics.
 
 The Executor returns records; storing them is the caller's job (``bot``).
 """
@@ -16,20 +18,50 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from huggingface_hub import HfApi
 
 from evaluators.config import EvaluationModule
 from evaluators.datasets_io import EvalSplit, load_split
 from evaluators.device import describe, pick_device
-from evaluators.errors import UnsupportedModelError
+from evaluators.errors import (
+    IncompatibleLibraryError,
+    InsufficientMetadataError,
+    UnsupportedModelError,
+)
 from evaluators.hub import fetch_model, resolve_dataset_revision
+from evaluators.image_classification import TimmImageClassifier, TransformersImageClassifier
 from evaluators.labels import describe_mapping, map_labels
-from evaluators.metrics import classification_metrics
+from evaluators.metadata import (
+    ModelMetadata,
+    count_parameters,
+    dataset_record,
+    dataset_reference,
+    examples,
+    find_reference,
+    hyperparameters,
+    split_record,
+    variant_record,
+)
+from evaluators.predictions import Classifier
+from evaluators.processing import process_classification
 from evaluators.text_classification import TextClassifier
+from evaluators.variants import SEED, VariantCache
+from perturbations import Perturbation
 from store.db import Store
-from store.types import EvaluationRecord, ModelRecord, RuntimeStats
+from store.types import (
+    DatasetExampleRecord,
+    DatasetRecord,
+    DatasetSplitRecord,
+    EvaluationRecord,
+    ModelRecord,
+    ReferenceRecord,
+    RuntimeStats,
+    VariantRecord,
+)
 
 CODE_VERSION = importlib.metadata.version("evalbot")
+ORIGINAL = "original"
 
 
 @dataclass(frozen=True)
@@ -38,7 +70,11 @@ class EvaluationTask:
 
     module: EvaluationModule
     dataset_revision: str
-    variant: str = "original"
+    perturbation: Perturbation | None = None
+
+    @property
+    def variant(self) -> str:
+        return self.perturbation.variant_id if self.perturbation else ORIGINAL
 
     def key(self, model: ModelRecord) -> dict[str, object]:
         ref = self.module.dataset
@@ -57,9 +93,17 @@ class EvaluationTask:
 
 @dataclass
 class ExecutionReport:
+    """What one evaluation produced: results plus the metadata met on the way (thesis 3.2)."""
+
     model: ModelRecord
     records: list[EvaluationRecord] = field(default_factory=list)
     skipped: list[EvaluationTask] = field(default_factory=list)  # already in the store
+    model_metadata: ModelMetadata | None = None
+    datasets: list[DatasetRecord] = field(default_factory=list)
+    references: list[ReferenceRecord] = field(default_factory=list)
+    splits: list[DatasetSplitRecord] = field(default_factory=list)
+    examples: list[DatasetExampleRecord] = field(default_factory=list)
+    variants: list[VariantRecord] = field(default_factory=list)
 
 
 def select_modules(
@@ -74,8 +118,34 @@ def select_modules(
     ]
 
 
+def with_compatible(
+    selected: Sequence[EvaluationModule], modules: Sequence[EvaluationModule]
+) -> list[EvaluationModule]:
+    """``selected`` plus the modules they name in ``also_evaluate_on``, without repeats."""
+    by_id = {m.id: m for m in modules}
+    out: dict[str, EvaluationModule] = {}
+    for module in selected:
+        out.setdefault(module.id, module)
+        for other in module.also_evaluate_on:
+            if other in by_id:
+                out.setdefault(other, by_id[other])
+    return list(out.values())
+
+
+def _versions() -> dict[str, str]:
+    import transformers
+
+    versions = {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "evalbot": CODE_VERSION,
+        "timm": importlib.metadata.version("timm"),
+    }
+    return versions
+
+
 class Executor:
-    """Evaluate one model revision with every matching module.
+    """Evaluate one model revision with every matching module, original data and variants.
 
     Example:
         >>> executor = Executor(modules, api=HfApi(), store=store)  # doctest: +SKIP
@@ -94,10 +164,14 @@ class Executor:
         self.api = api
         self.store = store
         self.device = pick_device(device)
-        self._splits: dict[tuple[str, str, str | None, str], EvalSplit] = {}
+        self.variants = VariantCache()
+        self._splits: dict[tuple[str, str, str | None, str, int | None], EvalSplit] = {}
+        self._versions = _versions()
+
+    # steps 1-3 -------------------------------------------------------------------------------
 
     def plan(self, model: ModelRecord) -> tuple[list[EvaluationTask], list[EvaluationTask]]:
-        """Steps 1-3: (tasks to run, tasks skipped because their results are stored)."""
+        """(tasks to run, tasks skipped because their results are stored)."""
         selected = select_modules(model, self.modules)
         if not selected:
             raise UnsupportedModelError(
@@ -105,19 +179,19 @@ class Executor:
                 f"no evaluation module for task '{model.pipeline_tag}' and training datasets "
                 f"{list(model.datasets) or '(none in the card)'}",
             )
-        tasks = [
-            EvaluationTask(
-                module=m,
-                dataset_revision=resolve_dataset_revision(
-                    self.api, m.dataset.repo, m.dataset.revision
-                ),
+        tasks = []
+        for module in with_compatible(selected, self.modules):
+            revision = resolve_dataset_revision(
+                self.api, module.dataset.repo, module.dataset.revision
             )
-            for m in selected
-        ]
+            tasks.append(EvaluationTask(module, revision))
+            tasks.extend(EvaluationTask(module, revision, p) for p in module.variants())
         if self.store is None:
             return tasks, []
         todo = [t for t in tasks if not self.store.has_result(t.key(model))]
         return todo, [t for t in tasks if t not in todo]
+
+    # steps 4-5 -------------------------------------------------------------------------------
 
     def evaluate(self, model: ModelRecord) -> ExecutionReport:
         """Steps 1-5 for one model revision. Raises a typed ``EvaluationError`` on failure."""
@@ -126,37 +200,85 @@ class Executor:
         if not todo:
             return report
         fetched = fetch_model(self.api, model.repo_id, model.sha)
-        classifier = TextClassifier.load(model.repo_id, fetched.path, self.device)
+        classifier = self.load(model, fetched.path)
+        card = fetched.path / "README.md"
+        report.model_metadata = ModelMetadata(
+            file_sizes=fetched.file_sizes,
+            hyperparameters=hyperparameters(fetched.path / "config.json"),
+            num_parameters=count_parameters(classifier),
+            reference=find_reference(
+                model.tags, card.read_text(errors="replace") if card.exists() else None
+            ),
+        )
         for task in todo:
             report.records.append(self._run_task(model, classifier, task))
+        self._describe(report, todo)
         return report
 
-    def _split(self, task: EvaluationTask) -> EvalSplit:
+    def _describe(self, report: ExecutionReport, tasks: Sequence[EvaluationTask]) -> None:
+        """Dataset, split, example and variant records for the tasks that ran."""
+        seen: set[str] = set()
+        for task in tasks:
+            module = task.module
+            if task.perturbation is not None:
+                report.variants.append(variant_record(task.perturbation, SEED))
+            if module.id in seen:
+                continue
+            seen.add(module.id)
+            report.datasets.append(dataset_record(module, self.modules))
+            if (reference := dataset_reference(module)) is not None:
+                report.references.append(reference)
+            clean = self.split(EvaluationTask(module, task.dataset_revision))
+            report.splits.append(split_record(module, clean))
+            if self.store is None or not self.store.has_examples(clean.dataset_id, clean.split):
+                report.examples.extend(examples(module, clean))
+
+    def load(self, model: ModelRecord, path: object) -> Classifier:
+        from pathlib import Path
+
+        folder = Path(str(path))
+        if model.pipeline_tag == "text-classification":
+            return TextClassifier.load(model.repo_id, folder, self.device)
+        if model.pipeline_tag == "image-classification":
+            if model.library_name == "timm":
+                return TimmImageClassifier.load(model.repo_id, folder, self.device)
+            return TransformersImageClassifier.load(model.repo_id, folder, self.device)
+        raise IncompatibleLibraryError(model.repo_id, f"no loader for task '{model.pipeline_tag}'")
+
+    def split(self, task: EvaluationTask) -> EvalSplit:
         ref = task.module.dataset
-        key = (ref.repo, task.dataset_revision, ref.config, ref.split)
+        key = (ref.repo, task.dataset_revision, ref.config, ref.split, task.module.limit)
         if key not in self._splits:
             self._splits[key] = load_split(task.module, task.dataset_revision)
-        return self._splits[key]
+        clean = self._splits[key]
+        return clean if task.perturbation is None else self.variants.get(clean, task.perturbation)
 
     def _run_task(
-        self, model: ModelRecord, classifier: TextClassifier, task: EvaluationTask
+        self, model: ModelRecord, classifier: Classifier, task: EvaluationTask
     ) -> EvaluationRecord:
         module = task.module
         labels = module.dataset.labels
         mapping = map_labels(
             model.repo_id, classifier.id2label, labels, aliases=module.label_aliases
         )
-        split = self._split(task)
+        split = self.split(task)
         predictions = classifier.predict(
-            split.texts, batch_size=module.batch_size, max_length=module.max_length
+            split.inputs, batch_size=module.batch_size, max_length=module.max_length
         )
-        to_dataset = np.full(max(mapping) + 1, -1, dtype=np.int64)
+        to_dataset = np.full(
+            max(max(mapping), int(predictions.labels.max(initial=0))) + 1, -1, dtype=np.int64
+        )
         for model_index, dataset_index in mapping.items():
             to_dataset[model_index] = dataset_index
         y_pred = to_dataset[predictions.labels]
-        metrics, classes = classification_metrics(split.labels, y_pred, labels)
-        n = len(split.texts)
+        if (y_pred < 0).any():
+            raise InsufficientMetadataError(
+                model.repo_id, "the model predicts classes that its id2label does not name"
+            )
+        result = process_classification(split.labels, y_pred, predictions.confidences, labels)
+        n = len(split.inputs)
         seconds = max(predictions.seconds, 1e-9)
+        wanted = set(module.processors)
         return EvaluationRecord(
             model_id=model.repo_id,
             model_sha=model.sha,
@@ -171,14 +293,19 @@ class Executor:
             config_version=module.version,
             code_version=CODE_VERSION,
             num_examples=n,
-            metrics=metrics,
-            classes=classes,
+            metrics=result.metrics,
+            classes=result.classes,
+            confusion=result.confusion,
+            misclassifications=result.misclassifications if "misclassifications" in wanted else (),
+            calibration=result.calibration if "calibration" in wanted else None,
+            intervals=result.intervals if "bootstrap" in wanted else {},
             runtime=RuntimeStats(
                 total_s=predictions.seconds,
                 per_instance_ms=1000 * predictions.seconds / max(n, 1),
                 instances_per_s=n / seconds,
                 device=describe(self.device),
                 batch_size=module.batch_size,
+                versions=self._versions,
             ),
             label_mapping=describe_mapping(classifier.id2label, mapping, labels),
         )

@@ -30,6 +30,7 @@ ALLOWED_FILES = [
     "merges.txt",
     "*.model",
     "preprocessor_config.json",
+    "README.md",
 ]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 
@@ -39,6 +40,7 @@ class FetchedModel:
     repo_id: str
     sha: str
     path: Path
+    file_sizes: dict[str, int]
 
 
 def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
@@ -50,7 +52,7 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         InsufficientMetadataError: no ``config.json``.
     """
     try:
-        info = api.model_info(repo_id, revision=revision)
+        info = api.model_info(repo_id, revision=revision, files_metadata=True)
     except GatedRepoError as exc:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
     except RevisionNotFoundError as exc:
@@ -83,7 +85,8 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         )
     except GatedRepoError as exc:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
-    return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path))
+    sizes = {s.rfilename: int(s.size) for s in info.siblings or [] if s.size is not None}
+    return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path), file_sizes=sizes)
 
 
 def resolve_dataset_revision(api: HfApi, repo_id: str, revision: str | None) -> str:

@@ -8,21 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from evaluators.predictions import Predictions
 from store.types import FailureReason
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Model class indices and their softmax confidence, in dataset order."""
-
-    labels: npt.NDArray[np.int64]
-    confidences: npt.NDArray[np.float32]
-    seconds: float  # tokenisation + forward passes
 
 
 @dataclass
@@ -69,7 +60,9 @@ class TextClassifier:
         )
 
     @torch.inference_mode()
-    def predict(self, texts: Sequence[str], *, batch_size: int, max_length: int) -> Predictions:
+    def predict(
+        self, texts: Sequence[str], *, batch_size: int, max_length: int = 128
+    ) -> Predictions:
         """Predict every text. Batches are formed from texts of similar length (less padding)."""
         order = np.argsort([len(t) for t in texts], kind="stable")
         labels = np.empty(len(texts), dtype=np.int64)

@@ -7,9 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from store.types import (
+    Calibration,
+    CalibrationBin,
     ClassResult,
     EvaluationRecord,
     FailureReason,
+    Interval,
+    Misclassification,
     ModelRecord,
     ModelStatus,
     RuntimeStats,
@@ -44,6 +48,10 @@ def doc_to_model(doc: dict[str, Any]) -> ModelRecord:
         tags=tuple(doc.get("tags") or ()),
         last_modified=_aware(doc.get("last_modified")),
         origin=doc.get("origin", "huggingface"),
+        file_sizes=dict(doc.get("file_sizes") or {}),
+        hyperparameters=dict(doc.get("hyperparameters") or {}),
+        num_parameters=doc.get("num_parameters"),
+        reference=doc.get("reference"),
         status=ModelStatus(doc.get("status", ModelStatus.PENDING.value)),
         failure_reason=FailureReason(reason) if reason else None,
         failure_detail=doc.get("failure_detail"),
@@ -51,19 +59,44 @@ def doc_to_model(doc: dict[str, Any]) -> ModelRecord:
 
 
 def result_to_doc(record: EvaluationRecord) -> dict[str, Any]:
-    """The result document; its runtime goes to the ``runtimes`` collection separately."""
+    """The result document. Its runtime, class results and misclassifications are stored in
+    their own collections (thesis tables 3.3b, 3.3c, 3.3e), keyed by the result's id."""
     doc = asdict(record)
-    doc.pop("runtime")
-    doc["classes"] = [asdict(c) for c in record.classes]
+    for key in ("runtime", "classes", "misclassifications"):
+        doc.pop(key)
+    doc["confusion"] = [list(row) for row in record.confusion]
     return doc
+
+
+def class_to_doc(result: ClassResult) -> dict[str, Any]:
+    return asdict(result)
+
+
+def misclassification_to_doc(item: Misclassification) -> dict[str, Any]:
+    return asdict(item)
 
 
 def runtime_to_doc(runtime: RuntimeStats) -> dict[str, Any]:
     return asdict(runtime)
 
 
-def doc_to_result(doc: dict[str, Any], runtime: dict[str, Any] | None) -> EvaluationRecord:
+def _calibration(doc: dict[str, Any] | None) -> Calibration | None:
+    if not doc:
+        return None
+    return Calibration(
+        ece=doc["ece"], mce=doc["mce"], bins=tuple(CalibrationBin(**b) for b in doc["bins"])
+    )
+
+
+def doc_to_result(
+    doc: dict[str, Any],
+    runtime: dict[str, Any] | None,
+    classes: list[dict[str, Any]],
+    misclassifications: list[dict[str, Any]],
+) -> EvaluationRecord:
     rt = runtime or {}
+    class_fields = ClassResult.__dataclass_fields__
+    miss_fields = Misclassification.__dataclass_fields__
     return EvaluationRecord(
         model_id=doc["model_id"],
         model_sha=doc["model_sha"],
@@ -79,14 +112,25 @@ def doc_to_result(doc: dict[str, Any], runtime: dict[str, Any] | None) -> Evalua
         code_version=doc["code_version"],
         num_examples=doc["num_examples"],
         metrics=dict(doc["metrics"]),
-        classes=tuple(ClassResult(**c) for c in doc["classes"]),
+        classes=tuple(
+            ClassResult(**{k: c[k] for k in class_fields})
+            for c in sorted(classes, key=lambda c: c["class_id"])
+        ),
         runtime=RuntimeStats(
             total_s=rt.get("total_s", 0.0),
             per_instance_ms=rt.get("per_instance_ms", 0.0),
             instances_per_s=rt.get("instances_per_s", 0.0),
             device=rt.get("device", "unknown"),
             batch_size=rt.get("batch_size", 0),
+            versions=dict(rt.get("versions") or {}),
         ),
         label_mapping=dict(doc.get("label_mapping") or {}),
+        confusion=tuple(tuple(row) for row in doc.get("confusion") or ()),
+        misclassifications=tuple(
+            Misclassification(**{k: m[k] for k in miss_fields})
+            for m in sorted(misclassifications, key=lambda m: (-m["confidence"], m["example_id"]))
+        ),
+        calibration=_calibration(doc.get("calibration")),
+        intervals={k: Interval(**v) for k, v in (doc.get("intervals") or {}).items()},
         created_at=_aware(doc["created_at"]) or datetime.now(UTC),
     )

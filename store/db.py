@@ -3,7 +3,15 @@
 Collections (unique keys in brackets):
     models            one document per repo [_id = repo_id]
     evaluation_results one per model revision x dataset revision x split x variant x versions
+    class_results     one per evaluation result x class [result_id, class_id]
+    misclassifications the most confident errors of a result [result_id, example_id]
     runtimes          one per evaluation result [result_id]
+    tasks, metrics    the catalogue of tasks and metrics [_id = name]
+    datasets          one per dataset [_id = Hub id]; dataset_classes [dataset_id, class_id]
+    dataset_splits    one per dataset revision x split, with class counts
+    dataset_examples  up to 20 examples per class [dataset_id, split, class_id, example_id]
+    variants          one per perturbation variant [_id = variant id]
+    references        publications [_id = arXiv id or URL]
     jobs              one per model revision [repo_id, sha]
     pull_requests     one per opened PR [repo_id, num]
     poll_state        discovery watermarks [_id = source key]
@@ -12,19 +20,23 @@ Collections (unique keys in brackets):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from store.catalogue import METRICS, TASKS
 from store.codec import (
+    class_to_doc,
     doc_to_model,
     doc_to_result,
+    misclassification_to_doc,
     model_to_doc,
     result_to_doc,
     runtime_to_doc,
@@ -32,15 +44,21 @@ from store.codec import (
 from store.embedded import EmbeddedMongo, start_embedded
 from store.errors import MongoUnavailableError
 from store.types import (
+    DatasetExampleRecord,
+    DatasetRecord,
+    DatasetSplitRecord,
     EvaluationRecord,
     FailureReason,
     ModelRecord,
     ModelStatus,
+    ReferenceRecord,
+    VariantRecord,
     utcnow,
 )
 
 Doc = dict[str, Any]
 
+METADATA_FIELDS = ("file_sizes", "hyperparameters", "num_parameters", "reference")
 RESULT_KEY_FIELDS = (
     "model_id",
     "model_sha",
@@ -94,6 +112,16 @@ class Store:
         self.models: Collection[Doc] = self.db["models"]
         self.results: Collection[Doc] = self.db["evaluation_results"]
         self.runtimes: Collection[Doc] = self.db["runtimes"]
+        self.class_results: Collection[Doc] = self.db["class_results"]
+        self.tasks: Collection[Doc] = self.db["tasks"]
+        self.metrics: Collection[Doc] = self.db["metrics"]
+        self.datasets: Collection[Doc] = self.db["datasets"]
+        self.dataset_classes: Collection[Doc] = self.db["dataset_classes"]
+        self.dataset_splits: Collection[Doc] = self.db["dataset_splits"]
+        self.dataset_examples: Collection[Doc] = self.db["dataset_examples"]
+        self.variants: Collection[Doc] = self.db["variants"]
+        self.references: Collection[Doc] = self.db["references"]
+        self.misclassifications: Collection[Doc] = self.db["misclassifications"]
         self.jobs: Collection[Doc] = self.db["jobs"]
         self.pull_requests: Collection[Doc] = self.db["pull_requests"]
         self.poll_state: Collection[Doc] = self.db["poll_state"]
@@ -138,6 +166,7 @@ class Store:
         store = cls(client, db_name=db_name, embedded=embedded)
         if not read_only:
             store.ensure_indexes()
+            store.seed_catalogue()
         return store
 
     def close(self) -> None:
@@ -157,12 +186,36 @@ class Store:
         )
         self.results.create_index([("dataset_id", ASCENDING), ("variant", ASCENDING)])
         self.runtimes.create_index("result_id", unique=True)
+        self.class_results.create_index(
+            [("result_id", ASCENDING), ("class_id", ASCENDING)], unique=True
+        )
+        self.class_results.create_index(
+            [("dataset_id", ASCENDING), ("label", ASCENDING), ("variant", ASCENDING)]
+        )
+        self.misclassifications.create_index(
+            [("result_id", ASCENDING), ("example_id", ASCENDING)], unique=True
+        )
         self.jobs.create_index([("repo_id", ASCENDING), ("sha", ASCENDING)], unique=True)
         self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
         self.pull_requests.create_index(
             [("repo_id", ASCENDING), ("num", ASCENDING)], unique=True, name="pr_key"
         )
         self.models.create_index("status")
+        self.dataset_classes.create_index(
+            [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
+        )
+        self.dataset_splits.create_index(
+            [("dataset_id", ASCENDING), ("revision", ASCENDING), ("split", ASCENDING)], unique=True
+        )
+        self.dataset_examples.create_index(
+            [
+                ("dataset_id", ASCENDING),
+                ("split", ASCENDING),
+                ("class_id", ASCENDING),
+                ("example_id", ASCENDING),
+            ],
+            unique=True,
+        )
 
     # -- models ------------------------------------------------------------------------------
 
@@ -173,6 +226,8 @@ class Store:
         """
         doc = model_to_doc(model)
         repo_id = doc.pop("_id")
+        for key in METADATA_FIELDS:  # set by update_model_metadata once the files are read
+            doc.pop(key)
         previous = self.models.find_one({"_id": repo_id}, {"sha": 1})
         is_new = previous is None or previous.get("sha") != model.sha
         if not is_new:
@@ -184,6 +239,30 @@ class Store:
             upsert=True,
         )
         return is_new
+
+    def update_model_metadata(
+        self,
+        repo_id: str,
+        *,
+        file_sizes: dict[str, int],
+        hyperparameters: dict[str, object],
+        num_parameters: int | None,
+        reference: ReferenceRecord | None,
+    ) -> None:
+        """Metadata read from the model's files and card (thesis table 3.1)."""
+        if reference is not None:
+            self.upsert_reference(reference)
+        self.models.update_one(
+            {"_id": repo_id},
+            {
+                "$set": {
+                    "file_sizes": file_sizes,
+                    "hyperparameters": hyperparameters,
+                    "num_parameters": num_parameters,
+                    "reference": reference.key if reference else None,
+                }
+            },
+        )
 
     def get_model(self, repo_id: str) -> ModelRecord | None:
         doc = self.models.find_one({"_id": repo_id})
@@ -229,11 +308,37 @@ class Store:
         saved = self.results.find_one_and_update(
             key, {"$set": doc}, upsert=True, return_document=ReturnDocument.AFTER
         )
+        result_id = saved["_id"]
+        context = {**key, "result_id": result_id}
         self.runtimes.update_one(
-            {"result_id": saved["_id"]},
-            {"$set": {**runtime_to_doc(record.runtime), "result_id": saved["_id"], **key}},
+            {"result_id": result_id},
+            {"$set": {**runtime_to_doc(record.runtime), **context}},
             upsert=True,
         )
+        if record.classes:
+            self.class_results.bulk_write(
+                [
+                    ReplaceOne(
+                        {"result_id": result_id, "class_id": c.class_id},
+                        {**class_to_doc(c), **context},
+                        upsert=True,
+                    )
+                    for c in record.classes
+                ]
+            )
+        keep = [m.example_id for m in record.misclassifications]
+        self.misclassifications.delete_many({"result_id": result_id, "example_id": {"$nin": keep}})
+        if record.misclassifications:
+            self.misclassifications.bulk_write(
+                [
+                    ReplaceOne(
+                        {"result_id": result_id, "example_id": m.example_id},
+                        {**misclassification_to_doc(m), **context},
+                        upsert=True,
+                    )
+                    for m in record.misclassifications
+                ]
+            )
 
     def has_result(self, key: dict[str, object]) -> bool:
         return self.results.count_documents(key, limit=1) > 0
@@ -245,11 +350,93 @@ class Store:
         docs = list(
             self.results.find(query).sort([("dataset_id", 1), ("split", 1), ("variant", 1)])
         )
-        runtimes = {
-            r["result_id"]: r
-            for r in self.runtimes.find({"result_id": {"$in": [d["_id"] for d in docs]}})
-        }
-        return [doc_to_result(d, runtimes.get(d["_id"])) for d in docs]
+        ids = [d["_id"] for d in docs]
+        runtimes = {r["result_id"]: r for r in self.runtimes.find({"result_id": {"$in": ids}})}
+        classes: dict[Any, list[Doc]] = {i: [] for i in ids}
+        for c in self.class_results.find({"result_id": {"$in": ids}}):
+            classes[c["result_id"]].append(c)
+        misses: dict[Any, list[Doc]] = {i: [] for i in ids}
+        for m in self.misclassifications.find({"result_id": {"$in": ids}}):
+            misses[m["result_id"]].append(m)
+        return [
+            doc_to_result(d, runtimes.get(d["_id"]), classes[d["_id"]], misses[d["_id"]])
+            for d in docs
+        ]
+
+    # -- datasets, variants, references, catalogue (thesis tables 3.2, 3.3d, 3.4) -------------
+
+    def upsert_reference(self, ref: ReferenceRecord) -> None:
+        doc = asdict(ref)
+        self.references.update_one({"_id": doc.pop("key")}, {"$set": doc}, upsert=True)
+
+    def upsert_dataset(self, dataset: DatasetRecord) -> None:
+        doc = asdict(dataset)
+        dataset_id = doc.pop("dataset_id")
+        labels = doc.pop("labels")
+        doc["variants"] = list(dataset.variants)
+        doc["compatible"] = list(dataset.compatible)
+        self.datasets.update_one(
+            {"_id": dataset_id}, {"$set": {**doc, "num_classes": len(labels)}}, upsert=True
+        )
+        if labels:
+            self.dataset_classes.bulk_write(
+                [
+                    ReplaceOne(
+                        {"dataset_id": dataset_id, "class_id": i},
+                        {"dataset_id": dataset_id, "class_id": i, "label": label},
+                        upsert=True,
+                    )
+                    for i, label in enumerate(labels)
+                ]
+            )
+
+    def get_dataset(self, dataset_id: str) -> Doc | None:
+        doc = self.datasets.find_one({"_id": dataset_id})
+        if doc is not None:
+            classes = self.dataset_classes.find({"dataset_id": dataset_id}).sort(
+                "class_id", ASCENDING
+            )
+            doc["labels"] = [c["label"] for c in classes]
+        return doc
+
+    def upsert_split(self, split: DatasetSplitRecord) -> None:
+        doc = asdict(split)
+        doc["class_counts"] = list(split.class_counts)
+        key = {k: doc[k] for k in ("dataset_id", "revision", "split")}
+        self.dataset_splits.update_one(key, {"$set": doc}, upsert=True)
+
+    def has_examples(self, dataset_id: str, split: str) -> bool:
+        return (
+            self.dataset_examples.count_documents(
+                {"dataset_id": dataset_id, "split": split}, limit=1
+            )
+            > 0
+        )
+
+    def add_examples(self, examples: Sequence[DatasetExampleRecord]) -> None:
+        if not examples:
+            return
+        self.dataset_examples.bulk_write(
+            [
+                ReplaceOne(
+                    {k: getattr(e, k) for k in ("dataset_id", "split", "class_id", "example_id")},
+                    asdict(e),
+                    upsert=True,
+                )
+                for e in examples
+            ]
+        )
+
+    def upsert_variant(self, variant: VariantRecord) -> None:
+        doc = asdict(variant)
+        self.variants.update_one({"_id": doc.pop("variant_id")}, {"$set": doc}, upsert=True)
+
+    def seed_catalogue(self) -> None:
+        """The Task and Metric entities: what evalbot computes and how."""
+        for task in TASKS:
+            self.tasks.update_one({"_id": task["name"]}, {"$set": task}, upsert=True)
+        for metric in METRICS:
+            self.metrics.update_one({"_id": metric["name"]}, {"$set": metric}, upsert=True)
 
     # -- jobs --------------------------------------------------------------------------------
 

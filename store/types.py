@@ -48,6 +48,10 @@ class ModelRecord:
     tags: tuple[str, ...] = ()
     last_modified: datetime | None = None
     origin: str = "huggingface"
+    file_sizes: dict[str, int] = field(default_factory=dict)  # file name -> bytes
+    hyperparameters: dict[str, object] = field(default_factory=dict)  # from config.json
+    num_parameters: int | None = None
+    reference: str | None = None  # ReferenceRecord.key (arXiv id from the card)
     status: ModelStatus = ModelStatus.PENDING
     failure_reason: FailureReason | None = None
     failure_detail: str | None = None
@@ -78,6 +82,41 @@ class RuntimeStats:
     instances_per_s: float
     device: str
     batch_size: int
+    versions: dict[str, str] = field(default_factory=dict)  # torch, transformers, timm ...
+
+
+@dataclass(frozen=True)
+class Misclassification:
+    """One error (thesis table 3.3c): the example, its true and predicted class, the confidence."""
+
+    example_id: int  # index of the example in the evaluated split
+    true_label: str
+    predicted_label: str
+    confidence: float  # the model's probability of the predicted class
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    lower: float
+    upper: float
+    count: int
+    accuracy: float | None  # None when count == 0
+    confidence: float | None  # mean confidence in the bin, None when empty
+
+
+@dataclass(frozen=True)
+class Calibration:
+    ece: float  # expected calibration error (L1, count-weighted), in [0, 1]
+    mce: float  # maximum calibration error over non-empty bins
+    bins: tuple[CalibrationBin, ...]
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    level: float = 0.95
+    resamples: int = 1000
 
 
 @dataclass(frozen=True)
@@ -107,6 +146,10 @@ class EvaluationRecord:
     classes: tuple[ClassResult, ...]
     runtime: RuntimeStats
     label_mapping: dict[str, str] = field(default_factory=dict)  # model label -> dataset label
+    confusion: tuple[tuple[int, ...], ...] = ()  # rows: true class, columns: predicted class
+    misclassifications: tuple[Misclassification, ...] = ()
+    calibration: Calibration | None = None
+    intervals: dict[str, Interval] = field(default_factory=dict)  # metric -> bootstrap CI
     created_at: datetime = field(default_factory=utcnow)
 
     def key(self) -> dict[str, object]:
@@ -121,3 +164,67 @@ class EvaluationRecord:
             "config_version": self.config_version,
             "code_version": self.code_version,
         }
+
+
+@dataclass(frozen=True)
+class ReferenceRecord:
+    """A publication (thesis table 3.4); ``key`` is its arXiv id or URL."""
+
+    key: str
+    title: str | None = None
+    authors: str | None = None
+    year: int | None = None
+    url: str | None = None
+    arxiv: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """A dataset known to evalbot (thesis table 3.2a), with its classes (table 3.2b)."""
+
+    dataset_id: str  # Hub id
+    name: str
+    modality: str  # "text" | "image"
+    task: str
+    labels: tuple[str, ...]
+    description: str | None = None
+    homepage: str | None = None
+    reference: str | None = None  # ReferenceRecord.key
+    compatible: tuple[str, ...] = ()  # datasets whose models are also evaluated here
+    variants: tuple[str, ...] = ()  # variant ids evaluated on this dataset
+
+
+@dataclass(frozen=True)
+class DatasetSplitRecord:
+    """One split at one revision, with its class counts (thesis table 3.2c)."""
+
+    dataset_id: str
+    revision: str
+    split: str
+    num_examples: int
+    class_counts: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DatasetExampleRecord:
+    """An example of one class (thesis table 3.2d): a text snippet or a small PNG thumbnail."""
+
+    dataset_id: str
+    split: str
+    class_id: int
+    label: str
+    example_id: int
+    text: str | None = None
+    thumbnail_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class VariantRecord:
+    """A perturbation of a dataset (thesis table 3.2e), described for reproducibility."""
+
+    variant_id: str
+    name: str
+    modality: str
+    description: str
+    method: str
+    params: dict[str, object] = field(default_factory=dict)

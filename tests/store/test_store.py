@@ -12,7 +12,11 @@ from pymongo.errors import DuplicateKeyError
 from store.db import PullRequestRecord, Store
 from store.errors import MongoUnavailableError
 from store.types import (
+    Calibration,
+    CalibrationBin,
     ClassResult,
+    Interval,
+    Misclassification,
     EvaluationRecord,
     FailureReason,
     ModelRecord,
@@ -42,8 +46,19 @@ def make_record(**over: object) -> EvaluationRecord:
             ClassResult(1, "y", 0, 0, 1, 1, None, 0.0, 0.0),
             ClassResult(2, "z", 0, 0, 0, 0, None, None, None),
         ),
-        runtime=RuntimeStats(1.5, 500.0, 2.0, "cpu (2 threads)", 32),
+        runtime=RuntimeStats(1.5, 500.0, 2.0, "cpu (2 threads)", 32, {"torch": "2.14.1"}),
         label_mapping={"X": "x"},
+        confusion=((2, 0, 0), (1, 0, 0), (0, 0, 0)),
+        misclassifications=(
+            Misclassification(2, "y", "x", 0.9),
+            Misclassification(7, "y", "x", 0.6),
+        ),
+        calibration=Calibration(
+            0.1,
+            0.2,
+            (CalibrationBin(0.0, 0.5, 0, None, None), CalibrationBin(0.5, 1.0, 3, 2 / 3, 0.8)),
+        ),
+        intervals={"accuracy": Interval(0.3, 1.0)},
     )
     return replace(base, **over)  # type: ignore[arg-type]
 
@@ -59,6 +74,15 @@ def test_result_round_trip_and_idempotence(store: Store) -> None:
     assert got.classes == record.classes
     assert got.runtime == record.runtime
     assert got.label_mapping == {"X": "x"}
+    assert got.confusion == record.confusion
+    assert got.misclassifications == record.misclassifications
+    assert got.calibration == record.calibration
+    assert got.intervals == record.intervals
+    assert store.class_results.count_documents({}) == 3
+    # a re-run that finds fewer errors replaces the stored ones
+    store.save_result(replace(record, misclassifications=record.misclassifications[:1]))
+    assert store.results_for("demo/m")[0].misclassifications == record.misclassifications[:1]
+    assert store.misclassifications.count_documents({}) == 1
     assert got.created_at.tzinfo is not None
     assert store.runtimes.count_documents({}) == 1
     assert store.has_result(record.key())

@@ -1,0 +1,204 @@
+"""Image classification: transformers and timm classifiers over decoded uint8 image tensors.
+
+Images are decoded once per split into RGB ``uint8`` tensors (C, H, W); perturbations work on
+those tensors, and each model's own preprocessing (size, crop, mean/std) is applied in batches on
+the device, so a variant costs a cheap tensor op, not a decode.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torchvision.transforms.v2.functional as F
+from PIL import Image
+
+from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from evaluators.predictions import Predictions
+from store.types import FailureReason
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """A PIL image as an RGB uint8 tensor (C, H, W)."""
+    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """Resize (shorter side), centre-crop, rescale and normalise, as the model was trained."""
+
+    height: int
+    width: int
+    resize_shorter: int | None  # None: resize straight to (height, width)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    interpolation: F.InterpolationMode = F.InterpolationMode.BILINEAR
+
+    def __call__(self, images: Sequence[torch.Tensor], device: torch.device) -> torch.Tensor:
+        out = []
+        for image in images:
+            image = image.to(device)
+            if self.resize_shorter is None:
+                image = F.resize(
+                    image,
+                    [self.height, self.width],
+                    interpolation=self.interpolation,
+                    antialias=True,
+                )
+            else:
+                image = F.resize(
+                    image, [self.resize_shorter], interpolation=self.interpolation, antialias=True
+                )
+                image = F.center_crop(image, [self.height, self.width])
+            out.append(image)
+        batch = torch.stack(out).float().div_(255.0)
+        return F.normalize(batch, list(self.mean), list(self.std))
+
+
+def _run(
+    model: torch.nn.Module,
+    preprocess: Preprocess,
+    images: Sequence[torch.Tensor],
+    batch_size: int,
+    device: torch.device,
+    *,
+    timm: bool,
+) -> Predictions:
+    labels = np.empty(len(images), dtype=np.int64)
+    confidences = np.empty(len(images), dtype=np.float32)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for lo in range(0, len(images), batch_size):
+            pixels = preprocess(images[lo : lo + batch_size], device)
+            output = model(pixels) if timm else model(pixel_values=pixels).logits
+            probs = torch.softmax(output.float(), dim=-1)
+            conf, pred = probs.max(dim=-1)
+            labels[lo : lo + len(pred)] = pred.cpu().numpy()
+            confidences[lo : lo + len(pred)] = conf.cpu().numpy()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return Predictions(labels=labels, confidences=confidences, seconds=time.perf_counter() - start)
+
+
+@dataclass
+class TransformersImageClassifier:
+    repo_id: str
+    model: torch.nn.Module
+    preprocess: Preprocess
+    id2label: dict[int, str]
+    device: torch.device
+
+    @classmethod
+    def load(cls, repo_id: str, path: Path, device: torch.device) -> TransformersImageClassifier:
+        from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
+
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+            processor = AutoImageProcessor.from_pretrained(path, trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise InsufficientMetadataError(
+                repo_id, f"no usable config or image processor: {exc}"
+            ) from exc
+        try:
+            model = AutoModelForImageClassification.from_pretrained(
+                path, config=config, use_safetensors=True, trust_remote_code=False
+            )
+        except ValueError as exc:
+            raise IncompatibleLibraryError(
+                repo_id, f"not loadable as an image classifier: {exc}"
+            ) from exc
+        except (OSError, RuntimeError, KeyError) as exc:
+            raise EvaluationError(
+                repo_id, f"model failed to load: {exc}", reason=FailureReason.LOAD_ERROR
+            ) from exc
+        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+        return cls(
+            repo_id, model.eval().to(device), _processor_preprocess(processor), id2label, device
+        )
+
+    def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
+        return _run(self.model, self.preprocess, inputs, batch_size, self.device, timm=False)
+
+
+def _size(value: Any) -> dict[str, int]:
+    """A processor size (dict or transformers' SizeDict) as a dict of the fields that are set."""
+    if value is None:
+        return {}
+    items = value.items() if isinstance(value, dict) else vars(value).items()
+    return {k: int(v) for k, v in items if isinstance(v, int | float) and v}
+
+
+def _processor_preprocess(processor: Any) -> Preprocess:
+    size = _size(getattr(processor, "size", None)) or {"height": 224, "width": 224}
+    crop = (
+        _size(getattr(processor, "crop_size", None))
+        if getattr(processor, "do_center_crop", False)
+        else {}
+    )
+    mean = tuple(getattr(processor, "image_mean", None) or (0.5, 0.5, 0.5))
+    std = tuple(getattr(processor, "image_std", None) or (0.5, 0.5, 0.5))
+    if not getattr(processor, "do_normalize", True):
+        mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    if crop:
+        shorter = size.get("shortest_edge") or size.get("height") or crop["height"]
+        return Preprocess(crop["height"], crop["width"], shorter, mean, std)
+    if "shortest_edge" in size:
+        edge = size["shortest_edge"]
+        return Preprocess(edge, edge, edge, mean, std)
+    return Preprocess(size["height"], size["width"], None, mean, std)
+
+
+@dataclass
+class TimmImageClassifier:
+    repo_id: str
+    model: torch.nn.Module
+    preprocess: Preprocess
+    id2label: dict[int, str]
+    device: torch.device
+
+    @classmethod
+    def load(cls, repo_id: str, path: Path, device: torch.device) -> TimmImageClassifier:
+        import timm
+
+        try:
+            cfg = json.loads((path / "config.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
+        if "architecture" not in cfg:
+            raise InsufficientMetadataError(repo_id, "config.json names no timm architecture")
+        try:
+            model = timm.create_model(f"local-dir:{path}", pretrained=True)
+        except (RuntimeError, ValueError, KeyError, OSError) as exc:
+            raise EvaluationError(
+                repo_id, f"timm failed to load the model: {exc}", reason=FailureReason.LOAD_ERROR
+            ) from exc
+        pretrained = cfg.get("pretrained_cfg", cfg)
+        names = cfg.get("label_names") or pretrained.get("label_names")
+        if not names:
+            raise InsufficientMetadataError(repo_id, "config.json has no label_names")
+        data = timm.data.resolve_data_config({}, model=model)
+        _, height, width = data["input_size"]
+        crop_pct = float(data.get("crop_pct") or 1.0)
+        shorter = math.floor(min(height, width) / crop_pct)
+        interpolation = (
+            F.InterpolationMode.BICUBIC
+            if data.get("interpolation") == "bicubic"
+            else F.InterpolationMode.BILINEAR
+        )
+        preprocess = Preprocess(
+            height, width, shorter, tuple(data["mean"]), tuple(data["std"]), interpolation
+        )
+        return cls(
+            repo_id, model.eval().to(device), preprocess, dict(enumerate(map(str, names))), device
+        )
+
+    def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
+        return _run(self.model, self.preprocess, inputs, batch_size, self.device, timm=True)

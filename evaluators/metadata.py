@@ -1,0 +1,190 @@
+"""Metadata gathered while evaluating (thesis section 3.2): the model's files, configuration and
+reference; the dataset, its split's class counts, examples per class, and the variants used.
+
+Gathered by the evaluators, stored by the caller.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evaluators.config import MODALITY, EvaluationModule
+from evaluators.datasets_io import EvalSplit
+from perturbations import Perturbation
+from store.types import (
+    DatasetExampleRecord,
+    DatasetRecord,
+    DatasetSplitRecord,
+    ReferenceRecord,
+    VariantRecord,
+)
+
+EXAMPLES_PER_CLASS = 20
+THUMBNAIL = 64  # pixels, longer side
+SNIPPET = 300  # characters
+_ARXIV = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?", re.IGNORECASE)
+_SKIP = {
+    "id2label",
+    "label2id",
+    "_name_or_path",
+    "transformers_version",
+    "pretrained_cfg",
+    "label_names",
+}
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    file_sizes: dict[str, int]
+    hyperparameters: dict[str, object]
+    num_parameters: int | None
+    reference: ReferenceRecord | None
+
+
+def hyperparameters(config_path: Path, limit: int = 40) -> dict[str, object]:
+    """Scalar (and short list) settings of ``config.json``: architecture, sizes, layers ..."""
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, object] = {}
+    for key, value in config.items():
+        if key in _SKIP or len(out) >= limit:
+            continue
+        if isinstance(value, str | int | float | bool) or (
+            isinstance(value, list)
+            and len(value) <= 8
+            and all(isinstance(v, str | int | float) for v in value)
+        ):
+            out[key] = value
+    pretrained = config.get("pretrained_cfg")
+    if isinstance(pretrained, dict) and "input_size" in pretrained:
+        out["input_size"] = pretrained["input_size"]
+    return out
+
+
+def find_reference(tags: Sequence[str], card: str | None) -> ReferenceRecord | None:
+    """The first arXiv paper named by the model's tags (``arxiv:ID``) or card text."""
+    for tag in tags:
+        if tag.startswith("arxiv:"):
+            ident = tag.split(":", 1)[1]
+            return ReferenceRecord(
+                key=f"arxiv:{ident}", arxiv=ident, url=f"https://arxiv.org/abs/{ident}"
+            )
+    match = _ARXIV.search(card or "")
+    if match:
+        ident = match.group(1)
+        return ReferenceRecord(
+            key=f"arxiv:{ident}", arxiv=ident, url=f"https://arxiv.org/abs/{ident}"
+        )
+    return None
+
+
+def count_parameters(model: Any) -> int | None:
+    inner = getattr(model, "model", None)
+    if isinstance(inner, torch.nn.Module):
+        return int(sum(p.numel() for p in inner.parameters()))
+    return None
+
+
+def dataset_record(module: EvaluationModule, modules: Sequence[EvaluationModule]) -> DatasetRecord:
+    ref = module.dataset
+    by_id = {m.id: m for m in modules}
+    compatible = tuple(by_id[o].dataset.repo for o in module.also_evaluate_on if o in by_id)
+    reference = None
+    if ref.reference is not None:
+        reference = (
+            f"arxiv:{ref.reference.arxiv}"
+            if ref.reference.arxiv
+            else (ref.reference.url or ref.reference.title)
+        )
+    return DatasetRecord(
+        dataset_id=ref.repo,
+        name=ref.name,
+        modality=MODALITY[module.task],
+        task=module.task,
+        labels=tuple(ref.labels),
+        description=ref.description,
+        homepage=ref.homepage,
+        reference=reference,
+        compatible=compatible,
+        variants=("original", *(p.variant_id for p in module.variants())),
+    )
+
+
+def dataset_reference(module: EvaluationModule) -> ReferenceRecord | None:
+    ref = module.dataset.reference
+    if ref is None:
+        return None
+    key = f"arxiv:{ref.arxiv}" if ref.arxiv else (ref.url or ref.title)
+    return ReferenceRecord(
+        key=key, title=ref.title, authors=ref.authors, year=ref.year, url=ref.url, arxiv=ref.arxiv
+    )
+
+
+def split_record(module: EvaluationModule, split: EvalSplit) -> DatasetSplitRecord:
+    return DatasetSplitRecord(
+        dataset_id=split.dataset_id,
+        revision=split.revision,
+        split=split.split,
+        num_examples=len(split.inputs),
+        class_counts=tuple(split.class_counts(len(module.dataset.labels))),
+    )
+
+
+def _thumbnail(image: torch.Tensor) -> bytes:
+    from PIL import Image
+
+    array = image.permute(1, 2, 0).cpu().numpy()
+    pil = Image.fromarray(array)
+    pil.thumbnail((THUMBNAIL, THUMBNAIL))
+    buffer = io.BytesIO()
+    pil.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def examples(
+    module: EvaluationModule, split: EvalSplit, per_class: int = EXAMPLES_PER_CLASS
+) -> list[DatasetExampleRecord]:
+    """Up to ``per_class`` examples of every class: text snippets or PNG thumbnails."""
+    out: list[DatasetExampleRecord] = []
+    labels = module.dataset.labels
+    taken = [0] * len(labels)
+    for index, class_id in enumerate(split.labels.tolist()):
+        if taken[class_id] >= per_class:
+            continue
+        taken[class_id] += 1
+        item = split.inputs[index]
+        out.append(
+            DatasetExampleRecord(
+                dataset_id=split.dataset_id,
+                split=split.split,
+                class_id=class_id,
+                label=labels[class_id],
+                example_id=index,
+                text=item[:SNIPPET] if isinstance(item, str) else None,
+                thumbnail_png=None if isinstance(item, str) else _thumbnail(item),
+            )
+        )
+        if min(taken) >= per_class:
+            break
+    return out
+
+
+def variant_record(perturbation: Perturbation, seed: int) -> VariantRecord:
+    return VariantRecord(
+        variant_id=perturbation.variant_id,
+        name=perturbation.name,
+        modality=perturbation.modality,
+        description=perturbation.description,
+        method=f"{perturbation.method} Seed {seed}.",
+        params=dict(perturbation.params),
+    )

@@ -1,0 +1,234 @@
+"""Look perturbations up by name, bind their parameters, and apply them.
+
+A perturbation's ``variant_id`` is its name when it takes no parameters, else the name followed
+by every parameter (defaults included) in sorted order: ``"gaussian_noise(severity=3)"``,
+``"typos(rate=0.05)"``. `from_spec` reads it back, as well as the YAML forms ``"greyscale"`` and
+``{"name": "gaussian_noise", "severity": 3}``.
+
+Randomness is per item: item ``i`` of a call with ``start=s`` draws from a generator seeded by
+``(seed, s + i)``, so an item gets the same output alone, in any batch, on any device.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from perturbations.base import (
+    Definition,
+    Modality,
+    ParamValue,
+    python_rng,
+    torch_generator,
+)
+from perturbations.catalog import DEFINITIONS
+from perturbations.errors import (
+    ImageFormatError,
+    ModalityError,
+    PerturbationParamError,
+    UnknownPerturbationError,
+)
+
+MODALITIES = ("image", "text")
+_SPEC = re.compile(r"^\s*(?P<name>[\w.-]+)\s*(?:\((?P<args>[^()]*)\))?\s*$")
+
+
+@dataclass(frozen=True)
+class Perturbation:
+    """A named perturbation with validated parameters; get one with `get` or `from_spec`.
+
+    Example:
+        >>> noise = get("gaussian_noise", severity=3)
+        >>> noise.variant_id
+        'gaussian_noise(severity=3)'
+        >>> noisy = noise.apply_images(batch, seed=0)  # doctest: +SKIP
+    """
+
+    name: str
+    modality: Modality
+    description: str
+    method: str
+    params: dict[str, ParamValue] = field(default_factory=dict, hash=False)
+    moves_boxes: bool = False
+    stochastic: bool = False
+
+    @property
+    def variant_id(self) -> str:
+        if not self.params:
+            return self.name
+        args = ", ".join(f"{key}={self.params[key]!r}" for key in sorted(self.params))
+        return f"{self.name}({args})"
+
+    def apply_images(self, images: torch.Tensor, *, seed: int, start: int = 0) -> torch.Tensor:
+        """Perturbs a uint8 batch (N, C, H, W), C in {1, 3}; image ``i`` is item ``start + i``.
+
+        Returns a new uint8 tensor of the same shape, except that rotated90 swaps H and W.
+        """
+        fn = self._definition("image").images
+        assert fn is not None
+        _check_images(images, ndim=4)
+        if images.shape[0] == 0:
+            return images.clone()
+        generators = (
+            [torch_generator(seed, start + i) for i in range(images.shape[0])]
+            if self.stochastic
+            else []
+        )
+        return fn(images, generators, **self.params)
+
+    def apply_image(self, image: torch.Tensor, *, seed: int, index: int = 0) -> torch.Tensor:
+        """Perturbs one uint8 image (C, H, W) as item ``index``, for datasets of ragged sizes."""
+        _check_images(image, ndim=3)
+        return self.apply_images(image.unsqueeze(0), seed=seed, start=index)[0]
+
+    def apply_texts(self, texts: Sequence[str], *, seed: int, start: int = 0) -> list[str]:
+        """Perturbs texts; text ``i`` is item ``start + i``."""
+        fn = self._definition("text").texts
+        assert fn is not None
+        return [fn(t, python_rng(seed, start + i), **self.params) for i, t in enumerate(texts)]
+
+    def apply_boxes(self, boxes: torch.Tensor, *, width: int, height: int) -> torch.Tensor:
+        """Moves (K, 4) xyxy pixel boxes of a ``width`` x ``height`` image as the image moves.
+
+        A copy for perturbations that keep geometry (``moves_boxes`` is False).
+        """
+        fn = self._definition("image").boxes
+        return boxes.clone() if fn is None else fn(boxes, width, height)
+
+    def _definition(self, expected: str) -> Definition:
+        if self.modality != expected:
+            raise ModalityError(self.name, modality=self.modality, expected=expected)
+        return DEFINITIONS[self.name]
+
+
+def _check_images(images: torch.Tensor, *, ndim: int) -> None:
+    shape, dtype = tuple(images.shape), str(images.dtype)
+    layout = "(N, C, H, W)" if ndim == 4 else "(C, H, W)"
+    if images.dtype != torch.uint8 or images.ndim != ndim or images.shape[-3] not in (1, 3):
+        raise ImageFormatError(
+            f"expected a uint8 tensor shaped {layout} with C = 1 or 3", shape=shape, dtype=dtype
+        )
+
+
+def names(modality: str | None = None) -> list[str]:
+    """Registered names in catalog order (the thesis's five image variants first)."""
+    if modality is not None and modality not in MODALITIES:
+        raise ValueError(f"modality must be one of {MODALITIES} (got {modality!r})")
+    return [n for n, d in DEFINITIONS.items() if modality in (None, d.modality)]
+
+
+def suggest(name: str) -> str | None:
+    """The registered name closest to ``name``, or None if none is close."""
+    close = difflib.get_close_matches(name, list(DEFINITIONS), n=1)
+    return close[0] if close else None
+
+
+def get(name: str, **params: Any) -> Perturbation:
+    """The perturbation ``name`` with ``params`` validated and defaults filled in.
+
+    Raises:
+        UnknownPerturbationError: no such name (the message suggests the closest).
+        PerturbationParamError: an unknown parameter, or a value of the wrong type or range.
+
+    Example:
+        >>> get("typos").variant_id
+        'typos(rate=0.05)'
+    """
+    definition = DEFINITIONS.get(name)
+    if definition is None:
+        raise UnknownPerturbationError(name, suggestion=suggest(name))
+    specs = {spec.name: spec for spec in definition.params}
+    for key in params:
+        if key not in specs:
+            raise PerturbationParamError(
+                _unknown_param(name, key, list(specs)), perturbation=name, param=key
+            )
+    bound = {key: spec.validate(name, params.get(key, spec.default)) for key, spec in specs.items()}
+    description, method = definition.description, definition.method
+    if bound:
+        phrases = "; ".join(specs[key].phrase.format(value) for key, value in bound.items())
+        description = f"{description.rstrip('.')} ({phrases})."
+        method = f"{method} Parameters: " + ", ".join(f"{k}={v!r}" for k, v in bound.items()) + "."
+    return Perturbation(
+        name=name,
+        modality=definition.modality,
+        description=description,
+        method=method,
+        params=bound,
+        moves_boxes=definition.boxes is not None,
+        stochastic=definition.stochastic,
+    )
+
+
+def _unknown_param(name: str, key: str, allowed: list[str]) -> str:
+    if not allowed:
+        return f"{name} takes no parameters (got {key!r})"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" — did you mean '{close[0]}'?" if close else ""
+    return f"{name}: unknown parameter '{key}'{hint} (allowed: {', '.join(allowed)})"
+
+
+def from_spec(spec: str | Mapping[str, Any]) -> Perturbation:
+    """Reads a YAML entry or a variant id.
+
+    Example:
+        >>> from_spec({"name": "gaussian_noise", "severity": 3}) == from_spec("gaussian_noise(severity=3)")
+        True
+    """
+    if isinstance(spec, Mapping):
+        params = dict(spec)
+        name = params.pop("name", None)
+        if not isinstance(name, str):
+            raise PerturbationParamError(
+                f"a perturbation mapping needs a string 'name' (got {spec!r})", perturbation="?"
+            )
+        return get(name, **params)
+    if not isinstance(spec, str):
+        raise TypeError(f"a perturbation spec is a name or a mapping (got {type(spec).__name__})")
+    match = _SPEC.match(spec)
+    if match is None:
+        raise UnknownPerturbationError(spec.strip(), suggestion=suggest(spec.strip()))
+    return get(match["name"], **_parse_args(match["name"], match["args"]))
+
+
+def _parse_args(name: str, args: str | None) -> dict[str, ParamValue]:
+    parsed: dict[str, ParamValue] = {}
+    for item in filter(None, (part.strip() for part in (args or "").split(","))):
+        key, sep, raw = (s.strip() for s in item.partition("="))
+        try:
+            if not sep:
+                raise ValueError(item)
+            parsed[key] = int(raw) if re.fullmatch(r"[+-]?\d+", raw) else float(raw)
+        except ValueError:
+            raise PerturbationParamError(
+                f"{name}: cannot read parameter {item!r} (expected key=number)",
+                perturbation=name,
+                param=key or None,
+            ) from None
+    return parsed
+
+
+def describe_all() -> list[dict[str, Any]]:
+    """Every registered perturbation, for Variant records and the docs.
+
+    Each entry: ``name``, ``modality``, ``description`` and ``method`` (not specific to
+    parameter values), ``stochastic``, ``moves_boxes`` and ``params``
+    (name -> ``{type, default, min, max}``, ranges inclusive).
+    """
+    return [
+        {
+            "name": d.name,
+            "modality": d.modality,
+            "description": d.description,
+            "method": d.method,
+            "stochastic": d.stochastic,
+            "moves_boxes": d.boxes is not None,
+            "params": {spec.name: spec.schema() for spec in d.params},
+        }
+        for d in DEFINITIONS.values()
+    ]
