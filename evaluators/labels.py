@@ -64,6 +64,9 @@ def map_labels(
         for alias in (aliases or {}).get(label, ()):
             lookup.setdefault(normalize(alias), position)
 
+    positional = _by_position(id2label, dataset_labels, lookup)
+    if positional is not None:
+        return positional
     mapping: dict[int, int] = {}
     unmatched: list[str] = []
     for i, label in sorted(id2label.items()):
@@ -79,6 +82,26 @@ def map_labels(
         clashes = sorted({str(id2label[i]) for i, t in mapping.items() if targets.count(t) > 1})
         raise LabelMappingError(repo_id, clashes, list(dataset_labels))
     return mapping
+
+
+def _by_position(
+    id2label: Mapping[int, str], dataset_labels: Sequence[str], lookup: Mapping[str, int]
+) -> dict[int, int] | None:
+    """Identity mapping when the model names the dataset's classes in the dataset's order.
+
+    A label that the model uses twice (ImageNet's two "crane" classes) can only be identified
+    by its position; it is accepted there when its name is one of the dataset's labels.
+    """
+    if sorted(id2label) != list(range(len(dataset_labels))):
+        return None
+    names = [normalize(str(id2label[i])) for i in range(len(dataset_labels))]
+    repeated = {n for n in names if names.count(n) > 1}
+    if not repeated:
+        return None  # names alone decide, below
+    for i, name in enumerate(names):
+        if lookup.get(name) != i and not (name in repeated and name in lookup):
+            return None
+    return {i: i for i in range(len(dataset_labels))}
 
 
 def describe_mapping(

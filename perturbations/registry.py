@@ -90,6 +90,8 @@ class Perturbation:
         """Perturbs texts; text ``i`` is item ``start + i``."""
         fn = self._definition("text").texts
         assert fn is not None
+        if isinstance(texts, str):
+            raise TypeError("apply_texts takes a sequence of texts, not one str")
         return [fn(t, python_rng(seed, start + i), **self.params) for i, t in enumerate(texts)]
 
     def apply_boxes(self, boxes: torch.Tensor, *, width: int, height: int) -> torch.Tensor:
@@ -98,6 +100,8 @@ class Perturbation:
         A copy for perturbations that keep geometry (``moves_boxes`` is False).
         """
         fn = self._definition("image").boxes
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes must be shaped (K, 4) (got {tuple(boxes.shape)})")
         return boxes.clone() if fn is None else fn(boxes, width, height)
 
     def _definition(self, expected: str) -> Definition:

@@ -66,3 +66,13 @@ def test_two_labels_on_one_class_fail() -> None:
 def test_no_labels() -> None:
     with pytest.raises(InsufficientMetadataError):
         map_labels("m", {}, EMOTION)
+
+
+def test_repeated_model_label_is_placed_by_position() -> None:
+    # ImageNet: the bird (134) and the machine (517) are both "crane" in many checkpoints
+    dataset = ["tench", "crane", "goldfish", "crane2"]
+    model = {0: "tench", 1: "crane", 2: "goldfish", 3: "crane"}
+    assert map_labels("m", model, dataset) == {0: 0, 1: 1, 2: 2, 3: 3}
+    # out of order, a repeated name cannot be placed
+    with pytest.raises(LabelMappingError):
+        map_labels("m", {0: "crane", 1: "tench", 2: "goldfish", 3: "crane"}, dataset)

@@ -1,4 +1,5 @@
-"""Small, seeded, image-like batches: smooth structure plus fine texture, non-square."""
+"""Test images: seeded synthetic batches (smooth structure plus texture, non-square) and two real
+photographs that ship with scikit-learn."""
 
 from __future__ import annotations
 

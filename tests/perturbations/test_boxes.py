@@ -52,3 +52,8 @@ def test_rotated90_four_times_restores_the_boxes() -> None:
 def test_empty_boxes() -> None:
     empty = torch.zeros((0, 4))
     assert get("mirrored").apply_boxes(empty, width=5, height=5).shape == (0, 4)
+
+
+def test_bad_boxes() -> None:
+    with pytest.raises(ValueError, match=r"\(K, 4\)"):
+        get("mirrored").apply_boxes(torch.zeros(4), width=5, height=5)

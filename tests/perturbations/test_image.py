@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import colorsys
+
 import numpy as np
 import pytest
 import torch
@@ -147,3 +149,67 @@ def test_bad_image_batches(bad: torch.Tensor) -> None:
 def test_bad_single_image() -> None:
     with pytest.raises(ImageFormatError, match=r"\(C, H, W\)"):
         get("greyscale").apply_image(torch.zeros((1, 3, 4, 4), dtype=torch.uint8), seed=0)
+
+
+# Fidelity to the ImageNet-C reference code (Hendrycks & Dietterich 2019), within rounding.
+
+
+@pytest.mark.parametrize("severity", [1, 3, 5])
+def test_pixelate_matches_pil_box_resize(photos: torch.Tensor, severity: int) -> None:
+    scale = (0.6, 0.5, 0.4, 0.3, 0.25)[severity - 1]
+    out = apply("pixelate", photos, severity=severity)
+    for image, ours in zip(photos, out, strict=True):
+        pil = Image.fromarray(image.permute(1, 2, 0).numpy())
+        width, height = pil.size
+        small = pil.resize((int(width * scale), int(height * scale)), Image.Resampling.BOX)
+        ref = torch.from_numpy(np.array(small.resize((width, height), Image.Resampling.BOX)))
+        assert (ours.permute(1, 2, 0).int() - ref.int()).abs().max() <= 1
+
+
+@pytest.mark.parametrize("severity", [1, 5])
+def test_gaussian_blur_matches_scipy(photos: torch.Tensor, severity: int) -> None:
+    ndimage = pytest.importorskip("scipy.ndimage")
+    sigma = (1, 2, 3, 4, 6)[severity - 1]  # photos have the reference 224-pixel short side
+    out = apply("gaussian_blur", photos[:1], severity=severity)[0]
+    ref = ndimage.gaussian_filter(
+        photos[0].double().numpy(), sigma=(0, sigma, sigma), mode="nearest", truncate=4.0
+    )
+    assert (out.double() - torch.from_numpy(ref).round()).abs().max() <= 1
+
+
+def test_brightness_matches_hsv(images: torch.Tensor) -> None:
+    image = images[0, :, :6, :6].clone()
+    image[:, 0, 0] = 0  # black: becomes grey
+    image[:, 0, 1] = 255  # white: stays white
+    out = apply("brightness", image[None], severity=4)[0]
+    for y in range(6):
+        for x in range(6):
+            h, s, v = colorsys.rgb_to_hsv(*(image[:, y, x].double() / 255).tolist())
+            ref = colorsys.hsv_to_rgb(h, s, min(v + 0.4, 1.0))
+            expected = torch.tensor(ref, dtype=torch.float64) * 255
+            assert (out[:, y, x].double() - expected).abs().max() <= 0.5 + 1e-9
+
+
+def test_contrast_matches_imagenet_c(images: torch.Tensor) -> None:
+    x = images.double() / 255
+    means = x.mean(dim=(-2, -1), keepdim=True)
+    ref = ((x - means) * 0.2 + means).clamp(0, 1) * 255
+    assert (apply("contrast", images, severity=3).double() - ref).abs().max() <= 0.5 + 1e-6
+
+
+@pytest.mark.parametrize(("severity", "sigma"), [(1, 0.08), (2, 0.12)])
+def test_gaussian_noise_has_the_table_sigma(severity: int, sigma: float) -> None:
+    grey = torch.full((2, 3, 200, 200), 128, dtype=torch.uint8)  # clipping is > 4 sigma away
+    noise = apply("gaussian_noise", grey, severity=severity).double() - 128
+    assert noise.std().item() == pytest.approx(sigma * 255, rel=0.02)
+    assert abs(noise.mean().item()) < 0.5
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", names("image"))
+def test_cuda_matches_cpu(images: torch.Tensor, name: str) -> None:
+    p = get(name)
+    on_cpu = p.apply_images(images, seed=3)
+    on_gpu = p.apply_images(images.cuda(), seed=3)
+    assert on_gpu.device.type == "cuda"
+    assert (on_gpu.cpu().int() - on_cpu.int()).abs().max() <= 1

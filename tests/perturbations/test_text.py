@@ -106,3 +106,9 @@ def test_word_dropout_never_drops_every_word() -> None:
         assert out[0] == "solo"
         assert len(out[1].split()) >= 1 and len(out[2].split()) >= 1
         assert out[3:] == ["   ", ""]
+
+
+def test_apply_texts_wants_a_sequence() -> None:
+    assert get("typos").apply_texts([], seed=0) == []
+    with pytest.raises(TypeError, match="not one str"):
+        get("lowercase").apply_texts("Hello", seed=0)
