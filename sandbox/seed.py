@@ -4,7 +4,8 @@ Example:
     >>> from sandbox.seed import seed_world
     >>> from sandbox.world import build_world
     >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
-    ['dair-ai/emotion', 'demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
+    ['dair-ai/emotion', 'ylecun/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
+     'demo/emotion-es', 'demo/vit-digits', 'demo/timm-digits']
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
     """Creates every dataset and model repo of `world` and uploads its files.
 
     Idempotent: a repo whose files already match (git blob id, or LFS sha256) gets no commit.
-    Repos may be created in any namespace that is not another user's (`dair-ai/emotion`).
+    Repos may be created in any namespace that is not another user's (`dair-ai/emotion`,
+    `ylecun/mnist`).
 
     Args:
         world: what `build_world` returned.
@@ -77,7 +79,7 @@ def seed_data_dir(data_dir: Path) -> list[str]:
 
     Example:
         >>> seed_data_dir(Path("/tmp/hub"))
-        ['dair-ai/emotion', 'demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
+        ['dair-ai/emotion', 'ylecun/mnist', 'demo/minilm-emotion', ..., 'demo/timm-digits']
     """
     from sandbox.server import run_in_thread
 

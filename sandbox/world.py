@@ -1,4 +1,5 @@
-"""The demo world: a synthetic `dair-ai/emotion` dataset and three small text classifiers.
+"""The demo world: a synthetic `dair-ai/emotion` dataset and three small text classifiers, plus
+an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`).
 
 Everything is generated locally and deterministically (no network), then cached on disk so that
 the demo and the tests train once per machine. `sandbox.seed` pushes the result into a running
@@ -6,9 +7,10 @@ sandbox Hub with the real `huggingface_hub` client.
 
 Example:
     >>> from sandbox.world import build_world
-    >>> world = build_world()  # 40–60 s on 2 CPU cores the first time, instant afterwards
+    >>> world = build_world()  # 1–2 min on 2 CPU cores the first time, instant afterwards
     >>> [m.repo_id for m in world.models]
-    ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es']
+    ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es', 'demo/vit-digits',
+     'demo/timm-digits']
 """
 
 from __future__ import annotations
@@ -28,8 +30,10 @@ from typing import Any
 import yaml
 from filelock import FileLock
 
+from sandbox.world_images import IMAGE_RECIPE, ImageRecipe, build_images
+
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
-RECIPE_VERSION = "2"
+RECIPE_VERSION = "3"
 
 DATASET_ID = "dair-ai/emotion"
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
@@ -78,6 +82,13 @@ class World:
                 return spec
         raise KeyError(repo_id)
 
+    def dataset(self, repo_id: str) -> DatasetSpec:
+        """Returns the dataset spec with this repo id (KeyError if absent)."""
+        for spec in self.datasets:
+            if spec.repo_id == repo_id:
+                return spec
+        raise KeyError(repo_id)
+
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -114,6 +125,7 @@ class Recipe:
     tiny_heads: int = 2
     tiny_intermediate: int = 128
     threads: int = 2
+    images: ImageRecipe = IMAGE_RECIPE
 
     def digest(self) -> str:
         """A short hash of RECIPE_VERSION and every parameter."""
@@ -659,7 +671,9 @@ def _build(root: Path, recipe: Recipe) -> World:
                 self_reported=False,
             ),
         )
-    return World(root, (dataset,), (minilm, tiny, spanish))
+    with _torch_threads(recipe.images.threads):
+        mnist, image_models = build_images(root, recipe.images)
+    return World(root, (dataset, mnist), (minilm, tiny, spanish, *image_models))
 
 
 # --------------------------------------------------------------------------------------------
@@ -714,8 +728,8 @@ def load_world(root: Path) -> World:
 def build_world(cache_dir: Path | None = None) -> World:
     """Builds the demo world into `cache_dir/<recipe digest>/`, or returns the cached one.
 
-    The first call generates the dataset and trains the three models (40–60 s on two
-    CPU cores); later calls read `world.json`. A file lock makes concurrent builds safe.
+    The first call generates the datasets and trains the five models (1–2 min on two CPU
+    cores); later calls read `world.json`. A file lock makes concurrent builds safe.
 
     Args:
         cache_dir: where worlds are kept; defaults to `default_cache_dir()`.

@@ -1,7 +1,7 @@
 """The demo world: built once (cached in the default cache dir), pushed with the real client.
 
-The first run on a machine trains the three models (about 40–60 s on two CPU cores); later runs
-read the cache.
+The first run on a machine trains the five models (about 1 min on two CPU cores); later runs
+read the cache. The image part has its own tests in `test_world_images.py`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sandbox.world import (
     generate_splits,
     load_world,
 )
+from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
 ID2LABEL = {
@@ -53,7 +54,7 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 
 
 def _repo_type(repo_id: str) -> str:
-    return "dataset" if repo_id == DATASET_ID else "model"
+    return "dataset" if repo_id in (DATASET_ID, MNIST_ID) else "model"
 
 
 def test_splits_are_deterministic_sized_and_disjoint() -> None:
@@ -79,12 +80,12 @@ def test_second_build_reads_the_manifest(world: World) -> None:
 
 
 def test_world_files(world: World) -> None:
-    (dataset,) = world.datasets
-    assert dataset.repo_id == DATASET_ID
+    assert [d.repo_id for d in world.datasets] == [DATASET_ID, MNIST_ID]
+    dataset = world.dataset(DATASET_ID)
     names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
     assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
-    assert [m.repo_id for m in world.models] == list(MODELS)
-    for model in world.models:
+    assert [m.repo_id for m in world.models] == [*MODELS, VIT_ID, TIMM_ID]
+    for model in map(world.model, MODELS):
         files = {p.name for p in model.path.iterdir()}
         assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
         assert not any(name.endswith(".bin") for name in files)
@@ -152,9 +153,10 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    assert seed_data_dir(tmp_path) == [DATASET_ID, *MODELS]
+    assert seed_data_dir(tmp_path) == [DATASET_ID, MNIST_ID, *MODELS, VIT_ID, TIMM_ID]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
         api = HfApi(endpoint=hub.url, token=tokens["evalbot"])
         assert api.model_info("demo/minilm-emotion").pipeline_tag == "text-classification"
-        assert api.dataset_info(DATASET_ID).card_data["task_categories"] == ["text-classification"]
+        card = api.dataset_info(DATASET_ID).card_data
+        assert card is not None and card["task_categories"] == ["text-classification"]

@@ -1,0 +1,114 @@
+"""Image classification end to end: a transformers ViT and a timm model trained on real
+handwritten digits, served as the sandbox's MNIST, evaluated with every configured variant."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pytest
+import timm
+import torch
+from huggingface_hub import HfApi, ModelCard, hf_hub_download
+
+from evaluators.config import load_module
+from perturbations import get
+from sandbox.seed import seed_world
+from sandbox.world import build_world
+from store.db import Store
+from store.embedded import EmbeddedMongo
+from store.types import ModelStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+MNIST = load_module(ROOT / "config" / "tasks" / "image-classification" / "mnist.yaml")
+MODELS = ("demo/vit-digits", "demo/timm-digits")
+
+
+@pytest.fixture(scope="module")
+def cycle(sandbox, mongo: EmbeddedMongo, bot_token: str, tmp_path_factory):  # type: ignore[no-untyped-def]
+    seed_world(build_world(), endpoint=sandbox.url, token=sandbox.tokens["demo"])
+    db_name = f"img_{uuid.uuid4().hex[:10]}"
+    config = tmp_path_factory.mktemp("config")
+    (config / "tasks" / "image-classification").mkdir(parents=True)
+    (config / "tasks" / "_templates").mkdir()
+    (config / "bot.yaml").write_text((ROOT / "config" / "bot.yaml").read_text())
+    for rel in ("image-classification/mnist.yaml", "_templates/image_classification.yaml"):
+        (config / "tasks" / rel).write_text((ROOT / "config" / "tasks" / rel).read_text())
+    env = {
+        **os.environ,
+        "HF_TOKEN": bot_token,
+        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
+        "MONGODB_URI": mongo.uri,
+        "EVALBOT_DB": db_name,
+        "EVALBOT_CONFIG": str(config),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    store = Store.open(mongo.uri, db_name=db_name)
+    yield store
+    store.client.close()
+
+
+def test_every_variant_is_evaluated_and_stored(cycle: Store) -> None:
+    expected = {"original", *(p.variant_id for p in MNIST.variants())}
+    assert len(expected) == 6
+    for repo_id in MODELS:
+        model = cycle.get_model(repo_id)
+        assert model is not None and model.status is ModelStatus.EVALUATED, (repo_id, model)
+        results = {r.variant: r for r in cycle.results_for(repo_id, model.sha)}
+        assert set(results) == expected
+        clean = results["original"]
+        assert clean.num_examples == 360 and clean.metrics["accuracy"] > 0.75  # type: ignore[operator]
+        assert clean.calibration is not None and clean.intervals
+        assert all(r.num_examples == 360 for r in results.values())
+        # digits are not symmetric: flipping them must hurt a model trained on upright digits
+        assert results["flipped"].metrics["accuracy"] < clean.metrics["accuracy"]  # type: ignore[operator]
+    variants = {v["_id"] for v in cycle.variants.find()}
+    assert variants == expected - {"original"}
+    split = cycle.dataset_splits.find_one({"dataset_id": "ylecun/mnist"})
+    assert split is not None and sum(split["class_counts"]) == 360
+    thumbs = list(cycle.dataset_examples.find({"dataset_id": "ylecun/mnist"}))
+    assert len(thumbs) == 200 and all(t["thumbnail_png"].startswith(b"\x89PNG") for t in thumbs)
+
+
+def test_timm_accuracy_matches_an_independent_recomputation(cycle: Store) -> None:
+    """timm's own loader and transforms on the PIL images give the stored accuracy."""
+    model = cycle.get_model("demo/timm-digits")
+    assert model is not None
+    (clean,) = [r for r in cycle.results_for(model.repo_id, model.sha) if r.variant == "original"]
+    net = timm.create_model("hf-hub:demo/timm-digits", pretrained=True).eval()
+    transform = timm.data.create_transform(**timm.data.resolve_data_config({}, model=net))
+    test = datasets.load_dataset("ylecun/mnist", split="test", revision=clean.dataset_revision)
+    with torch.inference_mode():
+        batch = torch.stack([transform(image.convert("RGB")) for image in test["image"]])
+        predicted = net(batch).argmax(-1).numpy()
+    accuracy = float((predicted == np.array(test["label"])).mean())
+    assert clean.metrics["accuracy"] == pytest.approx(accuracy, abs=2 / 360)
+
+
+def test_variant_is_the_registered_perturbation(cycle: Store) -> None:
+    mirrored = cycle.variants.find_one({"_id": "mirrored"})
+    assert mirrored is not None and mirrored["description"] == get("mirrored").description
+    assert "Seed 0" in mirrored["method"]
+
+
+def test_image_prs_carry_the_results(cycle: Store, demo_api: HfApi) -> None:
+    for repo_id in MODELS:
+        (pr,) = list(
+            demo_api.get_repo_discussions(repo_id, author="evalbot", discussion_type="pull_request")
+        )
+        card = ModelCard.load(hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}"))
+        ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
+        assert {r.dataset_type for r in ours} == {"ylecun/mnist"}
