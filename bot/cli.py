@@ -142,6 +142,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     with Store.open(settings.mongodb_uri) as store:
         print("jobs:", dict(sorted(store.job_counts().items())) or "none")
         print("failures by reason:", dict(sorted(store.failures_by_reason().items())) or "none")
+        for module, reasons in sorted(store.failures_by_module().items()):
+            print(f"  module {module}:", dict(sorted(reasons.items())))
         print("pull requests:", dict(sorted(store.pr_counts().items())) or "none")
     return 0
 

@@ -15,7 +15,7 @@ from bot.discovery import discover
 from bot.publisher import Outcome, Publisher
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError
-from evaluators.executor import ExecutionReport, Executor
+from evaluators.executor import ExecutionReport, Executor, select_modules
 from store.db import Job, Store
 from store.types import ModelStatus
 
@@ -89,8 +89,14 @@ class Worker:
             log.warning(
                 "%s@%s failed: %s (%s)", model.repo_id, model.sha[:8], exc.reason.value, exc.detail
             )
+            modules = [m.id for m in select_modules(model, self.executor.modules)]
             self.store.set_model_status(
-                model.repo_id, model.sha, ModelStatus.FAILED, reason=exc.reason, detail=exc.detail
+                model.repo_id,
+                model.sha,
+                ModelStatus.FAILED,
+                reason=exc.reason,
+                detail=exc.detail,
+                modules=modules,
             )
             self.store.finish_job(job, status="failed", error=exc.reason.value)
             report.failed[exc.reason.value] += 1

@@ -279,7 +279,9 @@ class Store:
         *,
         reason: FailureReason | None = None,
         detail: str | None = None,
+        modules: Sequence[str] = (),
     ) -> None:
+        """Set the status of a model revision; a failure names its reason and the modules hit."""
         self.models.update_one(
             {"_id": repo_id, "sha": sha},
             {
@@ -287,6 +289,7 @@ class Store:
                     "status": status.value,
                     "failure_reason": reason.value if reason else None,
                     "failure_detail": detail,
+                    "failure_modules": list(modules),
                     "updated_at": utcnow(),
                 }
             },
@@ -298,6 +301,30 @@ class Store:
             {"$group": {"_id": "$failure_reason", "n": {"$sum": 1}}},
         ]
         return {d["_id"]: d["n"] for d in self.models.aggregate(pipeline)}
+
+    def failures_by_module(self) -> dict[str, dict[str, int]]:
+        """``{module id: {failure reason: models}}``; models matching no module count as "(none)"."""
+        pipeline: list[Doc] = [
+            {"$match": {"status": ModelStatus.FAILED.value}},
+            {
+                "$project": {
+                    "reason": "$failure_reason",
+                    "module": {"$ifNull": ["$failure_modules", []]},
+                }
+            },
+            {
+                "$project": {
+                    "reason": 1,
+                    "module": {"$cond": [{"$eq": ["$module", []]}, ["(none)"], "$module"]},
+                }
+            },
+            {"$unwind": "$module"},
+            {"$group": {"_id": {"module": "$module", "reason": "$reason"}, "n": {"$sum": 1}}},
+        ]
+        out: dict[str, dict[str, int]] = {}
+        for row in self.models.aggregate(pipeline):
+            out.setdefault(row["_id"]["module"], {})[row["_id"]["reason"]] = row["n"]
+        return out
 
     # -- results -----------------------------------------------------------------------------
 

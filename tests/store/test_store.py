@@ -158,3 +158,62 @@ def test_unreachable_server_names_the_setting() -> None:
     with pytest.raises(MongoUnavailableError, match="MONGODB_URI") as err:
         Store.open("mongodb://user:secret@127.0.0.1:9/", timeout_ms=300)
     assert "secret" not in str(err.value)
+
+
+def test_thesis_entities(store: Store) -> None:
+    from store.types import DatasetRecord, DatasetSplitRecord, ReferenceRecord, VariantRecord
+
+    assert store.metrics.count_documents({}) >= 8 and store.tasks.find_one(
+        {"_id": "image-classification"}
+    )
+    store.upsert_dataset(
+        DatasetRecord(
+            "org/ds", "DS", "text", "text-classification", ("neg", "pos"), reference="arxiv:1"
+        )
+    )
+    store.upsert_dataset(
+        DatasetRecord("org/ds", "DS", "text", "text-classification", ("neg", "pos"))
+    )
+    got = store.get_dataset("org/ds")
+    assert got is not None and got["labels"] == ["neg", "pos"] and got["num_classes"] == 2
+    assert store.dataset_classes.count_documents({"dataset_id": "org/ds"}) == 2
+    store.upsert_split(DatasetSplitRecord("org/ds", "r" * 40, "test", 5, (2, 3)))
+    store.upsert_split(DatasetSplitRecord("org/ds", "r" * 40, "test", 5, (2, 3)))
+    assert store.dataset_splits.count_documents({}) == 1
+    store.upsert_variant(
+        VariantRecord("typos(rate=0.05)", "typos", "text", "Typos.", "swaps", {"rate": 0.05})
+    )
+    assert store.variants.find_one({"_id": "typos(rate=0.05)"})["params"] == {"rate": 0.05}  # type: ignore[index]
+    store.upsert_model(ModelRecord("demo/m", "a" * 40, tags=("arxiv:1810.04805",)))
+    store.update_model_metadata(
+        "demo/m",
+        file_sizes={"model.safetensors": 10},
+        hyperparameters={"hidden_size": 8},
+        num_parameters=100,
+        reference=ReferenceRecord("arxiv:1810.04805", arxiv="1810.04805"),
+    )
+    store.upsert_model(ModelRecord("demo/m", "a" * 40))  # rediscovery keeps the metadata
+    model = store.get_model("demo/m")
+    assert (
+        model is not None
+        and model.file_sizes == {"model.safetensors": 10}
+        and model.num_parameters == 100
+    )
+    assert model.reference == "arxiv:1810.04805" and store.references.count_documents({}) == 1
+
+
+def test_failures_by_module(store: Store) -> None:
+    for name, modules in (("a", ["emotion"]), ("b", ["emotion", "imdb"]), ("c", [])):
+        store.upsert_model(ModelRecord(f"o/{name}", "a" * 40))
+        store.set_model_status(
+            f"o/{name}",
+            "a" * 40,
+            ModelStatus.FAILED,
+            reason=FailureReason.UNKNOWN_LABELS,
+            modules=modules,
+        )
+    assert store.failures_by_module() == {
+        "emotion": {"unknown labels": 2},
+        "imdb": {"unknown labels": 1},
+        "(none)": {"unknown labels": 1},
+    }
