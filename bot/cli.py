@@ -1,9 +1,12 @@
 """The ``evalbot`` command line.
 
 evalbot run --once                  one cycle: discover -> evaluate -> store -> PRs
+evalbot serve [--once]              the timer: discover every interval and queue jobs
+evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs (any number)
 evalbot evaluate ORG/MODEL[@REV] --dry-run   evaluate one repo, print the card diff
 evalbot validate [PATH]             check config YAML
 evalbot status                      queue, failures by reason, PRs by state
+evalbot verify ORG/MODEL[@REV]      check the signed evalbot results on a model card
 evalbot sandbox serve|seed          the local stand-in for the Hub
 evalbot space                       serve the Gradio Space
 evalbot demo                        everything above on embedded defaults
@@ -25,13 +28,14 @@ log = logging.getLogger("evalbot")
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+    from bot.logs import setup
+
+    settings = Settings.from_env()
+    setup(
+        verbose=verbose,
+        json_format=settings.log_format == "json",
+        secrets=[settings.hf_token or ""],
     )
-    for noisy in ("httpx", "httpx2", "huggingface_hub", "datasets", "filelock", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _load(args: argparse.Namespace) -> tuple[Settings, BotConfig]:
@@ -52,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from store.db import Store
 
     settings, config = _load(args)
-    api = make_api(settings, need_token=True)
+    api = make_api(settings, need_token=True, hub=config.settings.hub)
     with Store.open(settings.mongodb_uri) as store:
         while True:
             report = run_cycle(config, api=api, store=store, device=args.device)
@@ -60,6 +64,48 @@ def cmd_run(args: argparse.Namespace) -> int:
             if args.once:
                 return 0
             time.sleep(config.settings.schedule.interval_minutes * 60)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.hub import make_api
+    from bot.serve import discover_once, serve
+    from store.db import Store
+
+    settings, config = _load(args)
+    api = make_api(settings, need_token=False, hub=config.settings.hub)
+    with Store.open(settings.mongodb_uri) as store:
+        if args.once:
+            found = discover_once(config, api=api, store=store)
+            print(f"listed {found.seen} models, queued {len(found.queued)} new revisions")
+        else:
+            serve(config, api=api, store=store)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from bot.cycle import CycleReport, Worker
+    from bot.hub import make_api
+    from bot.worker import drain
+    from store.db import Store
+
+    settings, config = _load(args)
+    api = make_api(settings, need_token=True, hub=config.settings.hub)
+    stop = threading.Event()
+
+    def finish_then_stop(signum: int, frame: object) -> None:
+        log.info("signal %d: finishing the current job, then stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, finish_then_stop)
+    with Store.open(settings.mongodb_uri) as store:
+        worker = Worker(config, api=api, store=store, device=args.device, name=args.name)
+        log.info("worker %s started", worker.name)
+        report = drain(worker, CycleReport(), once=args.once, stop=stop)
+        print(report.summary())
+    return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -161,6 +207,18 @@ def cmd_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from bot.verify import print_public_key, verify_repo
+
+    if args.print_public_key:
+        return print_public_key()
+    if args.repo is None:
+        print("evalbot verify: give ORG/MODEL[@REV] or --print-public-key", file=sys.stderr)
+        return 2
+    settings = Settings.from_env(config_dir=args.config)
+    return verify_repo(args.repo, settings=settings, public_key=args.public_key)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -188,6 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default=None, help="torch device (default: cuda if present, else cpu)"
     )
     run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="discover on a schedule and queue jobs (no evaluation)")
+    serve.add_argument("--once", action="store_true", help="one discovery now, then exit")
+    serve.set_defaults(func=cmd_serve)
+
+    work = sub.add_parser("worker", help="process queued jobs (evaluate, store, open PRs)")
+    work.add_argument("--once", action="store_true", help="drain the queue, then exit")
+    work.add_argument("--name", default=None, help="worker name (default: host:pid:id)")
+    work.add_argument("--device", default=None, help="torch device (default: cuda if present)")
+    work.set_defaults(func=cmd_worker)
 
     ev = sub.add_parser("evaluate", help="evaluate one repo and print the card change")
     ev.add_argument("repo", help="ORG/MODEL or ORG/MODEL@REVISION")
@@ -223,6 +291,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-serve", action="store_true", help="exit after the cycle instead of serving"
     )
     demo.set_defaults(func=cmd_demo)
+
+    ver = sub.add_parser("verify", help="check the signed evalbot results on a model card")
+    ver.add_argument("repo", nargs="?", help="ORG/MODEL, ORG/MODEL@REVISION or ORG/MODEL@refs/pr/N")
+    ver.add_argument(
+        "--public-key",
+        type=Path,
+        default=None,
+        help="PEM file of evalbot's published public key (default: the local signing key's)",
+    )
+    ver.add_argument(
+        "--print-public-key", action="store_true", help="print evalbot's public key (PEM)"
+    )
+    ver.set_defaults(func=cmd_verify)
     return parser
 
 

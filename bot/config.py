@@ -34,6 +34,20 @@ class PullRequests(_Strict):
         return repo_id in self.deny or org in self.deny
 
 
+class Queue(_Strict):
+    lease_seconds: float = Field(default=600, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    retry_delay_seconds: float = Field(default=300, ge=0)
+    poll_seconds: float = Field(default=30, gt=0)
+
+
+class Hub(_Strict):
+    requests_per_5min: int = Field(default=1000, ge=1)
+    quota_share: float = Field(default=0.5, gt=0, le=1)
+    max_retries: int = Field(default=3, ge=0)
+    max_wait_seconds: float = Field(default=60, ge=0)
+
+
 class BotSettings(_Strict):
     version: Literal[1] = 1
     schedule: Schedule = Schedule()
@@ -41,6 +55,8 @@ class BotSettings(_Strict):
     tasks_dir: str = "tasks"
     discovery: Discovery = Discovery()
     pull_requests: PullRequests = PullRequests()
+    queue: Queue = Queue()
+    hub: Hub = Hub()
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,34 @@
-"""One bot cycle: discover, then work through the queue (evaluate, store, publish)."""
+"""One bot cycle: discover, then work through the queue (evaluate, store, publish).
+
+``Worker.process(job)`` is the one interface to the executor: it ends every leased job (done,
+failed, superseded) or hands it back to the queue for later (Hub busy, PR cap reached); the
+loop that claims jobs and keeps their leases alive is in :mod:`bot.worker`.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import httpx2
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError
 
 from bot.config import BotConfig
 from bot.discovery import discover
-from bot.publisher import Outcome, Publisher
+from bot.publisher import Outcome, Publisher, opted_out
+from bot.ratelimit import is_transient, retry_after, status_of
+from bot.worker import JobResult, drain
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError
 from evaluators.executor import ExecutionReport, Executor, select_modules
-from store.db import Job, Store
-from store.types import ModelStatus
+from store.db import ExhaustedJob, Job, Store
+from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +40,23 @@ class CycleReport:
     evaluated: int = 0
     failed: Counter[str] = field(default_factory=Counter)
     prs: Counter[str] = field(default_factory=Counter)
+    retry_later: int = 0  # jobs handed back to the queue (Hub busy, PR cap): done next cycles
+
+    def add(self, result: JobResult) -> None:
+        self.evaluated += result.evaluated
+        if result.failure:
+            self.failed[result.failure] += 1
+        if result.pr:
+            self.prs[result.pr] += 1
+        self.retry_later += result.status == "queued"
 
     def summary(self) -> str:
         failed = ", ".join(f"{k}: {v}" for k, v in sorted(self.failed.items())) or "none"
         prs = ", ".join(f"{k}: {v}" for k, v in sorted(self.prs.items())) or "none"
+        later = f"; {self.retry_later} jobs retry later" if self.retry_later else ""
         return (
             f"listed {self.listed} models, queued {self.queued} new revisions, "
-            f"evaluated {self.evaluated}; failures: {failed}; pull requests: {prs}"
+            f"evaluated {self.evaluated}; failures: {failed}; pull requests: {prs}{later}"
         )
 
 
@@ -64,75 +85,172 @@ def save_report(store: Store, report: ExecutionReport) -> None:
 
 
 class Worker:
-    """Processes queued jobs: the executor behind one small interface (``process``)."""
+    """Processes leased jobs: the executor behind one small interface (``process``)."""
 
     def __init__(
-        self, config: BotConfig, *, api: HfApi, store: Store, device: str | None = None
+        self,
+        config: BotConfig,
+        *,
+        api: HfApi,
+        store: Store,
+        device: str | None = None,
+        name: str | None = None,
     ) -> None:
         self.store = store
+        self.queue = config.settings.queue
         self.executor = Executor(
             [m.module for m in config.modules], api=api, store=store, device=device
         )
         self.publisher = Publisher(
             api, store, config.settings.pull_requests, space_url=config.settings.space_url
         )
-        self.name = f"{socket.gethostname()}:{id(self)}"
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
-    def process(self, job: Job, report: CycleReport) -> None:
+    def process(self, job: Job) -> JobResult:
+        """Evaluate, store and publish one leased job."""
         model = self.store.get_model(job.repo_id)
         if model is None or model.sha != job.sha:
             self.store.finish_job(job, status="superseded")
-            return
+            return JobResult("superseded")
+        if opted_out(model, None):  # by repo tag: not even evaluated (the card is read later)
+            self.store.finish_job(job, status="done")
+            return JobResult("done", pr=Outcome.OPTED_OUT.value)
         try:
             execution = self.executor.evaluate(model)
         except EvaluationError as exc:
-            log.warning(
-                "%s@%s failed: %s (%s)", model.repo_id, model.sha[:8], exc.reason.value, exc.detail
-            )
-            modules = [m.id for m in select_modules(model, self.executor.modules)]
-            self.store.set_model_status(
-                model.repo_id,
-                model.sha,
-                ModelStatus.FAILED,
-                reason=exc.reason,
-                detail=exc.detail,
-                modules=modules,
-            )
-            self.store.finish_job(job, status="failed", error=exc.reason.value)
-            report.failed[exc.reason.value] += 1
-            return
+            return self._failed(job, model, exc.reason, exc.detail)
+        except DisabledRepoError:
+            return self._failed(job, model, FailureReason.NOT_FOUND, "the repo is disabled")
         except DatasetError as exc:
             log.error("dataset problem while evaluating %s: %s", model.repo_id, exc)
             self.store.finish_job(job, status="error", error=str(exc))
-            report.failed["dataset error"] += 1
-            return
+            return JobResult("error", failure="dataset error")
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            return self._retry_later(job, exc, evaluated=False)
         save_report(self.store, execution)
         self.store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
-        report.evaluated += 1
-        try:
-            result = self.publisher.publish(model, self.store.results_for(model.repo_id, model.sha))
-        except HfHubHTTPError as exc:  # rate limit or server error: results are stored, retry later
-            status = exc.response.status_code if exc.response is not None else "?"
-            log.warning(
-                "%s: publishing failed (HTTP %s), will retry next cycle", model.repo_id, status
+        return self._publish(job, model)
+
+    def _publish(self, job: Job, model: ModelRecord) -> JobResult:
+        """Publish under a per-repo lock: one publisher per repo at a time, on any machine."""
+        lock = f"publish:{model.repo_id}"
+        if not self._acquire(lock):
+            self.store.release_job(
+                job, not_before=utcnow() + timedelta(seconds=30), error="repo busy", refund=True
             )
-            self.store.finish_job(job, status="publish failed", error=f"HTTP {status}")
-            report.prs["publish failed"] += 1
-            return
-        report.prs[result.outcome.value] += 1
+            return JobResult("queued", evaluated=True)
+        try:
+            if not self.store.holds_lease(job):  # re-leased by another worker: it publishes
+                log.warning("%s: lease lost before publishing", model.repo_id, extra=_ctx(job))
+                return JobResult("lease lost", evaluated=True)
+            records = self.store.results_for(model.repo_id, model.sha)
+            try:
+                result = self.publisher.publish(model, records)
+            except (HfHubHTTPError, httpx2.TransportError) as exc:
+                if not is_transient(exc):
+                    raise
+                return self._retry_later(job, exc, evaluated=True)
+        finally:
+            self.store.release_lock(lock, self.name)
+        if result.outcome is Outcome.DEFERRED:
+            log.info("%s: PR deferred: %s", model.repo_id, result.detail, extra=_ctx(job))
+            self.store.release_job(
+                job, not_before=result.not_before or utcnow(), error="deferred", refund=True
+            )
+            return JobResult("queued", evaluated=True, pr=result.outcome.value)
         if result.outcome is Outcome.CARD_REFUSED:
             log.warning("%s: no PR, card refused: %s", model.repo_id, result.detail)
         self.store.finish_job(job, status="done")
+        return JobResult("done", evaluated=True, pr=result.outcome.value)
 
-    def drain(self, report: CycleReport) -> None:
-        while (job := self.store.claim_job(self.name)) is not None:
-            self.process(job, report)
+    def _acquire(self, lock: str) -> bool:
+        deadline = time.monotonic() + 30
+        while not self.store.acquire_lock(lock, self.name, ttl_s=self.queue.lease_seconds):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+    def _failed(
+        self, job: Job, model: ModelRecord, reason: FailureReason, detail: str
+    ) -> JobResult:
+        log.warning(
+            "%s@%s failed: %s (%s)",
+            model.repo_id,
+            model.sha[:8],
+            reason.value,
+            detail,
+            extra=_ctx(job),
+        )
+        modules = [m.id for m in select_modules(model, self.executor.modules)]
+        self.store.set_model_status(
+            model.repo_id,
+            model.sha,
+            ModelStatus.FAILED,
+            reason=reason,
+            detail=detail,
+            modules=modules,
+        )
+        self.store.finish_job(job, status="failed", error=reason.value)
+        return JobResult("failed", failure=reason.value)
+
+    def _retry_later(self, job: Job, exc: Exception, *, evaluated: bool) -> JobResult:
+        """The Hub is busy or down: hand the job back, due after the delay the Hub asked for."""
+        status = status_of(exc)
+        error = f"HTTP {status} from the Hub" if status else f"Hub unreachable: {exc}"
+        delay = max(self.queue.retry_delay_seconds, retry_after(exc) or 0)
+        log.warning(
+            "%s: %s while %s; retry in %.0f s (attempt %d of %d)",
+            job.repo_id,
+            error,
+            "publishing" if evaluated else "evaluating",
+            delay,
+            job.attempts,
+            self.queue.max_attempts,
+            extra=_ctx(job),
+        )
+        self.store.release_job(job, not_before=utcnow() + timedelta(seconds=delay), error=error)
+        return JobResult("queued", evaluated=evaluated)
+
+    def reap(self) -> list[JobResult]:
+        """Turn every job that used up its attempts into a typed, visible failure."""
+        results = []
+        while (gone := self.store.take_exhausted_job(self.queue.max_attempts)) is not None:
+            results.append(self._exhausted(gone))
+        return results
+
+    def _exhausted(self, gone: ExhaustedJob) -> JobResult:
+        job, n = gone.job, gone.job.attempts
+        why = f"crashed {n} times" if gone.crashed else f"failed {n} times: {gone.last_error}"
+        model = self.store.get_model(job.repo_id)
+        if model is not None and model.sha == job.sha and model.status is ModelStatus.EVALUATED:
+            self.store.finish_job(job, status="publish failed", error=why)
+            log.error("%s: publishing gave up: %s", job.repo_id, why, extra=_ctx(job))
+            return JobResult("publish failed", pr="publish failed")
+        detail = (
+            f"the evaluation {why} (the worker was killed, ran out of memory or hung)"
+            if gone.crashed
+            else f"the evaluation {why}"
+        )
+        self.store.set_model_status(
+            job.repo_id, job.sha, ModelStatus.FAILED, reason=FailureReason.LOAD_ERROR, detail=detail
+        )
+        self.store.finish_job(job, status="failed", error=why)
+        log.error("%s: gave up: %s", job.repo_id, detail, extra=_ctx(job))
+        return JobResult("failed", failure=FailureReason.LOAD_ERROR.value)
+
+
+def _ctx(job: Job) -> dict[str, object]:
+    """Log context of a job (fields of the JSON log lines)."""
+    return {"repo_id": job.repo_id, "sha": job.sha, "job": str(job.id), "attempt": job.attempts}
 
 
 def run_cycle(
     config: BotConfig, *, api: HfApi, store: Store, device: str | None = None
 ) -> CycleReport:
-    """Discover new revisions, then evaluate and publish every queued job."""
+    """Discover new revisions, then evaluate and publish every due job (one process)."""
     report = CycleReport()
     found = discover(
         api,
@@ -141,6 +259,6 @@ def run_cycle(
         limit=config.settings.discovery.limit_per_query,
     )
     report.listed, report.queued = found.seen, len(found.queued)
-    Worker(config, api=api, store=store, device=device).drain(report)
+    drain(Worker(config, api=api, store=store, device=device), report, once=True)
     log.info("cycle done: %s", report.summary())
     return report

@@ -1,7 +1,9 @@
 """Discovery: newest models of each configured task x training dataset, down to a watermark.
 
 A cycle costs requests in proportion to the models changed since the last cycle: listing is
-sorted by ``lastModified`` (newest first) and stops at the stored watermark.
+sorted by ``lastModified`` (newest first) and stops at the stored watermark. A query the Hub
+keeps refusing (429, 5xx, after the client's own retries) is skipped with its watermark kept:
+the next cycle lists it again, and enqueueing is idempotent.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import httpx2
 from huggingface_hub import HfApi
+from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo
 
+from bot.ratelimit import is_transient
 from evaluators.config import EvaluationModule
 from store.db import Store
 from store.types import ModelRecord
@@ -47,6 +52,7 @@ def to_record(info: ModelInfo) -> ModelRecord:
 class DiscoveryReport:
     seen: int
     queued: list[ModelRecord]
+    skipped_queries: int = 0  # refused by the Hub this cycle; listed again next cycle
 
 
 def _queries(modules: Sequence[EvaluationModule]) -> Iterable[tuple[str, str]]:
@@ -62,34 +68,49 @@ def discover(
     api: HfApi, modules: Sequence[EvaluationModule], store: Store, *, limit: int
 ) -> DiscoveryReport:
     """List new or changed models, store them and queue a job per new revision."""
-    seen = 0
+    seen, skipped = 0, 0
     queued: list[ModelRecord] = []
     for task, dataset in _queries(modules):
-        key = f"huggingface:{task}:dataset:{dataset}"
-        watermark = store.get_watermark(key)
-        newest: datetime | None = None
-        for info in api.list_models(
-            pipeline_tag=task,
-            filter=f"dataset:{dataset}",
-            sort="last_modified",
-            limit=limit,
-            expand=EXPAND,  # type: ignore[arg-type]
-        ):
-            if watermark and info.last_modified and info.last_modified < watermark:
-                break
-            seen += 1
-            newest = (
-                max(newest, info.last_modified)
-                if newest and info.last_modified
-                else (newest or info.last_modified)
-            )
-            record = to_record(info)
-            if not record.sha:
-                record = to_record(api.model_info(info.id))
-            store.upsert_model(record)
-            if store.enqueue(record.repo_id, record.sha):
-                queued.append(record)
-        if newest is not None:
-            store.set_watermark(key, newest)
+        try:
+            seen += _discover_one(api, store, task, dataset, limit=limit, queued=queued)
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            skipped += 1
+            log.warning("discovery of %s x %s skipped this cycle: %s", task, dataset, exc)
     log.info("discovery: %d models listed, %d new revisions queued", seen, len(queued))
-    return DiscoveryReport(seen=seen, queued=queued)
+    return DiscoveryReport(seen=seen, queued=queued, skipped_queries=skipped)
+
+
+def _discover_one(
+    api: HfApi, store: Store, task: str, dataset: str, *, limit: int, queued: list[ModelRecord]
+) -> int:
+    """One task x dataset query down to its watermark; returns the models listed."""
+    key = f"huggingface:{task}:dataset:{dataset}"
+    watermark = store.get_watermark(key)
+    newest: datetime | None = None
+    seen = 0
+    for info in api.list_models(
+        pipeline_tag=task,
+        filter=f"dataset:{dataset}",
+        sort="last_modified",
+        limit=limit,
+        expand=EXPAND,  # type: ignore[arg-type]
+    ):
+        if watermark and info.last_modified and info.last_modified < watermark:
+            break
+        seen += 1
+        newest = (
+            max(newest, info.last_modified)
+            if newest and info.last_modified
+            else (newest or info.last_modified)
+        )
+        record = to_record(info)
+        if not record.sha:
+            record = to_record(api.model_info(info.id))
+        store.upsert_model(record)
+        if store.enqueue(record.repo_id, record.sha):
+            queued.append(record)
+    if newest is not None:
+        store.set_watermark(key, newest)
+    return seen

@@ -1,4 +1,8 @@
-"""The bot's Hub client: one ``HfApi`` per process, with a fast reachability check."""
+"""The bot's Hub client: one ``HfApi`` per process, with a fast reachability check.
+
+The client paces its requests to a share of the token's quota and retries the calls
+huggingface_hub does not retry (see :mod:`bot.ratelimit`), per ``hub:`` in bot.yaml.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,16 @@ import urllib.request
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
+from bot.config import Hub
 from bot.errors import HubUnreachableError, TokenError
+from bot.ratelimit import (
+    RetryingHfApi,
+    RetryPolicy,
+    TokenBucket,
+    install,
+    is_transient,
+    status_of,
+)
 from bot.settings import Settings
 
 
@@ -24,10 +37,22 @@ def preflight(endpoint: str, *, timeout: float = 10.0) -> None:
         raise HubUnreachableError(endpoint, str(reason)) from exc
 
 
-def make_api(settings: Settings, *, need_token: bool) -> HfApi:
-    """An ``HfApi`` on ``settings.hf_endpoint``; checks the token when one is needed."""
+def make_api(settings: Settings, *, need_token: bool, hub: Hub | None = None) -> HfApi:
+    """An ``HfApi`` on ``settings.hf_endpoint``; checks the token when one is needed.
+
+    Installs the process-wide rate limiter of ``hub`` (default: bot.yaml's defaults).
+    """
+    hub = hub or Hub()
     preflight(settings.hf_endpoint)
-    api = HfApi(endpoint=settings.hf_endpoint, token=settings.hf_token or False)
+    install(
+        TokenBucket.for_quota(hub.requests_per_5min, share=hub.quota_share),
+        settings.hf_endpoint,
+    )
+    api = RetryingHfApi(
+        endpoint=settings.hf_endpoint,
+        token=settings.hf_token or False,
+        policy=RetryPolicy(retries=hub.max_retries, max_wait_s=hub.max_wait_seconds),
+    )
     if need_token:
         if not settings.hf_token:
             raise TokenError(
@@ -36,6 +61,10 @@ def make_api(settings: Settings, *, need_token: bool) -> HfApi:
         try:
             api.whoami()
         except HfHubHTTPError as exc:
+            if is_transient(exc):  # rate limited or down: not the token's fault
+                raise HubUnreachableError(
+                    settings.hf_endpoint, f"HTTP {status_of(exc)} to whoami, after retries"
+                ) from exc
             raise TokenError(
                 f"HF_TOKEN was rejected by {settings.hf_endpoint} "
                 f"(HTTP {exc.response.status_code if exc.response is not None else '?'})"

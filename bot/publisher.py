@@ -4,6 +4,11 @@ Rules: nothing when PRs are switched off, the repo is denied or opted out, the c
 change, or a PR with the same results already exists (found in the store or, if the database
 was lost, by the hidden marker in the bot's PRs on the Hub). A PR the author closed is never
 reopened or recreated for that model revision.
+
+Repo states give typed outcomes and no PR: gated (the bot cannot read it), disabled, deleted,
+pull requests disabled, or stale (the head moved past the evaluated revision: the new sha is
+discovered next cycle). Over ``pull_requests.max_per_hour`` the outcome is "deferred" with the
+time a slot frees up; the job runner queues the job again for then.
 """
 
 from __future__ import annotations
@@ -11,14 +16,23 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError
+from huggingface_hub.errors import (
+    DisabledRepoError,
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+)
 
 from bot.config import PullRequests
+from cardgen.audit import Claim, audit
 from cardgen.card import CardChange, propose_card
 from cardgen.errors import CardError
 from cardgen.pr import parse_marker, pr_body, pr_title
+from cardgen.signing import Signer
 from evaluators.executor import CODE_VERSION
 from store.db import PullRequestRecord, Store
 from store.types import EvaluationRecord, ModelRecord, utcnow
@@ -39,6 +53,12 @@ class Outcome(enum.StrEnum):
     OPTED_OUT = "opted out"
     CARD_REFUSED = "card refused"
     NO_RESULTS = "no results"
+    GATED = "gated"  # the bot cannot read the repo
+    REPO_DISABLED = "repo disabled"
+    REPO_NOT_FOUND = "repo not found"  # deleted (or made private) since discovery
+    PRS_DISABLED = "prs disabled"  # the author switched off discussions and pull requests
+    STALE = "stale"  # the head moved on: the new revision gets its own job
+    DEFERRED = "deferred"  # over the hourly PR cap: try again at ``not_before``
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,7 @@ class PublishResult:
     pr_num: int | None = None
     url: str | None = None
     detail: str | None = None
+    not_before: datetime | None = None  # DEFERRED: when to try again
 
 
 def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
@@ -77,11 +98,20 @@ class _HubPR:
 
 
 class Publisher:
-    def __init__(self, api: HfApi, store: Store, policy: PullRequests, *, space_url: str) -> None:
+    def __init__(
+        self,
+        api: HfApi,
+        store: Store,
+        policy: PullRequests,
+        *,
+        space_url: str,
+        signer: Signer | None = None,
+    ) -> None:
         self.api = api
         self.store = store
         self.policy = policy
         self.space_url = space_url.rstrip("/")
+        self.signer = signer
         self._me: str | None = None
 
     @property
@@ -97,24 +127,74 @@ class Publisher:
             return PublishResult(Outcome.DISABLED)
         if self.policy.denies(model.repo_id):
             return PublishResult(Outcome.DENIED)
-        card = read_card(self.api, model.repo_id, model.sha)
+        if (state := self._repo_state(model)) is not None:
+            return state
+        try:
+            card = read_card(self.api, model.repo_id, model.sha)
+        except GatedRepoError:
+            return PublishResult(Outcome.GATED)
         if opted_out(model, card):
             return PublishResult(Outcome.OPTED_OUT)
         try:
-            change = propose_card(card, records, repo_id=model.repo_id, space_url=self.space_url)
+            change = propose_card(
+                card, records, repo_id=model.repo_id, space_url=self.space_url, signer=self.signer
+            )
         except CardError as exc:
             log.warning("%s: card cannot be edited safely: %s", model.repo_id, exc.reason)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
         if not change.changed:
             return PublishResult(Outcome.UNCHANGED)
-        prs = self._known_prs(model.repo_id)
+        try:
+            prs = self._known_prs(model.repo_id)
+        except HfHubHTTPError as exc:  # the real Hub may refuse even to list them
+            if (refused := _refusal(exc)) is None:
+                raise
+            return PublishResult(refused, detail=exc.server_message)
         for pr in prs:
             if pr.model_sha == model.sha and pr.status == "closed":
                 return PublishResult(Outcome.CLOSED_BY_AUTHOR, pr_num=pr.num)
             if pr.result_hash == change.result_hash and pr.model_sha == model.sha:
                 return PublishResult(Outcome.DUPLICATE, pr_num=pr.num)
+        if (deferred := self._over_hourly_cap()) is not None:
+            return deferred
         open_pr = next((pr for pr in prs if pr.status == "open"), None)
-        return self._commit(model, records, change, open_pr)
+        try:
+            return self._commit(model, records, change, open_pr, audit(card, records))
+        except HfHubHTTPError as exc:
+            if (refused := _refusal(exc)) is None:
+                raise
+            log.info("%s: no PR: %s", model.repo_id, refused.value)
+            return PublishResult(refused, detail=exc.server_message)
+
+    def _repo_state(self, model: ModelRecord) -> PublishResult | None:
+        """A typed outcome when the repo cannot or should not get a PR now, else None."""
+        try:
+            info = self.api.model_info(model.repo_id)
+        except DisabledRepoError:
+            return PublishResult(Outcome.REPO_DISABLED)
+        except GatedRepoError:
+            return PublishResult(Outcome.GATED)
+        except RepositoryNotFoundError:
+            return PublishResult(Outcome.REPO_NOT_FOUND)
+        if info.disabled:
+            return PublishResult(Outcome.REPO_DISABLED)
+        if info.sha and info.sha != model.sha:
+            return PublishResult(Outcome.STALE, detail=f"head is now {info.sha}")
+        return None
+
+    def _over_hourly_cap(self) -> PublishResult | None:
+        """DEFERRED when the store holds ``max_per_hour`` PRs opened in the last hour."""
+        now = utcnow()
+        opened = self.store.prs_opened_since(now - timedelta(hours=1))
+        cap = self.policy.max_per_hour
+        if len(opened) < cap:
+            return None
+        frees = opened[len(opened) - cap] if cap else now
+        return PublishResult(
+            Outcome.DEFERRED,
+            detail=f"{len(opened)} PRs opened in the last hour (cap {cap})",
+            not_before=frees + timedelta(hours=1),
+        )
 
     def _known_prs(self, repo_id: str) -> list[_HubPR]:
         """The bot's PRs on this repo, from the Hub (the truth) with their markers."""
@@ -144,6 +224,7 @@ class Publisher:
         records: list[EvaluationRecord],
         change: CardChange,
         open_pr: _HubPR | None,
+        claims: list[Claim],
     ) -> PublishResult:
         title = pr_title(records)
         body = pr_body(
@@ -152,6 +233,7 @@ class Publisher:
             repo_id=model.repo_id,
             space_url=self.space_url,
             code_version=CODE_VERSION,
+            claims=claims,
         )
         operation = CommitOperationAdd("README.md", change.text.encode("utf-8"))
         if open_pr is not None:
@@ -190,3 +272,13 @@ class Publisher:
         )
         log.info("%s: PR #%d %s", model.repo_id, num, outcome.value)
         return PublishResult(outcome, pr_num=num, url=url)
+
+
+def _refusal(exc: HfHubHTTPError) -> Outcome | None:
+    """The outcome of a commit the Hub refused for good: PRs off (403), head moved (412)."""
+    status = exc.response.status_code if exc.response is not None else None
+    if status == 412:
+        return Outcome.STALE
+    if status == 403 and "disabled" in (exc.server_message or str(exc)).casefold():
+        return Outcome.PRS_DISABLED
+    return None

@@ -5,6 +5,7 @@
 ``MONGODB_URI``  MongoDB; unset: an embedded mongod with data under ``EVALBOT_MONGO_DIR``
 ``EVALBOT_CONFIG`` the config folder (default ``./config``)
 ``EVALBOT_SPACE_URL`` overrides ``space_url`` of bot.yaml (the demo sets it to its local Space)
+``EVALBOT_LOG_FORMAT`` ``json``: one JSON object per log line (default: text)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Settings:
     mongodb_uri: str | None
     config_dir: Path
     space_url: str | None = None  # EVALBOT_SPACE_URL overrides bot.yaml's space_url
+    log_format: str = "text"  # EVALBOT_LOG_FORMAT: text | json
     hf_token: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -32,4 +34,5 @@ class Settings:
             mongodb_uri=os.environ.get("MONGODB_URI") or None,
             config_dir=config_dir or Path(os.environ.get("EVALBOT_CONFIG", "config")),
             space_url=os.environ.get("EVALBOT_SPACE_URL") or None,
+            log_format=os.environ.get("EVALBOT_LOG_FORMAT", "text").strip().casefold() or "text",
         )

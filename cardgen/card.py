@@ -20,9 +20,10 @@ from huggingface_hub.repocard_data import eval_results_to_model_index, model_ind
 
 from store.types import EvaluationRecord
 
-from .errors import CardError, Refusal
+from .errors import CardError, Refusal, TokenError
 from .results import card_records, result_hash, rounded
 from .section import END, START, render_section, space_page
+from .signing import Signer, canonical_json, entry_claims
 
 SOURCE_NAME = "evalbot"
 OPT_OUT_TAG = "no-evalbot"
@@ -61,6 +62,7 @@ def propose_card(
     *,
     repo_id: str,
     space_url: str,
+    signer: Signer | None = None,
 ) -> CardChange:
     """Merge the results of one model revision into its card.
 
@@ -69,6 +71,9 @@ def propose_card(
         records: The records of one model revision; original variants go on the card.
         repo_id: The model repository, e.g. ``"org/model"``.
         space_url: Base URL of the evalbot Space.
+        signer: When given, each of our values gets a `verifyToken` signed with this key (see
+            `cardgen.signing`). A valid token already on the card for the same claims is kept:
+            a re-run that would change only the signing time changes nothing.
 
     Returns:
         The proposed card. Applying it again with the same records gives ``changed=False``.
@@ -97,8 +102,15 @@ def propose_card(
     if _opted_out(front.get("tags")):
         raise CardError(Refusal.OPTED_OUT, repo_id=repo_id)
 
-    ours = _our_results(selected, model_name=model_name, repo_id=repo_id, space_url=space_url)
     entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
+    ours = _our_results(
+        selected,
+        model_name=model_name,
+        repo_id=repo_id,
+        space_url=space_url,
+        signer=signer,
+        existing=entry["results"],
+    )
     entry["results"] = [r for r in entry["results"] if not _is_ours(r)] + ours
     front["model-index"] = [entry]
     section = render_section(selected, repo_id=repo_id, space_url=space_url, newline=newline)
@@ -109,6 +121,25 @@ def propose_card(
     return CardChange(
         text=text, changed=text != existing, result_hash=result_hash(selected), model_index=ours
     )
+
+
+def read_results(text: str, *, repo_id: str) -> list[EvalResult]:
+    """The card's `model-index` results, flattened as huggingface_hub reads them.
+
+    The card is read as `propose_card` reads it, with the same checks.
+
+    Raises:
+        CardError: When the front matter or its model-index cannot be read safely.
+
+    Example:
+        >>> [r.metric_type for r in read_results(card, repo_id="org/m")]  # doctest: +SKIP
+        ['accuracy', 'f1']
+    """
+    front, _ = _split(text.removeprefix("\ufeff"), repo_id)
+    model_name = repo_id.rsplit("/", 1)[-1]
+    entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
+    results: list[EvalResult] = model_index_to_eval_results([entry])[1]
+    return results
 
 
 def _newline(text: str) -> str:
@@ -179,35 +210,70 @@ def _opted_out(tags: object) -> bool:
 
 
 def _our_results(
-    records: Sequence[EvaluationRecord], *, model_name: str, repo_id: str, space_url: str
+    records: Sequence[EvaluationRecord],
+    *,
+    model_name: str,
+    repo_id: str,
+    space_url: str,
+    signer: Signer | None,
+    existing: list[Any],
 ) -> list[dict[str, Any]]:
     url = space_page(space_url, repo_id)
-    eval_results = [
-        EvalResult(
-            task_type=r.task,
-            task_name=r.task.replace("-", " ").title(),
-            dataset_type=r.dataset_id,
-            dataset_name=r.dataset_name,
-            dataset_config=r.dataset_config,
-            dataset_split=r.split,
-            dataset_revision=r.dataset_revision,
-            metric_type=metric_type,
-            metric_value=value,
-            metric_name=metric_name,
-            metric_args=dict(args) if args else None,
-            source_name=SOURCE_NAME,
-            source_url=url,
+    pairs = [
+        (
+            r,
+            EvalResult(
+                task_type=r.task,
+                task_name=r.task.replace("-", " ").title(),
+                dataset_type=r.dataset_id,
+                dataset_name=r.dataset_name,
+                dataset_config=r.dataset_config,
+                dataset_split=r.split,
+                dataset_revision=r.dataset_revision,
+                metric_type=metric_type,
+                metric_value=value,
+                metric_name=metric_name,
+                metric_args=dict(args) if args else None,
+                source_name=SOURCE_NAME,
+                source_url=url,
+            ),
         )
         for r in records
         for metric_type, metric_name, args, key in _METRICS
         if (value := rounded(r.metrics.get(key))) is not None
     ]
-    if not eval_results:
+    if not pairs:
         return []
+    if signer is not None:
+        kept = _tokens_on_card(existing, signer)
+        for record, result in pairs:
+            claims = {**entry_claims(repo_id, result), "model_sha": record.model_sha}
+            result.verify_token = kept.get(canonical_json(claims)) or signer.sign(claims)
+    eval_results = [result for _, result in pairs]
     results: list[dict[str, Any]] = eval_results_to_model_index(model_name, eval_results)[0][
         "results"
     ]
     return results
+
+
+def _tokens_on_card(results: list[Any], signer: Signer) -> dict[str, str]:
+    """Our valid tokens already on the card, by their claims without ``iat``.
+
+    Signing the same claims again would change only ``iat``, and with it the card.
+    """
+    kept = {}
+    for result in filter(_is_ours, results):
+        for metric in result.get("metrics") or []:
+            token = metric.get("verifyToken") if isinstance(metric, dict) else None
+            if not isinstance(token, str):
+                continue
+            try:
+                claims = signer.verify(token)
+            except TokenError:
+                continue  # not signed with this key: sign anew
+            claims.pop("iat", None)
+            kept[canonical_json(claims)] = token
+    return kept
 
 
 def _author_entry(value: object, *, model_name: str, repo_id: str) -> dict[str, Any]:

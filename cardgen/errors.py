@@ -42,3 +42,49 @@ class CardError(ValueError):
         self.detail = detail
         message = f"cannot edit the model card of {repo_id}: {reason}"
         super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class TokenProblem(enum.StrEnum):
+    """Why a `verifyToken` does not verify. Stable strings: `evalbot verify` prints them."""
+
+    MALFORMED = "malformed token"
+    UNKNOWN_KEY = "signed by an unknown key"
+    BAD_SIGNATURE = "invalid signature"
+
+
+class TokenError(ValueError):
+    """A `verifyToken` that does not verify against the given public keys.
+
+    Args:
+        problem: What is wrong, one of :class:`TokenProblem`.
+        kid: The key id the token names, when it names one.
+        detail: Optional human-readable context.
+
+    Example:
+        >>> str(TokenError(TokenProblem.UNKNOWN_KEY, kid="0123456789abcdef"))
+        'signed by an unknown key (key id 0123456789abcdef)'
+    """
+
+    def __init__(
+        self, problem: TokenProblem, *, kid: str | None = None, detail: str | None = None
+    ) -> None:
+        self.problem = problem
+        self.kid = kid
+        self.detail = detail
+        context = [f"key id {kid}"] if kid else []
+        context += [detail] if detail else []
+        super().__init__(f"{problem} ({', '.join(context)})" if context else str(problem))
+
+
+class SigningKeyError(ValueError):
+    """A key file that does not hold the Ed25519 key evalbot needs.
+
+    Example:
+        >>> str(SigningKeyError("/keys/k.pem", "not PEM"))
+        'cannot use the key in /keys/k.pem: not PEM'
+    """
+
+    def __init__(self, path: object, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"cannot use the key in {path}: {detail}")

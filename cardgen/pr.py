@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from store.types import EvaluationRecord
 
+from .audit import METRIC_NAMES, TOLERANCE, Claim
 from .card import OPT_OUT_TAG, CardChange
 from .results import ORIGINAL, card_records
 from .section import HEADING, code, fmt, short_sha, space_page
@@ -38,9 +39,11 @@ def pr_body(
     repo_id: str,
     space_url: str,
     code_version: str,
+    claims: Sequence[Claim] = (),
 ) -> str:
-    """The PR description: what was evaluated and how, the headline numbers, how to reproduce
-    and opt out, and a hidden marker that identifies the results (see `parse_marker`).
+    """The PR description: what was evaluated and how, the headline numbers, the card's own
+    claims next to ours (see `cardgen.audit`), how to reproduce and opt out, and a hidden marker
+    that identifies the results (see `parse_marker`).
 
     Example:
         >>> body = pr_body(change, records, repo_id="org/m", space_url="https://x", code_version="0.1.0")  # doctest: +SKIP
@@ -72,6 +75,15 @@ def pr_body(
     )
     count = len(change.model_index)
     results = "1 result" if count == 1 else f"{count} results"
+    signed = any("verifyToken" in m for r in change.model_index for m in r["metrics"])
+    tokens = (
+        "\n- Each evalbot value carries a `verifyToken`: a JWT signed with evalbot's Ed25519 key "
+        "over the value, its dataset, split and revision, and this model revision, so an edited "
+        f"value no longer matches; `evalbot verify {repo_id}` checks them. The key is evalbot's, "
+        "not the Hub's: the tokens do not make a result `verified` on the Hub."
+        if signed
+        else ""
+    )
     return f"""\
 evalbot evaluated {code(repo_id)} at revision {code(sha)} and proposes adding the results to \
 its model card.
@@ -87,13 +99,13 @@ its model card.
 {headline}
 
 Per-class precision, recall, F1, support and TP/FP/FN are in the card's \
-"{HEADING.lstrip("# ")}" section.
+"{HEADING.lstrip("# ")}" section.{_claims_section(claims)}
 
 ## What this PR changes
 
 - `model-index`: sets {results} with `source: evalbot`, replacing earlier evalbot results; \
 results from any other source are kept as they are. huggingface_hub rewrites the metadata \
-block: values stay the same, YAML comments and layout may not.
+block: values stay the same, YAML comments and layout may not.{tokens}
 - The card body: adds or replaces only the section between the \
 `<!-- evalbot:results:start -->` and `<!-- evalbot:results:end -->` markers.
 
@@ -117,6 +129,33 @@ for this revision.
 
 <!-- evalbot:result-hash={change.result_hash} model-sha={sha} -->
 """
+
+
+def _claims_section(claims: Sequence[Claim]) -> str:
+    """The "Self-reported results" section, with its leading blank lines; empty without claims."""
+    if not claims:
+        return ""
+    rows = "\n".join(
+        f"| {code(c.dataset)} | {code(c.split)} | {METRIC_NAMES[c.metric]} | {c.claimed:.4f} "
+        f"| {c.measured:.4f} | "
+        + ("n/a" if c.low is None or c.high is None else f"{c.low:.4f}–{c.high:.4f}")
+        + f" | {c.verdict} | {c.note.replace('|', '/')} |"
+        for c in claims
+    )
+    return f"""
+
+## Self-reported results
+
+The card already reports results that evalbot also measured. Each claimed value is compared with \
+evalbot's: it agrees when it lies within evalbot's 95% bootstrap confidence interval, or within \
+±{TOLERANCE} of evalbot's value (rounding); otherwise the difference is given in percentage points.
+
+| dataset | split | metric | claimed | measured | 95% CI | verdict | note |
+| --- | --- | --- | ---: | ---: | --- | --- | --- |
+{rows}
+
+A difference need not be a mistake: preprocessing, label mapping, the split or the dataset \
+revision can explain it. The card's values are left as they are."""
 
 
 def parse_marker(body: str) -> tuple[str, str] | None:

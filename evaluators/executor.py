@@ -29,7 +29,7 @@ from evaluators.errors import (
     InsufficientMetadataError,
     UnsupportedModelError,
 )
-from evaluators.hub import fetch_model, resolve_dataset_revision
+from evaluators.hub import FetchedModel, fetch_model, resolve_dataset_revision
 from evaluators.image_classification import TimmImageClassifier, TransformersImageClassifier
 from evaluators.labels import describe_mapping, map_labels
 from evaluators.metadata import (
@@ -136,7 +136,7 @@ def _versions() -> dict[str, str]:
     import transformers
 
     versions = {
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),  # a str subclass otherwise (TorchVersion)
         "transformers": transformers.__version__,
         "evalbot": CODE_VERSION,
         "timm": importlib.metadata.version("timm"),
@@ -200,6 +200,17 @@ class Executor:
         if not todo:
             return report
         fetched = fetch_model(self.api, model.repo_id, model.sha)
+        return self.execute(report, todo, fetched)
+
+    def execute(
+        self, report: ExecutionReport, todo: Sequence[EvaluationTask], fetched: FetchedModel
+    ) -> ExecutionReport:
+        """Steps 4-5 on a downloaded snapshot: load, predict, process, describe into ``report``.
+
+        Talks to the Hub only to load the datasets (which ``datasets`` may serve from its cache);
+        :class:`evaluators.isolation.IsolatedExecutor` runs it in an offline child process.
+        """
+        model = report.model
         classifier = self.load(model, fetched.path)
         card = fetched.path / "README.md"
         report.model_metadata = ModelMetadata(

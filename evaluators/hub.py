@@ -8,13 +8,20 @@ the model's fault and propagate unchanged.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import HfApi, snapshot_download
+from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
 
-from evaluators.errors import EvaluationError, InsufficientMetadataError, UnsafeWeightsError
+from evaluators.errors import (
+    EvaluationError,
+    IncompatibleLibraryError,
+    InsufficientMetadataError,
+    UnsafeWeightsError,
+)
 from store.types import FailureReason
 
 ALLOWED_FILES = [
@@ -50,6 +57,7 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         EvaluationError: with reason ``not found`` or ``gated``.
         UnsafeWeightsError: the repo has pickle weights but no safetensors.
         InsufficientMetadataError: no ``config.json``.
+        IncompatibleLibraryError: the model needs remote code (see :func:`check_remote_code`).
     """
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=True)
@@ -76,6 +84,10 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         raise UnsafeWeightsError(repo_id, detail)
     sha = info.sha or revision
     try:
+        config = hf_hub_download(
+            repo_id, "config.json", revision=sha, token=api.token, endpoint=api.endpoint
+        )
+        check_remote_code(repo_id, Path(str(config)), files)  # before any weights come down
         path = snapshot_download(
             repo_id,
             revision=sha,
@@ -87,6 +99,47 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
     sizes = {s.rfilename: int(s.size) for s in info.siblings or [] if s.size is not None}
     return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path), file_sizes=sizes)
+
+
+def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()) -> None:
+    """Refuse a model whose architecture exists only as Python code in its repo.
+
+    Its ``config.json`` has an ``auto_map`` (classes in the repo's ``*.py`` files) and a
+    ``model_type`` or ``architectures`` that transformers does not know: loading it would need
+    ``trust_remote_code=True``. An ``auto_map`` beside a known architecture is harmless (the
+    transformers class is used) and passes.
+
+    Example:
+        >>> check_remote_code("org/model", Path("config.json"), ["modeling_x.py"])  # doctest: +SKIP
+
+    Raises:
+        IncompatibleLibraryError: "needs remote code, which evalbot never runs".
+    """
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return  # the loader reports an unreadable config.json as insufficient metadata
+    if not isinstance(config, dict) or not config.get("auto_map") or _in_transformers(config):
+        return
+    code = sorted(f for f in files if f.endswith(".py"))
+    where = f"; its code: {', '.join(code)}" if code else ""
+    raise IncompatibleLibraryError(
+        repo_id,
+        f"needs remote code, which evalbot never runs (config.json has an auto_map and "
+        f"model_type {config.get('model_type')!r} is not in transformers{where})",
+    )
+
+
+def _in_transformers(config: dict[str, object]) -> bool:
+    import transformers
+    from transformers import CONFIG_MAPPING
+
+    architectures = config.get("architectures") or []
+    return (
+        config.get("model_type") in CONFIG_MAPPING
+        and isinstance(architectures, list)
+        and all(isinstance(a, str) and hasattr(transformers, a) for a in architectures)
+    )
 
 
 def resolve_dataset_revision(api: HfApi, repo_id: str, revision: str | None) -> str:

@@ -1,6 +1,6 @@
 """The data model and the only code that talks to MongoDB."""
 
-from store.db import Job, PullRequestRecord, Store
+from store.db import ExhaustedJob, Job, PullRequestRecord, Store
 from store.errors import MongoUnavailableError, StoreError
 from store.types import (
     ClassResult,
@@ -14,6 +14,7 @@ from store.types import (
 __all__ = [
     "ClassResult",
     "EvaluationRecord",
+    "ExhaustedJob",
     "FailureReason",
     "Job",
     "ModelRecord",

@@ -15,6 +15,7 @@ Collections (unique keys in brackets):
     jobs              one per model revision [repo_id, sha]
     pull_requests     one per opened PR [repo_id, num]
     poll_state        discovery watermarks [_id = source key]
+    locks             short-lived named locks, e.g. one publisher per repo [_id = name]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from store.catalogue import METRICS, TASKS
 from store.codec import (
@@ -74,10 +75,26 @@ RESULT_KEY_FIELDS = (
 
 @dataclass(frozen=True)
 class Job:
+    """A leased evaluation job; ``worker`` holds the lease (finishing it is checked against it)."""
+
     id: Any
     repo_id: str
     sha: str
     attempts: int
+    worker: str = ""
+
+
+@dataclass(frozen=True)
+class ExhaustedJob:
+    """A job that used up its attempts.
+
+    ``crashed``: its last lease expired while running (the worker was killed, ran out of memory
+    or hung); otherwise it was handed back after errors, the last of which is ``last_error``.
+    """
+
+    job: Job
+    crashed: bool
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,7 @@ class Store:
         self.jobs: Collection[Doc] = self.db["jobs"]
         self.pull_requests: Collection[Doc] = self.db["pull_requests"]
         self.poll_state: Collection[Doc] = self.db["poll_state"]
+        self.locks: Collection[Doc] = self.db["locks"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -200,6 +218,7 @@ class Store:
         self.pull_requests.create_index(
             [("repo_id", ASCENDING), ("num", ASCENDING)], unique=True, name="pr_key"
         )
+        self.pull_requests.create_index("created_at")
         self.models.create_index("status")
         self.dataset_classes.create_index(
             [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
@@ -476,6 +495,7 @@ class Store:
                     "status": "queued",
                     "attempts": 0,
                     "lease_until": None,
+                    "not_before": None,
                     "created_at": utcnow(),
                 }
             },
@@ -486,13 +506,16 @@ class Store:
     def claim_job(
         self, worker: str, *, lease_s: float = 600.0, max_attempts: int = 3
     ) -> Job | None:
-        """Atomically lease the oldest queued job (or one whose lease expired)."""
+        """Atomically lease the oldest due job: queued (past its ``not_before``), or running
+        under a lease that expired (its worker died). Each claim counts one attempt; jobs that
+        used ``max_attempts`` are left to :meth:`take_exhausted_job`.
+        """
         now = utcnow()
         doc = self.jobs.find_one_and_update(
             {
                 "attempts": {"$lt": max_attempts},
                 "$or": [
-                    {"status": "queued"},
+                    {"status": "queued", "not_before": {"$not": {"$gt": now}}},
                     {"status": "running", "lease_until": {"$lt": now}},
                 ],
             },
@@ -501,6 +524,7 @@ class Store:
                     "status": "running",
                     "worker": worker,
                     "lease_until": now + timedelta(seconds=lease_s),
+                    "not_before": None,
                     "started_at": now,
                 },
                 "$inc": {"attempts": 1},
@@ -508,13 +532,28 @@ class Store:
             sort=[("created_at", ASCENDING)],
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
-            return None
-        return Job(id=doc["_id"], repo_id=doc["repo_id"], sha=doc["sha"], attempts=doc["attempts"])
+        return _job(doc) if doc is not None else None
 
-    def finish_job(self, job: Job, *, status: str, error: str | None = None) -> None:
-        self.jobs.update_one(
-            {"_id": job.id},
+    def extend_lease(self, job: Job, *, lease_s: float) -> bool:
+        """The heartbeat: push the lease forward. False when ``job.worker`` no longer holds it."""
+        res = self.jobs.update_one(
+            {"_id": job.id, "status": "running", "worker": job.worker},
+            {"$set": {"lease_until": utcnow() + timedelta(seconds=lease_s)}},
+        )
+        return res.matched_count == 1
+
+    def holds_lease(self, job: Job) -> bool:
+        return (
+            self.jobs.count_documents(
+                {"_id": job.id, "status": "running", "worker": job.worker}, limit=1
+            )
+            > 0
+        )
+
+    def finish_job(self, job: Job, *, status: str, error: str | None = None) -> bool:
+        """Close a job for good. With ``job.worker`` set, only while that worker holds it."""
+        res = self.jobs.update_one(
+            _owned(job),
             {
                 "$set": {
                     "status": status,
@@ -524,6 +563,54 @@ class Store:
                 }
             },
         )
+        return res.matched_count == 1
+
+    def release_job(
+        self, job: Job, *, not_before: datetime, error: str | None = None, refund: bool = False
+    ) -> bool:
+        """Hand a job back to the queue, due again at ``not_before``.
+
+        ``refund`` gives the attempt back (the job was deferred by the bot's own policy, not
+        failed). Returns False when the worker no longer held it.
+        """
+        update: Doc = {
+            "$set": {
+                "status": "queued",
+                "error": error,
+                "not_before": not_before,
+                "lease_until": None,
+            }
+        }
+        if refund:
+            update["$inc"] = {"attempts": -1}
+        return self.jobs.update_one(_owned(job), update).matched_count == 1
+
+    def take_exhausted_job(self, max_attempts: int) -> ExhaustedJob | None:
+        """Atomically take one job that used up its attempts (status becomes "failed").
+
+        Such a job is never claimed again; the caller records why on the model, so nothing is
+        lost silently.
+        """
+        now = utcnow()
+        doc = self.jobs.find_one_and_update(
+            {
+                "attempts": {"$gte": max_attempts},
+                "$or": [
+                    {"status": "queued"},
+                    {"status": "running", "lease_until": {"$lt": now}},
+                ],
+            },
+            {"$set": {"status": "failed", "lease_until": None, "finished_at": now}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if doc is None:
+            return None
+        return ExhaustedJob(
+            job=_job(doc), crashed=doc["status"] == "running", last_error=doc.get("error")
+        )
+
+    def get_job(self, repo_id: str, sha: str) -> Doc | None:
+        return self.jobs.find_one({"repo_id": repo_id, "sha": sha})
 
     def job_counts(self) -> dict[str, int]:
         pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
@@ -560,9 +647,34 @@ class Store:
             for d in self.pull_requests.find({"repo_id": repo_id}).sort("num", DESCENDING)
         ]
 
+    def prs_opened_since(self, since: datetime) -> list[datetime]:
+        """When each PR recorded since ``since`` was opened, oldest first (the hourly cap)."""
+        docs = self.pull_requests.find({"created_at": {"$gte": since}}, {"created_at": 1})
+        return sorted(d["created_at"] for d in docs)
+
     def pr_counts(self) -> dict[str, int]:
         pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         return {d["_id"]: d["n"] for d in self.pull_requests.aggregate(pipeline)}
+
+    # -- locks -------------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, *, ttl_s: float) -> bool:
+        """Take the lock ``name`` (or renew it when ``owner`` holds it); False when another
+        owner holds it and it has not expired. Expiry frees the lock of a dead owner.
+        """
+        now = utcnow()
+        try:
+            self.locks.update_one(
+                {"_id": name, "$or": [{"owner": owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": owner, "until": now + timedelta(seconds=ttl_s)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # held by someone else: the upsert's insert collided
+            return False
+        return True
+
+    def release_lock(self, name: str, owner: str) -> None:
+        self.locks.delete_one({"_id": name, "owner": owner})
 
     # -- discovery watermarks ----------------------------------------------------------------
 
@@ -574,6 +686,21 @@ class Store:
         self.poll_state.update_one(
             {"_id": key}, {"$set": {"watermark": value, "updated_at": utcnow()}}, upsert=True
         )
+
+
+def _job(doc: Doc) -> Job:
+    return Job(
+        id=doc["_id"],
+        repo_id=doc["repo_id"],
+        sha=doc["sha"],
+        attempts=doc["attempts"],
+        worker=doc.get("worker") or "",
+    )
+
+
+def _owned(job: Job) -> Doc:
+    """The filter of a job as long as ``job.worker`` holds it (any holder when unnamed)."""
+    return {"_id": job.id, "worker": job.worker} if job.worker else {"_id": job.id}
 
 
 def _redact(uri: str) -> str:

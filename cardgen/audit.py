@@ -1,0 +1,214 @@
+"""Claims audit: the card's self-reported results next to what evalbot measured.
+
+After SCORED's audit of self-reported Hub results: a value the author put in `model-index` is
+matched with our result on the same dataset, split and metric, and judged against our 95%
+bootstrap confidence interval (or, for a metric without one, against rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from huggingface_hub import EvalResult
+
+from store.types import EvaluationRecord
+
+from .card import SOURCE_NAME, read_results
+from .results import card_records, rounded
+
+TOLERANCE = 0.005  # a claim this close to our value agrees: it may be our value, rounded
+
+# our metric keys, as the PR body names them
+METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "macro_f1": "F1 (macro)",
+    "macro_precision": "precision (macro)",
+    "macro_recall": "recall (macro)",
+}
+_AVERAGED = ("f1", "precision", "recall")
+_OTHER_AVERAGES = ("micro", "weighted", "binary", "samples")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One self-reported value compared with our measurement.
+
+    Attributes:
+        dataset: Our dataset id.
+        split: Our split it was compared with.
+        metric: Our metric key (see `METRIC_NAMES`).
+        claimed: The card's value, as a fraction (percentages divided by 100).
+        measured: Our value, rounded as on the card.
+        low: Our confidence interval's lower bound, or None when the metric has none.
+        high: Our confidence interval's upper bound, or None.
+        verdict: "agrees", "agrees (within rounding)" or "claims X points more|less than
+            measured".
+        note: How the claim was read, when that took a guess (a percentage, no split...).
+    """
+
+    dataset: str
+    split: str
+    metric: str
+    claimed: float
+    measured: float
+    low: float | None
+    high: float | None
+    verdict: str
+    note: str
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict.startswith("agrees")
+
+
+def audit(existing_card: str | None, records: Sequence[EvaluationRecord]) -> list[Claim]:
+    """Compare the card's self-reported `model-index` values with ours, in card order.
+
+    A value is compared when it is not from evalbot, names our dataset (its Hub id, or its
+    legacy name without the namespace), our split (or no split) and one of our metrics
+    (accuracy; f1/precision/recall averaged ``macro`` or without an average), and reads as a
+    number in [0, 1] or a percentage.
+
+    Args:
+        existing_card: The current README.md, or None.
+        records: The records of one model revision (see `card_records`).
+
+    Raises:
+        CardError: When the card cannot be read (as in `propose_card`).
+
+    Example:
+        >>> [c.verdict for c in audit(card, records)]  # doctest: +SKIP
+        ['agrees', 'claims 12.3 points more than measured']
+    """
+    if existing_card is None:
+        return []
+    selected = card_records(records)
+    results = read_results(existing_card, repo_id=selected[0].model_id)
+    claims = (_claim(r, selected) for r in results if r.source_name != SOURCE_NAME)
+    return [claim for claim in claims if claim is not None]
+
+
+def claims_to_dicts(claims: Sequence[Claim]) -> list[dict[str, Any]]:
+    """Plain dicts for storage, with ``agrees`` spelled out."""
+    return [{**asdict(claim), "agrees": claim.agrees} for claim in claims]
+
+
+def verdict(claimed: float, measured: float, low: float | None, high: float | None) -> str:
+    """Within the interval: "agrees"; within rounding of our value: "agrees (within rounding)";
+    otherwise the signed difference in percentage points.
+
+    Example:
+        >>> verdict(0.93, 0.8070, 0.78, 0.83)
+        'claims 12.3 points more than measured'
+        >>> verdict(0.8, 0.8034, None, None)
+        'agrees (within rounding)'
+    """
+    if low is not None and high is not None and low <= claimed <= high:
+        return "agrees"
+    if abs(claimed - measured) <= TOLERANCE + 1e-9:
+        return "agrees (within rounding)"
+    points = (claimed - measured) * 100
+    text = f"{abs(points):.1f}" if abs(points) >= 0.05 else f"{abs(points):.2f}"
+    return f"claims {text} points {'more' if points > 0 else 'less'} than measured"
+
+
+def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | None:
+    notes: list[str] = []
+    record = _record(result, records, notes)
+    key = _metric_key(result, notes)
+    claimed = _fraction(result.metric_value, notes)
+    if record is None or key is None or claimed is None:
+        return None
+    measured = rounded(record.metrics.get(key))
+    if measured is None:
+        return None
+    interval = record.intervals.get(key)
+    low, high = (interval.low, interval.high) if interval else (None, None)
+    return Claim(
+        dataset=record.dataset_id,
+        split=record.split,
+        metric=key,
+        claimed=claimed,
+        measured=measured,
+        low=low,
+        high=high,
+        verdict=verdict(claimed, measured, low, high),
+        note="; ".join(notes),
+    )
+
+
+def _record(
+    result: EvalResult, records: Sequence[EvaluationRecord], notes: list[str]
+) -> EvaluationRecord | None:
+    """Our record on the claim's dataset and split (its config when several match)."""
+    name = str(result.dataset_type).casefold()
+    same = [r for r in records if r.dataset_id.casefold() == name]
+    if not same and "/" not in name:  # a legacy canonical name: "emotion" for dair-ai/emotion
+        same = [r for r in records if r.dataset_id.rsplit("/", 1)[-1].casefold() == name]
+        if same:
+            notes.append(f"the card names the dataset '{result.dataset_type}'")
+    named = _split_in_name(result.metric_name)
+    if result.dataset_split is not None:
+        split: str | None = str(result.dataset_split)
+    elif named is not None:
+        split = named
+    else:
+        split = "test" if any(r.split == "test" for r in same) else None
+    same = [r for r in same if split is None or r.split == split]
+    if not same:
+        return None
+    record = next((r for r in same if r.dataset_config == result.dataset_config), same[0])
+    if result.dataset_split is None and named is not None:
+        notes.append(
+            f"the card gives no split; its metric name '{result.metric_name}' says {named}"
+        )
+    elif result.dataset_split is None:
+        notes.append(f"the card gives no split; compared with our {record.split} split")
+    if result.dataset_config not in (None, record.dataset_config):
+        notes.append(f"the card's config '{result.dataset_config}' is not ours")
+    return record
+
+
+def _split_in_name(name: object) -> str | None:
+    """The split a metric name such as "Validation Accuracy" names, if it names one."""
+    words = str(name or "").casefold().replace("_", " ").replace("-", " ").split()
+    return next((split for split in ("test", "validation", "train") if split in words), None)
+
+
+def _metric_key(result: EvalResult, notes: list[str]) -> str | None:
+    kind = str(result.metric_type).casefold()
+    if kind == "accuracy":
+        return "accuracy"
+    if kind not in _AVERAGED:
+        return None
+    args = result.metric_args
+    average = args.get("average") if isinstance(args, dict) else args
+    if average is None:
+        name = str(result.metric_name or "").casefold()
+        if any(other in name for other in _OTHER_AVERAGES):
+            return None  # e.g. "Precision Micro" without args
+        if "macro" not in name:
+            notes.append(f"the card gives no average for {kind}; compared with our macro {kind}")
+    elif str(average).casefold() != "macro":
+        return None
+    return f"macro_{kind}"
+
+
+def _fraction(value: object, notes: list[str]) -> float | None:
+    """The value as a fraction: 0.93, 93.0 and "93%" all read 0.93; anything else is None."""
+    if isinstance(value, bool):
+        return None
+    percent = isinstance(value, str) and value.strip().endswith("%")
+    try:
+        number = float(value.strip().removesuffix("%") if isinstance(value, str) else value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number):
+        return None
+    if percent or 1 < number <= 100:
+        number = round(number / 100, 10)  # 94.13 reads 0.9413, not 0.9412999999999999
+        notes.append(f"given as a percentage ({value}); read as {number:g}")
+    return number if 0 <= number <= 1 else None

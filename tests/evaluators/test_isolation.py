@@ -1,0 +1,259 @@
+"""IsolatedExecutor on the sandbox Hub: same results as in-process, a child without the token and
+offline, typed failures for timeouts, memory, pickles and remote code, no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from huggingface_hub import HfApi, snapshot_download
+
+from bot.cycle import save_report
+from bot.discovery import to_record
+from evaluators.config import EvaluationModule, load_module
+from evaluators.errors import (
+    EvaluationError,
+    IncompatibleLibraryError,
+    LabelMappingError,
+    UnsafeWeightsError,
+)
+from evaluators.executor import Executor
+from evaluators.hub import check_remote_code, fetch_model
+from evaluators.isolation import (
+    PROBE_ENV,
+    RESULT_FILE,
+    ChildFailure,
+    IsolatedExecutor,
+    _death,
+    _failure,
+    _read_outcome,
+    _rebuild,
+    refuse_pickles,
+)
+from sandbox.seed import seed_world
+from sandbox.server import RunningSandbox
+from sandbox.world import build_world
+from store.db import Store
+from store.types import FailureReason, ModelRecord
+
+ROOT = Path(__file__).resolve().parents[2]
+CARD = b"---\ndatasets:\n- emotion\npipeline_tag: text-classification\n---\n# A model\n"
+
+
+@pytest.fixture(scope="module")
+def tiny(sandbox: RunningSandbox) -> Path:
+    world = build_world()
+    seed_world(world, endpoint=sandbox.url, token=sandbox.tokens["demo"])
+    return world.model("demo/tiny-emotion").path
+
+
+@pytest.fixture
+def child_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The children's job folders (in their command lines) go under this test's tmp_path."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def emotion(**changes: object) -> EvaluationModule:
+    base = load_module(ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml")
+    return base.model_copy(update={"limit": 60, "perturbations": [], **changes})
+
+
+def record(api: HfApi, repo_id: str) -> ModelRecord:
+    return to_record(api.model_info(repo_id))
+
+
+def upload(api: HfApi, folder: Path | None, files: dict[str, bytes]) -> str:
+    repo_id = f"iso{uuid.uuid4().hex[:8]}/model"
+    api.create_repo(repo_id)
+    if folder is not None:
+        api.upload_folder(repo_id=repo_id, folder_path=folder, ignore_patterns=["README.md"])
+    for name, content in {"README.md": CARD, **files}.items():
+        api.upload_file(path_or_fileobj=content, path_in_repo=name, repo_id=repo_id)
+    return repo_id
+
+
+def children_under(folder: Path) -> list[int]:
+    """Pids of live processes whose command line names ``folder``."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if proc.name.isdigit() and str(folder).encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_same_results_as_in_process_without_token_and_offline(
+    tiny: Path,
+    bot_api: HfApi,
+    store: Store,
+    child_tmp: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = str(bot_api.token)
+    (child_tmp / "token").write_text(token)
+    monkeypatch.setenv("HF_TOKEN_PATH", str(child_tmp / "token"))
+    monkeypatch.setenv("HF_TOKEN", token)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", token)
+    monkeypatch.setenv("SOME_HEADER", f"Bearer {token}")
+    monkeypatch.setenv(PROBE_ENV, str(child_tmp / "probe.json"))
+    model = record(bot_api, "demo/tiny-emotion")
+    modules = [emotion(perturbations=["lowercase"])]
+
+    direct = Executor(modules, api=bot_api).evaluate(model)
+    store.add_examples(direct.examples)  # the store has examples: the child's are dropped too
+    isolated = IsolatedExecutor(modules, api=bot_api, store=store).evaluate(model)
+
+    assert [r.variant for r in isolated.records] == ["original", "lowercase"]
+    for ours, theirs in zip(isolated.records, direct.records, strict=True):
+        assert ours.metrics == theirs.metrics and ours.classes == theirs.classes
+        assert ours.confusion == theirs.confusion
+        assert ours.misclassifications == theirs.misclassifications
+        assert ours.label_mapping == theirs.label_mapping
+    assert isolated.model == model and isolated.model_metadata == direct.model_metadata
+    assert (isolated.datasets, isolated.splits) == (direct.datasets, direct.splits)
+    assert isolated.variants == direct.variants and isolated.examples == []
+
+    probe = json.loads((child_tmp / "probe.json").read_text())
+    assert not {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "SOME_HEADER"} & set(probe["env"])
+    assert probe["token_found"] is False
+    assert {probe["hf"][k] for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")} == {"1"}
+    assert probe["hf"]["TRANSFORMERS_OFFLINE"] == "1"
+    assert probe["rlimit_data"] == 8 * 2**30
+    assert probe["pgid"] == probe["pid"]  # its own process group
+    assert os.environ["HF_TOKEN"] == token  # the parent's environment is untouched
+
+    save_report(store, isolated)
+    again = IsolatedExecutor(modules, api=bot_api, store=store).evaluate(model)
+    assert again.records == [] and len(again.skipped) == 2  # no child started
+
+
+def test_timeout_kills_the_child_and_its_group(tiny: Path, bot_api: HfApi, child_tmp: Path) -> None:
+    executor = IsolatedExecutor([emotion()], api=bot_api, timeout=1)
+    start = time.monotonic()
+    with pytest.raises(EvaluationError) as caught:
+        executor.evaluate(record(bot_api, "demo/tiny-emotion"))
+    assert caught.value.reason is FailureReason.TIMEOUT
+    assert caught.value.detail == "evaluation exceeded 1 s"
+    assert time.monotonic() - start < 20
+    assert children_under(child_tmp) == []
+
+
+def test_memory_limit_gives_out_of_memory(tiny: Path, bot_api: HfApi, child_tmp: Path) -> None:
+    executor = IsolatedExecutor([emotion()], api=bot_api, memory_limit=256 * 2**20)
+    with pytest.raises(EvaluationError) as caught:
+        executor.evaluate(record(bot_api, "demo/tiny-emotion"))
+    assert caught.value.reason is FailureReason.OUT_OF_MEMORY, caught.value.detail
+    assert caught.value.detail.startswith("out of memory (limit 0.25 GiB): MemoryError")
+    assert children_under(child_tmp) == []
+
+
+def test_a_snapshot_with_a_pickle_file_is_refused(
+    tiny: Path, demo_api: HfApi, bot_api: HfApi
+) -> None:
+    repo_id = upload(demo_api, tiny, {"pytorch_model.bin": b"\x80\x02 not really a pickle"})
+    model = record(bot_api, repo_id)
+    fetched = fetch_model(bot_api, repo_id, model.sha)
+    refuse_pickles(repo_id, fetched.path)  # only safetensors came down
+    full = Path(snapshot_download(repo_id, revision=model.sha, token=bot_api.token))
+    assert full == fetched.path  # the same cache snapshot, now with the pickle in it
+    with pytest.raises(UnsafeWeightsError, match=r"\(pytorch_model\.bin\)") as caught:
+        refuse_pickles(repo_id, full)
+    assert caught.value.reason.value == "unsafe weights format"
+
+
+def test_remote_code_repo_is_refused_before_its_weights_download(
+    tiny: Path, demo_api: HfApi, bot_api: HfApi
+) -> None:
+    config = json.loads((tiny / "config.json").read_text())
+    config.update(
+        model_type="evalbot-custom",
+        architectures=["CustomForSequenceClassification"],
+        auto_map={
+            "AutoConfig": "configuration_custom.CustomConfig",
+            "AutoModelForSequenceClassification": "modeling_custom.CustomForSequenceClassification",
+        },
+    )
+    code = b"raise SystemExit('remote code ran')\n"
+    repo_id = upload(
+        demo_api,
+        tiny,
+        {
+            "config.json": json.dumps(config).encode(),
+            "configuration_custom.py": code,
+            "modeling_custom.py": code,
+        },
+    )
+    with pytest.raises(IncompatibleLibraryError) as caught:
+        IsolatedExecutor([emotion()], api=bot_api).evaluate(record(bot_api, repo_id))
+    assert caught.value.reason is FailureReason.INCOMPATIBLE_LIBRARY
+    assert "needs remote code, which evalbot never runs" in caught.value.detail
+    assert "modeling_custom.py" in caught.value.detail
+    cached = Path(os.environ["HF_HOME"]) / "hub" / f"models--{repo_id.replace('/', '--')}"
+    assert not list(cached.rglob("*.safetensors"))
+
+
+def test_auto_map_beside_a_transformers_architecture_passes(tiny: Path, tmp_path: Path) -> None:
+    config = json.loads((tiny / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForSequenceClassification": "modeling.X"}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    check_remote_code("org/model", tmp_path / "config.json", ["modeling.py"])
+
+
+def test_typed_errors_cross_the_process_boundary(tmp_path: Path) -> None:
+    def across(exc: BaseException) -> Exception:
+        (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(_failure(exc, None)))
+        outcome = _read_outcome("org/model", tmp_path / RESULT_FILE)
+        assert isinstance(outcome, ChildFailure)
+        return _rebuild("org/model", outcome)
+
+    labels = across(LabelMappingError("org/model", ["happy?"], ["joy"]))
+    assert type(labels) is LabelMappingError and labels.reason is FailureReason.UNKNOWN_LABELS
+    assert labels.unmatched == ["happy?"] and "happy?" in labels.detail
+    other = across(KeyError("weights"))
+    assert type(other) is EvaluationError and other.reason is FailureReason.LOAD_ERROR
+    assert other.detail == "KeyError: 'weights'"
+    try:
+        raise EvaluationError("org/model", "model failed to load") from RuntimeError(
+            "DefaultCPUAllocator: can't allocate memory: you tried to allocate 4294967296 bytes"
+        )
+    except EvaluationError as exc:
+        memory = across(exc)
+    assert memory.reason is FailureReason.OUT_OF_MEMORY  # type: ignore[attr-defined]
+
+
+def test_a_result_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    class Evil:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, ("touch pwned",))
+
+    (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(EvaluationError, match="not an evaluation result type") as caught:
+        _read_outcome("org/model", tmp_path / RESULT_FILE)
+    assert caught.value.reason is FailureReason.LOAD_ERROR
+
+
+@pytest.mark.parametrize(
+    ("status", "log", "reason", "words"),
+    [
+        (-9, "", FailureReason.OUT_OF_MEMORY, "ran out of memory"),
+        (-6, "memory allocation of 123 bytes failed", FailureReason.OUT_OF_MEMORY, "123 bytes"),
+        (-11, "", FailureReason.LOAD_ERROR, "died of signal SIGSEGV (memory limit 1 GiB)"),
+        (1, "ImportError: no module x", FailureReason.LOAD_ERROR, "exited with 1: ImportError"),
+    ],
+)
+def test_a_dead_child_gets_a_typed_reason(
+    tmp_path: Path, status: int, log: str, reason: FailureReason, words: str
+) -> None:
+    (tmp_path / "child.log").write_text(log)
+    error = _death("org/model", status, tmp_path / "child.log", 2**30)
+    assert error.reason is reason and words in error.detail
