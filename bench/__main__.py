@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 
 from bench import image_pipeline, text_pipeline
-from bench.common import Report, header, quiet
+from bench.common import Report, header, load, quiet
 
 quiet()
 start = time.perf_counter()
-print(header(), flush=True)
+print(f"{header()}; {load()}", flush=True)
 report = Report()
+report.note(f"at the start: {load()}")
 text_pipeline.main(report)
 image_pipeline.main(report)
-print(f"\n(benchmarks took {time.perf_counter() - start:.0f} s)")
+report.note(f"at the end: {load()}; took {time.perf_counter() - start:.0f} s")
 report.print()

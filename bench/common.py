@@ -9,6 +9,7 @@ its units' fastest repeats (see :func:`fastest`). Compare the ratios, not the ab
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,21 +36,30 @@ def quiet() -> None:
 
 
 def fastest(
-    contenders: dict[str, Sequence[Callable[[], float]]], *, repeats: int, warmup: int = 1
+    contenders: dict[str, Sequence[Callable[[], float]]],
+    *,
+    repeats: int,
+    warmup: int = 1,
+    budget_s: float | None = None,
 ) -> dict[str, float]:
     """Each contender's time: the sum, over its units of work, of each unit's fastest run.
 
-    A contender is a list of units (e.g. one per batch, or one whole pass); a unit returns the
-    seconds it took, so it may time only part of what it does. Within each repeat the
-    contenders' units alternate (unit 0 of each, then unit 1 of each, ...), so a slow spell of
-    the shared machine hits them alike, and a spell that spoils one unit spoils only that unit's
-    repeat. ``warmup`` untimed runs of every contender's first unit come first.
+    A contender is a list of units (e.g. one per batch); a unit returns the seconds it took, so
+    it may time only part of what it does. Within each repeat the contenders' units alternate
+    (unit 0 of each, then unit 1 of each, ...), so a slow spell of the shared machine hits them
+    alike, and a spell that spoils one unit spoils only that unit's repeat. ``warmup`` untimed
+    runs of every contender's first unit come first. With ``budget_s``, no repeat starts once
+    that many seconds have gone (the first always runs), so a busy machine does not make the
+    benchmark run for ever.
     """
     for _ in range(warmup):
         for units in contenders.values():
             units[0]()
+    start = time.perf_counter()
     best = {name: [float("inf")] * len(units) for name, units in contenders.items()}
-    for _ in range(repeats):
+    for repeat in range(repeats):
+        if repeat and budget_s is not None and time.perf_counter() - start > budget_s:
+            break
         for i in range(max(len(units) for units in contenders.values())):
             for name, units in contenders.items():
                 if i < len(units):
@@ -58,7 +68,7 @@ def fastest(
 
 
 def timed(fn: Callable[[], object]) -> Callable[[], float]:
-    """``fn`` as a contender: wall-clock seconds of one call."""
+    """``fn`` as a unit of work: it returns the wall-clock seconds of one call."""
 
     def run() -> float:
         start = time.perf_counter()
@@ -144,6 +154,13 @@ class Report:
 
 def header() -> str:
     return f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU"
+
+
+def load() -> str:
+    """The 1-minute load average against the core count: the ratios are trustworthy only while
+    the load stays near or below the cores (other jobs slow the many small ops of a per-example
+    loop far more than a batched forward)."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 def evaluator_seconds(result: dict[str, Any]) -> float:

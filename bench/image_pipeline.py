@@ -9,6 +9,7 @@ preprocessing. Its weights are random: only speed is measured here, not accuracy
 
 - bare forward: pixels pre-processed beforehand (evalbot's own ``Preprocess``), one tensor per
   batch, ``model(pixel_values=...).logits.argmax(-1)`` under ``inference_mode``: the ceiling;
+  also one image at a time (informational: the ceiling of any batch-1 pipeline);
 - evalbot: ``.predict`` on the decoded uint8 tensors, made once per split with
   ``image_classification.to_tensor`` as ``datasets_io.load_split`` does (resize, normalise,
   forward, softmax, confidences);
@@ -35,7 +36,16 @@ import datasets
 import evaluate
 import torch
 
-from bench.common import LocalAccuracy, Report, evaluator_seconds, fastest, split, timed, world
+from bench.common import (
+    LocalAccuracy,
+    Report,
+    evaluator_seconds,
+    fastest,
+    quiet,
+    split,
+    timed,
+    world,
+)
 from evaluators.image_classification import (
     TimmImageClassifier,
     TransformersImageClassifier,
@@ -86,21 +96,23 @@ def chunks(images: Sequence[torch.Tensor], batch_size: int) -> list[Sequence[tor
 
 
 def bare_and_ours(
-    clf: Classifier, images: Sequence[torch.Tensor], batch_size: int
-) -> tuple[list[Callable[[], float]], list[Callable[[], float]]]:
-    """Contenders, one unit per batch: bare forward over pre-processed pixels, and evalbot's
-    ``.predict`` over that batch's uint8 tensors."""
+    clf: Classifier, images: Sequence[torch.Tensor], batch_size: int, *, single: bool = False
+) -> dict[str, list[Callable[[], float]]]:
+    """Contenders, one unit per batch: ``bare``, the forward over pre-processed pixels, and
+    ``ours``, evalbot's ``.predict`` over that batch's uint8 tensors; with ``single`` also
+    ``bare1``, the same bare forward one image at a time (what a batch-1 pipeline could reach)."""
     cpu = torch.device("cpu")
     run = forward(clf)
 
-    def bare_unit(batch: Sequence[torch.Tensor]) -> Callable[[], float]:
+    def bare_unit(batch: Sequence[torch.Tensor], size: int) -> Callable[[], float]:
         with torch.inference_mode():
-            pixels = clf.preprocess(batch, cpu)
+            pixels = clf.preprocess(batch, cpu).split(size)
 
         def unit() -> float:
             start = time.perf_counter()
             with torch.inference_mode():
-                run(pixels).argmax(-1)
+                for part in pixels:
+                    run(part).argmax(-1)
             return time.perf_counter() - start
 
         return unit
@@ -109,7 +121,13 @@ def bare_and_ours(
         return timed(lambda: clf.predict(batch, batch_size=batch_size, max_length=0))
 
     batches = chunks(images, batch_size)
-    return [bare_unit(b) for b in batches], [ours_unit(b) for b in batches]
+    out = {
+        "bare": [bare_unit(b, batch_size) for b in batches],
+        "ours": [ours_unit(b) for b in batches],
+    }
+    if single:
+        out["bare1"] = [bare_unit(b, 1) for b in batches]
+    return out
 
 
 def preprocess_units(
@@ -175,8 +193,7 @@ def main(
     *,
     limit: int = 128,
     batch_size: int = 32,
-    repeats: int = 3,
-    evaluator_repeats: int = 2,
+    repeats: int = 4,
 ) -> None:
     data = split(DATASET)
     main_data = data.select(range(min(limit, len(data))))
@@ -194,37 +211,33 @@ def main(
             f"first {n} rows (28×28), batch size {batch_size}",
             flush=True,
         )
-        bare, ours = bare_and_ours(clf, images, batch_size)
         best = fastest(
             {
-                "bare": bare,
-                "ours": ours,
+                **bare_and_ours(clf, images, batch_size, single=True),
                 "variants": variant_units(clf, images, batch_size),
                 "preprocess": preprocess_units(clf, images, batch_size),
+                "evaluator": evaluator_units(folder, main_data, batch_size),
             },
             repeats=repeats,
+            budget_s=150,
         )
-        bare_rate = report.row("image", "bare forward (pre-processed pixels)", n, best["bare"])
-        ours_rate = report.row("image", "evalbot .predict (uint8 tensors, clean)", n, best["ours"])
-        report.row("image", "  of which evalbot Preprocess alone (no model)", n, best["preprocess"])
-        report.row(
-            "image", "evalbot 5 thesis variants (perturb + predict)", 5 * n, best["variants"]
-        )
-
-        units = evaluator_units(folder, main_data, batch_size)
-        t_eval = fastest({"evaluator": units}, repeats=evaluator_repeats)["evaluator"]
-        eval_rate = report.row(
-            "image", "evaluate image-classification evaluator (batch 1)", n, t_eval
-        )
+    bare_rate = report.row("image", "bare forward (pre-processed pixels)", n, best["bare"])
+    report.row("image", "  bare forward, one image at a time", n, best["bare1"])
+    ours_rate = report.row("image", "evalbot .predict (uint8 tensors, clean)", n, best["ours"])
+    report.row("image", "  of which evalbot Preprocess alone (no model)", n, best["preprocess"])
+    report.row("image", "evalbot 5 thesis variants (perturb + predict)", 5 * n, best["variants"])
+    eval_rate = report.row(
+        "image", "evaluate image-classification evaluator (batch 1)", n, best["evaluator"]
+    )
 
     report.add("image_vs_forward", ours_rate / bare_rate)
     report.add("image_vs_evaluator", ours_rate / eval_rate)
     report.add("variants_cost", best["variants"] / best["ours"])
 
-    digits(report, data, batch_size=64, repeats=10)
+    digits(report, data, batch_size=64)
 
 
-def digits(report: Report, data: datasets.Dataset, *, batch_size: int, repeats: int) -> None:
+def digits(report: Report, data: datasets.Dataset, *, batch_size: int, repeats: int = 30) -> None:
     """Informational: the demo digit models (28×28, no resize) against their bare forward."""
     images = [to_tensor(image) for image in data["image"]]
     n = len(images)
@@ -236,20 +249,26 @@ def digits(report: Report, data: datasets.Dataset, *, batch_size: int, repeats: 
     for repo_id, kind in loaders.items():
         folder = world().model(repo_id).path
         clf = kind.load(repo_id, folder, cpu)
-        bare, ours = bare_and_ours(clf, images, batch_size)
-        best = fastest({"bare": bare, "ours": ours}, repeats=repeats)
+        best = fastest(bare_and_ours(clf, images, batch_size), repeats=repeats, budget_s=10)
         bare_rate = report.row("digits", f"{repo_id} bare forward ({n} rows)", n, best["bare"])
         ours_rate = report.row("digits", f"{repo_id} evalbot .predict", n, best["ours"])
         line = f"{repo_id}: evalbot / bare forward = {ours_rate / bare_rate:.2f}"
         if kind is TransformersImageClassifier:  # timm's folder is no transformers model
-            units = evaluator_units(folder, data, batch_size)
-            t_eval = fastest({"evaluator": units}, repeats=3)["evaluator"]
-            eval_rate = report.row("digits", f"{repo_id} evaluate evaluator (batch 1)", n, t_eval)
+            few = data.select(range(min(128, n)))  # batch 1: this is the slow one
+            units = evaluator_units(folder, few, batch_size)
+            t_eval = fastest({"evaluator": units}, repeats=3, budget_s=15)["evaluator"]
+            eval_rate = report.row(
+                "digits",
+                f"{repo_id} evaluate evaluator (batch 1, {len(few)} rows)",
+                len(few),
+                t_eval,
+            )
             line += f", evalbot / evaluator = {ours_rate / eval_rate:.2f}"
         report.note(line)
 
 
 if __name__ == "__main__":
+    quiet()
     r = Report()
     main(r)
     r.print()

@@ -43,24 +43,22 @@ class Preprocess:
     interpolation: F.InterpolationMode = F.InterpolationMode.BILINEAR
 
     def __call__(self, images: Sequence[torch.Tensor], device: torch.device) -> torch.Tensor:
-        out = []
-        for image in images:
-            image = image.to(device)
-            if self.resize_shorter is None:
-                image = F.resize(
-                    image,
-                    [self.height, self.width],
-                    interpolation=self.interpolation,
-                    antialias=True,
-                )
-            else:
-                image = F.resize(
-                    image, [self.resize_shorter], interpolation=self.interpolation, antialias=True
-                )
-                image = F.center_crop(image, [self.height, self.width])
-            out.append(image)
-        batch = torch.stack(out).float().div_(255.0)
-        return F.normalize(batch, list(self.mean), list(self.std))
+        if len({tuple(image.shape) for image in images}) == 1:  # usual: one size per split
+            batch = self._geometry(torch.stack(list(images)).to(device, non_blocking=True))
+        else:
+            batch = torch.stack([self._geometry(image.to(device)) for image in images])
+        return F.normalize(batch.float().div_(255.0), list(self.mean), list(self.std))
+
+    def _geometry(self, images: torch.Tensor) -> torch.Tensor:
+        """Resize and crop one image (C, H, W) or a batch (N, C, H, W)."""
+        if self.resize_shorter is None:
+            return F.resize(
+                images, [self.height, self.width], interpolation=self.interpolation, antialias=True
+            )
+        images = F.resize(
+            images, [self.resize_shorter], interpolation=self.interpolation, antialias=True
+        )
+        return F.center_crop(images, [self.height, self.width])
 
 
 def _run(
@@ -136,7 +134,20 @@ def _size(value: Any) -> dict[str, int]:
     return {k: int(v) for k, v in items if isinstance(v, int | float) and v}
 
 
+_RESAMPLE = {
+    2: F.InterpolationMode.BILINEAR,
+    3: F.InterpolationMode.BICUBIC,
+    0: F.InterpolationMode.NEAREST,
+}
+
+
 def _processor_preprocess(processor: Any) -> Preprocess:
+    """The geometry and normalisation of a transformers image processor, as tensor ops.
+
+    Follows the processors' conventions: ``shortest_edge`` with ``crop_pct`` (ConvNeXt: resize to
+    224 / 0.875 = 256, then centre-crop 224), ``crop_size`` with ``do_center_crop``, else a plain
+    resize to ``height`` x ``width``; the processor's ``resample`` filter.
+    """
     size = _size(getattr(processor, "size", None)) or {"height": 224, "width": 224}
     crop = (
         _size(getattr(processor, "crop_size", None))
@@ -147,13 +158,20 @@ def _processor_preprocess(processor: Any) -> Preprocess:
     std = tuple(getattr(processor, "image_std", None) or (0.5, 0.5, 0.5))
     if not getattr(processor, "do_normalize", True):
         mean, std = (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)
+    resample = getattr(processor, "resample", None)
+    mode = _RESAMPLE.get(
+        int(getattr(resample, "value", resample) or 2), F.InterpolationMode.BILINEAR
+    )
     if crop:
         shorter = size.get("shortest_edge") or size.get("height") or crop["height"]
-        return Preprocess(crop["height"], crop["width"], shorter, mean, std)
+        return Preprocess(crop["height"], crop["width"], shorter, mean, std, mode)
     if "shortest_edge" in size:
         edge = size["shortest_edge"]
-        return Preprocess(edge, edge, edge, mean, std)
-    return Preprocess(size["height"], size["width"], None, mean, std)
+        crop_pct = getattr(processor, "crop_pct", None)
+        if crop_pct and edge < 384:
+            return Preprocess(edge, edge, int(edge / crop_pct), mean, std, mode)
+        return Preprocess(edge, edge, edge, mean, std, mode)
+    return Preprocess(size["height"], size["width"], None, mean, std, mode)
 
 
 @dataclass
