@@ -82,18 +82,31 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup(
-    *, verbose: bool, json_format: bool, secrets: Iterable[str] = (), stream: object = None
+    *,
+    verbose: bool,
+    json_format: bool,
+    secrets: Iterable[str] = (),
+    stream: object = None,
+    force: bool = False,
 ) -> RedactTokens:
-    """Configure the root logger once per process; returns the redaction filter (to add to)."""
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    """Configure the root logger; returns the redaction filter (more secrets can be added).
+
+    Like ``logging.basicConfig``: when the root logger already has handlers (an embedding
+    program, pytest) only the redaction filter is added to them, unless ``force``.
+    """
     redact = RedactTokens(secrets)
+    root = logging.getLogger()
+    if root.handlers and not force:
+        for existing in root.handlers:
+            existing.addFilter(redact)
+        return redact
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.addFilter(redact)
     handler.setFormatter(
         JsonFormatter()
         if json_format
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
-    root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)

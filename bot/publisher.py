@@ -5,7 +5,7 @@ change, or a PR with the same results already exists (found in the store or, if 
 was lost, by the hidden marker in the bot's PRs on the Hub). A PR the author closed is never
 reopened or recreated for that model revision.
 
-Repo states give typed outcomes and no PR: gated (the bot cannot read it), disabled, deleted,
+Repo states give typed outcomes and no PR: gated (access restricted), disabled, deleted,
 pull requests disabled, or stale (the head moved past the evaluated revision: the new sha is
 discovered next cycle). Over ``pull_requests.max_per_hour`` the outcome is "deferred" with the
 time a slot frees up; the job runner queues the job again for then.
@@ -53,7 +53,7 @@ class Outcome(enum.StrEnum):
     OPTED_OUT = "opted out"
     CARD_REFUSED = "card refused"
     NO_RESULTS = "no results"
-    GATED = "gated"  # the bot cannot read the repo
+    GATED = "gated"  # access to the repo is restricted
     REPO_DISABLED = "repo disabled"
     REPO_NOT_FOUND = "repo not found"  # deleted (or made private) since discovery
     PRS_DISABLED = "prs disabled"  # the author switched off discussions and pull requests
@@ -178,6 +178,8 @@ class Publisher:
             return PublishResult(Outcome.REPO_NOT_FOUND)
         if info.disabled:
             return PublishResult(Outcome.REPO_DISABLED)
+        if info.gated:  # the author restricted access: no unsolicited PRs
+            return PublishResult(Outcome.GATED)
         if info.sha and info.sha != model.sha:
             return PublishResult(Outcome.STALE, detail=f"head is now {info.sha}")
         return None

@@ -94,8 +94,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                if self._tokens >= tokens:
-                    self._tokens -= tokens
+                if self._tokens >= tokens - 1e-9:  # float dust would loop forever
+                    self._tokens = max(self._tokens - tokens, 0.0)
                     return waited
                 wait = (tokens - self._tokens) / self.rate
             self._sleep(wait)

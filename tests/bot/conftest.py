@@ -45,8 +45,11 @@ class FastConfig:
         return load_config(self.path)
 
 
-def write_config(root: Path, *, queue: dict[str, Any] | None = None, **settings: Any) -> FastConfig:
-    tag = f"bottest-{uuid.uuid4().hex[:8]}"
+def write_config(
+    root: Path, *, tag: str | None = None, queue: dict[str, Any] | None = None, **settings: Any
+) -> FastConfig:
+    """``settings``: bot.yaml sections to update, e.g. ``pull_requests={"enabled": False}``."""
+    tag = tag or f"bottest-{uuid.uuid4().hex[:8]}"
     bot = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text())
     bot["queue"] = {
         **bot["queue"],
