@@ -21,6 +21,7 @@ from huggingface_hub.errors import DisabledRepoError, HfHubHTTPError
 
 from bot.config import BotConfig
 from bot.discovery import discover
+from bot.keys import load_signer
 from bot.publisher import Outcome, Publisher, opted_out
 from bot.ratelimit import is_transient, retry_after, status_of
 from bot.worker import JobResult, drain
@@ -102,7 +103,11 @@ class Worker:
             [m.module for m in config.modules], api=api, store=store, device=device
         )
         self.publisher = Publisher(
-            api, store, config.settings.pull_requests, space_url=config.settings.space_url
+            api,
+            store,
+            config.settings.pull_requests,
+            space_url=config.settings.space_url,
+            signer=load_signer(),
         )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 

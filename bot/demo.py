@@ -82,6 +82,9 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "MONGODB_URI": mongo.uri,
             "EVALBOT_SPACE_URL": space_url,
+            "EVALBOT_SIGNING_KEY": os.environ.get(
+                "EVALBOT_SIGNING_KEY", str(root / "signing-key.pem")
+            ),
         }
         print(
             "Seeding the sandbox Hub with the demo world (cached after the first run) ...",

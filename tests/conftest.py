@@ -27,6 +27,10 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="evalbot-hf-home-")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)  # anonymous unless a test passes a token
+# the bot's signing key for this session (subprocesses inherit it)
+os.environ["EVALBOT_SIGNING_KEY"] = os.path.join(
+    tempfile.mkdtemp(prefix="evalbot-key-"), "signing-key.pem"
+)
 
 import pytest  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402

@@ -210,3 +210,15 @@ def test_dead_services_give_one_clear_message(cli_env) -> None:  # type: ignore[
     assert bad_token.returncode == 2 and "HF_TOKEN" in bad_token.stderr
     missing = evalbot(cli_env, "evaluate", "demo/does-not-exist", "--dry-run")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_pr_results_are_signed_and_verify(first_cycle, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+    (pr,) = bot_prs(demo_api, "demo/minilm-emotion")
+    card = ModelCard.load(
+        hf_hub_download("demo/minilm-emotion", "README.md", revision=f"refs/pr/{pr.num}")
+    )
+    ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
+    assert ours and all(r.verify_token for r in ours)
+    done = evalbot(cli_env, "verify", f"demo/minilm-emotion@refs/pr/{pr.num}")
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    assert "TAMPERED" not in done.stdout and done.stdout.count(": ok") == len(ours)
