@@ -52,12 +52,12 @@ def _load(args: argparse.Namespace) -> tuple[Settings, BotConfig]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.cycle import run_cycle
-    from bot.hub import make_api
+    from bot.hub import make_api, rate_limited
     from store.db import Store
 
     settings, config = _load(args)
     api = make_api(settings, need_token=True, hub=config.settings.hub)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         while True:
             report = run_cycle(config, api=api, store=store, device=args.device)
             print(report.summary())
@@ -67,13 +67,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from bot.hub import make_api
+    from bot.hub import make_api, rate_limited
     from bot.serve import discover_once, serve
     from store.db import Store
 
     settings, config = _load(args)
     api = make_api(settings, need_token=False, hub=config.settings.hub)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         if args.once:
             found = discover_once(config, api=api, store=store)
             print(f"listed {found.seen} models, queued {len(found.queued)} new revisions")
@@ -87,7 +87,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import threading
 
     from bot.cycle import CycleReport, Worker
-    from bot.hub import make_api
+    from bot.hub import make_api, rate_limited
     from bot.worker import drain
     from store.db import Store
 
@@ -100,7 +100,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         stop.set()
 
     signal.signal(signal.SIGTERM, finish_then_stop)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         worker = Worker(config, api=api, store=store, device=args.device, name=args.name)
         log.info("worker %s started", worker.name)
         report = drain(worker, CycleReport(), once=args.once, stop=stop)

@@ -1,13 +1,14 @@
 """The bot's Hub client: one ``HfApi`` per process, with a fast reachability check.
 
-The client paces its requests to a share of the token's quota and retries the calls
-huggingface_hub does not retry (see :mod:`bot.ratelimit`), per ``hub:`` in bot.yaml.
+The client retries the calls huggingface_hub does not retry, per ``hub:`` in bot.yaml; the
+long-running commands also pace all requests under :func:`rate_limited` (see :mod:`bot.ratelimit`).
 """
 
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from contextlib import AbstractContextManager
 
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
@@ -18,8 +19,8 @@ from bot.ratelimit import (
     RetryingHfApi,
     RetryPolicy,
     TokenBucket,
-    install,
     is_transient,
+    paced,
     status_of,
 )
 from bot.settings import Settings
@@ -37,17 +38,19 @@ def preflight(endpoint: str, *, timeout: float = 10.0) -> None:
         raise HubUnreachableError(endpoint, str(reason)) from exc
 
 
+def rate_limited(settings: Settings, hub: Hub) -> AbstractContextManager[TokenBucket]:
+    """Pace this process's Hub API requests to ``hub.quota_share`` of the token's quota."""
+    bucket = TokenBucket.for_quota(hub.requests_per_5min, share=hub.quota_share)
+    return paced(bucket, settings.hf_endpoint)
+
+
 def make_api(settings: Settings, *, need_token: bool, hub: Hub | None = None) -> HfApi:
     """An ``HfApi`` on ``settings.hf_endpoint``; checks the token when one is needed.
 
-    Installs the process-wide rate limiter of ``hub`` (default: bot.yaml's defaults).
+    Calls the client does not retry are retried per ``hub`` (default: bot.yaml's defaults).
     """
     hub = hub or Hub()
     preflight(settings.hf_endpoint)
-    install(
-        TokenBucket.for_quota(hub.requests_per_5min, share=hub.quota_share),
-        settings.hf_endpoint,
-    )
     api = RetryingHfApi(
         endpoint=settings.hf_endpoint,
         token=settings.hf_token or False,

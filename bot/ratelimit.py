@@ -2,9 +2,9 @@
 
 Two parts:
 
-- :class:`TokenBucket` paces every ``/api/`` request this process sends to the Hub
-  (:func:`install`, a request hook on huggingface_hub's shared HTTP client: listing pages,
-  discussions, commits, and the calls ``snapshot_download`` and ``datasets`` make inside).
+- :class:`TokenBucket` paces every ``/api/`` request this process sends to the Hub while
+  :func:`paced` is active (a request hook on huggingface_hub's shared HTTP client: listing
+  pages, discussions, commits, and the calls ``snapshot_download`` and ``datasets`` make).
   File downloads (``/resolve/``) count against the Hub's separate, larger resolver quota.
 - :class:`RetryingHfApi` retries the calls huggingface_hub does not retry itself (model and
   dataset info, whoami, discussions, commits) on 429 by the ``RateLimit: "api";r=0;t=N`` or
@@ -14,8 +14,9 @@ Two parts:
 
 Example:
     >>> bucket = TokenBucket.for_quota(1000, share=0.5)  # at most 500 requests in any 5 min
-    >>> install(bucket, "https://huggingface.co")
     >>> api = RetryingHfApi(token=token, policy=RetryPolicy(retries=3, max_wait_s=60))
+    >>> with paced(bucket, "https://huggingface.co"):
+    ...     run_cycle(config, api=api, store=store)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -102,8 +104,11 @@ class TokenBucket:
             waited += wait
 
 
-def install(bucket: TokenBucket, endpoint: str) -> None:
-    """Pace every ``/api/`` request to ``endpoint`` sent by huggingface_hub in this process."""
+@contextmanager
+def paced(bucket: TokenBucket, endpoint: str) -> Iterator[TokenBucket]:
+    """Pace every ``/api/`` request to ``endpoint`` that huggingface_hub sends in this process,
+    from any thread, until the block ends (the client is process-wide: so is the pacing).
+    """
     host = urlsplit(endpoint).netloc
 
     def pace(request: httpx2.Request) -> None:
@@ -121,6 +126,10 @@ def install(bucket: TokenBucket, endpoint: str) -> None:
         return client
 
     set_client_factory(factory)
+    try:
+        yield bucket
+    finally:
+        set_client_factory(default_client_factory)
 
 
 _RATELIMIT_T = re.compile(r"\bt=(\d+)")

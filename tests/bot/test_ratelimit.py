@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
 import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import set_client_factory
-from huggingface_hub.utils._http import default_client_factory
 
-from bot.ratelimit import RetryPolicy, TokenBucket, install, is_transient, retry_after
+from bot.ratelimit import RetryPolicy, TokenBucket, is_transient, paced, retry_after
 
 
 class FakeClock:
@@ -121,28 +118,23 @@ def test_retries_follow_the_hub_and_stop_where_they_must() -> None:
     assert missing.calls == 1
 
 
-@pytest.fixture
-def paced() -> Iterator[list[str]]:
-    seen: list[str] = []
-    yield seen
-    set_client_factory(default_client_factory)
-
-
 def test_every_api_request_of_the_process_is_paced(
-    sandbox: Any, paced: list[str], monkeypatch: pytest.MonkeyPatch
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    seen: list[str] = []
     clock = FakeClock()
     bucket = TokenBucket(rate=1, capacity=2, clock=clock, sleep=clock.sleep)
     real_acquire = bucket.acquire
 
     def acquire(tokens: float = 1.0) -> float:
-        paced.append("api")
+        seen.append("api")
         return real_acquire(tokens)
 
     monkeypatch.setattr(bucket, "acquire", acquire)
-    install(bucket, sandbox.url)
     api = HfApi(endpoint=sandbox.url)
-    for _ in range(5):
-        list(api.list_models(limit=1))
-    assert len(paced) == 5
+    with paced(bucket, sandbox.url):
+        for _ in range(5):
+            list(api.list_models(limit=1))
+    list(api.list_models(limit=1))  # after the block: not paced any more
+    assert len(seen) == 5
     assert clock.now == pytest.approx(3)  # 2 at once, then one per second

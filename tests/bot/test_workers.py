@@ -47,10 +47,10 @@ def test_a_killed_worker_s_job_is_finished_once_by_another(
 ) -> None:
     repo_id = f"kill{uuid.uuid4().hex[:6]}/victim"
     make_model(demo_api, world, repo_id, fast_config.tag)
-    discover(
-        retrying_api(bot_token), [m.module for m in fast_config.load().modules], store, limit=50
-    )
     env = cli_env(fast_config)
+    queued = evalbot(env, "serve", "--once", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = queued.communicate(timeout=60)
+    assert queued.returncode == 0 and "queued 1 new revisions" in out, err[-2000:]
 
     first = evalbot(
         env,
@@ -74,6 +74,7 @@ def test_a_killed_worker_s_job_is_finished_once_by_another(
         first.kill()
     job = _job(store, repo_id)
     assert (job["status"], job["worker"], job["attempts"]) == ("running", "doomed", 1)
+    assert store.results.count_documents({"model_id": repo_id}) == 0  # killed mid-evaluation
     wait_for(
         lambda: _job(store, repo_id)["lease_until"] < utcnow(),
         timeout=10,
