@@ -20,7 +20,8 @@ import torch
 import torchvision.transforms.v2.functional as F
 from PIL import Image
 
-from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from evaluators.errors import EvaluationError, InsufficientMetadataError
+from evaluators.loading import load_transformers_model
 from evaluators.predictions import Predictions
 from store.types import FailureReason
 
@@ -105,22 +106,16 @@ class TransformersImageClassifier:
             raise InsufficientMetadataError(
                 repo_id, f"no usable config or image processor: {exc}"
             ) from exc
-        try:
-            model = AutoModelForImageClassification.from_pretrained(
-                path, config=config, use_safetensors=True, trust_remote_code=False
-            )
-        except ValueError as exc:
-            raise IncompatibleLibraryError(
-                repo_id, f"not loadable as an image classifier: {exc}"
-            ) from exc
-        except (OSError, RuntimeError, KeyError) as exc:
-            raise EvaluationError(
-                repo_id, f"model failed to load: {exc}", reason=FailureReason.LOAD_ERROR
-            ) from exc
-        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
-        return cls(
-            repo_id, model.eval().to(device), _processor_preprocess(processor), id2label, device
+        model = load_transformers_model(
+            repo_id,
+            AutoModelForImageClassification,
+            path,
+            config,
+            kind="an image classifier",
+            device=device,
         )
+        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+        return cls(repo_id, model, _processor_preprocess(processor), id2label, device)
 
     def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
         return _run(self.model, self.preprocess, inputs, batch_size, self.device, timm=False)

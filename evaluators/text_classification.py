@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from evaluators.errors import InsufficientMetadataError
+from evaluators.loading import load_transformers_model
 from evaluators.predictions import Predictions
-from store.types import FailureReason
 
 
 @dataclass
@@ -42,19 +42,14 @@ class TextClassifier:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
         except (OSError, ValueError, TypeError) as exc:
             raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
-        try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                path, config=config, use_safetensors=True, trust_remote_code=False
-            )
-        except ValueError as exc:
-            raise IncompatibleLibraryError(
-                repo_id, f"not loadable as a sequence classifier: {exc}"
-            ) from exc
-        except (OSError, RuntimeError, KeyError) as exc:
-            raise EvaluationError(
-                repo_id, f"model failed to load: {exc}", reason=FailureReason.LOAD_ERROR
-            ) from exc
-        model.eval().to(device)
+        model = load_transformers_model(
+            repo_id,
+            AutoModelForSequenceClassification,
+            path,
+            config,
+            kind="a sequence classifier",
+            device=device,
+        )
         return cls(
             repo_id=repo_id, model=model, tokenizer=tokenizer, id2label=id2label, device=device
         )
