@@ -16,6 +16,8 @@ Collections (unique keys in brackets):
     pull_requests     one per opened PR [repo_id, num]
     poll_state        discovery watermarks [_id = source key]
     locks             short-lived named locks, e.g. one publisher per repo [_id = name]
+    claims            the card's self-reported values vs ours [model_id, dataset_id, split, metric]
+    identity          the public key that signs results [_id = "signing"]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from store.codec import (
 from store.embedded import EmbeddedMongo, start_embedded
 from store.errors import MongoUnavailableError
 from store.types import (
+    ClaimRecord,
     DatasetExampleRecord,
     DatasetRecord,
     DatasetSplitRecord,
@@ -53,6 +56,7 @@ from store.types import (
     ModelRecord,
     ModelStatus,
     ReferenceRecord,
+    SigningIdentity,
     VariantRecord,
     utcnow,
 )
@@ -143,6 +147,8 @@ class Store:
         self.pull_requests: Collection[Doc] = self.db["pull_requests"]
         self.poll_state: Collection[Doc] = self.db["poll_state"]
         self.locks: Collection[Doc] = self.db["locks"]
+        self.claims: Collection[Doc] = self.db["claims"]
+        self.identity: Collection[Doc] = self.db["identity"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -220,6 +226,17 @@ class Store:
         )
         self.pull_requests.create_index("created_at")
         self.models.create_index("status")
+        self.claims.create_index(
+            [
+                ("model_id", ASCENDING),
+                ("dataset_id", ASCENDING),
+                ("split", ASCENDING),
+                ("metric", ASCENDING),
+            ],
+            unique=True,
+            name="claim_key",
+        )
+        self.claims.create_index([("agrees", ASCENDING), ("created_at", DESCENDING)])
         self.dataset_classes.create_index(
             [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
         )
@@ -656,6 +673,54 @@ class Store:
         pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         return {d["_id"]: d["n"] for d in self.pull_requests.aggregate(pipeline)}
 
+    # -- claims audit ------------------------------------------------------------------------
+
+    def save_claims(self, model_id: str, model_sha: str, claims: Sequence[ClaimRecord]) -> None:
+        """Replace the audit of ``model_id`` with ``claims`` (those of revision ``model_sha``).
+
+        The card of a new revision may claim different things: older claims are dropped.
+        """
+        self.claims.delete_many({"model_id": model_id, "model_sha": {"$ne": model_sha}})
+        keep = [(c.dataset_id, c.split, c.metric) for c in claims]
+        for doc in self.claims.find(
+            {"model_id": model_id}, {"dataset_id": 1, "split": 1, "metric": 1}
+        ):
+            if (doc["dataset_id"], doc["split"], doc["metric"]) not in keep:
+                self.claims.delete_one({"_id": doc["_id"]})
+        for claim in claims:
+            doc = asdict(claim)
+            created = doc.pop("created_at")
+            key = {k: doc[k] for k in ("model_id", "dataset_id", "split", "metric")}
+            self.claims.update_one(
+                key, {"$set": doc, "$setOnInsert": {"created_at": created}}, upsert=True
+            )
+
+    def claims_for(self, model_id: str) -> list[ClaimRecord]:
+        """The audit of one model, in a stable order (dataset, split, metric)."""
+        docs = self.claims.find({"model_id": model_id}).sort(
+            [("dataset_id", ASCENDING), ("split", ASCENDING), ("metric", ASCENDING)]
+        )
+        return [_claim(d) for d in docs]
+
+    def discrepancies(self, *, limit: int = 1000) -> list[ClaimRecord]:
+        """Claims that disagree with our measurement, newest first."""
+        docs = self.claims.find({"agrees": False}).sort("created_at", DESCENDING).limit(limit)
+        return [_claim(d) for d in docs]
+
+    # -- signing identity --------------------------------------------------------------------
+
+    def set_identity(self, identity: SigningIdentity) -> None:
+        """Publish the public key that signs results (the Space shows it)."""
+        self.identity.update_one({"_id": "signing"}, {"$set": asdict(identity)}, upsert=True)
+
+    def get_identity(self) -> SigningIdentity | None:
+        doc = self.identity.find_one({"_id": "signing"})
+        if doc is None:
+            return None
+        return SigningIdentity(
+            key_id=doc["key_id"], public_key_pem=doc["public_key_pem"], updated_at=doc["updated_at"]
+        )
+
     # -- locks -------------------------------------------------------------------------------
 
     def acquire_lock(self, name: str, owner: str, *, ttl_s: float) -> bool:
@@ -686,6 +751,11 @@ class Store:
         self.poll_state.update_one(
             {"_id": key}, {"$set": {"watermark": value, "updated_at": utcnow()}}, upsert=True
         )
+
+
+def _claim(doc: Doc) -> ClaimRecord:
+    fields = {k: doc[k] for k in ClaimRecord.__dataclass_fields__ if k in doc}
+    return ClaimRecord(**fields)
 
 
 def _job(doc: Doc) -> Job:

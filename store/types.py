@@ -167,6 +167,38 @@ class EvaluationRecord:
 
 
 @dataclass(frozen=True)
+class ClaimRecord:
+    """A value the model card self-reports, next to what evalbot measured (the claims audit).
+
+    ``claimed`` and ``measured`` are fractions in [0, 1]; ``low``/``high`` are our 95% bootstrap
+    interval when the metric has one. ``agrees`` is False for a discrepancy.
+    """
+
+    model_id: str
+    model_sha: str
+    dataset_id: str
+    split: str
+    metric: str  # our metric key: accuracy, macro_f1, macro_precision, macro_recall
+    claimed: float
+    measured: float
+    low: float | None
+    high: float | None
+    agrees: bool
+    verdict: str  # "agrees (within the 95% CI)", "claims 17.4 points more than measured" ...
+    note: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class SigningIdentity:
+    """The public half of the key that signs evalbot's results, published for verification."""
+
+    key_id: str
+    public_key_pem: str
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
 class ReferenceRecord:
     """A publication (thesis table 3.4); ``key`` is its arXiv id or URL."""
 
