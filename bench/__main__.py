@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bench import image_pipeline, text_pipeline
+from bench import detection, image_pipeline, text_pipeline
 from bench.common import Report, header, load, quiet
 
 quiet()
@@ -14,5 +14,6 @@ report = Report()
 report.note(f"at the start: {load()}")
 text_pipeline.main(report)
 image_pipeline.main(report)
+detection.main(report)
 report.note(f"at the end: {load()}; took {time.perf_counter() - start:.0f} s")
 report.print()

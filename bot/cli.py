@@ -7,6 +7,7 @@ evalbot evaluate ORG/MODEL[@REV] --dry-run   evaluate one repo, print the card d
 evalbot validate [PATH]             check config YAML
 evalbot status                      queue, failures by reason, PRs by state
 evalbot verify ORG/MODEL[@REV]      check the signed evalbot results on a model card
+evalbot export-fiftyone MODEL DATASET [--variant V]   a detection evaluation as a FiftyOne dataset
 evalbot sandbox serve|seed          the local stand-in for the Hub
 evalbot space                       serve the Gradio Space
 evalbot demo                        everything above on embedded defaults
@@ -138,17 +139,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             records = store.results_for(model.repo_id, model.sha)
     for record in records:
         m = record.metrics
+        scores = (
+            f"AP {m['ap'] or 0:.4f}, AP50 {m['ap50'] or 0:.4f}"
+            if record.task == "object-detection"
+            else f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}"
+        )
         print(
             f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "
-            f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, "
-            f"{record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
+            f"{scores}, {record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
         )
     if not records:
         print("Nothing new to evaluate: every result for this revision is already stored.")
         return 0
-    card = read_card(api, model.repo_id, model.sha)
     space_url = config.settings.space_url
     try:
+        card = read_card(api, model.repo_id, model.sha)
         change = propose_card(card, records, repo_id=model.repo_id, space_url=space_url)
     except CardError as exc:
         print(f"No pull request would be opened: the card cannot be edited safely ({exc.reason}).")
@@ -217,6 +222,40 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 2
     settings = Settings.from_env(config_dir=args.config)
     return verify_repo(args.repo, settings=settings, public_key=args.public_key)
+
+
+def cmd_export_fiftyone(args: argparse.Namespace) -> int:
+    from bot.fiftyone_export import ExportError, export_fiftyone
+    from bot.hub import make_api
+    from store.db import Store
+
+    settings, config = _load(args)
+    api = make_api(settings, need_token=False)
+    with Store.open(settings.mongodb_uri) as store:
+        try:
+            summary = export_fiftyone(
+                args.model,
+                args.dataset,
+                store=store,
+                modules=[m.module for m in config.modules],
+                api=api,
+                media_dir=Path(args.media_dir).expanduser(),
+                variant=args.variant,
+                name=args.name,
+            )
+        except ExportError as exc:
+            print(f"evalbot: error: {exc}", file=sys.stderr)
+            return 1
+    print(
+        f"FiftyOne dataset '{summary.name}': {summary.samples} samples, evaluation key "
+        f"'{summary.eval_key}' (per-sample {summary.eval_key}_tp/_fp/_fn); FiftyOne mAP "
+        f"{summary.fiftyone_map}, evalbot AP {summary.evalbot_ap}"
+    )
+    print(
+        'Open it: python -c "import fiftyone as fo; '
+        f"fo.launch_app(fo.load_dataset('{summary.name}')).wait()\""
+    )
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -304,6 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-public-key", action="store_true", help="print evalbot's public key (PEM)"
     )
     ver.set_defaults(func=cmd_verify)
+
+    fo_export = sub.add_parser(
+        "export-fiftyone", help="write a stored detection evaluation to a FiftyOne dataset"
+    )
+    fo_export.add_argument("model", help="the evaluated model, e.g. facebook/detr-resnet-50")
+    fo_export.add_argument("dataset", help="the Hub dataset id, e.g. detection-datasets/coco")
+    fo_export.add_argument("--variant", default="original", help="e.g. flipped (default: original)")
+    fo_export.add_argument("--name", default=None, help="FiftyOne dataset name (default: derived)")
+    fo_export.add_argument(
+        "--media-dir", default="~/.cache/evalbot/fiftyone", help="where the images are written"
+    )
+    fo_export.set_defaults(func=cmd_export_fiftyone)
     return parser
 
 

@@ -48,6 +48,14 @@ class Hub(_Strict):
     max_wait_seconds: float = Field(default=60, ge=0)
 
 
+class Isolation(_Strict):
+    """Where models run: a child process, offline, without the token, under limits (default)."""
+
+    enabled: bool = True
+    memory_gib: float = Field(default=8, gt=0)
+    timeout_minutes: float = Field(default=30, gt=0)
+
+
 class BotSettings(_Strict):
     version: Literal[1] = 1
     schedule: Schedule = Schedule()
@@ -57,6 +65,7 @@ class BotSettings(_Strict):
     pull_requests: PullRequests = PullRequests()
     queue: Queue = Queue()
     hub: Hub = Hub()
+    isolation: Isolation = Isolation()
 
 
 @dataclass(frozen=True)

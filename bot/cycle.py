@@ -28,8 +28,9 @@ from bot.worker import JobResult, drain
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError
 from evaluators.executor import ExecutionReport, Executor, select_modules
+from evaluators.isolation import IsolatedExecutor
 from store.db import ExhaustedJob, Job, Store
-from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
+from store.types import FailureReason, ModelRecord, ModelStatus, SigningIdentity, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,24 @@ def save_report(store: Store, report: ExecutionReport) -> None:
         store.save_result(record)
 
 
+def make_executor(
+    config: BotConfig, *, api: HfApi, store: Store | None, device: str | None = None
+) -> Executor | IsolatedExecutor:
+    """The executor ``config`` asks for: isolated in a child process unless switched off."""
+    modules = [m.module for m in config.modules]
+    isolation = config.settings.isolation
+    if not isolation.enabled:
+        return Executor(modules, api=api, store=store, device=device)
+    return IsolatedExecutor(
+        modules,
+        api=api,
+        store=store,
+        device=device,
+        memory_limit=int(isolation.memory_gib * 2**30),
+        timeout=isolation.timeout_minutes * 60,
+    )
+
+
 class Worker:
     """Processes leased jobs: the executor behind one small interface (``process``)."""
 
@@ -99,15 +118,18 @@ class Worker:
     ) -> None:
         self.store = store
         self.queue = config.settings.queue
-        self.executor = Executor(
-            [m.module for m in config.modules], api=api, store=store, device=device
+        self.executor = make_executor(config, api=api, store=store, device=device)
+        signer = load_signer()
+        # The Space and `evalbot verify` read the public key from the store.
+        store.set_identity(
+            SigningIdentity(key_id=signer.key_id, public_key_pem=signer.public_key_pem())
         )
         self.publisher = Publisher(
             api,
             store,
             config.settings.pull_requests,
             space_url=config.settings.space_url,
-            signer=load_signer(),
+            signer=signer,
         )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 

@@ -29,13 +29,13 @@ from huggingface_hub.errors import (
 
 from bot.config import PullRequests
 from cardgen.audit import Claim, audit
-from cardgen.card import CardChange, propose_card
+from cardgen.card import CardChange, decode_card, propose_card
 from cardgen.errors import CardError
 from cardgen.pr import parse_marker, pr_body, pr_title
 from cardgen.signing import Signer
 from evaluators.executor import CODE_VERSION
 from store.db import PullRequestRecord, Store
-from store.types import EvaluationRecord, ModelRecord, utcnow
+from store.types import ClaimRecord, EvaluationRecord, ModelRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,15 +71,19 @@ class PublishResult:
 
 
 def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
-    """The README.md of a model revision, or None when it has none."""
+    """The README.md of a model revision, or None when it has none.
+
+    Raises:
+        CardError: When the README.md is not UTF-8.
+    """
     try:
         path = hf_hub_download(
             repo_id, "README.md", revision=revision, token=api.token, endpoint=api.endpoint
         )
     except EntryNotFoundError:
         return None
-    with open(path, encoding="utf-8", newline="") as handle:
-        return handle.read()
+    with open(path, "rb") as handle:
+        return decode_card(handle.read(), repo_id=repo_id)
 
 
 def opted_out(model: ModelRecord, card: str | None) -> bool:
@@ -133,6 +137,9 @@ class Publisher:
             card = read_card(self.api, model.repo_id, model.sha)
         except GatedRepoError:
             return PublishResult(Outcome.GATED)
+        except CardError as exc:  # not UTF-8
+            log.warning("%s: card cannot be read: %s", model.repo_id, exc)
+            return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
         if opted_out(model, card):
             return PublishResult(Outcome.OPTED_OUT)
         try:
@@ -142,6 +149,8 @@ class Publisher:
         except CardError as exc:
             log.warning("%s: card cannot be edited safely: %s", model.repo_id, exc.reason)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
+        claims = audit(card, records)
+        self._save_claims(model, claims)
         if not change.changed:
             return PublishResult(Outcome.UNCHANGED)
         try:
@@ -159,12 +168,36 @@ class Publisher:
             return deferred
         open_pr = next((pr for pr in prs if pr.status == "open"), None)
         try:
-            return self._commit(model, records, change, open_pr, audit(card, records))
+            return self._commit(model, records, change, open_pr, claims)
         except HfHubHTTPError as exc:
             if (refused := _refusal(exc)) is None:
                 raise
             log.info("%s: no PR: %s", model.repo_id, refused.value)
             return PublishResult(refused, detail=exc.server_message)
+
+    def _save_claims(self, model: ModelRecord, claims: list[Claim]) -> None:
+        """Keep the audit of the card's self-reported values: the Space lists discrepancies."""
+        self.store.save_claims(
+            model.repo_id,
+            model.sha,
+            [
+                ClaimRecord(
+                    model_id=model.repo_id,
+                    model_sha=model.sha,
+                    dataset_id=c.dataset,
+                    split=c.split,
+                    metric=c.metric,
+                    claimed=c.claimed,
+                    measured=c.measured,
+                    low=c.low,
+                    high=c.high,
+                    agrees=c.agrees,
+                    verdict=c.verdict,
+                    note=c.note,
+                )
+                for c in claims
+            ],
+        )
 
     def _repo_state(self, model: ModelRecord) -> PublishResult | None:
         """A typed outcome when the repo cannot or should not get a PR now, else None."""

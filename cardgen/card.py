@@ -116,7 +116,7 @@ def propose_card(
     section = render_section(selected, repo_id=repo_id, space_url=space_url, newline=newline)
     body = _place_section(body, section, newline, repo_id)
 
-    text = _render(front, body, newline)
+    text = _render(front, body, newline, repo_id)
     _check_round_trip(text, body, entry, repo_id)
     return CardChange(
         text=text, changed=text != existing, result_hash=result_hash(selected), model_index=ours
@@ -140,6 +140,23 @@ def read_results(text: str, *, repo_id: str) -> list[EvalResult]:
     entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
     results: list[EvalResult] = model_index_to_eval_results([entry])[1]
     return results
+
+
+def decode_card(data: bytes, *, repo_id: str) -> str:
+    """A README.md's bytes as text, line breaks kept.
+
+    Raises:
+        CardError: When the bytes are not UTF-8 (the Hub reads cards as UTF-8).
+
+    Example:
+        >>> decode_card("# Modèle".encode(), repo_id="org/m")
+        '# Modèle'
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        detail = f"{error.reason} at byte {error.start}; save the card as UTF-8"
+        raise CardError(Refusal.NOT_UTF8, repo_id=repo_id, detail=detail) from error
 
 
 def _newline(text: str) -> str:
@@ -194,6 +211,9 @@ def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
         raise CardError(Refusal.DUPLICATE_KEYS, repo_id=repo_id, detail=str(error)) from error
     except yaml.YAMLError as error:
         detail = " ".join(str(error).split())
+        raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
+    except RecursionError as error:  # PyYAML parses nested collections recursively
+        detail = "nested too deeply to parse; flatten the nested lists or mappings"
         raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
     if front is None:
         front = {}
@@ -316,14 +336,30 @@ def _place_section(body: str, section: str, newline: str, repo_id: str) -> str:
     return body[:start] + section + body[end + len(END) :]
 
 
-def _render(front: dict[str, Any], body: str, newline: str) -> str:
+def _render(front: dict[str, Any], body: str, newline: str, repo_id: str) -> str:
     # The model-index is set as plain data: ModelCardData would rebuild it from flattened
     # EvalResults, which merges results that share a dataset, drops null values and keys it does
     # not know, and keeps one model name. The author's results must come back as they were.
-    data = ModelCardData(**{k: v for k, v in front.items() if k != "model-index"})
+    data = _card_data({k: v for k, v in front.items() if k != "model-index"}, repo_id)
     data["model-index"] = front["model-index"]
     metadata = data.to_yaml(line_break=newline, original_order=list(front))
     return f"---{newline}{metadata}{newline}---{newline}{body}"
+
+
+def _card_data(fields: dict[str, Any], repo_id: str) -> ModelCardData:
+    """``ModelCardData(**fields)``; a value it rejects (``tags: 5``, ``eval_results: x``, a key
+    named ``self``) is a `CardError` naming the key."""
+    try:
+        return ModelCardData(**fields)
+    except (TypeError, ValueError):
+        pass
+    for key, value in fields.items():
+        try:
+            ModelCardData(**{key: value})
+        except (TypeError, ValueError) as error:
+            detail = f"key '{key}': {error}; fix or remove it"
+            raise CardError(Refusal.INVALID_METADATA, repo_id=repo_id, detail=detail) from error
+    raise CardError(Refusal.INVALID_METADATA, repo_id=repo_id)
 
 
 def _check_round_trip(text: str, body: str, entry: dict[str, Any], repo_id: str) -> None:

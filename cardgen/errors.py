@@ -13,6 +13,8 @@ class Refusal(enum.StrEnum):
     NOT_A_MAPPING = "front matter is not a mapping"
     NON_STRING_KEYS = "front matter has non-string keys"
     DUPLICATE_KEYS = "front matter has duplicate keys"
+    INVALID_METADATA = "front matter has a value huggingface_hub rejects"
+    NOT_UTF8 = "README.md is not valid UTF-8"
     MALFORMED_MODEL_INDEX = "model-index is malformed"
     SEVERAL_MODELS = "model-index lists several models"
     UNBALANCED_MARKERS = "evalbot section markers are unbalanced"

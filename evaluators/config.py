@@ -19,15 +19,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evaluators.errors import ConfigError
 from perturbations import Perturbation, from_spec
 
-TaskName = Literal["text-classification", "image-classification"]
-MODALITY: dict[str, str] = {"text-classification": "text", "image-classification": "image"}
+TaskName = Literal["text-classification", "image-classification", "object-detection"]
+MODALITY: dict[str, str] = {
+    "text-classification": "text",
+    "image-classification": "image",
+    "object-detection": "image",
+}
 # Processors by name: what each adds to a result. "classification" is always on.
 PROCESSORS: dict[str, str] = {
     "classification": "per-class TP/FP/FN/support, precision/recall/F1, accuracy, averages, confusion matrix",
     "misclassifications": "the most confident errors per (true, predicted) class pair",
     "calibration": "expected calibration error and reliability-diagram bins",
     "bootstrap": "95% bootstrap confidence intervals for accuracy and macro F1",
+    "coco": "COCO AP/AR (AP50, AP75, small/medium/large, AR1/10/100) overall and per class",
+    "detection_errors": "false positives and missed objects with class, confidence and box",
 }
+# The processors a task takes; the first is always on. Classification tasks take the rest.
+TASK_PROCESSORS: dict[str, tuple[str, ...]] = {"object-detection": ("coco", "detection_errors")}
+CLASSIFICATION_PROCESSORS = ("classification", "misclassifications", "calibration", "bootstrap")
 
 
 class _Strict(BaseModel):
@@ -37,6 +46,17 @@ class _Strict(BaseModel):
 class Columns(_Strict):
     input: str
     label: str
+
+
+class ObjectColumns(_Strict):
+    """Object detection: the fields of each object in the ``label`` column (a list of objects,
+    or a struct of lists as in ``datasets``' ``Sequence`` of a dict)."""
+
+    bbox: str = "bbox"
+    category: str = "category"
+    format: Literal["xyxy", "xywh"] = "xyxy"  # pixels; xywh is COCO's own
+    area: str | None = None  # COCO's segment area (small/medium/large); default: the box area
+    iscrowd: str | None = None
 
 
 class Reference(_Strict):
@@ -56,6 +76,7 @@ class DatasetRef(_Strict):
     split: str = "test"
     revision: str | None = None  # None: the head of main, resolved and stored at evaluation time
     columns: Columns
+    objects: ObjectColumns | None = None  # object detection only
     labels: list[str] = Field(min_length=2)
     description: str | None = None
     homepage: str | None = None
@@ -86,10 +107,23 @@ class EvaluationModule(_Strict):
     also_evaluate_on: list[str] = Field(default_factory=list)  # ids of compatible modules
     label_aliases: dict[str, list[str]] = Field(default_factory=dict)
     perturbations: list[str | dict[str, Any]] = Field(default_factory=list)
-    processors: list[str] = Field(default_factory=lambda: list(PROCESSORS))
+    processors: list[str] = Field(default_factory=lambda: list(CLASSIFICATION_PROCESSORS))
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_length: int = Field(default=128, ge=8, le=8192)  # text only: tokens per example
     limit: int | None = Field(default=None, ge=1)
+    # object detection: detections scoring below this are not counted as TP/FP (AP uses all)
+    score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_processors(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "processors" not in data:
+            task = data.get("task")
+            return {
+                **data,
+                "processors": list(TASK_PROCESSORS.get(str(task), CLASSIFICATION_PROCESSORS)),
+            }
+        return data
 
     @field_validator("processors")
     @classmethod
@@ -97,12 +131,20 @@ class EvaluationModule(_Strict):
         for name in names:
             if name not in PROCESSORS:
                 raise ValueError(f"unknown processor '{name}'{did_you_mean(name, PROCESSORS)}")
-        if "classification" not in names:
-            raise ValueError("processors must include 'classification'")
         return names
 
     @model_validator(mode="after")
     def _check(self) -> EvaluationModule:
+        allowed = TASK_PROCESSORS.get(self.task, CLASSIFICATION_PROCESSORS)
+        if allowed[0] not in self.processors:
+            raise ValueError(f"processors must include '{allowed[0]}'")
+        other = [name for name in self.processors if name not in allowed]
+        if other:
+            raise ValueError(
+                f"processors {other} are not for task '{self.task}' (it takes {list(allowed)})"
+            )
+        if (self.task == "object-detection") != (self.dataset.objects is not None):
+            raise ValueError("dataset.objects is required for object-detection and only there")
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))
         if unknown:
             raise ValueError(f"label_aliases names labels not in dataset.labels: {unknown}")

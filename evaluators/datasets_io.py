@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import datasets
 import numpy as np
@@ -12,6 +13,9 @@ import numpy.typing as npt
 
 from evaluators.config import MODALITY, EvaluationModule
 from evaluators.labels import normalize
+
+if TYPE_CHECKING:
+    from perturbations import Perturbation
 
 
 class DatasetError(RuntimeError):
@@ -31,6 +35,11 @@ class EvalSplit:
 
     def class_counts(self, num_classes: int) -> list[int]:
         return [int(n) for n in np.bincount(self.labels, minlength=num_classes)]
+
+    def perturbed(self, inputs: Sequence[Any], perturbation: Perturbation) -> EvalSplit:
+        """This split with ``inputs`` perturbed by ``perturbation`` (a detection split also
+        moves its boxes)."""
+        return dataclasses.replace(self, inputs=inputs)
 
 
 def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.int64]:

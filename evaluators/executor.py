@@ -43,6 +43,14 @@ from evaluators.metadata import (
     split_record,
     variant_record,
 )
+from evaluators.object_detection import (
+    DetectionSplit,
+    Detector,
+    TransformersDetector,
+    detection_examples,
+    detection_record,
+    load_detection_split,
+)
 from evaluators.predictions import Classifier
 from evaluators.processing import process_classification
 from evaluators.text_classification import TextClassifier
@@ -199,8 +207,27 @@ class Executor:
         report = ExecutionReport(model=model, skipped=skipped)
         if not todo:
             return report
+        if model.origin == "fiftyone":  # the FiftyOne model zoo: loaded by FiftyOne, not fetched
+            from evaluators.fiftyone_models import FiftyOneDetector
+
+            detector = FiftyOneDetector.load(model.repo_id, self.device)
+            return self.execute_loaded(report, todo, detector, ModelMetadata({}, {}, None, None))
         fetched = fetch_model(self.api, model.repo_id, model.sha)
         return self.execute(report, todo, fetched)
+
+    def execute_loaded(
+        self,
+        report: ExecutionReport,
+        todo: Sequence[EvaluationTask],
+        predictor: Classifier | Detector,
+        metadata: ModelMetadata,
+    ) -> ExecutionReport:
+        """Steps 4-5 for a model loaded by its own source (no Hub snapshot)."""
+        report.model_metadata = metadata
+        for task in todo:
+            report.records.append(self._run_task(report.model, predictor, task))
+        self._describe(report, todo)
+        return report
 
     def execute(
         self, report: ExecutionReport, todo: Sequence[EvaluationTask], fetched: FetchedModel
@@ -242,12 +269,17 @@ class Executor:
             clean = self.split(EvaluationTask(module, task.dataset_revision))
             report.splits.append(split_record(module, clean))
             if self.store is None or not self.store.has_examples(clean.dataset_id, clean.split):
-                report.examples.extend(examples(module, clean))
+                if isinstance(clean, DetectionSplit):
+                    report.examples.extend(detection_examples(module, clean))
+                else:
+                    report.examples.extend(examples(module, clean))
 
-    def load(self, model: ModelRecord, path: object) -> Classifier:
+    def load(self, model: ModelRecord, path: object) -> Classifier | Detector:
         from pathlib import Path
 
         folder = Path(str(path))
+        if model.pipeline_tag == "object-detection":
+            return TransformersDetector.load(model.repo_id, folder, self.device)
         if model.pipeline_tag == "text-classification":
             return TextClassifier.load(model.repo_id, folder, self.device)
         if model.pipeline_tag == "image-classification":
@@ -260,14 +292,27 @@ class Executor:
         ref = task.module.dataset
         key = (ref.repo, task.dataset_revision, ref.config, ref.split, task.module.limit)
         if key not in self._splits:
-            self._splits[key] = load_split(task.module, task.dataset_revision)
+            load = load_detection_split if task.module.task == "object-detection" else load_split
+            self._splits[key] = load(task.module, task.dataset_revision)
         clean = self._splits[key]
         return clean if task.perturbation is None else self.variants.get(clean, task.perturbation)
 
     def _run_task(
-        self, model: ModelRecord, classifier: Classifier, task: EvaluationTask
+        self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
     ) -> EvaluationRecord:
         module = task.module
+        if isinstance(classifier, Detector):
+            split = self.split(task)
+            assert isinstance(split, DetectionSplit)
+            return detection_record(
+                model,
+                classifier,
+                module,
+                split,
+                key=task.key(model),
+                device=describe(self.device),
+                versions=self._versions,
+            )
         labels = module.dataset.labels
         mapping = map_labels(
             model.repo_id, classifier.id2label, labels, aliases=module.label_aliases

@@ -80,7 +80,15 @@ OFFLINE_ENV = {
     "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
 }
 JOB_FILE, RESULT_FILE, LOG_FILE = "job.pickle", "result.pickle", "child.log"
-_CHILD_CODE = "import sys; from evaluators.isolation import child_main; child_main(*sys.argv[1:])"
+# The child first asks Linux to SIGKILL it when its parent dies (and exits if that already
+# happened), before its slow imports: a worker killed with SIGKILL leaves no evaluation running.
+_CHILD_CODE = (
+    "import ctypes, os, sys\n"
+    "if sys.platform.startswith('linux'): ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG\n"
+    "if os.getppid() != int(sys.argv[3]): os._exit(1)\n"
+    "from evaluators.isolation import child_main\n"
+    "child_main(*sys.argv[1:3])\n"
+)
 _MEMORY_MARKERS = (
     "MemoryError",
     "can't allocate memory",
@@ -234,7 +242,14 @@ class IsolatedExecutor:
         return env
 
     def _run_child(self, repo_id: str, folder: Path) -> ExecutionReport:
-        command = [sys.executable, "-c", _CHILD_CODE, str(folder), str(self.memory_limit or 0)]
+        command = [
+            sys.executable,
+            "-c",
+            _CHILD_CODE,
+            str(folder),
+            str(self.memory_limit or 0),
+            str(os.getpid()),
+        ]
         with (folder / LOG_FILE).open("wb") as log:
             child = subprocess.Popen(
                 command,

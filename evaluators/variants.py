@@ -55,13 +55,7 @@ class VariantCache:
             self._items.move_to_end(key)
             return self._items[key]
         self.misses += 1
-        variant = EvalSplit(
-            dataset_id=split.dataset_id,
-            revision=split.revision,
-            split=split.split,
-            inputs=perturb(split.inputs, perturbation),
-            labels=split.labels,
-        )
+        variant = split.perturbed(perturb(split.inputs, perturbation), perturbation)
         self._items[key] = variant
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)

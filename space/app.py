@@ -1,99 +1,799 @@
-"""The evalbot Space: browse evaluated models and one model's per-class results.
+"""The evalbot Space: an explorer of the stored results (thesis chapter 6), in Gradio.
 
-Runs on its own (``python -m space`` or ``evalbot space``) and as a Hugging Face Space
-(``space/app.py``). Reads MongoDB (``MONGODB_URI``; the embedded server when unset), never writes.
-Links like ``/?model=org/name`` open a model directly (PRs and cards link here).
+Runs on its own (``python -m space``, ``evalbot space``) and as a Hugging Face Space
+(``python space/app.py``, the ``app_file`` of ``space/README.md``). Reads MongoDB
+(``MONGODB_URI``; the embedded server when unset), never writes.
+
+Every view is a URL (``?view=NAME&param=value``), so links can be shared and put in PRs; the
+old form ``?model=org/name`` opens the model. The views themselves live in ``space.views``.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-import gradio as gr
+if __package__ in (None, ""):  # `python space/app.py`: make `space` and `store` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from space.queries import (
-    CLASS_COLUMNS,
-    MODEL_COLUMNS,
-    class_table,
-    model_results,
-    model_summary,
-    models_table,
-    result_label,
-)
+import gradio as gr
+import pandas as pd
+
+from space import views as v
+from store import queries as q
 from store.db import Store
 
 HUB_URL = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
+TITLE = "evalbot — model evaluation results"
+
+CSS = """
+.evalbot-table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.92em; }
+.evalbot-table th, .evalbot-table td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+.evalbot-table th { background: #f4f4f5; }
+.evalbot-empty { font-style: italic; color: #555; }
+.evalbot-failure { color: #a40000; }
+.claim-differs { color: #a40000; font-weight: 600; }
+.claim-agrees { color: #1a7f37; }
+.example-thumb { width: 40px; height: 40px; image-rendering: pixelated; margin-right: 2px; }
+.example-text { display: inline-block; max-width: 28em; margin-right: 6px; font-size: 0.9em; }
+"""
+
+# A click on a point of the scatterplot opens that model's result: plotly's own click event,
+# the point's customdata being the result's URL (``?view=result&...``).
+JS = """
+() => {
+  const hook = () => {
+    document.querySelectorAll('#scatter-plot .js-plotly-plot').forEach((gd) => {
+      if (gd.__evalbotClick || typeof gd.on !== 'function') return;
+      gd.__evalbotClick = true;
+      gd.on('plotly_click', (ev) => {
+        const url = ev && ev.points && ev.points.length ? ev.points[0].customdata : null;
+        if (typeof url === 'string' && url.startsWith('?view=')) window.location.search = url;
+      });
+    });
+  };
+  setInterval(hook, 500);
+}
+"""
+
+NAV = " · ".join(
+    f"[{label}]({v.link(view)})"
+    for view, label in (
+        ("models", "Models"),
+        ("dataset", "Datasets"),
+        ("scatter", "Scatterplot"),
+        ("leaderboard", "Leaderboard"),
+        ("find", "Find a model"),
+        ("audit", "Claims audit"),
+    )
+)
 
 
-def build_app(store: Store) -> gr.Blocks:
-    def refresh(search: str) -> tuple[Any, Any]:
-        rows = models_table(store, search)
-        choices = [r[0] for r in rows]
-        return gr.update(value=rows), gr.update(choices=choices)
+def _frame(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    return pd.DataFrame([list(r) for r in rows], columns=list(headers))
 
-    def show_model(repo_id: str | None) -> tuple[str, Any, Any]:
-        if not repo_id:
-            return (
-                "Pick a model to see its results.",
-                gr.update(choices=[], value=None),
-                gr.update(value=[]),
+
+def _link_md(view: str, **params: object) -> str:
+    url = v.link(view, **params)
+    return f"Link to this view: [`{url}`]({url})"
+
+
+def _dd(label: str, elem_id: str, *, multiselect: bool = False, **kw: Any) -> gr.Dropdown:
+    return gr.Dropdown(
+        label=label,
+        elem_id=elem_id,
+        allow_custom_value=True,
+        multiselect=multiselect,
+        choices=kw.pop("choices", []),
+        **kw,
+    )
+
+
+def _any(values: Sequence[str]) -> list[tuple[str, str]]:
+    return [("Any", ""), *[(x, x) for x in values]]
+
+
+class App:
+    """The Blocks and their wiring. Views are rendered by ``space.views`` from plain params."""
+
+    def __init__(self, store: Store, *, hub_url: str = HUB_URL) -> None:
+        self.store = store
+        self.hub_url = hub_url
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def datasets(self) -> list[tuple[str, str]]:
+        return [(f"{d.name} ({d.dataset_id})", d.dataset_id) for d in q.list_datasets(self.store)]
+
+    def classes_and_variants(self, dataset: str) -> tuple[Any, Any]:
+        labels = q.dataset_labels(self.store, dataset) if dataset else []
+        variants = q.dataset_variants(self.store, dataset) if dataset else []
+        return gr.update(choices=labels), gr.update(choices=variants or [q.ORIGINAL])
+
+    # -- renderers: params -> component updates, one list per view -------------------------
+
+    def r_models(self, p: dict[str, str]) -> list[Any]:
+        view = v.models_view(self.store, p)
+        f = view.facets
+        return [
+            view.info,
+            view.html,
+            _link_md("models", **{k: val for k, val in p.items() if k != "view"}),
+            gr.update(choices=_any(f.origins)),
+            gr.update(choices=_any(f.tasks)),
+            gr.update(choices=_any(f.trained_on)),
+            gr.update(choices=_any(f.evaluated_on)),
+            gr.update(choices=_any(f.failures)),
+            view.page,
+        ]
+
+    def r_model(self, p: dict[str, str]) -> list[Any]:
+        return [
+            v.model_view(self.store, p, hub_url=self.hub_url),
+            _link_md("model", model=p.get("model", "")),
+        ]
+
+    def r_result(self, p: dict[str, str]) -> list[Any]:
+        view = v.result_view(self.store, p)
+        return [
+            view.header,
+            view.chart,
+            _frame(v.CLASS_COLUMNS, view.rows),
+            gr.update(choices=view.classes, value=view.confusion_classes),
+            view.confusion,
+            gr.update(choices=[("All", ""), *[(x, x) for x in view.pairs]], value=""),
+            view.gallery,
+            view.errors,
+            view.calibration,
+            _link_md(
+                "result",
+                model=p.get("model", ""),
+                dataset=p.get("dataset", ""),
+                split=p.get("split", ""),
+                variant=p.get("variant", ""),
+            ),
+        ]
+
+    def r_variants(self, p: dict[str, str]) -> list[Any]:
+        view = v.variants_view(self.store, p)
+        return [
+            view.info,
+            view.figure,
+            _frame(view.headers, view.rows),
+            _link_md("variants", **{k: val for k, val in p.items() if k != "view"}),
+        ]
+
+    def r_compare(self, p: dict[str, str]) -> list[Any]:
+        view = v.compare_view(self.store, p)
+        return [
+            view.info,
+            view.speed,
+            view.figure,
+            _frame(view.headers, view.rows),
+            gr.update(choices=view.choices),
+            _link_md("compare", **{k: val for k, val in p.items() if k != "view"}),
+        ]
+
+    def r_dataset(self, p: dict[str, str]) -> list[Any]:
+        return [
+            v.dataset_view(self.store, p),
+            _link_md("dataset", dataset=p.get("dataset", "")),
+        ]
+
+    def r_scatter(self, p: dict[str, str]) -> list[Any]:
+        view = v.scatter_view(self.store, p)
+        return [
+            view.info,
+            view.figure,
+            _frame(view.headers, view.rows),
+            _link_md("scatter", **{k: val for k, val in p.items() if k != "view"}),
+        ]
+
+    def r_leaderboard(self, p: dict[str, str]) -> list[Any]:
+        view = v.leaderboard_view(self.store, p)
+        return [
+            view.info,
+            _frame(view.headers, view.rows),
+            _link_md("leaderboard", **{k: val for k, val in p.items() if k != "view"}),
+        ]
+
+    def r_find(self, p: dict[str, str]) -> list[Any]:
+        view = v.find_view(self.store, p)
+        return [
+            view.info,
+            _frame(view.headers, view.rows),
+            _link_md("find", **{k: val for k, val in p.items() if k != "view"}),
+        ]
+
+    def r_audit(self, p: dict[str, str]) -> list[Any]:
+        return [v.audit_view(self.store, p)]
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def build(self) -> gr.Blocks:
+        views: dict[
+            str,
+            tuple[list[Any], Callable[..., dict[str, str]], Callable[..., list[Any]], list[Any]],
+        ] = {}
+        with gr.Blocks(title=TITLE) as app:
+            gr.Markdown(
+                "# evalbot results\nModels evaluated by evalbot on the datasets they were "
+                "trained on and on perturbed variants, per class. " + NAV
             )
-        results = model_results(store, repo_id)
-        labels = [result_label(r) for r in results]
-        table = class_table(results[0]) if results else []
-        return (
-            model_summary(store, repo_id, hub_url=HUB_URL),
-            gr.update(choices=labels, value=labels[0] if labels else None),
-            gr.update(value=table),
+            with gr.Tabs(selected="models", elem_id="views") as tabs:
+                with gr.Tab("Models", id="models", elem_id="tab-models"):
+                    with gr.Row():
+                        m_q = gr.Textbox(label="Name contains", elem_id="models-search")
+                        m_origin = _dd("Origin", "models-origin", value="")
+                        m_task = _dd("Task", "models-task", value="")
+                        m_trained = _dd("Trained on", "models-trained", value="")
+                    with gr.Row():
+                        m_evaluated = _dd("Evaluated on", "models-evaluated", value="")
+                        m_metrics = _dd(
+                            "Metrics available",
+                            "models-metrics",
+                            choices=[("Any", ""), ("Yes", "yes"), ("No", "no")],
+                            value="",
+                        )
+                        m_failure = _dd("Failure reason", "models-failure", value="")
+                        m_sort = _dd(
+                            "Sort by", "models-sort", choices=list(q.MODEL_SORTS), value="name"
+                        )
+                        m_order = gr.Radio(
+                            ["asc", "desc"], value="asc", label="Order", elem_id="models-order"
+                        )
+                    with gr.Row():
+                        m_apply = gr.Button(
+                            "Apply filters", elem_id="models-apply", variant="primary"
+                        )
+                        m_prev = gr.Button("← previous", elem_id="models-prev")
+                        m_page = gr.Number(
+                            value=1, precision=0, label="Page", elem_id="models-page"
+                        )
+                        m_next = gr.Button("next →", elem_id="models-next")
+                    m_info = gr.Markdown(elem_id="models-info")
+                    m_html = gr.HTML(elem_id="models-html")
+                    m_link = gr.Markdown(elem_id="models-link")
+                m_inputs = [
+                    m_q,
+                    m_origin,
+                    m_task,
+                    m_trained,
+                    m_evaluated,
+                    m_metrics,
+                    m_failure,
+                    m_sort,
+                    m_order,
+                    m_page,
+                ]
+                m_keys = [
+                    "q",
+                    "origin",
+                    "task",
+                    "trained",
+                    "evaluated",
+                    "metrics",
+                    "failure",
+                    "sort",
+                    "order",
+                    "page",
+                ]
+                m_outputs = [
+                    m_info,
+                    m_html,
+                    m_link,
+                    m_origin,
+                    m_task,
+                    m_trained,
+                    m_evaluated,
+                    m_failure,
+                    m_page,
+                ]
+                views["models"] = (m_inputs, _params(m_keys), self.r_models, m_outputs)
+
+                with gr.Tab("Model", id="model", elem_id="tab-model"):
+                    with gr.Row():
+                        mo_name = gr.Textbox(label="Model (org/name)", elem_id="model-input")
+                        mo_show = gr.Button("Show", elem_id="model-show")
+                    mo_html = gr.HTML(elem_id="model-html")
+                    mo_link = gr.Markdown(elem_id="model-link")
+                views["model"] = ([mo_name], _params(["model"]), self.r_model, [mo_html, mo_link])
+
+                with gr.Tab("Result", id="result", elem_id="tab-result"):
+                    with gr.Row():
+                        r_model = gr.Textbox(label="Model", elem_id="result-model")
+                        r_dataset = gr.Textbox(label="Dataset", elem_id="result-dataset")
+                        r_split = gr.Textbox(label="Split (empty: any)", elem_id="result-split")
+                        r_variant = gr.Textbox(
+                            label="Variant", value="original", elem_id="result-variant"
+                        )
+                        r_show = gr.Button("Show", elem_id="result-show")
+                    r_header = gr.HTML(elem_id="result-header")
+                    gr.Markdown("### Per class")
+                    with gr.Row():
+                        r_metrics = gr.CheckboxGroup(
+                            list(q.CLASS_METRICS),
+                            value=list(q.CLASS_METRICS),
+                            label="Metrics",
+                            elem_id="result-metrics",
+                        )
+                        r_filter = gr.Textbox(label="Class contains", elem_id="result-filter")
+                        r_sort = _dd(
+                            "Sort by",
+                            "result-sort",
+                            choices=["id", "precision", "recall", "f1", "support"],
+                            value="id",
+                        )
+                        r_desc = gr.Checkbox(label="Descending", elem_id="result-desc")
+                    r_chart = gr.Plot(elem_id="result-chart", show_label=False)
+                    r_table = gr.Dataframe(interactive=False, elem_id="result-table", wrap=True)
+                    gr.Markdown("### Confusion matrix (opens on the most confused classes)")
+                    r_classes = _dd("Classes", "result-classes", multiselect=True)
+                    r_confusion = gr.Plot(elem_id="result-confusion", show_label=False)
+                    gr.Markdown("### Misclassifications (most confident errors first)")
+                    with gr.Row():
+                        r_pair = _dd("True → predicted", "result-pair", value="")
+                        r_conf = gr.Slider(
+                            0,
+                            1,
+                            value=0,
+                            step=0.05,
+                            label="Minimum confidence",
+                            elem_id="result-conf",
+                        )
+                    r_gallery = gr.Gallery(
+                        label="Misclassified images",
+                        elem_id="result-gallery",
+                        columns=8,
+                        height="auto",
+                    )
+                    r_errors = gr.HTML(elem_id="result-errors")
+                    gr.Markdown("### Calibration")
+                    r_calibration = gr.Plot(elem_id="result-calibration", show_label=False)
+                    r_link = gr.Markdown(elem_id="result-link")
+                r_inputs = [r_model, r_dataset, r_split, r_variant]
+                r_keys = ["model", "dataset", "split", "variant"]
+                views["result"] = (
+                    r_inputs,
+                    _params(r_keys),
+                    self.r_result,
+                    [
+                        r_header,
+                        r_chart,
+                        r_table,
+                        r_classes,
+                        r_confusion,
+                        r_pair,
+                        r_gallery,
+                        r_errors,
+                        r_calibration,
+                        r_link,
+                    ],
+                )
+
+                with gr.Tab("Variants", id="variants", elem_id="tab-variants"):
+                    with gr.Row():
+                        v_model = gr.Textbox(label="Model", elem_id="variants-model")
+                        v_dataset = gr.Textbox(label="Dataset", elem_id="variants-dataset")
+                        v_metric = gr.Radio(
+                            list(q.CLASS_METRICS),
+                            value="f1",
+                            label="Metric",
+                            elem_id="variants-metric",
+                        )
+                        v_mode = gr.Radio(
+                            ["absolute", "relative"],
+                            value="absolute",
+                            label="Values",
+                            elem_id="variants-mode",
+                        )
+                        v_filter = gr.Textbox(label="Class contains", elem_id="variants-filter")
+                        v_show = gr.Button("Show", elem_id="variants-show")
+                    v_info = gr.HTML(elem_id="variants-info")
+                    v_plot = gr.Plot(elem_id="variants-plot", show_label=False)
+                    v_table = gr.Dataframe(interactive=False, elem_id="variants-table")
+                    v_link = gr.Markdown(elem_id="variants-link")
+                views["variants"] = (
+                    [v_model, v_dataset, v_metric, v_mode, v_filter],
+                    _params(["model", "dataset", "metric", "mode", "filter"]),
+                    self.r_variants,
+                    [v_info, v_plot, v_table, v_link],
+                )
+
+                with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
+                    with gr.Row():
+                        c_dataset = _dd("Dataset", "compare-dataset", value="")
+                        c_models = _dd("Models (two or more)", "compare-models", multiselect=True)
+                        c_metric = gr.Radio(
+                            list(q.CLASS_METRICS),
+                            value="f1",
+                            label="Metric",
+                            elem_id="compare-metric",
+                        )
+                        c_variant = gr.Textbox(
+                            label="Variant", value="original", elem_id="compare-variant"
+                        )
+                        c_show = gr.Button("Compare", elem_id="compare-show")
+                    c_info = gr.HTML(elem_id="compare-info")
+                    c_speed = gr.HTML(elem_id="compare-speed-html")
+                    c_plot = gr.Plot(elem_id="compare-plot", show_label=False)
+                    c_table = gr.Dataframe(interactive=False, elem_id="compare-table")
+                    c_link = gr.Markdown(elem_id="compare-link")
+                views["compare"] = (
+                    [c_dataset, c_models, c_metric, c_variant],
+                    _params(["dataset", "models", "metric", "variant"]),
+                    self.r_compare,
+                    [c_info, c_speed, c_plot, c_table, c_models, c_link],
+                )
+
+                with gr.Tab("Dataset", id="dataset", elem_id="tab-dataset"):
+                    with gr.Row():
+                        d_dataset = _dd("Dataset", "dataset-input", value="")
+                        d_show = gr.Button("Show", elem_id="dataset-show")
+                    d_html = gr.HTML(elem_id="dataset-html")
+                    d_link = gr.Markdown(elem_id="dataset-link")
+                views["dataset"] = (
+                    [d_dataset],
+                    _params(["dataset"]),
+                    self.r_dataset,
+                    [d_html, d_link],
+                )
+
+                with gr.Tab("Scatterplot", id="scatter", elem_id="tab-scatter"):
+                    with gr.Row():
+                        s_dataset = _dd("Dataset", "scatter-dataset", value="")
+                        s_x = _dd(
+                            "x axis",
+                            "scatter-x",
+                            choices=[(v.AXIS_LABELS[a], a) for a in v.AXES],
+                            value="accuracy",
+                        )
+                        s_y = _dd(
+                            "y axis",
+                            "scatter-y",
+                            choices=[(v.AXIS_LABELS[a], a) for a in v.AXES],
+                            value="instances_per_s",
+                        )
+                        s_class = _dd("Class (for per-class axes)", "scatter-class", value="")
+                        s_variant = _dd("Variant", "scatter-variant", value="original")
+                        s_show = gr.Button("Plot", elem_id="scatter-show")
+                    s_info = gr.HTML(elem_id="scatter-info")
+                    s_plot = gr.Plot(elem_id="scatter-plot", show_label=False)
+                    s_table = gr.Dataframe(
+                        interactive=False, elem_id="scatter-table", max_height=400
+                    )
+                    s_link = gr.Markdown(elem_id="scatter-link")
+                views["scatter"] = (
+                    [s_dataset, s_x, s_y, s_class, s_variant],
+                    _params(["dataset", "x", "y", "class", "variant"]),
+                    self.r_scatter,
+                    [s_info, s_plot, s_table, s_link],
+                )
+
+                with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard"):
+                    with gr.Row():
+                        l_dataset = _dd("Dataset", "leaderboard-dataset", value="")
+                        l_show = gr.Button("Rank", elem_id="leaderboard-show")
+                    with gr.Row():
+                        l_weights = [
+                            gr.Slider(
+                                0,
+                                10,
+                                value=v.DEFAULT_WEIGHTS[d],
+                                step=0.5,
+                                label=f"weight: {d}",
+                                elem_id=f"leaderboard-w-{d}",
+                            )
+                            for d in v.DIMENSIONS
+                        ]
+                    l_info = gr.HTML(elem_id="leaderboard-info")
+                    l_table = gr.Dataframe(interactive=False, elem_id="leaderboard-table")
+                    l_link = gr.Markdown(elem_id="leaderboard-link")
+                views["leaderboard"] = (
+                    [l_dataset, *l_weights],
+                    _params(["dataset", *[f"w_{d}" for d in v.DIMENSIONS]]),
+                    self.r_leaderboard,
+                    [l_info, l_table, l_link],
+                )
+
+                with gr.Tab("Find a model", id="find", elem_id="tab-find"):
+                    gr.Markdown(
+                        "Which model has the best recall on class *bear* under the *greyscale* "
+                        "variant, fast enough for 10,000 pictures within an hour (≥ 2.8 examples/s)?"
+                    )
+                    with gr.Row():
+                        f_dataset = _dd("Dataset", "find-dataset", value="")
+                        f_class = _dd("Class", "find-class", value="")
+                        f_variant = _dd("Variant", "find-variant", value="original")
+                        f_metric = gr.Radio(
+                            list(q.CLASS_METRICS),
+                            value="recall",
+                            label="Metric",
+                            elem_id="find-metric",
+                        )
+                        f_min = gr.Number(
+                            value=0, label="Minimum examples per second", elem_id="find-min"
+                        )
+                        f_show = gr.Button("Find", elem_id="find-show", variant="primary")
+                    f_info = gr.HTML(elem_id="find-info")
+                    f_table = gr.Dataframe(interactive=False, elem_id="find-table")
+                    f_link = gr.Markdown(elem_id="find-link")
+                views["find"] = (
+                    [f_dataset, f_class, f_variant, f_metric, f_min],
+                    _params(["dataset", "class", "variant", "metric", "min_throughput"]),
+                    self.r_find,
+                    [f_info, f_table, f_link],
+                )
+
+                with gr.Tab("Claims audit", id="audit", elem_id="tab-audit"):
+                    a_html = gr.HTML(elem_id="audit-html")
+                views["audit"] = ([], _params([]), self.r_audit, [a_html])
+
+            self._wire(app, tabs, views)
+            # in-view interactions that do not change the URL's view
+            for trigger in (
+                m_apply.click,
+                m_q.submit,
+                m_origin.input,
+                m_task.input,
+                m_trained.input,
+                m_evaluated.input,
+                m_metrics.input,
+                m_failure.input,
+                m_sort.input,
+                m_order.input,
+            ):
+                trigger(self._first_page(views["models"]), inputs=m_inputs, outputs=m_outputs)
+            m_prev.click(self._step_page(views["models"], -1), inputs=m_inputs, outputs=m_outputs)
+            m_next.click(self._step_page(views["models"], 1), inputs=m_inputs, outputs=m_outputs)
+            for button, name in (
+                (mo_show, "model"),
+                (r_show, "result"),
+                (v_show, "variants"),
+                (c_show, "compare"),
+                (d_show, "dataset"),
+                (s_show, "scatter"),
+                (l_show, "leaderboard"),
+                (f_show, "find"),
+            ):
+                inputs, to_params, render, outputs = views[name]
+                button.click(_call(to_params, render), inputs=inputs, outputs=outputs)
+            mo_name.submit(_call(*views["model"][1:3]), inputs=[mo_name], outputs=views["model"][3])
+            d_dataset.input(
+                _call(*views["dataset"][1:3]), inputs=[d_dataset], outputs=views["dataset"][3]
+            )
+            for trigger in (v_metric.input, v_mode.input, v_filter.submit):
+                trigger(
+                    _call(*views["variants"][1:3]),
+                    inputs=views["variants"][0],
+                    outputs=views["variants"][3],
+                )
+            for trigger in (s_x.input, s_y.input, s_class.input, s_variant.input):
+                trigger(
+                    _call(*views["scatter"][1:3]),
+                    inputs=views["scatter"][0],
+                    outputs=views["scatter"][3],
+                )
+            for slider in l_weights:
+                slider.release(
+                    _call(*views["leaderboard"][1:3]),
+                    inputs=views["leaderboard"][0],
+                    outputs=views["leaderboard"][3],
+                )
+            for dataset_dd, class_dd, variant_dd in (
+                (s_dataset, s_class, s_variant),
+                (f_dataset, f_class, f_variant),
+            ):
+                dataset_dd.input(
+                    self.classes_and_variants, inputs=[dataset_dd], outputs=[class_dd, variant_dd]
+                )
+            c_dataset.input(
+                lambda d, var: gr.update(
+                    choices=q.models_evaluated_on(self.store, d or "", variant=var or q.ORIGINAL)
+                ),
+                inputs=[c_dataset, c_variant],
+                outputs=[c_models],
+            )
+            r_detail_inputs = [r_model, r_dataset, r_split, r_variant]
+            for trigger in (r_metrics.input, r_filter.submit, r_sort.input, r_desc.input):
+                trigger(
+                    self.result_classes,
+                    inputs=[*r_detail_inputs, r_metrics, r_filter, r_sort, r_desc],
+                    outputs=[r_chart, r_table],
+                )
+            r_classes.input(
+                self.result_confusion, inputs=[*r_detail_inputs, r_classes], outputs=[r_confusion]
+            )
+            for trigger in (r_pair.input, r_conf.release):
+                trigger(
+                    self.result_errors,
+                    inputs=[*r_detail_inputs, r_pair, r_conf],
+                    outputs=[r_gallery, r_errors],
+                )
+        return app
+
+    def _wire(self, app: gr.Blocks, tabs: gr.Tabs, views: dict[str, Any]) -> None:
+        """On page load the URL picks the tab, fills its inputs and renders that view only."""
+        order = list(views)
+        dataset_inputs = {
+            id(views[n][0][0]) for n in ("compare", "dataset", "scatter", "leaderboard", "find")
+        }
+        per_dataset = {
+            id(views[n][0][i]): kind
+            for n in ("scatter", "find")
+            for i, kind in (
+                (3 if n == "scatter" else 1, "class"),
+                (4 if n == "scatter" else 2, "variant"),
+            )
+        }
+
+        def on_load(request: gr.Request) -> list[Any]:
+            params = {k: str(val) for k, val in dict(request.query_params).items()}
+            view = params.get("view") or ("model" if params.get("model") else "models")
+            view = view if view in views else "models"
+            datasets = self.datasets()
+            dataset = params.get("dataset", "")
+            updates: list[Any] = [gr.Tabs(selected=view)]
+            for name in order:
+                comps, to_params = views[name][0], views[name][1]
+                for comp, key in zip(comps, to_params.keys, strict=True):
+                    value = params.get(key) if name == view else None
+                    extra: dict[str, Any] = {}
+                    if id(comp) in dataset_inputs:
+                        extra["choices"] = datasets
+                    elif id(comp) in per_dataset and name == view and dataset:
+                        kind = per_dataset[id(comp)]
+                        extra["choices"] = (
+                            q.dataset_labels(self.store, dataset)
+                            if kind == "class"
+                            else q.dataset_variants(self.store, dataset) or [q.ORIGINAL]
+                        )
+                    updates.append(_input_update(comp, value, **extra))
+            for name in order:
+                if name == view:
+                    updates.extend(views[name][2](params))
+                else:
+                    updates.extend([gr.skip()] * len(views[name][3]))
+            return updates
+
+        all_inputs = [c for name in order for c in views[name][0]]
+        all_outputs = [c for name in order for c in views[name][3]]
+        app.load(on_load, outputs=[tabs, *all_inputs, *all_outputs])
+
+    def _first_page(self, spec: Any) -> Callable[..., list[Any]]:
+        to_params, render = spec[1], spec[2]
+
+        def run(*values: Any) -> list[Any]:
+            p = to_params(*values)
+            p["page"] = "1"
+            return render(p)
+
+        return run
+
+    def _step_page(self, spec: Any, step: int) -> Callable[..., list[Any]]:
+        to_params, render = spec[1], spec[2]
+
+        def run(*values: Any) -> list[Any]:
+            p = to_params(*values)
+            p["page"] = str(max(1, int(float(p.get("page") or 1)) + step))
+            return render(p)
+
+        return run
+
+    # -- in-view interactions of the result view ----------------------------------------------
+
+    def _detail(self, model: str, dataset: str, split: str, variant: str) -> q.ResultDetail | None:
+        return v.load_result(
+            self.store,
+            {
+                "model": model or "",
+                "dataset": dataset or "",
+                "split": split or "",
+                "variant": variant or "",
+            },
         )
 
-    def show_result(repo_id: str | None, label: str | None) -> Any:
-        for record in model_results(store, repo_id or ""):
-            if result_label(record) == label:
-                return gr.update(value=class_table(record))
-        return gr.update(value=[])
+    def result_classes(
+        self,
+        model: str,
+        dataset: str,
+        split: str,
+        variant: str,
+        metrics: list[str],
+        search: str,
+        sort: str,
+        desc: bool,
+    ) -> list[Any]:
+        detail = self._detail(model, dataset, split, variant)
+        if detail is None:
+            return [None, _frame(v.CLASS_COLUMNS, [])]
+        sort = sort if sort in ("id", "precision", "recall", "f1", "support") else "id"
+        return [
+            v.class_chart(
+                detail, metrics or [], search=search or "", sort=sort, descending=bool(desc)
+            ),
+            _frame(
+                v.CLASS_COLUMNS,
+                v.class_rows(detail, search=search or "", sort=sort, descending=bool(desc)),
+            ),
+        ]
 
-    def on_load(request: gr.Request) -> tuple[Any, Any, str, Any, Any]:
-        rows = models_table(store)
-        wanted = request.query_params.get("model") if request else None
-        names = [r[0] for r in rows]
-        selected = wanted if wanted in names else None
-        summary, results, table = show_model(selected)
-        return (
-            gr.update(value=rows),
-            gr.update(choices=names, value=selected),
-            summary,
-            results,
-            table,
-        )
+    def result_confusion(
+        self, model: str, dataset: str, split: str, variant: str, classes: list[str]
+    ) -> Any:
+        detail = self._detail(model, dataset, split, variant)
+        return None if detail is None else v.confusion_figure(detail, classes or [])
 
-    with gr.Blocks(title="evalbot — model evaluation results") as app:
-        gr.Markdown(
-            "# evalbot results\nEvery model below was evaluated by evalbot on the datasets it was "
-            "trained on, with per-class results. Pick a model to see its classes."
-        )
-        search = gr.Textbox(label="Search models", placeholder="org/name", elem_id="search")
-        models = gr.Dataframe(
-            headers=MODEL_COLUMNS, interactive=False, elem_id="models-table", wrap=True
-        )
-        with gr.Row():
-            model_pick = gr.Dropdown(label="Model", choices=[], elem_id="model-pick")
-            result_pick = gr.Dropdown(label="Evaluation", choices=[], elem_id="result-pick")
-        summary = gr.Markdown(elem_id="model-summary")
-        classes = gr.Dataframe(headers=CLASS_COLUMNS, interactive=False, elem_id="class-table")
+    def result_errors(
+        self, model: str, dataset: str, split: str, variant: str, pair: str, conf: float
+    ) -> list[Any]:
+        detail = self._detail(model, dataset, split, variant)
+        if detail is None:
+            return [[], v.empty("Pick a model and a dataset first.")]
+        gallery, errors = v.errors_view(detail, pair=pair or "", min_conf=float(conf or 0.0))
+        return [gallery, errors]
 
-        search.change(refresh, inputs=search, outputs=[models, model_pick])
-        model_pick.change(show_model, inputs=model_pick, outputs=[summary, result_pick, classes])
-        result_pick.change(show_result, inputs=[model_pick, result_pick], outputs=classes)
-        app.load(on_load, outputs=[models, model_pick, summary, result_pick, classes])
-    return app
+
+class _ParamsFn:
+    """Component values -> URL params (the keys name the query parameters)."""
+
+    def __init__(self, keys: list[str]) -> None:
+        self.keys = keys
+
+    def __call__(self, *values: Any) -> dict[str, str]:
+        out = {}
+        for key, value in zip(self.keys, values, strict=True):
+            if isinstance(value, list):
+                value = ",".join(str(x) for x in value)
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+            out[key] = "" if value is None else str(value)
+        return out
+
+
+def _params(keys: list[str]) -> _ParamsFn:
+    return _ParamsFn(keys)
+
+
+def _call(
+    to_params: Callable[..., dict[str, str]], render: Callable[[dict[str, str]], list[Any]]
+) -> Callable[..., list[Any]]:
+    def run(*values: Any) -> list[Any]:
+        return render(to_params(*values))
+
+    return run
+
+
+def _input_update(comp: Any, value: str | None, **extra: Any) -> Any:
+    """An input component set from a URL parameter (left as it is when absent)."""
+    if value is None:
+        return gr.update(**extra) if extra else gr.skip()
+    if isinstance(comp, gr.Dropdown) and comp.multiselect:
+        return gr.update(value=[x for x in value.split(",") if x], **extra)
+    if isinstance(comp, gr.Number | gr.Slider):
+        try:
+            return gr.update(value=float(value), **extra)
+        except ValueError:
+            return gr.update(**extra) if extra else gr.skip()
+    return gr.update(value=value, **extra)
+
+
+def build_app(store: Store, *, hub_url: str = HUB_URL) -> gr.Blocks:
+    return App(store, hub_url=hub_url).build()
+
+
+def launch(app: gr.Blocks, **kwargs: Any) -> Any:
+    """``app.launch`` with the Space's CSS and its scatterplot click handler."""
+    return app.launch(css=CSS, js=JS, **kwargs)
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 7860) -> None:
     store = Store.open(read_only=True)
     try:
-        build_app(store).launch(server_name=host, server_port=port, show_error=True)
+        launch(build_app(store), server_name=host, server_port=port, show_error=False)
     finally:
         store.close()
 

@@ -10,6 +10,7 @@ from store.types import (
     Calibration,
     CalibrationBin,
     ClassResult,
+    DetectionError,
     EvaluationRecord,
     FailureReason,
     Interval,
@@ -21,9 +22,11 @@ from store.types import (
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    """MongoDB returns naive UTC datetimes; make them timezone-aware again."""
-    if value is None or value.tzinfo is not None:
+    """MongoDB returns UTC datetimes, naive or with bson's own tzinfo: make them plain UTC."""
+    if value is None:
         return value
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)  # bson.tz_util.FixedOffset -> datetime.UTC (picklable anywhere)
     return value.replace(tzinfo=UTC)
 
 
@@ -62,7 +65,7 @@ def result_to_doc(record: EvaluationRecord) -> dict[str, Any]:
     """The result document. Its runtime, class results and misclassifications are stored in
     their own collections (thesis tables 3.3b, 3.3c, 3.3e), keyed by the result's id."""
     doc = asdict(record)
-    for key in ("runtime", "classes", "misclassifications"):
+    for key in ("runtime", "classes", "misclassifications", "detection_errors"):
         doc.pop(key)
     doc["confusion"] = [list(row) for row in record.confusion]
     return doc
@@ -74,6 +77,23 @@ def class_to_doc(result: ClassResult) -> dict[str, Any]:
 
 def misclassification_to_doc(item: Misclassification) -> dict[str, Any]:
     return asdict(item)
+
+
+def detection_error_to_doc(item: DetectionError) -> dict[str, Any]:
+    doc = asdict(item)
+    doc["box"] = list(item.box)
+    return doc
+
+
+def doc_to_detection_error(doc: dict[str, Any]) -> DetectionError:
+    x1, y1, x2, y2 = (float(v) for v in doc["box"])
+    return DetectionError(
+        example_id=doc["example_id"],
+        kind=doc["kind"],
+        label=doc["label"],
+        confidence=doc.get("confidence"),
+        box=(x1, y1, x2, y2),
+    )
 
 
 def runtime_to_doc(runtime: RuntimeStats) -> dict[str, Any]:
@@ -93,6 +113,7 @@ def doc_to_result(
     runtime: dict[str, Any] | None,
     classes: list[dict[str, Any]],
     misclassifications: list[dict[str, Any]],
+    detection_errors: list[dict[str, Any]] | None = None,
 ) -> EvaluationRecord:
     rt = runtime or {}
     class_fields = ClassResult.__dataclass_fields__
@@ -113,7 +134,7 @@ def doc_to_result(
         num_examples=doc["num_examples"],
         metrics=dict(doc["metrics"]),
         classes=tuple(
-            ClassResult(**{k: c[k] for k in class_fields})
+            ClassResult(**{k: c[k] for k in class_fields if k in c})
             for c in sorted(classes, key=lambda c: c["class_id"])
         ),
         runtime=RuntimeStats(
@@ -133,4 +154,10 @@ def doc_to_result(
         calibration=_calibration(doc.get("calibration")),
         intervals={k: Interval(**v) for k, v in (doc.get("intervals") or {}).items()},
         created_at=_aware(doc["created_at"]) or datetime.now(UTC),
+        detection_errors=tuple(
+            doc_to_detection_error(e)
+            for e in sorted(
+                detection_errors or (), key=lambda e: (e["kind"], -(e["confidence"] or 0.0))
+            )
+        ),
     )

@@ -5,6 +5,7 @@ Collections (unique keys in brackets):
     evaluation_results one per model revision x dataset revision x split x variant x versions
     class_results     one per evaluation result x class [result_id, class_id]
     misclassifications the most confident errors of a result [result_id, example_id]
+    detection_errors  false positives and missed objects of a detection result [result_id]
     runtimes          one per evaluation result [result_id]
     tasks, metrics    the catalogue of tasks and metrics [_id = name]
     datasets          one per dataset [_id = Hub id]; dataset_classes [dataset_id, class_id]
@@ -37,6 +38,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from store.catalogue import METRICS, TASKS
 from store.codec import (
     class_to_doc,
+    detection_error_to_doc,
     doc_to_model,
     doc_to_result,
     misclassification_to_doc,
@@ -143,6 +145,7 @@ class Store:
         self.variants: Collection[Doc] = self.db["variants"]
         self.references: Collection[Doc] = self.db["references"]
         self.misclassifications: Collection[Doc] = self.db["misclassifications"]
+        self.detection_errors: Collection[Doc] = self.db["detection_errors"]
         self.jobs: Collection[Doc] = self.db["jobs"]
         self.pull_requests: Collection[Doc] = self.db["pull_requests"]
         self.poll_state: Collection[Doc] = self.db["poll_state"]
@@ -219,6 +222,7 @@ class Store:
         self.misclassifications.create_index(
             [("result_id", ASCENDING), ("example_id", ASCENDING)], unique=True
         )
+        self.detection_errors.create_index([("result_id", ASCENDING), ("example_id", ASCENDING)])
         self.jobs.create_index([("repo_id", ASCENDING), ("sha", ASCENDING)], unique=True)
         self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
         self.pull_requests.create_index(
@@ -240,6 +244,7 @@ class Store:
         self.dataset_classes.create_index(
             [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
         )
+        self._ensure_space_indexes()
         self.dataset_splits.create_index(
             [("dataset_id", ASCENDING), ("revision", ASCENDING), ("split", ASCENDING)], unique=True
         )
@@ -252,6 +257,26 @@ class Store:
             ],
             unique=True,
         )
+
+    def _ensure_space_indexes(self) -> None:
+        """Covered indexes of the Space's per-dataset views (``store.queries``): the
+        scatterplot, leaderboard and query form read them without fetching a document."""
+        from store import queries
+
+        def spec(fields: Sequence[str]) -> list[tuple[str, int]]:
+            return [(f, DESCENDING if f == "created_at" else ASCENDING) for f in fields]
+
+        self.results.create_index(spec(queries.RESULT_POINT_FIELDS), name="space_points")
+        self.runtimes.create_index(spec(queries.RUNTIME_POINT_FIELDS), name="space_runtimes")
+        self.class_results.create_index(spec(queries.CLASS_POINT_FIELDS), name="space_class_points")
+        self.class_results.create_index(
+            spec(queries.CLASS_BALANCE_FIELDS), name="space_class_balance"
+        )
+        self.results.create_index(
+            [("dataset_id", ASCENDING), ("created_at", DESCENDING)], name="space_recency"
+        )
+        self.models.create_index("datasets")
+        self.models.create_index("pipeline_tag")
 
     # -- models ------------------------------------------------------------------------------
 
@@ -402,6 +427,11 @@ class Store:
                     for m in record.misclassifications
                 ]
             )
+        self.detection_errors.delete_many({"result_id": result_id})
+        if record.detection_errors:
+            self.detection_errors.insert_many(
+                [{**detection_error_to_doc(e), **context} for e in record.detection_errors]
+            )
 
     def has_result(self, key: dict[str, object]) -> bool:
         return self.results.count_documents(key, limit=1) > 0
@@ -421,8 +451,13 @@ class Store:
         misses: dict[Any, list[Doc]] = {i: [] for i in ids}
         for m in self.misclassifications.find({"result_id": {"$in": ids}}):
             misses[m["result_id"]].append(m)
+        boxes: dict[Any, list[Doc]] = {i: [] for i in ids}
+        for e in self.detection_errors.find({"result_id": {"$in": ids}}):
+            boxes[e["result_id"]].append(e)
         return [
-            doc_to_result(d, runtimes.get(d["_id"]), classes[d["_id"]], misses[d["_id"]])
+            doc_to_result(
+                d, runtimes.get(d["_id"]), classes[d["_id"]], misses[d["_id"]], boxes[d["_id"]]
+            )
             for d in docs
         ]
 

@@ -73,6 +73,8 @@ class ClassResult:
     precision: float | None
     recall: float | None
     f1: float | None
+    # Task-specific per-class metrics, e.g. object detection's COCO ``ap``, ``ap50`` ... ``ar100``.
+    metrics: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,21 @@ class Misclassification:
     true_label: str
     predicted_label: str
     confidence: float  # the model's probability of the predicted class
+
+
+@dataclass(frozen=True)
+class DetectionError:
+    """One object-detection error: a false positive or a missed object (IoU 0.5).
+
+    ``box`` is (x1, y1, x2, y2) in pixels of the evaluated image; ``confidence`` is the
+    detection's score, None for a missed object.
+    """
+
+    example_id: int  # index of the image in the evaluated split
+    kind: str  # "false positive" | "missed"
+    label: str
+    confidence: float | None
+    box: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,7 @@ class EvaluationRecord:
     calibration: Calibration | None = None
     intervals: dict[str, Interval] = field(default_factory=dict)  # metric -> bootstrap CI
     created_at: datetime = field(default_factory=utcnow)
+    detection_errors: tuple[DetectionError, ...] = ()  # object detection only
 
     def key(self) -> dict[str, object]:
         return {

@@ -222,3 +222,26 @@ def test_pr_results_are_signed_and_verify(first_cycle, cli_env, demo_api: HfApi)
     done = evalbot(cli_env, "verify", f"demo/minilm-emotion@refs/pr/{pr.num}")
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     assert "TAMPERED" not in done.stdout and done.stdout.count(": ok") == len(ours)
+
+
+def test_claims_audit_and_public_key_are_stored(first_cycle, cli_env, db: Store) -> None:  # type: ignore[no-untyped-def]
+    """The tiny model's card claims 0.93 accuracy; the store keeps the discrepancy for the Space."""
+    tiny = [c for c in db.discrepancies() if c.model_id == "demo/tiny-emotion"]
+    assert tiny, first_cycle.stderr[-3000:] + first_cycle.stdout[-2000:]
+    (claim,) = [c for c in tiny if c.metric == "accuracy"]
+    assert tiny == [c for c in db.claims_for("demo/tiny-emotion") if not c.agrees]
+    (ours,) = [
+        r
+        for r in original(db, "demo/tiny-emotion", claim.model_sha)
+        if r.dataset_id == claim.dataset_id and r.split == claim.split
+    ]
+    assert claim.claimed == pytest.approx(0.93)
+    assert claim.measured == pytest.approx(ours.metrics["accuracy"], abs=5e-5)
+    assert not claim.agrees and claim.verdict.startswith("claims ")
+    assert claim.verdict.endswith("more than measured")
+    assert db.claims_for("demo/minilm-emotion") == [] or all(
+        c.agrees for c in db.claims_for("demo/minilm-emotion")
+    )
+    identity = db.get_identity()
+    printed = evalbot(cli_env, "verify", "--print-public-key")
+    assert identity is not None and identity.public_key_pem.strip() in printed.stdout

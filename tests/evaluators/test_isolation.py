@@ -257,3 +257,44 @@ def test_a_dead_child_gets_a_typed_reason(
     (tmp_path / "child.log").write_text(log)
     error = _death("org/model", status, tmp_path / "child.log", 2**30)
     assert error.reason is reason and words in error.detail
+
+
+PARENT = """
+import sys
+from pathlib import Path
+from huggingface_hub import HfApi
+from bot.discovery import to_record
+from evaluators.config import load_module
+from evaluators.isolation import IsolatedExecutor
+module = load_module(Path(sys.argv[1])).model_copy(update={"limit": 60, "perturbations": []})
+api = HfApi(token=sys.argv[2])
+IsolatedExecutor([module], api=api).evaluate(to_record(api.model_info("demo/tiny-emotion")))
+"""
+
+
+def test_the_child_dies_with_a_killed_worker(tiny: Path, bot_api: HfApi, tmp_path: Path) -> None:
+    """kill -9 of the worker leaves no evaluation running on (its job is re-leased elsewhere)."""
+    import signal
+    import subprocess
+    import sys
+
+    module = ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(module), str(bot_api.token)],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not children_under(tmp_path) and time.monotonic() < deadline:
+            assert parent.poll() is None, "the parent ended before starting its child"
+            time.sleep(0.05)
+        assert children_under(tmp_path), "no child was started"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 3  # well before the child's imports would end
+        while children_under(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert children_under(tmp_path) == []
+    finally:
+        parent.kill()

@@ -1,0 +1,285 @@
+"""Object detection: transformers detectors (DETR, Conditional/Deformable DETR, YOLOS, RT-DETR ...)
+over decoded uint8 images, each with its own image processor and post-processing, batched.
+
+A split holds the images as RGB uint8 tensors and the boxes of each image (xyxy pixels, dataset
+class ids). A perturbed variant moves the boxes with the image (flipped, mirrored, rotated90) or
+keeps them (colour changes and corruptions); see ``perturbations.Perturbation.apply_boxes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import datasets
+import numpy as np
+import torch
+
+from evaluators.coco import Detections, GroundTruth, process_detection
+from evaluators.config import EvaluationModule, ObjectColumns
+from evaluators.datasets_io import DatasetError, EvalSplit
+from evaluators.detection_labels import map_detector_labels
+from evaluators.errors import InsufficientMetadataError
+from evaluators.image_classification import to_tensor
+from evaluators.labels import describe_mapping, normalize
+from evaluators.loading import load_transformers_model
+from perturbations import Perturbation
+from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord, RuntimeStats
+
+
+@dataclass(frozen=True)
+class DetectionSplit(EvalSplit):
+    """An evaluation split for detection: ``labels`` holds one class id per (non-crowd) object,
+    so ``class_counts`` counts objects; ``targets`` holds the boxes of each image."""
+
+    targets: tuple[GroundTruth, ...] = ()
+
+    def perturbed(self, inputs: Sequence[Any], perturbation: Perturbation) -> DetectionSplit:
+        if not perturbation.moves_boxes:
+            return dataclasses.replace(self, inputs=inputs)
+        moved = []
+        for image, target in zip(self.inputs, self.targets, strict=True):
+            boxes = perturbation.apply_boxes(
+                torch.from_numpy(target.boxes), width=image.shape[-1], height=image.shape[-2]
+            )
+            moved.append(dataclasses.replace(target, boxes=boxes.numpy()))
+        return dataclasses.replace(self, inputs=inputs, targets=tuple(moved))
+
+
+@dataclass(frozen=True)
+class DetectorOutput:
+    detections: list[Detections]  # per image, in the model's class ids
+    seconds: float  # preprocessing + forward + post-processing
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A loaded detector: its label names and batched detection."""
+
+    repo_id: str
+    id2label: dict[int, str]
+
+    def detect(self, images: Sequence[torch.Tensor], *, batch_size: int) -> DetectorOutput: ...
+
+
+def _class_names(feature: Any, key: str) -> list[str] | None:
+    """The ClassLabel names of ``key`` inside a list-of-objects feature, if it has them."""
+    while not isinstance(feature, datasets.ClassLabel):
+        if isinstance(feature, dict):
+            feature = feature.get(key)
+        elif isinstance(feature, list) and feature:
+            feature = feature[0]
+        elif hasattr(feature, "feature"):
+            feature = feature.feature
+        else:
+            return None
+    return list(feature.names)
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """A row's objects as a list of dicts (``datasets`` gives a dict of lists for a Sequence)."""
+    if isinstance(value, dict):
+        keys = list(value)
+        return [dict(zip(keys, row, strict=True)) for row in zip(*value.values(), strict=True)]
+    return list(value or [])
+
+
+def _target(objects: list[dict[str, Any]], spec: ObjectColumns, remap: Any) -> GroundTruth:
+    boxes = np.array([o[spec.bbox] for o in objects], dtype=np.float64).reshape(-1, 4)
+    if spec.format == "xywh":
+        boxes[:, 2:] += boxes[:, :2]
+    return GroundTruth.of(
+        boxes,
+        [remap(o[spec.category]) for o in objects],
+        None if spec.iscrowd is None else [bool(o[spec.iscrowd]) for o in objects],
+        None if spec.area is None else [float(o[spec.area]) for o in objects],
+    )
+
+
+def load_detection_split(module: EvaluationModule, revision: str) -> DetectionSplit:
+    """Load ``module.dataset`` at ``revision``: images decoded once, boxes as xyxy pixels."""
+    ref, spec = module.dataset, module.dataset.objects
+    assert spec is not None  # the schema requires it for object detection
+    ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
+    assert isinstance(ds, datasets.Dataset)
+    missing = [c for c in (ref.columns.input, ref.columns.label) if c not in ds.column_names]
+    if missing:
+        raise DatasetError(
+            f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "
+            f"(it has {ds.column_names}); fix dataset.columns in the module '{module.id}'"
+        )
+    if module.limit is not None and len(ds) > module.limit:
+        ds = ds.select(range(module.limit))
+    wanted = {normalize(name): i for i, name in enumerate(ref.labels)}
+    names = _class_names(ds.features[ref.columns.label], spec.category)
+    if names is not None and sorted(map(normalize, names)) != sorted(wanted):
+        raise DatasetError(
+            f"{ref.repo}: class names {names[:12]} differ from dataset.labels {ref.labels[:12]} "
+            f"in the module '{module.id}'"
+        )
+
+    def remap(value: Any) -> int:
+        name = names[int(value)] if names is not None else str(value)
+        if normalize(name) not in wanted:
+            raise DatasetError(f"{ref.repo}: class {name!r} is not in dataset.labels")
+        return wanted[normalize(name)]
+
+    targets = tuple(_target(_objects(v), spec, remap) for v in ds[ref.columns.label])
+    counted = [t.labels[~t.is_crowd()] for t in targets]
+    return DetectionSplit(
+        dataset_id=ref.repo,
+        revision=revision,
+        split=ref.split,
+        inputs=[to_tensor(image) for image in ds[ref.columns.input]],
+        labels=np.concatenate(counted) if counted else np.zeros(0, dtype=np.int64),
+        targets=targets,
+    )
+
+
+@dataclass
+class TransformersDetector:
+    """``AutoModelForObjectDetection`` with its image processor (resize, normalise, pad) and its
+    ``post_process_object_detection`` (threshold 0: every query's box counts for AP)."""
+
+    repo_id: str
+    model: torch.nn.Module
+    processor: Any
+    id2label: dict[int, str]
+    device: torch.device
+
+    @classmethod
+    def load(cls, repo_id: str, path: Path, device: torch.device) -> TransformersDetector:
+        from transformers import AutoConfig, AutoImageProcessor, AutoModelForObjectDetection
+
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+            processor = AutoImageProcessor.from_pretrained(path, trust_remote_code=False)
+        except (OSError, ValueError) as exc:
+            raise InsufficientMetadataError(
+                repo_id, f"no usable config or image processor: {exc}"
+            ) from exc
+        model = load_transformers_model(
+            repo_id, AutoModelForObjectDetection, path, config, kind="a detector", device=device
+        )
+        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+        return cls(repo_id, model, processor, id2label, device)
+
+    def detect(self, images: Sequence[torch.Tensor], *, batch_size: int) -> DetectorOutput:
+        accepted = set(inspect.signature(self.model.forward).parameters)
+        found: list[Detections] = []
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for lo in range(0, len(images), batch_size):
+                batch = list(images[lo : lo + batch_size])
+                inputs = self.processor(images=batch, return_tensors="pt")
+                inputs = {k: v.to(self.device) for k, v in inputs.items() if k in accepted}
+                outputs = self.model(**inputs)
+                sizes = [tuple(image.shape[-2:]) for image in batch]
+                for item in self.processor.post_process_object_detection(
+                    outputs, threshold=0.0, target_sizes=sizes
+                ):
+                    found.append(
+                        Detections.of(
+                            item["boxes"].float().cpu().numpy(),
+                            item["labels"].cpu().numpy(),
+                            item["scores"].float().cpu().numpy(),
+                        )
+                    )
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return DetectorOutput(found, time.perf_counter() - start)
+
+
+def to_dataset_ids(found: Detections, mapping: dict[int, int]) -> Detections:
+    """Detections in dataset class ids; those of unmapped model ids (``N/A``) are dropped."""
+    table = np.full(max([*mapping, int(found.labels.max(initial=0))]) + 1, -1, dtype=np.int64)
+    for model_id, dataset_id in mapping.items():
+        table[model_id] = dataset_id
+    labels = table[found.labels]
+    keep = labels >= 0
+    return Detections(found.boxes[keep], labels[keep], found.scores[keep])
+
+
+def predict_split(
+    detector: Detector, module: EvaluationModule, split: DetectionSplit
+) -> tuple[list[Detections], dict[int, int], float]:
+    """(detections in dataset class ids, the label mapping, seconds) of ``detector`` on ``split``.
+
+    Raises:
+        InsufficientMetadataError, LabelMappingError: labels that cannot be mapped.
+    """
+    mapping = map_detector_labels(
+        detector.repo_id, detector.id2label, module.dataset.labels, aliases=module.label_aliases
+    )
+    output = detector.detect(split.inputs, batch_size=module.batch_size)
+    return [to_dataset_ids(found, mapping) for found in output.detections], mapping, output.seconds
+
+
+def detection_record(
+    model: ModelRecord,
+    detector: Detector,
+    module: EvaluationModule,
+    split: DetectionSplit,
+    *,
+    key: dict[str, Any],
+    device: str,
+    versions: dict[str, str],
+) -> EvaluationRecord:
+    """Detect, map labels, and process one split into a stored result (``key``: the task's)."""
+    labels = module.dataset.labels
+    detections, mapping, seconds = predict_split(detector, module, split)
+    result = process_detection(
+        split.targets, detections, labels, score_threshold=module.score_threshold
+    )
+    n = len(split.inputs)
+    return EvaluationRecord(
+        **key,
+        task=module.task,
+        module_id=module.id,
+        dataset_name=module.dataset.name,
+        num_examples=n,
+        metrics=result.metrics,
+        classes=result.classes,
+        detection_errors=result.errors if "detection_errors" in module.processors else (),
+        runtime=RuntimeStats(
+            total_s=seconds,
+            per_instance_ms=1000 * seconds / max(n, 1),
+            instances_per_s=n / max(seconds, 1e-9),
+            device=device,
+            batch_size=module.batch_size,
+            versions=versions,
+        ),
+        label_mapping=describe_mapping(detector.id2label, mapping, labels),
+    )
+
+
+def detection_examples(
+    module: EvaluationModule, split: DetectionSplit, per_class: int = 20
+) -> list[DatasetExampleRecord]:
+    """Up to ``per_class`` images showing each class (an image counts for its first class)."""
+    from evaluators.metadata import _thumbnail
+
+    labels = module.dataset.labels
+    taken = [0] * len(labels)
+    out = []
+    for index, target in enumerate(split.targets):
+        present = [k for k in dict.fromkeys(target.labels.tolist()) if taken[k] < per_class]
+        if not present:
+            continue
+        taken[present[0]] += 1
+        out.append(
+            DatasetExampleRecord(
+                dataset_id=split.dataset_id,
+                split=split.split,
+                class_id=present[0],
+                label=labels[present[0]],
+                example_id=index,
+                thumbnail_png=_thumbnail(split.inputs[index]),
+            )
+        )
+    return out

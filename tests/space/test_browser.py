@@ -1,0 +1,412 @@
+"""The Space in a real browser (Debian's headless Chromium through Playwright) over the demo
+data: one real bot cycle over the sandbox demo world, then every view, clicked through.
+
+Screenshots go to ``tests/artifacts/space/`` (ignored by git, kept by CI as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from sandbox.seed import seed_world
+from sandbox.world import build_world
+from space.app import build_app, launch
+from store import queries as q
+from store.db import Store
+from store.embedded import EmbeddedMongo
+from store.types import ClaimRecord, SigningIdentity
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "space"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 30_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def demo_db(sandbox, demo_token, bot_token, mongo: EmbeddedMongo, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+    """A database filled by one real `evalbot run --once` over the demo world."""
+    seed_world(build_world(), endpoint=sandbox.url, token=demo_token)
+    db_name = f"space_{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": sandbox.url,
+        "HF_TOKEN": bot_token,
+        "HF_HOME": str(tmp_path_factory.mktemp("space-hf-home")),
+        "HF_HUB_DISABLE_XET": "1",
+        "MONGODB_URI": mongo.uri,
+        "EVALBOT_DB": db_name,
+        "EVALBOT_CONFIG": str(ROOT / "config"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    writer = Store.open(mongo.uri, db_name=db_name)
+    try:  # the claims audit and the key, written as the bot writes them
+        model = writer.get_model("demo/vit-digits")
+        assert model is not None
+        writer.save_claims(
+            "demo/vit-digits",
+            model.sha,
+            [
+                ClaimRecord(
+                    model_id="demo/vit-digits",
+                    model_sha=model.sha,
+                    dataset_id="ylecun/mnist",
+                    split="test",
+                    metric="accuracy",
+                    claimed=0.99,
+                    measured=0.5,
+                    low=0.45,
+                    high=0.55,
+                    agrees=False,
+                    verdict="claims 49.0 points more than measured",
+                )
+            ],
+        )
+        writer.set_identity(
+            SigningIdentity(
+                key_id="space-test-key",
+                public_key_pem="-----BEGIN PUBLIC KEY-----\nTEST\n-----END PUBLIC KEY-----\n",
+            )
+        )
+    finally:
+        writer.client.close()
+    return db_name
+
+
+@pytest.fixture(scope="module")
+def db(mongo: EmbeddedMongo, demo_db: str) -> Iterator[Store]:
+    store = Store.open(mongo.uri, db_name=demo_db, read_only=True)
+    yield store
+    store.client.close()
+
+
+@pytest.fixture(scope="module")
+def space_url(db: Store, sandbox) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    app = build_app(db, hub_url=sandbox.url)
+    port = _free_port()
+    launch(app, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    assert not errors, errors
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def open_view(page: Page, base: str, query: str, ready: str) -> None:
+    page.goto(base + query)
+    page.wait_for_selector(ready)
+
+
+def table_rows(page: Page, selector: str) -> list[list[str]]:
+    rows = page.locator(f"{selector} tbody tr")
+    return [
+        [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+        for i in range(rows.count())
+    ]
+
+
+def pick(page: Page, elem_id: str, option: str) -> None:
+    """Choose ``option`` in a Gradio dropdown, as a user does."""
+    page.locator(f"#{elem_id} input").click()
+    page.locator(f'#{elem_id} li[role="option"][aria-label="{option}"]').click()
+
+
+def no_traceback(page: Page) -> None:
+    body = page.locator("body").inner_text()
+    assert "Traceback" not in body and "Error" not in body.replace("calibration error", "")
+
+
+# -- the views -------------------------------------------------------------------------------
+
+
+def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Store) -> None:
+    open_view(page, space_url, "?view=models", "#models-list")
+    names = [r[0] for r in table_rows(page, "#models-list")]
+    assert names == sorted(m.repo_id for m in db.list_models())
+    assert "Page 1 / 1 · 5 models" in page.locator("#models-info").inner_text()
+    page.locator("#models-search textarea, #models-search input").first.fill("digits")
+    page.locator("#models-search textarea, #models-search input").first.press("Enter")
+    expect(page.locator("#models-info")).to_contain_text("2 models")
+    assert [r[0] for r in table_rows(page, "#models-list")] == [
+        "demo/timm-digits",
+        "demo/vit-digits",
+    ]
+    page.locator("#models-search textarea, #models-search input").first.fill("")
+    pick(page, "models-failure", "unknown labels")
+    expect(page.locator("#models-info")).to_contain_text("1 models")
+    (row,) = table_rows(page, "#models-list")
+    assert row[0] == "demo/emotion-es" and row[7] == "unknown labels"
+    shot(page, "models_filtered")
+    open_view(page, space_url, "?view=models&per_page=2&sort=parameters&order=desc", "#models-list")
+    expect(page.locator("#models-info")).to_contain_text("Page 1 / 3")
+    biggest = max(
+        (m for m in db.list_models() if m.num_parameters), key=lambda m: m.num_parameters or 0
+    )
+    assert table_rows(page, "#models-list")[0][0] == biggest.repo_id
+    page.locator("#models-next").click()
+    expect(page.locator("#models-info")).to_contain_text("Page 2 / 3")
+
+
+def test_model_view_from_a_pr_link(page: Page, space_url: str, db: Store) -> None:
+    open_view(page, space_url, "?model=demo/vit-digits", "#model-name")  # the form PRs link to
+    assert page.locator("#model-name").inner_text() == "demo/vit-digits"
+    model = db.get_model("demo/vit-digits")
+    assert model is not None
+    (original,) = [r for r in db.results_for(model.repo_id, model.sha) if r.variant == "original"]
+    rows = table_rows(page, "#model-results")
+    first = next(r for r in rows if r[2] == "original")
+    assert first[3].startswith(f"{original.metrics['accuracy']:.3f}")
+    assert any(r[0] == "model.safetensors" for r in table_rows(page, "#model-files"))
+    assert table_rows(page, "#model-hyperparameters")
+    claims = table_rows(page, "#model-claims")
+    assert claims[0][5] == "claims 49.0 points more than measured"
+    page.locator("#model-results a", has_text="results").first.click()
+    page.wait_for_selector("#result-title")
+    assert "demo/vit-digits on MNIST" in page.locator("#result-title").inner_text()
+
+
+def test_failed_model_and_unknown_names_read_as_sentences(page: Page, space_url: str) -> None:
+    open_view(page, space_url, "?view=model&model=demo/emotion-es", "#model-name")
+    assert "Not evaluated: unknown labels." in page.locator("#model-html").inner_text()
+    open_view(page, space_url, "?view=model&model=nobody/nothing", ".evalbot-empty")
+    assert "No model named nobody/nothing" in page.locator("#model-html").inner_text()
+    open_view(page, space_url, "?view=result&model=nobody/x&dataset=ylecun/mnist", ".evalbot-empty")
+    assert "holds no result" in page.locator("#result-header").inner_text()
+    open_view(page, space_url, '?view=models&q={"$gt":""}', ".evalbot-empty")
+    no_traceback(page)
+
+
+def test_result_view_classes_confusion_errors_calibration(
+    page: Page, space_url: str, db: Store
+) -> None:
+    open_view(
+        page, space_url, "?view=result&model=demo/vit-digits&dataset=ylecun/mnist", "#result-title"
+    )
+    detail = q.result_detail(db, "demo/vit-digits", "ylecun/mnist")
+    assert detail is not None
+    runtime = table_rows(page, "#result-runtime")[0]
+    assert runtime[0] == str(detail.summary.num_examples)
+    variants = [r[0] for r in table_rows(page, "#result-variants")]
+    assert variants == [v.variant for v in detail.variants] and len(variants) > 1
+    # per-class table (sortable Dataframe) and chart with metric toggles
+    table = page.locator("#result-table")
+    expect(table.locator("tbody tr")).to_have_count(len(detail.classes))
+    recall_3 = next(c.recall for c in detail.classes if c.label == "3")
+    page.locator("#result-filter textarea, #result-filter input").first.fill("3")
+    page.locator("#result-filter textarea, #result-filter input").first.press("Enter")
+    expect(table.locator("tbody tr")).to_have_count(1)
+    expect(table.locator("tbody tr").first).to_contain_text(f"{recall_3:.3f}")
+    expect(page.locator("#result-chart .legendtext")).to_have_count(3)
+    page.locator("#result-metrics label", has_text="precision").click()
+    expect(page.locator("#result-chart .legendtext")).to_have_count(2)
+    assert "precision" not in page.locator("#result-chart .legend").inner_text()
+    # confusion matrix: opens on the most confused classes; the picker adds one
+    expected = []
+    for t, p, _ in q.most_confused(detail.confusion, 3):
+        for i in (t, p):
+            if detail.labels[i] not in expected:
+                expected.append(detail.labels[i])
+    chips = page.locator("#result-classes .token").all_inner_texts()
+    assert [c.strip() for c in chips] == expected
+    ticks_before = page.locator("#result-confusion .yaxislayer-above .ytick").count()
+    assert ticks_before == len(expected)
+    extra = next(label for label in detail.labels if label not in expected)
+    pick(page, "result-classes", extra)
+    expect(page.locator("#result-confusion .yaxislayer-above .ytick")).to_have_count(
+        len(expected) + 1
+    )
+    page.keyboard.press("Escape")
+    # misclassifications: most confident first; a pair filter
+    first_error = table_rows(page, "#errors-table")[0]
+    top = detail.misclassifications[0].item
+    assert first_error[:4] == [
+        str(top.example_id),
+        top.true_label,
+        top.predicted_label,
+        f"{top.confidence:.3f}",
+    ]
+    assert page.locator("#result-gallery img").count() > 0
+    pair = f"{top.true_label} → {top.predicted_label}"
+    pick(page, "result-pair", pair)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#errors-table tbody tr')].every(r => r.children[1].innerText + ' → ' + r.children[2].innerText === "
+        + repr(pair).replace("'", '"')
+        + ")"
+    )
+    # calibration reliability diagram
+    assert detail.calibration is not None
+    expect(page.locator("#result-calibration .gtitle")).to_contain_text(
+        f"ECE {detail.calibration.ece:.3f}"
+    )
+    shot(page, "result_view")
+
+
+def test_variant_comparison_absolute_and_relative(page: Page, space_url: str, db: Store) -> None:
+    open_view(
+        page,
+        space_url,
+        "?view=variants&model=demo/timm-digits&dataset=ylecun/mnist&metric=recall",
+        "#variants-plot .legendtext",
+    )
+    cmp = q.variant_comparison(db, "demo/timm-digits", "ylecun/mnist", metric="recall")
+    assert cmp is not None
+    headers = [h.strip() for h in page.locator("#variants-table thead th").all_inner_texts()]
+    assert headers[: len(cmp.variants) + 1] == ["class", *cmp.variants]
+    page.locator("#variants-mode label", has_text="relative").click()
+    expect(page.locator("#variants-info")).to_contain_text("relative to the original")
+    variant = cmp.variants[1]
+    delta = cmp.values[variant][0] - cmp.values["original"][0]  # type: ignore[operator]
+    expect(page.locator("#variants-table tbody tr").first).to_contain_text(f"{delta:.3f}")
+
+
+def test_model_comparison(page: Page, space_url: str, db: Store) -> None:
+    ids = ["demo/timm-digits", "demo/vit-digits"]
+    open_view(
+        page,
+        space_url,
+        f"?view=compare&dataset=ylecun/mnist&models={','.join(ids)}",
+        "#compare-speed",
+    )
+    rows = table_rows(page, "#compare-speed")
+    assert [r[0] for r in rows] == ids
+    for row, repo_id in zip(rows, ids, strict=True):
+        (s,) = [r for r in q.model_detail(db, repo_id).results if r.variant == "original"]  # type: ignore[union-attr]
+        assert row[3] == f"{s.instances_per_s:.1f}"
+    expect(page.locator("#compare-plot .legendtext")).to_have_count(2)
+    open_view(
+        page,
+        space_url,
+        "?view=compare&dataset=ylecun/mnist&models=demo/vit-digits",
+        ".evalbot-empty",
+    )
+    assert "two or more models" in page.locator("#compare-info").inner_text()
+
+
+def test_dataset_view(page: Page, space_url: str, db: Store) -> None:
+    open_view(page, space_url, "?view=dataset&dataset=ylecun/mnist", "#dataset-name")
+    d = q.dataset_detail(db, "ylecun/mnist")
+    assert d is not None
+    assert len(table_rows(page, "#dataset-classes")) == len(d.labels) == 10
+    assert page.locator("#dataset-classes img.example-thumb").count() > 0
+    counts = {r[0]: r[2] for r in table_rows(page, "#dataset-variants")}
+    assert counts == {v.variant: str(v.models) for v in d.evaluated}
+    assert table_rows(page, "#dataset-splits")[0][2] == str(d.splits[0].num_examples)
+    open_view(page, space_url, "?view=dataset&dataset=dair-ai/emotion", "#dataset-name")
+    assert page.locator("#dataset-classes .example-text").count() > 0
+
+
+def test_scatterplot_click_opens_the_result(page: Page, space_url: str, db: Store) -> None:
+    open_view(
+        page, space_url, "?view=scatter&dataset=ylecun/mnist", "#scatter-plot .scatterlayer .point"
+    )
+    points = q.model_points(db, "ylecun/mnist")
+    expect(page.locator("#scatter-plot .scatterlayer .point")).to_have_count(len(points))
+    assert f"Plotting {len(points)} models" in page.locator("#scatter-info").inner_text()
+    table = {r[0] for r in table_rows(page, "#scatter-table")}
+    assert table == {p.model_id for p in points}
+    pick(page, "scatter-y", "weights (MB)")
+    expect(page.locator("#scatter-info")).to_contain_text("versus weights (MB)")
+    page.wait_for_timeout(1500)  # the new figure and its click handler
+    page.locator("#scatter-plot .scatterlayer .point").first.click(force=True)
+    page.wait_for_url("**view=result**")
+    page.wait_for_selector("#result-title")
+    assert "on MNIST" in page.locator("#result-title").inner_text()
+
+
+def test_leaderboard_reweights(page: Page, space_url: str, db: Store) -> None:
+    open_view(
+        page, space_url, "?view=leaderboard&dataset=ylecun/mnist", "#leaderboard-table tbody tr"
+    )
+    expect(page.locator("#leaderboard-table tbody tr")).to_have_count(2)
+    points = q.model_points(db, "ylecun/mnist")
+    fastest = max(points, key=lambda p: p.instances_per_s or 0).model_id
+    slowest = min(points, key=lambda p: p.instances_per_s or 0).model_id
+    weights = "&".join(
+        f"w_{d}=0" for d in ("accuracy", "robustness", "calibration", "balance", "size")
+    )
+    open_view(
+        page,
+        space_url,
+        f"?view=leaderboard&dataset=ylecun/mnist&{weights}&w_speed=1",
+        "#leaderboard-table tbody tr",
+    )
+    expect(page.locator("#leaderboard-table tbody tr").first).to_contain_text(fastest)
+    expect(page.locator("#leaderboard-table tbody tr").nth(1)).to_contain_text(slowest)
+
+
+def test_query_form_ranks_by_a_class_metric(page: Page, space_url: str, db: Store) -> None:
+    query = "?view=find&dataset=dair-ai/emotion&class=joy&variant=lowercase&metric=recall"
+    open_view(page, space_url, query, "#find-table tbody tr")
+    points = q.model_points(db, "dair-ai/emotion", variant="lowercase", class_label="joy")
+    ranked = sorted(points, key=lambda p: (-(p.class_metrics["recall"] or 0), p.model_id))
+    rows = page.locator("#find-table tbody tr")
+    expect(rows).to_have_count(len(ranked))
+    expect(rows.first).to_contain_text(ranked[0].model_id)
+    expect(rows.first).to_contain_text(f"{ranked[0].class_metrics['recall']:.3f}")
+    page.locator("#find-min input").fill("1000000000")
+    page.locator("#find-show").click()
+    expect(page.locator("#find-info")).to_contain_text("None of the")
+
+
+def test_audit_lists_discrepancies_and_the_key(page: Page, space_url: str, db: Store) -> None:
+    open_view(page, space_url, "?view=audit", "#audit-discrepancies")
+    rows = table_rows(page, "#audit-discrepancies")
+    assert len(rows) == len(db.discrepancies())
+    assert any(r[0] == "demo/vit-digits" and "49.0 points" in r[6] for r in rows)
+    identity = db.get_identity()
+    assert identity is not None
+    assert page.locator("#key-id").inner_text() == identity.key_id
+    assert "BEGIN PUBLIC KEY" in page.locator("#public-key").inner_text()

@@ -1,0 +1,268 @@
+"""The Space's read queries (``store.queries``) and views (``space.views``) on a real mongod."""
+
+from __future__ import annotations
+
+import pytest
+
+from space import views
+from store import queries as q
+from store.db import Store
+from store.types import (
+    ClaimRecord,
+    ClassResult,
+    DatasetExampleRecord,
+    DatasetRecord,
+    DatasetSplitRecord,
+    FailureReason,
+    ModelRecord,
+    ModelStatus,
+    ReferenceRecord,
+    RuntimeStats,
+    SigningIdentity,
+    VariantRecord,
+)
+from tests.store.test_store import make_record
+
+SHA = "a" * 40
+
+
+def _model(store: Store, repo_id: str, *, params: int, sha: str = SHA) -> None:
+    store.upsert_model(
+        ModelRecord(
+            repo_id,
+            sha,
+            pipeline_tag="text-classification",
+            datasets=("dair-ai/emotion",),
+            tags=("bert",),
+        )
+    )
+    store.update_model_metadata(
+        repo_id,
+        file_sizes={"model.safetensors": params * 4, "README.md": 100},
+        hyperparameters={"hidden_size": 64},
+        num_parameters=params,
+        reference=ReferenceRecord("2101.00001", title="A paper", arxiv="2101.00001"),
+    )
+    store.set_model_status(repo_id, sha, ModelStatus.EVALUATED)
+
+
+def _classes(f1: tuple[float, float, float]) -> tuple[ClassResult, ...]:
+    return tuple(
+        ClassResult(i, label, 1, 0, 0, 1, value, value, value)
+        for i, (label, value) in enumerate(zip(("x", "y", "z"), f1, strict=True))
+    )
+
+
+@pytest.fixture
+def filled(store: Store) -> Store:
+    """Three evaluated models (two variants each), one failure, a dataset, claims, a key."""
+    store.upsert_dataset(
+        DatasetRecord(
+            "dair-ai/emotion",
+            "Emotion",
+            "text",
+            "text-classification",
+            ("x", "y", "z"),
+            description="Tweets.",
+            variants=("original", "lowercase"),
+        )
+    )
+    store.upsert_split(DatasetSplitRecord("dair-ai/emotion", "b" * 40, "test", 3, (2, 1, 0)))
+    store.add_examples(
+        [DatasetExampleRecord("dair-ai/emotion", "test", 1, "y", 2, text="a y sentence")]
+    )
+    store.upsert_variant(
+        VariantRecord("lowercase", "lowercase", "text", "All lowercase.", "str.lower")
+    )
+    for repo_id, params, acc, speed, f1 in (
+        ("demo/a", 1_000, 0.9, 100.0, (0.9, 0.8, 0.7)),
+        ("demo/b", 100_000, 0.6, 10.0, (0.9, 0.2, 0.5)),
+        ("other/c", 10_000, 0.8, 1000.0, (0.8, 0.8, 0.8)),
+    ):
+        _model(store, repo_id, params=params)
+        for variant, factor in (("original", 1.0), ("lowercase", 0.5)):
+            store.save_result(
+                make_record(
+                    model_id=repo_id,
+                    variant=variant,
+                    metrics={"accuracy": acc * factor, "macro_f1": acc * factor - 0.1},
+                    classes=_classes(tuple(v * factor for v in f1)),  # type: ignore[arg-type]
+                    runtime=RuntimeStats(3 / speed, 1000 / speed, speed, "cpu", 32),
+                )
+            )
+    store.upsert_model(ModelRecord("demo/es", "d" * 40, pipeline_tag="text-classification"))
+    store.set_model_status(
+        "demo/es",
+        "d" * 40,
+        ModelStatus.FAILED,
+        reason=FailureReason.UNKNOWN_LABELS,
+        detail="tristeza",
+    )
+    claim = ClaimRecord(
+        "demo/b",
+        SHA,
+        "dair-ai/emotion",
+        "test",
+        "accuracy",
+        0.93,
+        0.6,
+        0.5,
+        0.7,
+        False,
+        "claims 33.0 points more than measured",
+    )
+    store.save_claims("demo/b", SHA, [claim])
+    store.set_identity(
+        SigningIdentity("k1", "-----BEGIN PUBLIC KEY-----\nAAA\n-----END PUBLIC KEY-----\n")
+    )
+    return store
+
+
+def test_list_models_filters_sorts_and_pages(filled: Store) -> None:
+    page = q.list_models(filled, q.ModelFilter())
+    assert [r.repo_id for r in page.rows] == ["demo/a", "demo/b", "demo/es", "other/c"]
+    assert page.rows[0].evaluated_on == ("dair-ai/emotion",) and page.rows[0].accuracy == 0.9
+    assert q.list_models(filled, q.ModelFilter(search="DEMO/")).total == 3
+    assert [r.repo_id for r in q.list_models(filled, q.ModelFilter(metrics="no")).rows] == [
+        "demo/es"
+    ]
+    failed = q.list_models(filled, q.ModelFilter(failure="unknown labels")).rows
+    assert [r.failure_reason for r in failed] == ["unknown labels"]
+    by_size = q.list_models(
+        filled, q.ModelFilter(sort="parameters", descending=True, metrics="yes")
+    )
+    assert [r.repo_id for r in by_size.rows] == ["demo/b", "other/c", "demo/a"]
+    evaluated = q.list_models(filled, q.ModelFilter(evaluated_on="dair-ai/emotion", search="c"))
+    assert [r.repo_id for r in evaluated.rows] == ["other/c"]
+    second = q.list_models(filled, q.ModelFilter(per_page=3, page=2))
+    assert (second.page, second.pages, [r.repo_id for r in second.rows]) == (2, 2, ["other/c"])
+    assert q.list_models(filled, q.ModelFilter(page=99)).page == 1  # clamped to the last page
+
+
+def test_page_input_never_becomes_an_operator(filled: Store) -> None:
+    assert q.list_models(filled, q.ModelFilter(search='{"$gt": ""}')).total == 0
+    assert q.list_models(filled, q.ModelFilter(search=".*")).total == 0  # escaped, not a regex
+    assert q.list_models(filled, q.ModelFilter(sort="$where")).rows[0].repo_id == "demo/a"
+    hostile = {"$ne": None}
+    assert q.model_detail(filled, hostile) is None  # type: ignore[arg-type]
+    assert q.list_models(filled, q.ModelFilter(origin=hostile)).total == 4  # type: ignore[arg-type]
+    assert q.result_detail(filled, "demo/a", hostile) is None  # type: ignore[arg-type]
+
+
+def test_model_detail_has_summaries_reference_and_claims(filled: Store) -> None:
+    detail = q.model_detail(filled, "demo/b")
+    assert detail is not None and detail.reference is not None
+    assert detail.reference.title == "A paper"
+    assert [r.variant for r in detail.results] == ["original", "lowercase"]
+    first = detail.results[0]
+    assert first.metrics["accuracy"] == 0.6 and first.intervals["accuracy"] == (0.3, 1.0)
+    assert first.instances_per_s == 10.0 and first.ece == 0.1
+    assert [c.verdict for c in detail.claims] == ["claims 33.0 points more than measured"]
+    page = views.model_view(filled, {"model": "demo/b"})
+    assert "claims 33.0 points more" in page and "0.600 [0.300, 1.000]" in page
+    assert "hidden_size" in page and "model.safetensors" in page
+
+
+def test_result_detail_and_confusion(filled: Store) -> None:
+    detail = q.result_detail(filled, "demo/a", "dair-ai/emotion", variant="lowercase")
+    assert detail is not None and detail.summary.variant == "lowercase"
+    assert [c.f1 for c in detail.classes] == [0.45, 0.4, 0.35]
+    assert [v.variant for v in detail.variants] == ["original", "lowercase"]
+    assert [(e.item.example_id, e.text) for e in detail.misclassifications] == [
+        (2, "a y sentence"),
+        (7, None),
+    ]
+    assert q.most_confused([[5, 1, 0], [4, 2, 3], [0, 0, 1]], 2) == [(1, 0, 4), (1, 2, 3)]
+    view = views.result_view(filled, {"model": "demo/a", "dataset": "dair-ai/emotion"})
+    assert view.found and view.confusion_classes == ["y", "x"]
+    assert view.pairs == ["y → x"]
+    _, errors = views.errors_view(detail, min_conf=0.7)
+    assert "a y sentence" in errors and ">7<" not in errors
+
+
+def test_variant_and_model_comparison(filled: Store) -> None:
+    cmp = q.variant_comparison(filled, "demo/b", "dair-ai/emotion", metric="recall")
+    assert cmp is not None and cmp.variants == ["original", "lowercase"]
+    assert cmp.values["lowercase"] == [0.45, 0.1, 0.25]
+    rel = views.variants_view(
+        filled, {"model": "demo/b", "dataset": "dair-ai/emotion", "mode": "relative"}
+    )
+    assert rel.headers == ["class", "lowercase"] and rel.rows[0] == ["x", "-0.450"]
+    both = q.compare_models(filled, "dair-ai/emotion", ["demo/a", "other/c", "nobody/x"])
+    assert [m.model_id for m in both.models] == ["demo/a", "other/c"]
+    assert both.missing == ["nobody/x"] and both.models[1].per_class == [0.8, 0.8, 0.8]
+
+
+def test_dataset_detail_counts_models_per_variant(filled: Store) -> None:
+    d = q.dataset_detail(filled, "dair-ai/emotion")
+    assert d is not None and d.labels == ["x", "y", "z"]
+    assert [(v.variant, v.models, v.trained_on) for v in d.evaluated] == [
+        ("original", 3, 3),
+        ("lowercase", 3, 3),
+    ]
+    assert d.examples[1][0].text == "a y sentence" and d.splits[0].class_counts == (2, 1, 0)
+    assert "All lowercase." in views.dataset_view(filled, {"dataset": "dair-ai/emotion"})
+
+
+def test_points_leaderboard_and_query_form(filled: Store) -> None:
+    points = {p.model_id: p for p in q.model_points(filled, "dair-ai/emotion", class_label="y")}
+    assert points["demo/b"].class_metrics["recall"] == 0.2
+    assert points["demo/a"].size_mb == 0.004 and points["other/c"].instances_per_s == 1000.0
+    balance = q.class_balance(filled, "dair-ai/emotion")
+    assert balance[("demo/b", SHA)].worst_f1 == 0.2
+    assert balance[("demo/b", SHA)].spread == pytest.approx(0.7)
+    assert q.robustness(filled, "dair-ai/emotion")["demo/a"] == pytest.approx(0.5)
+    board = views.leaderboard_view(filled, {"dataset": "dair-ai/emotion"})
+    assert board.rows[0][1] == "demo/a"
+    only_speed = {f"w_{d}": "0" for d in views.DIMENSIONS} | {"w_speed": "1"}
+    fastest = views.leaderboard_view(filled, {"dataset": "dair-ai/emotion", **only_speed})
+    assert [r[1] for r in fastest.rows] == ["other/c", "demo/a", "demo/b"]
+    found = views.find_view(
+        filled,
+        {
+            "dataset": "dair-ai/emotion",
+            "class": "y",
+            "variant": "lowercase",
+            "min_throughput": "50",
+        },
+    )
+    assert [r[1] for r in found.rows] == ["demo/a", "other/c"]  # a tie; demo/b is too slow
+    scatter = views.scatter_view(
+        filled, {"dataset": "dair-ai/emotion", "x": "size_mb", "y": "accuracy"}
+    )
+    assert "Plotting 3 models" in scatter.info and scatter.figure is not None
+
+
+def test_empty_states_are_sentences(store: Store) -> None:
+    params: dict[str, str] = {"dataset": "nope/none", "model": "nobody/x", "class": "bear"}
+    for name, view in views.VIEWS.items():
+        for p in ({}, params):
+            out = view(store, p)
+            text = (
+                out
+                if isinstance(out, str)
+                else (
+                    getattr(out, "info", "")
+                    or getattr(out, "header", "")
+                    or getattr(out, "html", "")
+                )
+            )
+            assert "Traceback" not in text, name
+            if name not in ("models", "audit") and p:
+                assert "evalbot-empty" in text, (name, text)
+    assert "has not published its signing key" in views.audit_view(store, {})
+    assert "No model matches" in views.models_view(store, {"q": "x"}).html
+
+
+def test_audit_lists_discrepancies_and_the_key(filled: Store) -> None:
+    page = views.audit_view(filled, {})
+    assert "demo/b" in page and "claims 33.0 points more" in page
+    assert "BEGIN PUBLIC KEY" in page and "k1" in page
+
+
+def test_stale_revisions_are_not_shown(filled: Store) -> None:
+    filled.save_result(
+        make_record(model_id="demo/a", model_sha="e" * 40, metrics={"accuracy": 0.1})
+    )
+    detail = q.model_detail(filled, "demo/a")
+    assert detail is not None and {r.metrics["accuracy"] for r in detail.results} == {0.9, 0.45}
