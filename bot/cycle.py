@@ -25,6 +25,7 @@ from bot.keys import load_signer
 from bot.publisher import Outcome, Publisher, opted_out
 from bot.ratelimit import is_transient, retry_after, status_of
 from bot.worker import JobResult, drain
+from cardgen.eval_results import BenchmarkSpec
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError
 from evaluators.executor import ExecutionReport, Executor, select_modules
@@ -86,6 +87,21 @@ def save_report(store: Store, report: ExecutionReport) -> None:
         store.save_result(record)
 
 
+def benchmarks(config: BotConfig) -> dict[str, BenchmarkSpec]:
+    """The modules' datasets registered as Hub Benchmarks (``benchmark:`` in their YAML)."""
+    return {
+        m.module.dataset.repo: BenchmarkSpec(
+            dataset_id=m.module.dataset.repo,
+            split=m.module.dataset.split,
+            metric=m.module.benchmark.metric,
+            task_id=m.module.benchmark.task_id,
+            scale=m.module.benchmark.scale,
+        )
+        for m in config.modules
+        if m.module.benchmark is not None
+    }
+
+
 def make_executor(
     config: BotConfig, *, api: HfApi, store: Store | None, device: str | None = None
 ) -> Executor | IsolatedExecutor:
@@ -130,6 +146,7 @@ class Worker:
             config.settings.pull_requests,
             space_url=config.settings.space_url,
             signer=signer,
+            benchmarks=benchmarks(config),
         )
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 

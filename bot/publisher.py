@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ from bot.config import PullRequests
 from cardgen.audit import Claim, audit
 from cardgen.card import CardChange, decode_card, propose_card
 from cardgen.errors import CardError
+from cardgen.eval_results import BenchmarkSpec, eval_result_files, eval_result_path
 from cardgen.pr import parse_marker, pr_body, pr_title
 from cardgen.signing import Signer
 from evaluators.executor import CODE_VERSION
@@ -86,6 +88,22 @@ def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
         return decode_card(handle.read(), repo_id=repo_id)
 
 
+def read_eval_results(api: HfApi, repo_id: str, filename: str, revision: str) -> str | None:
+    """One of our ``.eval_results`` files in a model revision; None when absent or unreadable
+    (it is then written anew)."""
+    try:
+        path = hf_hub_download(
+            repo_id, filename, revision=revision, token=api.token, endpoint=api.endpoint
+        )
+    except EntryNotFoundError:
+        return None
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except UnicodeDecodeError:
+        return None
+
+
 def opted_out(model: ModelRecord, card: str | None) -> bool:
     tags = {t.casefold() for t in model.tags}
     if tags & OPT_OUT_TAGS:
@@ -110,8 +128,10 @@ class Publisher:
         *,
         space_url: str,
         signer: Signer | None = None,
+        benchmarks: Mapping[str, BenchmarkSpec] | None = None,
     ) -> None:
         self.api = api
+        self.benchmarks = dict(benchmarks or {})
         self.store = store
         self.policy = policy
         self.space_url = space_url.rstrip("/")
@@ -151,7 +171,8 @@ class Publisher:
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
         claims = audit(card, records)
         self._save_claims(model, claims)
-        if not change.changed:
+        files = self._eval_result_files(model, records)
+        if not change.changed and not files:
             return PublishResult(Outcome.UNCHANGED)
         try:
             prs = self._known_prs(model.repo_id)
@@ -168,12 +189,33 @@ class Publisher:
             return deferred
         open_pr = next((pr for pr in prs if pr.status == "open"), None)
         try:
-            return self._commit(model, records, change, open_pr, claims)
+            return self._commit(model, records, change, open_pr, claims, files)
         except HfHubHTTPError as exc:
             if (refused := _refusal(exc)) is None:
                 raise
             log.info("%s: no PR: %s", model.repo_id, refused.value)
             return PublishResult(refused, detail=exc.server_message)
+
+    def _eval_result_files(
+        self, model: ModelRecord, records: list[EvaluationRecord]
+    ) -> dict[str, str]:
+        """The ``.eval_results`` files (benchmark datasets) that differ from the repo's."""
+        if not self.benchmarks:
+            return {}
+        wanted = {r.dataset_id for r in records if r.dataset_id in self.benchmarks}
+        existing = {
+            path: read_eval_results(self.api, model.repo_id, path, model.sha)
+            for path in (eval_result_path(d) for d in sorted(wanted))
+        }
+        files = eval_result_files(
+            records,
+            self.benchmarks,
+            repo_id=model.repo_id,
+            space_url=self.space_url,
+            signer=self.signer,
+            existing=existing,
+        )
+        return {path: text for path, text in files.items() if existing.get(path) != text}
 
     def _save_claims(self, model: ModelRecord, claims: list[Claim]) -> None:
         """Keep the audit of the card's self-reported values: the Space lists discrepancies."""
@@ -260,6 +302,7 @@ class Publisher:
         change: CardChange,
         open_pr: _HubPR | None,
         claims: list[Claim],
+        files: Mapping[str, str],
     ) -> PublishResult:
         title = pr_title(records)
         body = pr_body(
@@ -270,12 +313,16 @@ class Publisher:
             code_version=CODE_VERSION,
             claims=claims,
         )
-        operation = CommitOperationAdd("README.md", change.text.encode("utf-8"))
+        operations = [
+            CommitOperationAdd(path, text.encode("utf-8"))
+            for path, text in ({"README.md": change.text} if change.changed else {}).items()
+        ]
+        operations += [CommitOperationAdd(p, t.encode("utf-8")) for p, t in files.items()]
         if open_pr is not None:
             # One open PR per repo: new results go to the same PR as a new commit.
             self.api.create_commit(
                 model.repo_id,
-                operations=[operation],
+                operations=operations,
                 commit_message=title,
                 revision=f"refs/pr/{open_pr.num}",
             )
@@ -285,7 +332,7 @@ class Publisher:
         else:
             info = self.api.create_commit(
                 model.repo_id,
-                operations=[operation],
+                operations=operations,
                 commit_message=title,
                 commit_description=body,
                 create_pr=True,

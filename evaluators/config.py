@@ -91,6 +91,14 @@ class DatasetRef(_Strict):
         return labels
 
 
+class Benchmark(_Strict):
+    """The dataset is a Hub Benchmark: our result also goes to ``.eval_results/`` in the PR."""
+
+    task_id: str | None = None  # the benchmark's task (its eval.yaml), when it has several
+    metric: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = "accuracy"
+    scale: Literal[1, 100] = 100  # 100: the leaderboard shows percentages
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     return f" — did you mean '{close[0]}'?" if close else ""
@@ -111,6 +119,7 @@ class EvaluationModule(_Strict):
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_length: int = Field(default=128, ge=8, le=8192)  # text only: tokens per example
     limit: int | None = Field(default=None, ge=1)
+    benchmark: Benchmark | None = None  # set when the dataset is registered as a Hub Benchmark
     # object detection: detections scoring below this are not counted as TP/FP (AP uses all)
     score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 

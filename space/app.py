@@ -254,6 +254,9 @@ class App:
                             value=1, precision=0, label="Page", elem_id="models-page"
                         )
                         m_next = gr.Button("next →", elem_id="models-next")
+                        m_per_page = gr.Number(
+                            value=25, precision=0, label="Per page", elem_id="models-per-page"
+                        )
                     m_info = gr.Markdown(elem_id="models-info")
                     m_html = gr.HTML(elem_id="models-html")
                     m_link = gr.Markdown(elem_id="models-link")
@@ -268,6 +271,7 @@ class App:
                     m_sort,
                     m_order,
                     m_page,
+                    m_per_page,
                 ]
                 m_keys = [
                     "q",
@@ -280,6 +284,7 @@ class App:
                     "sort",
                     "order",
                     "page",
+                    "per_page",
                 ]
                 m_outputs = [
                     m_info,

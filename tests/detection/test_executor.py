@@ -23,21 +23,13 @@ from evaluators.detection_labels import COCO_CATEGORY_IDS
 from evaluators.executor import EvaluationTask, Executor
 from evaluators.object_detection import DetectionSplit
 from perturbations import get
-from sandbox.seed import seed_world
 from sandbox.world import World
-from sandbox.world_detection import COCO_ID, DETR_ID, YOLOS_ID, build_detection_world
+from sandbox.world_detection import COCO_ID, DETR_ID, YOLOS_ID
 from store.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 COCO_MODULE = load_module(ROOT / "config" / "tasks" / "object-detection" / "coco.yaml")
 METRIC_ORDER = ("ap", "ap50", "ap75", "ap_small", "ap_medium", "ap_large", "ar1", "ar10", "ar100")
-
-
-@pytest.fixture(scope="module")
-def world(sandbox, demo_token: str, tmp_path_factory: pytest.TempPathFactory) -> World:  # type: ignore[no-untyped-def]
-    built = build_detection_world(tmp_path_factory.mktemp("detection-world"))
-    seed_world(built, endpoint=sandbox.url, token=demo_token)
-    return built
 
 
 def independent_stats(repo_id: str, revision: str) -> np.ndarray:
