@@ -113,13 +113,13 @@ def propose_card(
     )
     entry["results"] = [r for r in entry["results"] if not _is_ours(r)] + ours
     front["model-index"] = [entry]
-    section = render_section(selected, repo_id=repo_id, space_url=space_url, newline=newline)
+    section = render_section(records, repo_id=repo_id, space_url=space_url, newline=newline)
     body = _place_section(body, section, newline, repo_id)
 
     text = _render(front, body, newline, repo_id)
     _check_round_trip(text, body, entry, repo_id)
     return CardChange(
-        text=text, changed=text != existing, result_hash=result_hash(selected), model_index=ours
+        text=text, changed=text != existing, result_hash=result_hash(records), model_index=ours
     )
 
 

@@ -62,8 +62,19 @@ def result_hash(records: Sequence[EvaluationRecord]) -> str:
     """sha256 of a canonical JSON of the results a card shows.
 
     Rounded to 4 decimals; timestamps, runtime, model sha and versions are left out, so an
-    identical evaluation always hashes the same.
+    identical evaluation always hashes the same. Perturbed variants count by their accuracy and
+    macro F1 (the card's robustness table).
     """
+    variants: dict[tuple[str, str, str], list[dict[str, object]]] = {}
+    for r in sorted(records, key=lambda r: r.variant):
+        if r.variant != ORIGINAL:
+            variants.setdefault(result_key(r), []).append(
+                {
+                    "variant": r.variant,
+                    "accuracy": rounded(r.metrics.get("accuracy")),
+                    "macro_f1": rounded(r.metrics.get("macro_f1")),
+                }
+            )
     payload = [
         {
             "task": r.task,
@@ -87,6 +98,7 @@ def result_hash(records: Sequence[EvaluationRecord]) -> str:
                 }
                 for c in sorted(r.classes, key=lambda c: c.class_id)
             ],
+            **({"variants": variants[result_key(r)]} if result_key(r) in variants else {}),
         }
         for r in card_records(records)
     ]

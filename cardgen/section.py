@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from store.types import EvaluationRecord
 
-from .results import card_records, number
+from .results import ORIGINAL, card_records, number, result_key
 
 START = "<!-- evalbot:results:start -->"
 END = "<!-- evalbot:results:end -->"
@@ -70,14 +70,25 @@ def render_section(
         "support is the number of examples of the class; precision, recall and F1 derive from "
         "these counts, and are n/a where undefined (zero denominator, e.g. a class without "
         "examples). Macro scores are unweighted means over classes; weighted F1 weights each "
-        "class by its support.",
-        *(_render_result(r, page) for r in card_records(records)),
+        "class by its support. Intervals are 95% bootstrap confidence intervals over the "
+        "examples; the calibration error compares the model's confidence with its accuracy.",
+        *(_render_result(r, page, _variants_of(r, records)) for r in card_records(records)),
         END,
     ]
     return "\n\n".join(parts).replace("\n", newline)
 
 
-def _render_result(record: EvaluationRecord, page: str) -> str:
+def _variants_of(
+    record: EvaluationRecord, records: Sequence[EvaluationRecord]
+) -> list[EvaluationRecord]:
+    """The perturbed variants of ``record``'s dataset split, by variant name."""
+    same = [r for r in records if r.variant != ORIGINAL and result_key(r) == result_key(record)]
+    return sorted(same, key=lambda r: r.variant)
+
+
+def _render_result(
+    record: EvaluationRecord, page: str, variants: Sequence[EvaluationRecord] = ()
+) -> str:
     config = f"config {code(record.dataset_config)}, " if record.dataset_config else ""
     parts = [
         f"### {record.dataset_name} ({code(record.dataset_id)}), split {code(record.split)}",
@@ -91,6 +102,10 @@ def _render_result(record: EvaluationRecord, page: str) -> str:
         f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
         f"{code(record.runtime.device)}, batch size {record.runtime.batch_size}.",
     ]
+    if record.calibration is not None:
+        parts.append(_calibration(record))
+    if variants:
+        parts.append(_robustness_table(record, variants))
     if any(model != dataset for model, dataset in record.label_mapping.items()):
         parts.append(_mapping_table(record.label_mapping))
     parts.append(f"[Explore these results per class on the Space]({page}).")
@@ -103,8 +118,54 @@ def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[
 
 
 def _summary_table(record: EvaluationRecord) -> str:
-    rows = [(name, fmt(record.metrics.get(key), 4)) for name, key in _SUMMARY]
-    return _table(("metric", "value"), ("---", "---:"), rows)
+    rows = [
+        (name, fmt(record.metrics.get(key), 4), _interval(record, key)) for name, key in _SUMMARY
+    ]
+    return _table(("metric", "value", "95% CI"), ("---", "---:", "---:"), rows)
+
+
+def _interval(record: EvaluationRecord, key: str) -> str:
+    interval = record.intervals.get(key)
+    if interval is None:
+        return "n/a"
+    return f"{fmt(interval.low, 4)} – {fmt(interval.high, 4)}"
+
+
+def _calibration(record: EvaluationRecord) -> str:
+    assert record.calibration is not None
+    calibration = record.calibration
+    bins = sum(1 for b in calibration.bins if b.count)
+    return (
+        f"Calibration: expected calibration error (ECE) {fmt(calibration.ece, 4)}, maximum "
+        f"{fmt(calibration.mce, 4)} over {bins} non-empty confidence bins of "
+        f"{len(calibration.bins)} (0 is perfectly calibrated)."
+    )
+
+
+def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRecord]) -> str:
+    """Accuracy and macro F1 on each perturbed variant, and the change from the original."""
+    base = number(record.metrics.get("accuracy"))
+    rows = [("original", fmt(base, 4), "", fmt(record.metrics.get("macro_f1"), 4))]
+    for variant in variants:
+        accuracy = number(variant.metrics.get("accuracy"))
+        change = (
+            "n/a" if accuracy is None or base is None else f"{(accuracy - base) * 100:+.1f} points"
+        )
+        rows.append(
+            (
+                code(variant.variant),
+                fmt(accuracy, 4),
+                change,
+                fmt(variant.metrics.get("macro_f1"), 4),
+            )
+        )
+    table = _table(
+        ("variant", "accuracy", "change", "F1 (macro)"), ("---", "---:", "---:", "---:"), rows
+    )
+    return (
+        "Robustness: the same examples, perturbed (each variant is described on the Space):"
+        f"\n\n{table}"
+    )
 
 
 def _class_table(record: EvaluationRecord) -> str:
