@@ -3,7 +3,7 @@
 evalbot run --once                  one cycle: discover -> evaluate -> store -> PRs
 evalbot serve [--once]              the timer: discover every interval and queue jobs
 evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs (any number)
-evalbot evaluate ORG/MODEL[@REV] --dry-run   evaluate one repo, print the card diff
+evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
 evalbot validate [PATH]             check config YAML
 evalbot status                      queue, failures by reason, PRs by state
 evalbot verify ORG/MODEL[@REV]      check the signed evalbot results on a model card
@@ -21,9 +21,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import BotConfig, load_config
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
+
+    from store.db import Store
+    from store.types import EvaluationRecord, ModelRecord
 
 log = logging.getLogger("evalbot")
 
@@ -110,7 +117,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from bot.cycle import save_report
+    from bot.cycle import make_executor, save_report
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
@@ -118,36 +125,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from cardgen.diff import card_diff
     from cardgen.errors import CardError
     from cardgen.pr import pr_body, pr_title
-    from evaluators.executor import CODE_VERSION, Executor
+    from evaluators.executor import CODE_VERSION
     from store.db import Store
     from store.types import ModelStatus
 
+    if args.dry_run and args.open_pr:
+        print(
+            "evalbot evaluate: --dry-run touches nothing; leave it out to --open-pr",
+            file=sys.stderr,
+        )
+        return 2
     settings, config = _load(args)
     repo_id, _, revision = args.repo.partition("@")
-    api = make_api(settings, need_token=False)
+    api = make_api(settings, need_token=args.open_pr)
     model = to_record(api.model_info(repo_id, revision=revision or None))
-    modules = [m.module for m in config.modules]
     if args.dry_run:
-        report = Executor(modules, api=api, device=args.device).evaluate(model)
+        report = make_executor(config, api=api, store=None, device=args.device).evaluate(model)
         records = report.records
     else:
         with Store.open(settings.mongodb_uri) as store:
             store.upsert_model(model)
-            report = Executor(modules, api=api, store=store, device=args.device).evaluate(model)
-            save_report(store, report)
+            executor = make_executor(config, api=api, store=store, device=args.device)
+            save_report(store, executor.evaluate(model))
             store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
             records = store.results_for(model.repo_id, model.sha)
-    for record in records:
-        m = record.metrics
-        scores = (
-            f"AP {m['ap'] or 0:.4f}, AP50 {m['ap50'] or 0:.4f}"
-            if record.task == "object-detection"
-            else f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}"
-        )
-        print(
-            f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "
-            f"{scores}, {record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
-        )
+            if args.open_pr:
+                return _open_pr(config, api, store, model)
+    _print_records(records)
     if not records:
         print("Nothing new to evaluate: every result for this revision is already stored.")
         return 0
@@ -168,6 +172,34 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     )
     print(card_diff(card, change.text, repo_id=model.repo_id))
+    return 0
+
+
+def _print_records(records: Sequence[EvaluationRecord]) -> None:
+    for record in records:
+        m = record.metrics
+        scores = (
+            f"AP {m['ap'] or 0:.4f}, AP50 {m['ap50'] or 0:.4f}"
+            if record.task == "object-detection"
+            else f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}"
+        )
+        print(
+            f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "
+            f"{scores}, {record.runtime.instances_per_s:.1f} examples/s on {record.runtime.device}"
+        )
+
+
+def _open_pr(config: BotConfig, api: HfApi, store: Store, model: ModelRecord) -> int:
+    """Publish one evaluated model as the worker would, and say what happened."""
+    from bot.cycle import Worker
+
+    worker = Worker(config, api=api, store=store)
+    records = store.results_for(model.repo_id, model.sha)
+    _print_records(records)
+    result = worker.publisher.publish(model, records)
+    where = f" #{result.pr_num} {result.url}" if result.pr_num and result.url else ""
+    detail = f" ({result.detail})" if result.detail else ""
+    print(f"pull request: {result.outcome.value}{where}{detail}")
     return 0
 
 
@@ -299,6 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="evaluate one repo and print the card change")
     ev.add_argument("repo", help="ORG/MODEL or ORG/MODEL@REVISION")
     ev.add_argument("--dry-run", action="store_true", help="touch nothing: no database, no PR")
+    ev.add_argument(
+        "--open-pr",
+        action="store_true",
+        help="store the results and open (or update) the PR as the bot does; needs HF_TOKEN",
+    )
     ev.add_argument("--device", default=None)
     ev.set_defaults(func=cmd_evaluate)
 

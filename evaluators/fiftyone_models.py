@@ -51,12 +51,13 @@ def zoo_candidates(modules: Sequence[EvaluationModule]) -> list[ModelRecord]:
         >>> [m.repo_id for m in zoo_candidates(modules)][:1]  # doctest: +SKIP
         ['fiftyone/centernet-hg104-1024-coco-tf2']
     """
-    import fiftyone.zoo as foz
+    # One parse of the manifests for all models (``get_zoo_model`` parses them per call).
+    from fiftyone.zoo.models import _list_zoo_models
 
     wanted = {(m.task, t.casefold()) for m in modules for t in m.trained_on}
     records = []
-    for name in foz.list_zoo_models():
-        zoo_model = foz.get_zoo_model(name)
+    for zoo_model in sorted(_list_zoo_models(), key=lambda z: str(z.name)):
+        name = str(zoo_model.name)
         tags = [str(t) for t in zoo_model.tags or ()]
         tasks = {ZOO_TASKS[t] for t in tags if t in ZOO_TASKS}
         trained = [str(d.get("name", "")) for d in getattr(zoo_model, "training_data", None) or ()]

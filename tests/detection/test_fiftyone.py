@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -68,16 +69,21 @@ def manifest() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def fo(mongo: EmbeddedMongo, tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+def fo(mongo: EmbeddedMongo, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """fiftyone on the session's mongod, with the custom zoo; the weights are made locally where
-    the zoo would download them, so nothing is downloaded."""
+    the zoo (its model dir) and torchvision (torch hub's checkpoints) would download them, so
+    nothing is downloaded."""
     from torchvision.models.detection import ssdlite320_mobilenet_v3_large
 
     zoo = tmp_path_factory.mktemp("fiftyone-zoo")
     (zoo / "models").mkdir()
+    (zoo / "hub" / "checkpoints").mkdir(parents=True)
     torch.manual_seed(0)
     net = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=91)
     torch.save(net.state_dict(), zoo / "models" / WEIGHTS)
+    torch.save(net.state_dict(), zoo / "hub" / "checkpoints" / WEIGHTS)
+    hub_dir = torch.hub.get_dir()
+    torch.hub.set_dir(str(zoo / "hub"))
     (zoo / "manifest.json").write_text(json.dumps(manifest()))
     os.environ["FIFTYONE_DATABASE_URI"] = mongo.uri
     os.environ["FIFTYONE_DO_NOT_TRACK"] = "true"
@@ -88,7 +94,8 @@ def fo(mongo: EmbeddedMongo, tmp_path_factory: pytest.TempPathFactory) -> Module
     fiftyone.config.model_zoo_dir = str(zoo / "models")
     fiftyone.config.model_zoo_manifest_paths = [str(zoo / "manifest.json")]
     assert fiftyone.config.database_uri == mongo.uri
-    return fiftyone
+    yield fiftyone
+    torch.hub.set_dir(hub_dir)
 
 
 def test_zoo_discovery_lists_detectors_trained_on_coco(fo: ModuleType) -> None:
