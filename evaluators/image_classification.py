@@ -23,6 +23,7 @@ from PIL import Image
 from evaluators.errors import EvaluationError, InsufficientMetadataError
 from evaluators.loading import load_transformers_model
 from evaluators.predictions import Predictions
+from evaluators.progress import batches
 from store.types import FailureReason
 
 
@@ -75,7 +76,7 @@ def _run(
     confidences = np.empty(len(images), dtype=np.float32)
     start = time.perf_counter()
     with torch.inference_mode():
-        for lo in range(0, len(images), batch_size):
+        for lo in batches(len(images), batch_size):
             pixels = preprocess(images[lo : lo + batch_size], device)
             output = model(pixels) if timm else model(pixel_values=pixels).logits
             probs = torch.softmax(output.float(), dim=-1)

@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import pickle
 import resource
@@ -50,6 +51,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -59,7 +61,7 @@ import datasets
 from huggingface_hub import HfApi, get_token
 
 import store.types
-from evaluators import errors
+from evaluators import errors, progress
 from evaluators.config import EvaluationModule
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError, UnsafeWeightsError
@@ -69,6 +71,7 @@ from evaluators.metadata import ModelMetadata
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
+_log = logging.getLogger(__name__)
 DEFAULT_MEMORY_LIMIT = 8 * 2**30  # bytes of RLIMIT_DATA
 DEFAULT_TIMEOUT_S = 1800.0
 PROBE_ENV = "EVALBOT_ISOLATION_PROBE"
@@ -260,9 +263,7 @@ class IsolatedExecutor:
                 start_new_session=True,  # its own process group, killed as a whole
             )
             try:
-                status: int | None = child.wait(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                status = None
+                status = _wait_relaying_progress(child, folder / LOG_FILE, self.timeout)
             finally:
                 _kill_group(child)
         if status is None:
@@ -278,6 +279,28 @@ class IsolatedExecutor:
 
 
 # -- the parent's side of the child's death and result ---------------------------------------
+
+
+def _wait_relaying_progress(
+    child: subprocess.Popen[bytes], log_path: Path, timeout: float
+) -> int | None:
+    """Wait for the child (None past ``timeout``), logging its ``progress:`` lines here."""
+    deadline = time.monotonic() + timeout
+    offset = 0
+    while True:
+        try:
+            return child.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return None
+        with log_path.open("rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        offset += len(complete)
+        for line in complete.decode("utf-8", "replace").splitlines():
+            if line.startswith(progress.PREFIX):
+                _log.info("%s", line)
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:
@@ -370,6 +393,10 @@ def child_main(folder: str, memory_limit: str) -> None:
     Every exception becomes a :class:`ChildFailure`: the parent gets a result or a dead child.
     """
     limit = int(memory_limit) or None
+    handler = logging.StreamHandler(sys.stderr)  # the parent relays these lines
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    progress.log.addHandler(handler)
+    progress.log.setLevel(logging.INFO)
     outcome: ExecutionReport | ChildFailure
     try:
         if limit:

@@ -14,6 +14,7 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 from evaluators.errors import InsufficientMetadataError
 from evaluators.loading import load_transformers_model
 from evaluators.predictions import Predictions
+from evaluators.progress import batches
 
 
 @dataclass
@@ -64,7 +65,7 @@ class TextClassifier:
         confidences = np.empty(len(texts), dtype=np.float32)
         tokenizer = self.tokenizer
         start = time.perf_counter()
-        for lo in range(0, len(texts), batch_size):
+        for lo in batches(len(texts), batch_size):
             idx = order[lo : lo + batch_size]
             batch = tokenizer(  # type: ignore[operator]
                 [texts[i] for i in idx],

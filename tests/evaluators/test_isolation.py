@@ -4,6 +4,7 @@ offline, typed failures for timeouts, memory, pickles and remote code, no proces
 from __future__ import annotations
 
 import json
+import logging
 import os
 import pickle
 import tempfile
@@ -16,6 +17,7 @@ from huggingface_hub import HfApi, snapshot_download
 
 from bot.cycle import save_report
 from bot.discovery import to_record
+from evaluators import progress
 from evaluators.config import EvaluationModule, load_module
 from evaluators.errors import (
     EvaluationError,
@@ -98,6 +100,7 @@ def test_same_results_as_in_process_without_token_and_offline(
     store: Store,
     child_tmp: Path,
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     token = str(bot_api.token)
     (child_tmp / "token").write_text(token)
@@ -106,6 +109,8 @@ def test_same_results_as_in_process_without_token_and_offline(
     monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", token)
     monkeypatch.setenv("SOME_HEADER", f"Bearer {token}")
     monkeypatch.setenv(PROBE_ENV, str(child_tmp / "probe.json"))
+    monkeypatch.setenv(progress.MIN_ENV, "1")  # progress lines even for 60 examples
+    caplog.set_level(logging.INFO, logger="evaluators.isolation")
     model = record(bot_api, "demo/tiny-emotion")
     modules = [emotion(perturbations=["lowercase"])]
 
@@ -122,6 +127,10 @@ def test_same_results_as_in_process_without_token_and_offline(
     assert isolated.model == model and isolated.model_metadata == direct.model_metadata
     assert (isolated.datasets, isolated.splits) == (direct.datasets, direct.splits)
     assert isolated.variants == direct.variants and isolated.examples == []
+    relayed = [r.getMessage() for r in caplog.records if r.name == "evaluators.isolation"]
+    assert "progress: demo/tiny-emotion on dair-ai/emotion [original] 100% (60/60 examples" in (
+        "\n".join(relayed)
+    )
 
     probe = json.loads((child_tmp / "probe.json").read_text())
     assert not {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "SOME_HEADER"} & set(probe["env"])
