@@ -1,4 +1,4 @@
-# The same install steps as `make install` (README), then the bot.
+# The same install steps as `make install` (README), then the bot: the timer and one worker.
 FROM python:3.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends make git && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -14,4 +14,4 @@ COPY config config
 RUN make install PY=python3.11
 ENV EVALBOT_CONFIG=/app/config
 ENTRYPOINT [".venv/bin/evalbot"]
-CMD ["run"]
+CMD ["serve", "--with-worker"]

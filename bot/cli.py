@@ -80,14 +80,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from store.db import Store
 
     settings, config = _load(args)
-    api = make_api(settings, need_token=False, hub=config.settings.hub)
+    api = make_api(settings, need_token=args.with_worker, hub=config.settings.hub)
     with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         if args.once:
             found = discover_once(config, api=api, store=store)
             print(f"listed {found.seen} models, queued {len(found.queued)} new revisions")
+        elif args.with_worker:
+            _serve_with_worker(config, api, store, device=args.device)
         else:
             serve(config, api=api, store=store)
     return 0
+
+
+def _serve_with_worker(config: BotConfig, api: HfApi, store: Store, *, device: str | None) -> None:
+    """The timer and one worker in one process (one container, one GPU)."""
+    import threading
+
+    from bot.cycle import CycleReport, Worker
+    from bot.serve import serve
+    from bot.worker import drain
+
+    stop = threading.Event()
+    worker = Worker(config, api=api, store=store, device=device)
+    thread = threading.Thread(
+        target=drain,
+        args=(worker, CycleReport()),
+        kwargs={"once": False, "stop": stop},
+        name="worker",
+    )
+    thread.start()
+    log.info("worker %s started beside the timer", worker.name)
+    try:
+        serve(config, api=api, store=store)
+    finally:
+        log.info("finishing the current job, then stopping")
+        stop.set()
+        thread.join()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -320,6 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="discover on a schedule and queue jobs (no evaluation)")
     serve.add_argument("--once", action="store_true", help="one discovery now, then exit")
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also process the queue in this process (one container: timer and worker)",
+    )
+    serve.add_argument("--device", default=None, help="the worker's torch device")
     serve.set_defaults(func=cmd_serve)
 
     work = sub.add_parser("worker", help="process queued jobs (evaluate, store, open PRs)")
