@@ -78,30 +78,30 @@ def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
     Raises:
         CardError: When the README.md is not UTF-8.
     """
-    try:
-        path = hf_hub_download(
-            repo_id, "README.md", revision=revision, token=api.token, endpoint=api.endpoint
-        )
-    except EntryNotFoundError:
-        return None
-    with open(path, "rb") as handle:
-        return decode_card(handle.read(), repo_id=repo_id)
+    data = _download(api, repo_id, "README.md", revision)
+    return None if data is None else decode_card(data, repo_id=repo_id)
 
 
 def read_eval_results(api: HfApi, repo_id: str, filename: str, revision: str) -> str | None:
     """One of our ``.eval_results`` files in a model revision; None when absent or unreadable
     (it is then written anew)."""
+    data = _download(api, repo_id, filename, revision)
+    try:
+        return None if data is None else data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _download(api: HfApi, repo_id: str, filename: str, revision: str) -> bytes | None:
+    """The bytes of one file of a model revision, or None when the revision has no such file."""
     try:
         path = hf_hub_download(
             repo_id, filename, revision=revision, token=api.token, endpoint=api.endpoint
         )
     except EntryNotFoundError:
         return None
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except UnicodeDecodeError:
-        return None
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 def opted_out(model: ModelRecord, card: str | None) -> bool:
