@@ -4,7 +4,8 @@ Every `model-index` metric with a `verifyToken` is checked twice: the token must
 evalbot's public key, and what it signs must be what the card states (repo, dataset, config,
 split, dataset revision, metric type and args, value). So an edited value fails although its token
 is intact. An evalbot result without a token fails too; tokens of other signers (the Hub's old
-evaluation service) are listed and skipped.
+evaluation service) are listed and skipped. evalbot's ``.eval_results/evalbot-*.yaml`` entries
+(Hub Benchmarks) are checked the same way: repo, dataset, task, dataset revision and value.
 
 Exit status: 0 when every evalbot value verifies, 1 when one does not (or there is none), 2 when
 no key can be read.
@@ -20,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from huggingface_hub import EvalResult, hf_hub_download
+from huggingface_hub import EvalResult, HfApi, hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 
 from bot.hub import make_api
@@ -29,6 +31,7 @@ from bot.keys import load_signer, signing_key_path
 from bot.settings import Settings
 from cardgen.card import SOURCE_NAME, read_results
 from cardgen.errors import CardError, SigningKeyError, TokenError, TokenProblem
+from cardgen.eval_results import FOLDER, PREFIX
 from cardgen.signing import Signer, entry_claims, key_id, load_public_key, verify_token
 
 _LABELS = {
@@ -97,6 +100,68 @@ def check_result(
     return Check(result, Status.OK, f"ok ({_provenance(signed)})")
 
 
+@dataclass(frozen=True)
+class EntryCheck:
+    """The verdict on one entry of an ``.eval_results`` file evalbot wrote."""
+
+    path: str
+    dataset: str
+    value: object
+    status: Status
+    detail: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status in (Status.TAMPERED, Status.INVALID, Status.NO_TOKEN)
+
+    def line(self) -> str:
+        return f"{self.path}: {self.dataset} = {_show(self.value)}: {self.detail}"
+
+
+def check_eval_results(
+    path: str, text: str, *, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> list[EntryCheck]:
+    """Check each entry of one of evalbot's ``.eval_results`` files against its token."""
+    try:
+        entries = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        return [EntryCheck(path, "?", None, Status.INVALID, f"INVALID YAML: {error}")]
+    if not isinstance(entries, list):
+        return [EntryCheck(path, "?", None, Status.INVALID, "INVALID: not a list of entries")]
+    return [_check_entry(path, entry, repo_id, public_keys) for entry in entries]
+
+
+def _check_entry(
+    path: str, entry: object, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
+) -> EntryCheck:
+    entry = entry if isinstance(entry, dict) else {}
+    found = entry.get("dataset")
+    dataset: dict[str, Any] = found if isinstance(found, dict) else {}
+    name, value = str(dataset.get("id", "?")), entry.get("value")
+    token = entry.get("verifyToken")
+    if token is None:
+        return EntryCheck(path, name, value, Status.NO_TOKEN, "no token")
+    try:
+        signed = verify_token(token, public_keys)
+    except TokenError as error:
+        return EntryCheck(path, name, value, Status.INVALID, f"INVALID token: {error}")
+    stated = {
+        "sub": repo_id,
+        "dataset": dataset.get("id"),
+        "task_id": dataset.get("task_id"),
+        "revision": dataset.get("revision"),
+        "value": value,
+    }
+    differences = [
+        f"{key} in file {_show(item)} ≠ signed {_show(signed.get(key))}"
+        for key, item in stated.items()
+        if item != signed.get(key)
+    ]
+    if differences:
+        return EntryCheck(path, name, value, Status.TAMPERED, "TAMPERED: " + "; ".join(differences))
+    return EntryCheck(path, name, value, Status.OK, f"ok ({_provenance(signed)})")
+
+
 def check_card(
     text: str, *, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
 ) -> list[Check]:
@@ -143,9 +208,28 @@ def verify_repo(target: str, *, settings: Settings, public_key: Path | None) -> 
     except CardError as error:
         print(f"{target}: {error}")
         return 1
-    for check in checks:
+    all_checks: list[Check | EntryCheck] = [
+        *checks,
+        *_eval_results_checks(api, repo_id, revision, keys),
+    ]
+    for check in all_checks:
         print(check.line())
-    return _summary(checks)
+    return _summary(all_checks)
+
+
+def _eval_results_checks(
+    api: HfApi, repo_id: str, revision: str, keys: Mapping[str, Ed25519PublicKey]
+) -> list[EntryCheck]:
+    """The checks of evalbot's ``.eval_results`` files in the revision (none: no checks)."""
+    found = []
+    for name in api.list_repo_files(repo_id, revision=revision or None):
+        if name.startswith(f"{FOLDER}/{PREFIX}") and name.endswith(".yaml"):
+            local = hf_hub_download(
+                repo_id, name, revision=revision or None, token=api.token, endpoint=api.endpoint
+            )
+            text = Path(local).read_text(encoding="utf-8", errors="replace")
+            found += check_eval_results(name, text, repo_id=repo_id, public_keys=keys)
+    return found
 
 
 def print_public_key() -> int:
@@ -170,7 +254,7 @@ def _public_keys(public_key: Path | None) -> dict[str, Ed25519PublicKey]:
     return {signer.key_id: signer.public_key}
 
 
-def _summary(checks: Sequence[Check]) -> int:
+def _summary(checks: Sequence[Check | EntryCheck]) -> int:
     ours = [c for c in checks if c.status is not Status.SKIPPED]
     if not ours:
         print("No evalbot values on this card: nothing verifies.")

@@ -162,3 +162,33 @@ def test_other_signers_tokens_are_skipped(signer: Signer) -> None:
     checks = check_card(text, repo_id=repo_id, public_keys={signer.key_id: signer.public_key})
     assert [c.status for c in checks] == [Status.SKIPPED] * 11 + [Status.OK] * 4
     assert checks[0].detail == "skipped: not evalbot's token (no key id)"
+
+
+def test_eval_results_entries_verify_and_an_edit_is_caught(
+    sandbox: object,
+    demo_api: HfApi,
+    repo_id: str,
+    signer: Signer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from cardgen.eval_results import BenchmarkSpec, eval_result_files
+
+    records = make_records(model_id=repo_id)
+    push(demo_api, repo_id, signed_card(repo_id, signer))
+    spec = {"dair-ai/emotion": BenchmarkSpec("dair-ai/emotion", "test", task_id="emotion")}
+    ((path, text),) = eval_result_files(
+        records, spec, repo_id=repo_id, space_url=SPACE_URL, signer=signer
+    ).items()
+    demo_api.upload_file(path_or_fileobj=text.encode(), path_in_repo=path, repo_id=repo_id)
+
+    code, out = verify(capsys, repo_id)
+    assert code == 0, out
+    assert f"{path}: dair-ai/emotion = 80.0: ok (model revision 0123456" in out
+    assert "5 evalbot values: 5 ok. All verify." in out
+
+    edited = text.replace("value: 80.0", "value: 93.0")
+    assert edited != text
+    demo_api.upload_file(path_or_fileobj=edited.encode(), path_in_repo=path, repo_id=repo_id)
+    code, out = verify(capsys, repo_id)
+    assert code == 1
+    assert f"{path}: dair-ai/emotion = 93.0: TAMPERED: value in file 93.0 ≠ signed 80.0" in out
