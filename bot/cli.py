@@ -256,6 +256,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         for module, reasons in sorted(store.failures_by_module().items()):
             print(f"  module {module}:", dict(sorted(reasons.items())))
         print("pull requests:", dict(sorted(store.pr_counts().items())) or "none")
+        differing = store.discrepancies()
+        print(f"claims audit: {len(differing)} self-reported values differ from ours")
+        for claim in differing[:10]:
+            print(
+                f"  {claim.model_id}: {claim.metric} on {claim.dataset_id} {claim.split}: "
+                f"{claim.verdict} (claims {claim.claimed:.4f}, measured {claim.measured:.4f})"
+            )
     return 0
 
 
