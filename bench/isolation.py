@@ -1,0 +1,100 @@
+"""The cost of isolation: one model evaluated in the worker's process vs in an isolated child.
+
+The same model (the demo's tiny emotion classifier) on the same data (the whole test split, no
+variants), through the real Executor and IsolatedExecutor against the sandbox Hub. The child pays
+its start-up (importing torch, transformers, datasets) and the dataset cache linking; the ratio
+shows how much of one job that is on this machine. Runs in its own process, because the Hub
+endpoint must be set before huggingface_hub is imported.
+
+Ends with ``BENCH isolation_vs_inprocess <isolated time / in-process time> ratio`` (the figure
+rises for tiny jobs and falls toward 1 for real ones) and ``BENCH isolation_start_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import Report
+
+ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 3
+
+
+def main(report: Report) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="evalbot-bench-iso-") as tmp:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+            "HF_HOME": str(Path(tmp) / "hf-home"),
+            "HF_HUB_DISABLE_XET": "1",
+            "EVALBOT_SIGNING_KEY": str(Path(tmp) / "key.pem"),
+        }
+        env.pop("HF_TOKEN", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.isolation", tmp, str(port)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    if done.returncode != 0:
+        report.note(f"isolation benchmark failed: {done.stderr[-2000:]}")
+        return
+    times = json.loads(done.stdout.strip().splitlines()[-1])
+    n = times["examples"]
+    inprocess = report.row(
+        "isolation", "Executor.evaluate, in the worker's process", n, times["in"]
+    )
+    isolated = report.row("isolation", "IsolatedExecutor.evaluate, child process", n, times["iso"])
+    report.add("isolation_vs_inprocess", inprocess / isolated)
+    report.add("isolation_start_s", times["iso"] - times["in"], "s")
+
+
+def _measure(folder: str, port: int) -> None:
+    import time
+
+    from huggingface_hub import HfApi
+
+    from bot.discovery import to_record
+    from evaluators.config import load_module
+    from evaluators.executor import Executor
+    from evaluators.isolation import IsolatedExecutor
+    from sandbox.seed import seed_world
+    from sandbox.server import run_in_thread
+    from sandbox.world import build_world
+
+    server = run_in_thread(data_dir=Path(folder) / "hub", port=port)
+    try:
+        seed_world(build_world(), endpoint=server.url, token=server.tokens["demo"])
+        api = HfApi(endpoint=server.url, token=server.tokens["evalbot"])
+        module = load_module(ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml")
+        module = module.model_copy(update={"perturbations": []})
+        model = to_record(api.model_info("demo/tiny-emotion"))
+        best = {"in": float("inf"), "iso": float("inf")}
+        examples = 0
+        for _ in range(REPEATS):
+            for name, executor in (
+                ("in", Executor([module], api=api)),
+                ("iso", IsolatedExecutor([module], api=api)),
+            ):
+                start = time.perf_counter()
+                records = executor.evaluate(model).records
+                best[name] = min(best[name], time.perf_counter() - start)
+                examples = records[0].num_examples
+        print(json.dumps({**best, "examples": examples}))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    _measure(sys.argv[1], int(sys.argv[2]))
