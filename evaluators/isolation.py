@@ -52,7 +52,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -66,6 +66,7 @@ from evaluators.config import EvaluationModule
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import EvaluationError, UnsafeWeightsError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
+from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
 from evaluators.metadata import ModelMetadata
 from store.db import Store
@@ -132,6 +133,8 @@ class IsolatedExecutor:
     Args:
         memory_limit: bytes of ``RLIMIT_DATA`` for the child (``None``: no limit).
         timeout: seconds of wall clock for the child, start-up included.
+        preload: fork the child from a preloaded server (:mod:`evaluators.forkserver`,
+            started on first use) instead of starting a fresh interpreter per model.
     """
 
     def __init__(
@@ -143,8 +146,11 @@ class IsolatedExecutor:
         device: str | None = None,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         timeout: float = DEFAULT_TIMEOUT_S,
+        preload: bool = True,
     ) -> None:
         self.executor = Executor(modules, api=api, store=store, device=device)
+        self.preload = preload
+        self._server: ForkServer | None = None
         self.modules = self.executor.modules
         self.api = api
         self.store = store
@@ -245,27 +251,8 @@ class IsolatedExecutor:
         return env
 
     def _run_child(self, repo_id: str, folder: Path) -> ExecutionReport:
-        command = [
-            sys.executable,
-            "-c",
-            _CHILD_CODE,
-            str(folder),
-            str(self.memory_limit or 0),
-            str(os.getpid()),
-        ]
-        with (folder / LOG_FILE).open("wb") as log:
-            child = subprocess.Popen(
-                command,
-                env=self._environment(folder),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, killed as a whole
-            )
-            try:
-                status = _wait_relaying_progress(child, folder / LOG_FILE, self.timeout)
-            finally:
-                _kill_group(child)
+        (folder / LOG_FILE).touch()
+        status = self._run_forked(repo_id, folder) if self.preload else self._run_spawned(folder)
         if status is None:
             raise EvaluationError(
                 repo_id, f"evaluation exceeded {self.timeout:g} s", reason=FailureReason.TIMEOUT
@@ -277,22 +264,83 @@ class IsolatedExecutor:
             raise _rebuild(repo_id, outcome)
         return outcome
 
+    def _run_forked(self, repo_id: str, folder: Path) -> int | None:
+        """The child forked by the preloaded server; its exit code, None past the timeout.
+
+        Raises:
+            EvaluationError: ``load error`` when the server cannot start or dies.
+        """
+        if self._server is None:
+            private = Path(tempfile.mkdtemp(prefix="evalbot-forkserver-"))
+            env = self._environment(private)
+            env.pop("HF_DATASETS_CACHE")  # each child gets its job's cache
+            self._server = ForkServer(env, log_path=private / "server.log")
+        server = self._server
+        try:
+            pid = server.start(folder, self.memory_limit)
+            try:
+                status = _wait_relaying_progress(server.wait, folder / LOG_FILE, self.timeout)
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)  # the child's session: all it started
+            if status is None:
+                server.wait(60)  # the server reaps the killed child
+        except ForkServerError as error:
+            raise EvaluationError(
+                repo_id, f"the evaluation process failed: {error}", reason=FailureReason.LOAD_ERROR
+            ) from error
+        return status
+
+    def _run_spawned(self, folder: Path) -> int | None:
+        """A fresh interpreter for the child; its exit code, None past the timeout."""
+        command = [
+            sys.executable,
+            "-c",
+            _CHILD_CODE,
+            str(folder),
+            str(self.memory_limit or 0),
+            str(os.getpid()),
+        ]
+        with (folder / LOG_FILE).open("ab") as log:
+            child = subprocess.Popen(
+                command,
+                env=self._environment(folder),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, killed as a whole
+            )
+
+        def wait(timeout: float) -> int | None:
+            try:
+                return child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return None
+
+        try:
+            return _wait_relaying_progress(wait, folder / LOG_FILE, self.timeout)
+        finally:
+            _kill_group(child)
+
+    def close(self) -> None:
+        """Stop the fork server (a later evaluation starts a new one)."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+
 
 # -- the parent's side of the child's death and result ---------------------------------------
 
 
 def _wait_relaying_progress(
-    child: subprocess.Popen[bytes], log_path: Path, timeout: float
+    wait: Callable[[float], int | None], log_path: Path, timeout: float
 ) -> int | None:
-    """Wait for the child (None past ``timeout``), logging its ``progress:`` lines here."""
+    """``wait`` (seconds -> exit code, None while running) until the child ends or ``timeout``
+    passes (None), logging the child's ``progress:`` lines here meanwhile."""
     deadline = time.monotonic() + timeout
     offset = 0
     while True:
-        try:
-            return child.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
-        except subprocess.TimeoutExpired:
-            if time.monotonic() >= deadline:
-                return None
+        status = wait(max(0.0, min(1.0, deadline - time.monotonic())))
         with log_path.open("rb") as handle:
             handle.seek(offset)
             chunk = handle.read()
@@ -301,6 +349,10 @@ def _wait_relaying_progress(
         for line in complete.decode("utf-8", "replace").splitlines():
             if line.startswith(progress.PREFIX):
                 _log.info("%s", line)
+        if status is not None:
+            return status
+        if time.monotonic() >= deadline:
+            return None
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:

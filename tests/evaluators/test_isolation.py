@@ -81,15 +81,20 @@ def upload(api: HfApi, folder: Path | None, files: dict[str, bytes]) -> str:
     return repo_id
 
 
-def children_under(folder: Path) -> list[int]:
-    """Pids of live processes whose command line names ``folder``."""
+def children_under(folder: Path, kind: str = "evalbot-child-") -> list[int]:
+    """Pids of live processes that name a ``kind`` folder under ``folder`` in their command line
+    (a spawned child) or hold a file open there (a forked child's log; ``evalbot-forkserver-``:
+    the fork server's)."""
     pids = []
     for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
         try:
-            cmdline = (proc / "cmdline").read_bytes()
+            names = [(proc / "cmdline").read_bytes().decode(errors="replace")]
+            names += [os.readlink(fd) for fd in (proc / "fd").iterdir()]
         except (OSError, ValueError):
             continue
-        if proc.name.isdigit() and str(folder).encode() in cmdline:
+        if any(f"{folder}/{kind}" in name for name in names):
             pids.append(int(proc.name))
     return pids
 
@@ -146,15 +151,30 @@ def test_same_results_as_in_process_without_token_and_offline(
     assert again.records == [] and len(again.skipped) == 2  # no child started
 
 
-def test_timeout_kills_the_child_and_its_group(tiny: Path, bot_api: HfApi, child_tmp: Path) -> None:
-    executor = IsolatedExecutor([emotion()], api=bot_api, timeout=1)
+def slow() -> EvaluationModule:
+    """1,200 training examples one at a time: a child that runs for seconds."""
+    module = emotion(limit=None, batch_size=1)
+    return module.model_copy(
+        update={"dataset": module.dataset.model_copy(update={"split": "train"})}
+    )
+
+
+@pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
+def test_timeout_kills_the_child_and_its_group(
+    tiny: Path, bot_api: HfApi, child_tmp: Path, preload: bool
+) -> None:
+    # spawned: the child's imports alone outlast 1 s; forked: the slow evaluation does
+    executor = IsolatedExecutor([slow()], api=bot_api, timeout=1, preload=preload)
+    model = record(bot_api, "demo/tiny-emotion")
+    executor.plan(model)  # the dataset revision is resolved outside the child's clock
     start = time.monotonic()
     with pytest.raises(EvaluationError) as caught:
-        executor.evaluate(record(bot_api, "demo/tiny-emotion"))
+        executor.evaluate(model)
     assert caught.value.reason is FailureReason.TIMEOUT
     assert caught.value.detail == "evaluation exceeded 1 s"
-    assert time.monotonic() - start < 20
+    assert time.monotonic() - start < 60
     assert children_under(child_tmp) == []
+    executor.close()
 
 
 def test_memory_limit_gives_out_of_memory(tiny: Path, bot_api: HfApi, child_tmp: Path) -> None:
@@ -275,21 +295,28 @@ from huggingface_hub import HfApi
 from bot.discovery import to_record
 from evaluators.config import load_module
 from evaluators.isolation import IsolatedExecutor
-module = load_module(Path(sys.argv[1])).model_copy(update={"limit": 60, "perturbations": []})
+module = load_module(Path(sys.argv[1]))
+module = module.model_copy(update={"perturbations": [], "limit": None, "batch_size": 1})
+module = module.model_copy(update={"dataset": module.dataset.model_copy(update={"split": "train"})})
 api = HfApi(token=sys.argv[2])
-IsolatedExecutor([module], api=api).evaluate(to_record(api.model_info("demo/tiny-emotion")))
+executor = IsolatedExecutor([module], api=api, preload=sys.argv[3] == "1")
+executor.evaluate(to_record(api.model_info("demo/tiny-emotion")))
 """
 
 
-def test_the_child_dies_with_a_killed_worker(tiny: Path, bot_api: HfApi, tmp_path: Path) -> None:
-    """kill -9 of the worker leaves no evaluation running on (its job is re-leased elsewhere)."""
+@pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
+def test_the_child_dies_with_a_killed_worker(
+    tiny: Path, bot_api: HfApi, tmp_path: Path, preload: bool
+) -> None:
+    """kill -9 of the worker leaves no evaluation (and no fork server) running on: its job is
+    leased again elsewhere."""
     import signal
     import subprocess
     import sys
 
     module = ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml"
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT, str(module), str(bot_api.token)],
+        [sys.executable, "-c", PARENT, str(module), str(bot_api.token), "1" if preload else "0"],
         env={**os.environ, "TMPDIR": str(tmp_path)},
         cwd=ROOT,
     )
@@ -299,11 +326,15 @@ def test_the_child_dies_with_a_killed_worker(tiny: Path, bot_api: HfApi, tmp_pat
             assert parent.poll() is None, "the parent ended before starting its child"
             time.sleep(0.05)
         assert children_under(tmp_path), "no child was started"
+        assert bool(children_under(tmp_path, "evalbot-forkserver-")) is preload
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
-        deadline = time.monotonic() + 3  # well before the child's imports would end
-        while children_under(tmp_path) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 3  # well before a spawned child's imports would end
+        while time.monotonic() < deadline and (
+            children_under(tmp_path) or children_under(tmp_path, "evalbot-forkserver-")
+        ):
             time.sleep(0.1)
         assert children_under(tmp_path) == []
+        assert children_under(tmp_path, "evalbot-forkserver-") == []
     finally:
         parent.kill()
