@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 if __package__ in (None, ""):  # `python space/app.py`: make `space` and `store` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -22,7 +23,10 @@ if __package__ in (None, ""):  # `python space/app.py`: make `space` and `store`
 import gradio as gr
 import pandas as pd
 
-from space import views as v
+try:
+    from space import views as v
+except ImportError:  # a Hub Space repo: app.py and views.py at its root, next to store/
+    import views as v  # type: ignore[no-redef]
 from store import queries as q
 from store.db import Store
 
@@ -37,7 +41,7 @@ CSS = """
 .evalbot-failure { color: #a40000; }
 .claim-differs { color: #a40000; font-weight: 600; }
 .claim-agrees { color: #1a7f37; }
-.example-thumb { width: 40px; height: 40px; image-rendering: pixelated; margin-right: 2px; }
+.example-thumb { display: inline-block !important; width: 40px; height: 40px; image-rendering: pixelated; margin-right: 2px; }
 .example-text { display: inline-block; max-width: 28em; margin-right: 6px; font-size: 0.9em; }
 """
 
@@ -72,8 +76,17 @@ NAV = " · ".join(
 )
 
 
-def _frame(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
-    return pd.DataFrame([list(r) for r in rows], columns=list(headers))
+def _frame(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    """A Dataframe update; a column of markdown links (``[model](?view=...)``) renders as links."""
+    frame = pd.DataFrame([list(r) for r in rows], columns=list(headers))
+    first = list(rows[0]) if rows else []
+    kinds: list[Literal["str", "markdown"]] = [
+        "markdown"
+        if isinstance(cell, str) and cell.startswith("[") and "](?view=" in cell
+        else "str"
+        for cell in first
+    ]
+    return gr.Dataframe(value=frame, datatype=kinds or "str")
 
 
 def _link_md(view: str, **params: object) -> str:
@@ -537,6 +550,8 @@ class App:
                     a_html = gr.HTML(elem_id="audit-html")
                 views["audit"] = ([], _params([]), self.r_audit, [a_html])
 
+            for name, (inputs, to_params, render, outputs) in list(views.items()):
+                views[name] = (inputs, to_params, _safe(render, len(outputs)), outputs)
             self._wire(app, tabs, views)
             # in-view interactions that do not change the URL's view
             for trigger in (
@@ -635,7 +650,18 @@ class App:
             )
         }
 
+        n_updates = 1 + sum(len(views[n][0]) + len(views[n][3]) for n in order)
+
         def on_load(request: gr.Request) -> list[Any]:
+            try:
+                return load(request)
+            except q.DatabaseError:
+                first_output = 1 + sum(len(views[n][0]) for n in order)  # the Models view's info
+                out: list[Any] = [gr.skip()] * n_updates
+                out[0], out[first_output] = gr.Tabs(selected="models"), UNAVAILABLE
+                return out
+
+        def load(request: gr.Request) -> list[Any]:
             params = {k: str(val) for k, val in dict(request.query_params).items()}
             view = params.get("view") or ("model" if params.get("model") else "models")
             view = view if view in views else "models"
@@ -759,6 +785,25 @@ class _ParamsFn:
         return out
 
 
+UNAVAILABLE = v.empty(
+    "The results database is not answering right now. Please try again in a minute."
+)
+
+
+def _safe(
+    render: Callable[[dict[str, str]], list[Any]], n: int
+) -> Callable[[dict[str, str]], list[Any]]:
+    """A view whose database failure reads as a sentence (in its first output), not a trace."""
+
+    def run(p: dict[str, str]) -> list[Any]:
+        try:
+            return render(p)
+        except q.DatabaseError:
+            return [UNAVAILABLE, *[gr.skip()] * (n - 1)]
+
+    return run
+
+
 def _params(keys: list[str]) -> _ParamsFn:
     return _ParamsFn(keys)
 
@@ -795,9 +840,19 @@ def launch(app: gr.Blocks, **kwargs: Any) -> Any:
     return app.launch(css=CSS, js=JS, **kwargs)
 
 
+def warm(store: Store) -> None:
+    """Compute each dataset's leaderboard aggregates once, so no visitor waits for them."""
+    try:
+        for d in q.list_datasets(store):
+            v.leaderboard_view(store, {"dataset": d.dataset_id})
+    except q.DatabaseError:  # the first visitor computes them instead
+        return
+
+
 def serve(*, host: str = "127.0.0.1", port: int = 7860) -> None:
     store = Store.open(read_only=True)
     try:
+        threading.Thread(target=warm, args=(store,), daemon=True).start()
         launch(build_app(store), server_name=host, server_port=port, show_error=False)
     finally:
         store.close()

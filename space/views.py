@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
+import numpy as np
 import plotly.graph_objects as go
 
 from store import queries as q
@@ -60,6 +61,12 @@ def link(view: str, **params: object) -> str:
     """A relative URL of a view: the shareable address of what the page shows."""
     clean = {k: str(v) for k, v in params.items() if v not in (None, "", [], ())}
     return "?" + urlencode({"view": view, **clean})
+
+
+def md_link(text: str, href: str) -> str:
+    """A markdown link for a Dataframe cell (brackets and parentheses escaped)."""
+    clean = "".join("\\" + ch if ch in "[]()\\" else ch for ch in text)
+    return f"[{clean}]({href})"
 
 
 def esc(value: object) -> str:
@@ -357,13 +364,10 @@ def class_rows(
 ) -> list[list[Any]]:
     needle = search.strip().casefold()
     classes = [c for c in detail.classes if needle in c.label.casefold()]
-    if sort in q.CLASS_METRICS or sort == "support":
-        classes.sort(
-            key=lambda c: (getattr(c, sort) is None, getattr(c, sort) or 0.0), reverse=False
-        )
-        if descending:
-            known = [c for c in classes if getattr(c, sort) is not None][::-1]
-            classes = known + [c for c in classes if getattr(c, sort) is None]
+    if sort in q.CLASS_METRICS or sort == "support":  # "n/a" classes last either way
+        known = [c for c in classes if getattr(c, sort) is not None]
+        known.sort(key=lambda c: getattr(c, sort), reverse=descending)
+        classes = known + [c for c in classes if getattr(c, sort) is None]
     elif descending:
         classes.reverse()
     return [
@@ -916,6 +920,8 @@ def scatter_view(store: Store, p: Params, *, table_rows: int = 500) -> ScatterVi
         dataset,
         variant=variant,
         class_label=label if (x.startswith("class:") or y.startswith("class:")) else "",
+        with_parameters="num_parameters" in (x, y),
+        with_weights="size_mb" in (x, y),
     )
     raw = [(pt, q.axis_value(pt, x), q.axis_value(pt, y)) for pt in points]
     pairs = [(pt, vx, vy) for pt, vx, vy in raw if vx is not None and vy is not None]
@@ -925,18 +931,19 @@ def scatter_view(store: Store, p: Params, *, table_rows: int = 500) -> ScatterVi
                 f"No model evaluated on {dataset} ({variant}) has both {AXIS_LABELS[x]} and {AXIS_LABELS[y]}."
             )
         )
-    urls = [
-        link("result", model=pt.model_id, dataset=dataset, split=pt.split, variant=variant)
+    tail = "&" + urlencode({"dataset": dataset, "variant": variant})
+    urls = [  # one per point: built by hand, urlencode is slow over 10,000 points
+        f"?view=result&model={quote(pt.model_id, safe='')}&split={quote(pt.split, safe='')}{tail}"
         for pt, _, _ in pairs
     ]
     trace = go.Scatter if len(pairs) <= 2000 else go.Scattergl  # SVG points where it is cheap
     fig = go.Figure(
-        trace(
-            x=[vx for _, vx, _ in pairs],
-            y=[vy for _, _, vy in pairs],
+        trace(  # numpy arrays: plotly validates lists element by element
+            x=np.fromiter((vx for _, vx, _ in pairs), float, len(pairs)),
+            y=np.fromiter((vy for _, _, vy in pairs), float, len(pairs)),
             mode="markers",
-            text=[pt.model_id for pt, _, _ in pairs],
-            customdata=urls,
+            text=np.array([pt.model_id for pt, _, _ in pairs], dtype=object),
+            customdata=np.array(urls, dtype=object),
             marker={"size": 11 if len(pairs) < 200 else 6, "opacity": 0.8},
             hovertemplate="%{text}<br>"
             + AXIS_LABELS[x]
@@ -959,8 +966,11 @@ def scatter_view(store: Store, p: Params, *, table_rows: int = 500) -> ScatterVi
         hovermode="closest",
         dragmode="zoom",
     )
-    pairs.sort(key=lambda t: -t[1])
-    rows = [[pt.model_id, f"{vx:.4g}", f"{vy:.4g}"] for pt, vx, vy in pairs[:table_rows]]
+    order = sorted(range(len(pairs)), key=lambda i: -pairs[i][1])[:table_rows]
+    rows = [
+        [md_link(pairs[i][0].model_id, urls[i]), f"{pairs[i][1]:.4g}", f"{pairs[i][2]:.4g}"]
+        for i in order
+    ]
     more = (
         f" The table shows the first {table_rows} by {AXIS_LABELS[x]}."
         if len(pairs) > table_rows
@@ -1032,7 +1042,7 @@ def leaderboard_view(store: Store, p: Params, *, top: int = 100) -> LeaderboardV
     if not dataset:
         return LeaderboardView(info=empty("Pick a dataset to rank the models evaluated on it."))
     weights = leaderboard_weights(p)
-    points = q.model_points(store, dataset)
+    points = q.model_points(store, dataset, with_parameters=True)
     if not points:
         return LeaderboardView(info=empty(f"No model has been evaluated on {dataset} yet."))
     balance = _cached(store, "balance", dataset, lambda: q.class_balance(store, dataset))
@@ -1072,7 +1082,7 @@ def leaderboard_view(store: Store, p: Params, *, top: int = 100) -> LeaderboardV
         rows.append(
             [
                 rank,
-                pt.model_id,
+                md_link(pt.model_id, link("result", model=pt.model_id, dataset=dataset)),
                 f"{score:.3f}",
                 fmt(pt.metrics.get("accuracy")),
                 fmt(drops.get(pt.model_id)),
@@ -1127,7 +1137,7 @@ def find_view(store: Store, p: Params, *, top: int = 50) -> FindView:
     variant = p.get("variant", "") or q.ORIGINAL
     metric = _choice(p.get("metric"), q.CLASS_METRICS, "recall")
     min_speed = max(0.0, _float(p.get("min_throughput", "0"), 0.0))
-    points = q.model_points(store, dataset, variant=variant, class_label=label, with_sizes=False)
+    points = q.model_points(store, dataset, variant=variant, class_label=label)
     if not points:
         return FindView(
             info=empty(f"No model has a result for class {label} on {dataset} ({variant}).")
@@ -1149,7 +1159,9 @@ def find_view(store: Store, p: Params, *, top: int = 50) -> FindView:
     rows = [
         [
             rank,
-            pt.model_id,
+            md_link(
+                pt.model_id, link("result", model=pt.model_id, dataset=dataset, variant=variant)
+            ),
             fmt(pt.class_metrics.get(metric)),
             fmt(pt.class_metrics.get("precision")),
             fmt(pt.class_metrics.get("recall")),

@@ -25,8 +25,8 @@ def _aware(value: datetime | None) -> datetime | None:
     """MongoDB returns UTC datetimes, naive or with bson's own tzinfo: make them plain UTC."""
     if value is None:
         return value
-    if value.tzinfo is not None:
-        return value.astimezone(UTC)  # bson.tz_util.FixedOffset -> datetime.UTC (picklable anywhere)
+    if value.tzinfo is not None:  # bson.tz_util.FixedOffset -> datetime.UTC (picklable anywhere)
+        return value.astimezone(UTC)
     return value.replace(tzinfo=UTC)
 
 

@@ -277,6 +277,9 @@ class Store:
         )
         self.models.create_index("datasets")
         self.models.create_index("pipeline_tag")
+        self.models.create_index(
+            [("_id", ASCENDING), ("num_parameters", ASCENDING)], name="space_model_params"
+        )
 
     # -- models ------------------------------------------------------------------------------
 

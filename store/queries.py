@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.collection import Collection
-from pymongo.errors import OperationFailure
+from pymongo.errors import OperationFailure, PyMongoError
 
 from store.codec import doc_to_model
 from store.db import Store
@@ -40,6 +40,8 @@ from store.types import (
 )
 
 Doc = dict[str, Any]
+#: what every query here raises when MongoDB fails (the Space shows it as a sentence)
+DatabaseError = PyMongoError
 
 ORIGINAL = "original"
 #: whole-dataset metrics a page may ask for (keys of ``EvaluationRecord.metrics``)
@@ -849,17 +851,23 @@ def _runtimes(store: Store, dataset_id: str, variant: str) -> dict[tuple[str, st
     return {(d["model_id"], d["model_sha"], d["split"]): d for d in docs}
 
 
-def _sizes(store: Store, model_ids: Iterable[str]) -> dict[str, tuple[int | None, float | None]]:
-    out: dict[str, tuple[int | None, float | None]] = {}
-    for d in store.models.find(
-        {"_id": {"$in": list(model_ids)}}, {"num_parameters": 1, "file_sizes": 1}
-    ):
+def _parameters(store: Store) -> dict[str, int]:
+    """model id -> parameter count, for every model (a covered scan of one small index)."""
+    docs = _indexed(store.models, {}, ("_id", "num_parameters"), "space_model_params")
+    return {d["_id"]: d["num_parameters"] for d in docs if d.get("num_parameters")}
+
+
+def _weights_mb(store: Store, model_ids: Iterable[str]) -> dict[str, float]:
+    """model id -> megabytes of weight files (read from the model documents)."""
+    out: dict[str, float] = {}
+    for d in store.models.find({"_id": {"$in": list(model_ids)}}, {"file_sizes": 1}):
         weights = [
             v
             for k, v in (d.get("file_sizes") or {}).items()
             if k.endswith((".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack"))
         ]
-        out[d["_id"]] = (d.get("num_parameters"), sum(weights) / 1e6 if weights else None)
+        if weights:
+            out[d["_id"]] = sum(weights) / 1e6
     return out
 
 
@@ -869,11 +877,13 @@ def model_points(
     *,
     variant: str = ORIGINAL,
     class_label: str = "",
-    with_sizes: bool = True,
+    with_parameters: bool = False,
+    with_weights: bool = False,
 ) -> list[ModelPoint]:
     """Every model's latest result on one dataset variant, with runtime and size: the rows of
     the scatterplot, the query form and the leaderboard. With ``class_label``, that class's
-    precision/recall/F1 too (models without the class are left out)."""
+    precision/recall/F1 too (models without the class are left out). Parameter counts and
+    weight sizes are read only when asked for."""
     dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
     latest = _latest_points(store, dataset_id, variant)
     runtimes = _runtimes(store, dataset_id, variant)
@@ -888,12 +898,12 @@ def model_points(
                 "space_class_points",
             )
         }
-    sizes = _sizes(store, latest) if with_sizes else {}
+    parameters = _parameters(store) if with_parameters else {}
+    weights = _weights_mb(store, latest) if with_weights else {}
     points = []
     for model_id, d in latest.items():
         key = (model_id, d["model_sha"], d["split"])
         rt = runtimes.get(key, {})
-        size = sizes.get(model_id, (None, None))
         class_metrics: dict[str, float | None] = {}
         if per_class is not None:
             if key not in per_class:
@@ -909,8 +919,8 @@ def model_points(
                 instances_per_s=_num(rt.get("instances_per_s")),
                 per_instance_ms=_num(rt.get("per_instance_ms")),
                 total_s=_num(rt.get("total_s")),
-                num_parameters=size[0],
-                size_mb=size[1],
+                num_parameters=parameters.get(model_id),
+                size_mb=weights.get(model_id),
                 class_metrics=class_metrics,
             )
         )

@@ -36,6 +36,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+# gradio's own use of pandas, not ours
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 
 def _free_port() -> int:
@@ -203,6 +208,7 @@ def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Sto
         "demo/timm-digits",
         "demo/vit-digits",
     ]
+    expect(page.locator("#models-link")).to_contain_text("q=digits")  # the shareable URL
     page.locator("#models-search textarea, #models-search input").first.fill("")
     pick(page, "models-failure", "unknown labels")
     expect(page.locator("#models-info")).to_contain_text("1 models")
@@ -268,6 +274,12 @@ def test_result_view_classes_confusion_errors_calibration(
     page.locator("#result-filter textarea, #result-filter input").first.press("Enter")
     expect(table.locator(ROW)).to_have_count(1)
     expect(table.locator(ROW).first).to_contain_text(f"{recall_3:.3f}")
+    page.locator("#result-filter textarea, #result-filter input").first.fill("")
+    pick(page, "result-sort", "recall")
+    page.locator("#result-desc input").check()
+    best = max(detail.classes, key=lambda c: (c.recall or 0.0, -c.class_id))
+    expect(table.locator(ROW)).to_have_count(len(detail.classes))
+    expect(table.locator(ROW).first).to_contain_text(f"{best.recall:.3f}")
     expect(page.locator("#result-chart .legendtext")).to_have_count(3)
     page.locator("#result-metrics label", has_text="precision").click()
     expect(page.locator("#result-chart .legendtext")).to_have_count(2)

@@ -26,6 +26,11 @@ from tests.store.test_store import make_record
 SHA = "a" * 40
 
 
+def names(rows: list[list[object]]) -> list[str]:
+    """The model names of a table's second column (markdown links ``[name](?view=...)``)."""
+    return [str(r[1]).split("](")[0].lstrip("[") for r in rows]
+
+
 def _model(store: Store, repo_id: str, *, params: int, sha: str = SHA) -> None:
     store.upsert_model(
         ModelRecord(
@@ -205,18 +210,25 @@ def test_dataset_detail_counts_models_per_variant(filled: Store) -> None:
 
 
 def test_points_leaderboard_and_query_form(filled: Store) -> None:
-    points = {p.model_id: p for p in q.model_points(filled, "dair-ai/emotion", class_label="y")}
+    points = {
+        p.model_id: p
+        for p in q.model_points(
+            filled, "dair-ai/emotion", class_label="y", with_parameters=True, with_weights=True
+        )
+    }
     assert points["demo/b"].class_metrics["recall"] == 0.2
     assert points["demo/a"].size_mb == 0.004 and points["other/c"].instances_per_s == 1000.0
+    assert points["demo/b"].num_parameters == 100_000
+    assert q.model_points(filled, "dair-ai/emotion")[0].num_parameters is None  # not asked for
     balance = q.class_balance(filled, "dair-ai/emotion")
     assert balance[("demo/b", SHA)].worst_f1 == 0.2
     assert balance[("demo/b", SHA)].spread == pytest.approx(0.7)
     assert q.robustness(filled, "dair-ai/emotion")["demo/a"] == pytest.approx(0.5)
     board = views.leaderboard_view(filled, {"dataset": "dair-ai/emotion"})
-    assert board.rows[0][1] == "demo/a"
+    assert names(board.rows)[0] == "demo/a"
     only_speed = {f"w_{d}": "0" for d in views.DIMENSIONS} | {"w_speed": "1"}
     fastest = views.leaderboard_view(filled, {"dataset": "dair-ai/emotion", **only_speed})
-    assert [r[1] for r in fastest.rows] == ["other/c", "demo/a", "demo/b"]
+    assert names(fastest.rows) == ["other/c", "demo/a", "demo/b"]
     found = views.find_view(
         filled,
         {
@@ -226,7 +238,7 @@ def test_points_leaderboard_and_query_form(filled: Store) -> None:
             "min_throughput": "50",
         },
     )
-    assert [r[1] for r in found.rows] == ["demo/a", "other/c"]  # a tie; demo/b is too slow
+    assert names(found.rows) == ["demo/a", "other/c"]  # a tie; demo/b is too slow
     scatter = views.scatter_view(
         filled, {"dataset": "dair-ai/emotion", "x": "size_mb", "y": "accuracy"}
     )
@@ -266,3 +278,13 @@ def test_stale_revisions_are_not_shown(filled: Store) -> None:
     )
     detail = q.model_detail(filled, "demo/a")
     assert detail is not None and {r.metrics["accuracy"] for r in detail.results} == {0.9, 0.45}
+
+
+def test_a_dead_database_reads_as_a_sentence() -> None:
+    from pymongo import MongoClient
+
+    from space.app import UNAVAILABLE, App, _safe
+
+    dead = Store(MongoClient("mongodb://127.0.0.1:9/", serverSelectionTimeoutMS=200))
+    out = _safe(App(dead).r_model, 2)({"model": "demo/a"})
+    assert out[0] == UNAVAILABLE and "try again" in out[0]

@@ -1,0 +1,417 @@
+"""The Space at scale: every view's answer time over 10,000 models × 100 classes × 6 variants.
+
+Seeds a throwaway database on its own embedded mongod with documents in the store's own layout
+(``store.codec`` of real ``EvaluationRecord`` parts: one result per model × variant with its
+100 × 100 confusion matrix and calibration bins, its runtime, 100 class rows and ten
+misclassifications), then builds the indexes with ``Store.ensure_indexes`` as the bot does, and
+times each view function of ``space.views`` (what the Gradio callbacks call: the queries of
+``store.queries`` plus the tables and plotly figures) over varied parameters.
+
+Prints p50/p95 per view and ends with ``BENCH space_p95_ms <the worst view's p95> ms``. The
+leaderboard's per-class aggregates are cached per dataset until its results change; the first
+(cold) call is printed on its own line and counted in that view's samples.
+
+    python -m bench.space                # 10,000 models (seeding takes a few minutes)
+    python -m bench.space --models 1000  # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+
+from space import views
+from store.codec import class_to_doc, misclassification_to_doc, result_to_doc, runtime_to_doc
+from store.db import Store
+from store.embedded import start_embedded
+from store.types import (
+    Calibration,
+    CalibrationBin,
+    ClaimRecord,
+    ClassResult,
+    DatasetExampleRecord,
+    DatasetRecord,
+    DatasetSplitRecord,
+    EvaluationRecord,
+    Misclassification,
+    RuntimeStats,
+    SigningIdentity,
+    VariantRecord,
+)
+
+DATASET = "bench/animals-100"
+VARIANTS = ("original", "greyscale", "flipped", "mirrored", "inverted", "rotated90")
+ANIMALS = ("bear", "cat", "dog", "fox", "owl", "wolf", "lynx", "seal", "deer", "hare")
+CHUNK = 20_000
+
+
+def labels(n: int) -> list[str]:
+    return [ANIMALS[i] if i < len(ANIMALS) else f"class_{i:03d}" for i in range(n)]
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (16, 16), 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _template(classes: int) -> EvaluationRecord:
+    """One real record; its codec documents are the layout every seeded document copies."""
+    names = labels(classes)
+    confusion = tuple(
+        tuple(90 if t == p else (1 if p == (t + 1) % classes else 0) for p in range(classes))
+        for t in range(classes)
+    )
+    return EvaluationRecord(
+        model_id="bench/template",
+        model_sha="0" * 40,
+        task="image-classification",
+        module_id="animals",
+        dataset_id=DATASET,
+        dataset_name="Animals-100",
+        dataset_config=None,
+        dataset_revision="r" * 40,
+        split="test",
+        variant="original",
+        config_version=1,
+        code_version="0.1.0",
+        num_examples=classes * 100,
+        metrics={},
+        classes=tuple(
+            ClassResult(i, names[i], 90, 10, 10, 100, 0.9, 0.9, 0.9) for i in range(classes)
+        ),
+        runtime=RuntimeStats(10.0, 1.0, 1000.0, "cuda", 64, {"torch": "2.14.1"}),
+        confusion=confusion,
+        calibration=Calibration(
+            0.05, 0.2, tuple(CalibrationBin(i / 15, (i + 1) / 15, 10, 0.5, 0.5) for i in range(15))
+        ),
+    )
+
+
+def _result_docs(
+    template: EvaluationRecord, models: int, rng: random.Random
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]]:
+    base = result_to_doc(template)
+    runtime = runtime_to_doc(template.runtime)
+    class_base = [class_to_doc(c) for c in template.classes]
+    names = [c.label for c in template.classes]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for m in range(models):
+        model_id, sha = f"org{m % 97}/model-{m:05d}", f"{m:040x}"
+        skill = rng.uniform(0.3, 0.99)
+        speed = 10 ** rng.uniform(0, 4)
+        for v, variant in enumerate(VARIANTS):
+            rid = ObjectId()
+            level = skill * (1.0 if v == 0 else rng.uniform(0.4, 1.0))
+            per_class = [min(1.0, max(0.0, level + rng.uniform(-0.15, 0.15))) for _ in names]
+            key = {
+                "model_id": model_id,
+                "model_sha": sha,
+                "dataset_id": DATASET,
+                "dataset_config": None,
+                "dataset_revision": template.dataset_revision,
+                "split": "test",
+                "variant": variant,
+                "config_version": 1,
+                "code_version": "0.1.0",
+            }
+            acc = sum(per_class) / len(per_class)
+            doc = {
+                **base,
+                **key,
+                "_id": rid,
+                "metrics": {
+                    "accuracy": acc,
+                    "macro_f1": acc - 0.01,
+                    "macro_precision": acc + 0.01,
+                    "macro_recall": acc,
+                    "weighted_f1": acc - 0.005,
+                },
+                "calibration": {**base["calibration"], "ece": rng.uniform(0.01, 0.3)},
+                "created_at": start + timedelta(seconds=m * 6 + v),
+            }
+            context = {**key, "result_id": rid}
+            classes = [
+                {**c, **context, "_id": ObjectId(), "precision": x, "recall": x, "f1": x}
+                for c, x in zip(class_base, per_class, strict=True)
+            ]
+            rt = {
+                **runtime,
+                **context,
+                "_id": ObjectId(),
+                "instances_per_s": speed,
+                "per_instance_ms": 1000 / speed,
+                "total_s": template.num_examples / speed,
+            }
+            misses = [
+                {
+                    **misclassification_to_doc(
+                        Misclassification(
+                            k * 7 + m % 7, names[k], names[(k + 1) % len(names)], 0.95 - k * 0.05
+                        )
+                    ),
+                    **context,
+                    "_id": ObjectId(),
+                }
+                for k in range(10)
+            ]
+            yield doc, classes, rt, misses
+
+
+def seed(store: Store, *, models: int, classes: int, seed_value: int = 0) -> float:
+    """Bulk-insert the bench world; indexes are built afterwards, as on a restored dump."""
+    rng = random.Random(seed_value)
+    start = time.perf_counter()
+    names = labels(classes)
+    store.upsert_dataset(
+        DatasetRecord(
+            DATASET,
+            "Animals-100",
+            "image",
+            "image-classification",
+            tuple(names),
+            description="A synthetic 100-class image dataset for the Space benchmark.",
+            variants=VARIANTS,
+        )
+    )
+    for v in VARIANTS[1:]:
+        store.upsert_variant(VariantRecord(v, v, "image", f"{v} images", f"perturbations.{v}"))
+    store.upsert_split(
+        DatasetSplitRecord(DATASET, "r" * 40, "test", classes * 100, tuple([100] * classes))
+    )
+    png = _png()
+    store.add_examples(
+        [
+            DatasetExampleRecord(DATASET, "test", c, names[c], c * 100 + k, thumbnail_png=png)
+            for c in range(classes)
+            for k in range(4)
+        ]
+    )
+    model_docs = []
+    for m in range(models):
+        model_docs.append(
+            {
+                "_id": f"org{m % 97}/model-{m:05d}",
+                "sha": f"{m:040x}",
+                "pipeline_tag": "image-classification",
+                "library_name": "timm" if m % 3 else "transformers",
+                "datasets": [DATASET],
+                "tags": ["image-classification", "bench"],
+                "origin": "huggingface" if m % 5 else "timm",
+                "file_sizes": {"model.safetensors": 4 * (m + 1) * 1000, "config.json": 800},
+                "hyperparameters": {"hidden_size": 64 + m % 512, "num_labels": classes},
+                "num_parameters": (m + 1) * 1000,
+                "reference": None,
+                "status": "evaluated",
+                "failure_reason": None,
+                "failure_detail": None,
+                "last_modified": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=m),
+            }
+        )
+    for m in range(models // 10):
+        model_docs.append(
+            {
+                "_id": f"failed/model-{m:05d}",
+                "sha": f"f{m:039x}",
+                "pipeline_tag": "image-classification",
+                "datasets": [DATASET],
+                "origin": "huggingface",
+                "status": "failed",
+                "failure_reason": ("unknown labels", "unsafe weights format", "timeout")[m % 3],
+                "failure_detail": "bench",
+            }
+        )
+    store.models.insert_many(model_docs, ordered=False)
+    results, class_rows, runtimes, misses = [], [], [], []
+    for doc, cls, rt, ms in _result_docs(_template(classes), models, rng):
+        results.append(doc)
+        class_rows.extend(cls)
+        runtimes.append(rt)
+        misses.extend(ms)
+        if len(class_rows) >= CHUNK * 5:
+            _flush(store, results, class_rows, runtimes, misses)
+    _flush(store, results, class_rows, runtimes, misses)
+    claims = [
+        ClaimRecord(
+            f"org{m % 97}/model-{m:05d}",
+            f"{m:040x}",
+            DATASET,
+            "test",
+            "accuracy",
+            0.99,
+            0.5,
+            0.45,
+            0.55,
+            False,
+            "claims 49.0 points more than measured",
+        )
+        for m in range(0, models, max(1, models // 500))
+    ]
+    for c in claims:
+        store.save_claims(c.model_id, c.model_sha, [c])
+    store.set_identity(
+        SigningIdentity("bench", "-----BEGIN PUBLIC KEY-----\nBENCH\n-----END PUBLIC KEY-----\n")
+    )
+    store.ensure_indexes()
+    return time.perf_counter() - start
+
+
+def _flush(store: Store, *batches: list[dict[str, Any]]) -> None:
+    for coll, batch in zip(
+        (store.results, store.class_results, store.runtimes, store.misclassifications),
+        batches,
+        strict=True,
+    ):
+        if batch:
+            coll.insert_many(batch, ordered=False)
+            batch.clear()
+
+
+def cases(models: int, rng: random.Random) -> dict[str, Callable[[], dict[str, str]]]:
+    """Varied page parameters per view, as visitors would send them."""
+    names = labels(100)
+
+    def model() -> str:
+        m = rng.randrange(models)
+        return f"org{m % 97}/model-{m:05d}"
+
+    return {
+        "models": lambda: rng.choice(
+            [
+                {},
+                {"q": f"model-{rng.randrange(models):05d}"[: rng.randint(7, 11)]},
+                {"sort": "parameters", "order": "desc", "page": str(rng.randint(1, 50))},
+                {"evaluated": DATASET, "metrics": "yes", "page": str(rng.randint(1, 20))},
+                {"failure": "unknown labels"},
+                {"origin": "timm", "sort": "updated", "order": "desc"},
+                {"q": '{"$gt": ""}'},
+            ]
+        ),
+        "model": lambda: {"model": model()},
+        "result": lambda: {"model": model(), "dataset": DATASET, "variant": rng.choice(VARIANTS)},
+        "variants": lambda: {
+            "model": model(),
+            "dataset": DATASET,
+            "metric": rng.choice(["f1", "recall"]),
+            "mode": rng.choice(["absolute", "relative"]),
+        },
+        "compare": lambda: {
+            "dataset": DATASET,
+            "models": ",".join(model() for _ in range(rng.randint(2, 4))),
+        },
+        "dataset": lambda: {"dataset": DATASET},
+        "scatter": lambda: rng.choice(
+            [
+                {"dataset": DATASET},
+                {
+                    "dataset": DATASET,
+                    "x": "class:recall",
+                    "y": "instances_per_s",
+                    "class": rng.choice(names),
+                },
+                {
+                    "dataset": DATASET,
+                    "x": "size_mb",
+                    "y": "macro_f1",
+                    "variant": rng.choice(VARIANTS),
+                },
+            ]
+        ),
+        "leaderboard": lambda: {
+            "dataset": DATASET,
+            "w_speed": str(rng.randint(0, 5)),
+            "w_size": str(rng.randint(0, 5)),
+        },
+        "find": lambda: {
+            "dataset": DATASET,
+            "class": rng.choice(["bear", *names]),
+            "variant": "greyscale",
+            "metric": "recall",
+            "min_throughput": str(rng.choice([0, 2.8, 100])),
+        },
+        "audit": lambda: {},
+    }
+
+
+def measure(store: Store, models: int, *, repeats: int) -> dict[str, list[float]]:
+    rng = random.Random(1)
+    samples: dict[str, list[float]] = {}
+    for name, make in cases(models, rng).items():
+        view = views.VIEWS[name]
+        view(store, make())  # warm-up: imports, the connection pool
+        if name == "leaderboard":
+            views._CACHE.clear()
+        times = []
+        for _ in range(repeats):
+            params = make()
+            start = time.perf_counter()
+            view(store, params)
+            times.append(time.perf_counter() - start)
+        if name == "leaderboard":
+            print(
+                f"  leaderboard cold (aggregates recomputed): {times[0] * 1000:.0f} ms", flush=True
+            )
+        samples[name] = times
+    return samples
+
+
+def p95(values: list[float]) -> float:
+    return (
+        statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) > 1 else values[0]
+    )
+
+
+def main(
+    report: Any = None, *, models: int = 10_000, classes: int = 100, repeats: int = 40
+) -> float:
+    with (
+        tempfile.TemporaryDirectory(prefix="evalbot-space-bench-") as tmp,
+        start_embedded(Path(tmp)) as mongo,
+    ):
+        store = Store.open(mongo.uri, db_name="space_bench", read_only=True)
+        print(
+            f"seeding {models:,} models × {classes} classes × {len(VARIANTS)} variants ...",
+            flush=True,
+        )
+        took = seed(store, models=models, classes=classes)
+        print(
+            f"  seeded {store.results.estimated_document_count():,} results, {store.class_results.estimated_document_count():,} class rows in {took:.0f} s",
+            flush=True,
+        )
+        samples = measure(store, models, repeats=repeats)
+        store.client.close()
+    print(f"\n{'view':<12} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  ({repeats} calls each)")
+    worst = 0.0
+    for name, times in samples.items():
+        ms = [t * 1000 for t in times]
+        worst = max(worst, p95(ms))
+        print(f"{name:<12} {statistics.median(ms):8.1f} {p95(ms):8.1f} {max(ms):8.1f}")
+    if report is not None:
+        report.note(f"space: worst view p95 {worst:.0f} ms over {models:,} models")
+        report.add("space_p95_ms", worst, "ms")
+    else:
+        print(f"\nBENCH space_p95_ms {worst:.2f} ms")
+    return worst
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.space", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--models", type=int, default=10_000)
+    parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    main(models=args.models, classes=args.classes, repeats=args.repeats)
