@@ -165,6 +165,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 2
     settings, config = _load(args)
     repo_id, _, revision = args.repo.partition("@")
+    if repo_id.startswith("fiftyone/"):  # a FiftyOne zoo model: no card, no PR
+        return _evaluate_zoo_model(args, settings, config, repo_id)
     api = make_api(settings, need_token=args.open_pr)
     model = to_record(api.model_info(repo_id, revision=revision or None))
     if args.dry_run:
@@ -228,6 +230,37 @@ def _open_pr(config: BotConfig, api: HfApi, store: Store, model: ModelRecord) ->
     where = f" #{result.pr_num} {result.url}" if result.pr_num and result.url else ""
     detail = f" ({result.detail})" if result.detail else ""
     print(f"pull request: {result.outcome.value}{where}{detail}")
+    return 0
+
+
+def _evaluate_zoo_model(
+    args: argparse.Namespace, settings: Settings, config: BotConfig, repo_id: str
+) -> int:
+    """``evalbot evaluate fiftyone/<zoo name>``: a FiftyOne zoo model, stored unless --dry-run."""
+    from bot.cycle import save_report
+    from bot.fiftyone_export import use_store_for_fiftyone
+    from bot.hub import make_api
+    from evaluators.executor import Executor
+    from evaluators.fiftyone_models import zoo_candidates
+    from store.db import Store
+
+    modules = [m.module for m in config.modules]
+    api = make_api(settings, need_token=False)
+    with Store.open(settings.mongodb_uri) as store:
+        use_store_for_fiftyone(store)
+        model = next((m for m in zoo_candidates(modules) if m.repo_id == repo_id), None)
+        if model is None:
+            print(f"evalbot: no zoo model {repo_id} of a configured task", file=sys.stderr)
+            return 1
+        report = Executor(modules, api=api, store=None if args.dry_run else store).evaluate(model)
+        if not args.dry_run:
+            store.upsert_model(model)
+            save_report(store, report)
+    for record in report.records:
+        print(
+            f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "
+            f"AP {record.metrics.get('ap') or 0:.4f}, {record.runtime.instances_per_s:.1f} images/s"
+        )
     return 0
 
 
