@@ -10,7 +10,7 @@ from store.types import EvaluationRecord
 from .audit import METRIC_NAMES, TOLERANCE, Claim
 from .card import OPT_OUT_TAG, CardChange
 from .results import ORIGINAL, card_records
-from .section import HEADING, code, fmt, short_sha, space_page
+from .section import DETECTION, HEADING, code, fmt, short_sha, space_page
 
 _MARKER = re.compile(r"<!-- evalbot:result-hash=([0-9a-f]{64}) model-sha=([^\s<>]+) -->")
 
@@ -63,16 +63,12 @@ def pr_body(
     )
     perturbed = (
         f"\n\nThe model was also evaluated on perturbed variants of these datasets "
-        f"({', '.join(variants)}); those results are on the Space, not on the card."
+        f"({', '.join(variants)}): the card's robustness table shows how much each one costs; "
+        "their per-class results are on the Space."
         if variants
         else ""
     )
-    headline = "\n".join(
-        f"| {code(r.dataset_id)} | {code(r.split)} | {fmt(r.metrics.get('accuracy'), 4)} "
-        f"| {fmt(r.metrics.get('macro_f1'), 4)} | {fmt(r.metrics.get('macro_precision'), 4)} "
-        f"| {fmt(r.metrics.get('macro_recall'), 4)} |"
-        for r in selected
-    )
+    headline = _headline_tables(selected)
     count = len(change.model_index)
     results = "1 result" if count == 1 else f"{count} results"
     signed = any("verifyToken" in m for r in change.model_index for m in r["metrics"])
@@ -94,8 +90,6 @@ its model card.
 
 ## Headline numbers
 
-| dataset | split | accuracy | F1 (macro) | precision (macro) | recall (macro) |
-| --- | --- | ---: | ---: | ---: | ---: |
 {headline}
 
 Per-class precision, recall, F1, support and TP/FP/FN are in the card's \
@@ -129,6 +123,31 @@ for this revision.
 
 <!-- evalbot:result-hash={change.result_hash} model-sha={sha} -->
 """
+
+
+_HEADLINES = {
+    False: (("accuracy", "F1 (macro)", "precision (macro)", "recall (macro)"),
+            ("accuracy", "macro_f1", "macro_precision", "macro_recall")),
+    True: (("AP", "AP50", "AP75", "AR100"), ("ap", "ap50", "ap75", "ar100")),
+}  # fmt: skip
+
+
+def _headline_tables(selected: Sequence[EvaluationRecord]) -> str:
+    """One table of headline numbers for classification results, one for detection results."""
+    tables = []
+    for detection in (False, True):
+        names, keys = _HEADLINES[detection]
+        rows = [
+            f"| {code(r.dataset_id)} | {code(r.split)} | "
+            + " | ".join(fmt(r.metrics.get(key), 4) for key in keys)
+            + " |"
+            for r in selected
+            if (r.task == DETECTION) is detection
+        ]
+        if rows:
+            header = "| dataset | split | " + " | ".join(names) + " |"
+            tables.append("\n".join([header, "| --- | --- | ---: | ---: | ---: | ---: |", *rows]))
+    return "\n\n".join(tables)
 
 
 def _claims_section(claims: Sequence[Claim]) -> str:

@@ -62,8 +62,8 @@ def result_hash(records: Sequence[EvaluationRecord]) -> str:
     """sha256 of a canonical JSON of the results a card shows.
 
     Rounded to 4 decimals; timestamps, runtime, model sha and versions are left out, so an
-    identical evaluation always hashes the same. Perturbed variants count by their accuracy and
-    macro F1 (the card's robustness table).
+    identical evaluation always hashes the same. Perturbed variants count by their metrics (the
+    card's robustness table).
     """
     variants: dict[tuple[str, str, str], list[dict[str, object]]] = {}
     for r in sorted(records, key=lambda r: r.variant):
@@ -71,8 +71,7 @@ def result_hash(records: Sequence[EvaluationRecord]) -> str:
             variants.setdefault(result_key(r), []).append(
                 {
                     "variant": r.variant,
-                    "accuracy": rounded(r.metrics.get("accuracy")),
-                    "macro_f1": rounded(r.metrics.get("macro_f1")),
+                    "metrics": {name: rounded(value) for name, value in r.metrics.items()},
                 }
             )
     payload = [

@@ -20,6 +20,24 @@ _SUMMARY = (
     ("F1 (macro)", "macro_f1"),
     ("F1 (weighted)", "weighted_f1"),
 )
+DETECTION = "object-detection"
+# COCO's summary, as pycocotools prints it
+_DETECTION_SUMMARY = (
+    ("AP (IoU 0.50:0.95)", "ap"),
+    ("AP (IoU 0.50)", "ap50"),
+    ("AP (IoU 0.75)", "ap75"),
+    ("AP small", "ap_small"),
+    ("AP medium", "ap_medium"),
+    ("AP large", "ap_large"),
+    ("AR (1 detection)", "ar1"),
+    ("AR (10 detections)", "ar10"),
+    ("AR (100 detections)", "ar100"),
+)
+
+
+def headline(record: EvaluationRecord) -> str:
+    """The metric key a record is summed up by: COCO AP for detection, else accuracy."""
+    return "ap" if record.task == DETECTION else "accuracy"
 
 
 def space_page(space_url: str, repo_id: str) -> str:
@@ -118,8 +136,9 @@ def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[
 
 
 def _summary_table(record: EvaluationRecord) -> str:
+    summary = _DETECTION_SUMMARY if record.task == DETECTION else _SUMMARY
     rows = [
-        (name, fmt(record.metrics.get(key), 4), _interval(record, key)) for name, key in _SUMMARY
+        (name, fmt(record.metrics.get(key), 4), _interval(record, key)) for name, key in summary
     ]
     return _table(("metric", "value", "95% CI"), ("---", "---:", "---:"), rows)
 
@@ -143,25 +162,20 @@ def _calibration(record: EvaluationRecord) -> str:
 
 
 def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRecord]) -> str:
-    """Accuracy and macro F1 on each perturbed variant, and the change from the original."""
-    base = number(record.metrics.get("accuracy"))
-    rows = [("original", fmt(base, 4), "", fmt(record.metrics.get("macro_f1"), 4))]
+    """The headline metric (accuracy or AP) on each perturbed variant, the change from the
+    original, and a second metric (macro F1 or AP50)."""
+    key = headline(record)
+    second, second_name = ("ap50", "AP50") if key == "ap" else ("macro_f1", "F1 (macro)")
+    base = number(record.metrics.get(key))
+    rows = [("original", fmt(base, 4), "", fmt(record.metrics.get(second), 4))]
     for variant in variants:
-        accuracy = number(variant.metrics.get("accuracy"))
-        change = (
-            "n/a" if accuracy is None or base is None else f"{(accuracy - base) * 100:+.1f} points"
-        )
+        value = number(variant.metrics.get(key))
+        change = "n/a" if value is None or base is None else f"{(value - base) * 100:+.1f} points"
         rows.append(
-            (
-                code(variant.variant),
-                fmt(accuracy, 4),
-                change,
-                fmt(variant.metrics.get("macro_f1"), 4),
-            )
+            (code(variant.variant), fmt(value, 4), change, fmt(variant.metrics.get(second), 4))
         )
-    table = _table(
-        ("variant", "accuracy", "change", "F1 (macro)"), ("---", "---:", "---:", "---:"), rows
-    )
+    name = "AP" if key == "ap" else "accuracy"
+    table = _table(("variant", name, "change", second_name), ("---", "---:", "---:", "---:"), rows)
     return (
         "Robustness: the same examples, perturbed (each variant is described on the Space):"
         f"\n\n{table}"
@@ -169,6 +183,8 @@ def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRec
 
 
 def _class_table(record: EvaluationRecord) -> str:
+    if record.task == DETECTION:
+        return _detection_class_table(record)
     header = ("class", "precision", "recall", "F1", "support", "TP", "FP", "FN")
     rows = [
         (
@@ -184,6 +200,29 @@ def _class_table(record: EvaluationRecord) -> str:
         for c in sorted(record.classes, key=lambda c: c.class_id)
     ]
     return _table(header, ("---", *["---:"] * 7), rows)
+
+
+def _detection_class_table(record: EvaluationRecord) -> str:
+    """Per class: COCO AP, AP50 and AR100, then the counts at IoU 0.5 above the score threshold."""
+    header = ("class", "AP", "AP50", "AR100", "objects", "TP", "FP", "FN")
+    rows = [
+        (
+            code(c.label),
+            fmt(c.metrics.get("ap"), 3),
+            fmt(c.metrics.get("ap50"), 3),
+            fmt(c.metrics.get("ar100"), 3),
+            f"{c.support:,}",
+            f"{c.tp:,}",
+            f"{c.fp:,}",
+            f"{c.fn:,}",
+        )
+        for c in sorted(record.classes, key=lambda c: c.class_id)
+    ]
+    table = _table(header, ("---", *["---:"] * 7), rows)
+    return (
+        f"{table}\n\nTP, FP and FN count detections matched at IoU 0.5 among those scoring at "
+        "least the module's score threshold; AP and AR use every detection."
+    )
 
 
 def _mapping_table(mapping: dict[str, str]) -> str:
