@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evaluators.config import ModuleFile, format_validation_error, load_modules, read_yaml
+from evaluators.errors import ConfigError
 
 
 class _Strict(BaseModel):
@@ -20,8 +21,13 @@ class Schedule(_Strict):
 
 
 class Discovery(_Strict):
-    sources: list[Literal["huggingface"]] = Field(default=["huggingface"])
+    sources: list[Literal["huggingface", "fiftyone"]] = Field(default=["huggingface"])
     limit_per_query: int = Field(default=500, ge=1, le=100_000)
+    fiftyone_models: list[str] = Field(default_factory=lambda: ["*"])  # zoo names, fnmatch
+
+    def zoo_patterns(self) -> list[str] | None:
+        """The zoo model names the ``fiftyone`` source takes; None when it is off."""
+        return self.fiftyone_models if "fiftyone" in self.sources else None
 
 
 class PullRequests(_Strict):
@@ -87,5 +93,8 @@ def load_config(config_dir: Path) -> BotConfig:
         settings = BotSettings.model_validate(data)
     except ValidationError as exc:
         raise format_validation_error(path, exc) from exc
-    modules = load_modules(config_dir / settings.tasks_dir)
+    tasks_dir = config_dir / settings.tasks_dir
+    if not tasks_dir.is_dir():
+        raise ConfigError(str(path), f"tasks_dir: {tasks_dir} is not a folder")
+    modules = load_modules(tasks_dir)
     return BotConfig(path=path, settings=settings, modules=modules)

@@ -301,6 +301,8 @@ def run_cycle(
         [m.module for m in config.modules],
         store,
         limit=config.settings.discovery.limit_per_query,
+        hub="huggingface" in config.settings.discovery.sources,
+        zoo=config.settings.discovery.zoo_patterns(),
     )
     report.listed, report.queued = found.seen, len(found.queued)
     drain(Worker(config, api=api, store=store, device=device), report, once=True)

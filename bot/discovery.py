@@ -18,6 +18,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from huggingface_hub.hf_api import ModelInfo
 
+from bot.fiftyone_export import use_store_for_fiftyone
 from bot.ratelimit import is_transient
 from evaluators.config import EvaluationModule
 from store.db import Store
@@ -65,12 +66,26 @@ def _queries(modules: Sequence[EvaluationModule]) -> Iterable[tuple[str, str]]:
 
 
 def discover(
-    api: HfApi, modules: Sequence[EvaluationModule], store: Store, *, limit: int
+    api: HfApi,
+    modules: Sequence[EvaluationModule],
+    store: Store,
+    *,
+    limit: int,
+    hub: bool = True,
+    zoo: Sequence[str] | None = None,
 ) -> DiscoveryReport:
-    """List new or changed models, store them and queue a job per new revision."""
+    """List new or changed models, store them and queue a job per new revision.
+
+    Args:
+        hub: Whether to list the Hub (the ``huggingface`` source).
+        zoo: FiftyOne zoo model names (fnmatch patterns) to take as well; None: the FiftyOne
+            source is off.
+    """
     seen, skipped = 0, 0
     queued: list[ModelRecord] = []
-    for task, dataset in _queries(modules):
+    if zoo is not None:
+        seen += _discover_zoo(modules, store, zoo, queued=queued)
+    for task, dataset in _queries(modules) if hub else ():
         try:
             seen += _discover_one(api, store, task, dataset, limit=limit, queued=queued)
         except (HfHubHTTPError, httpx2.TransportError) as exc:
@@ -80,6 +95,30 @@ def discover(
             log.warning("discovery of %s x %s skipped this cycle: %s", task, dataset, exc)
     log.info("discovery: %d models listed, %d new revisions queued", seen, len(queued))
     return DiscoveryReport(seen=seen, queued=queued, skipped_queries=skipped)
+
+
+def _discover_zoo(
+    modules: Sequence[EvaluationModule],
+    store: Store,
+    patterns: Sequence[str],
+    *,
+    queued: list[ModelRecord],
+) -> int:
+    """The FiftyOne zoo's models of configured tasks and datasets; a new version is queued."""
+    from fnmatch import fnmatchcase
+
+    from evaluators.fiftyone_models import PREFIX, zoo_candidates
+
+    use_store_for_fiftyone(store)
+    found = [
+        m
+        for m in zoo_candidates(modules)
+        if any(fnmatchcase(m.repo_id.removeprefix(PREFIX), p) for p in patterns)
+    ]
+    for model in found:
+        if store.upsert_model(model) and store.enqueue(model.repo_id, model.sha):
+            queued.append(model)
+    return len(found)
 
 
 def _discover_one(

@@ -61,6 +61,7 @@ class Outcome(enum.StrEnum):
     PRS_DISABLED = "prs disabled"  # the author switched off discussions and pull requests
     STALE = "stale"  # the head moved on: the new revision gets its own job
     DEFERRED = "deferred"  # over the hourly PR cap: try again at ``not_before``
+    NOT_ON_HUB = "not on the hub"  # e.g. a FiftyOne zoo model: results go to the Space only
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class Publisher:
     def publish(self, model: ModelRecord, records: list[EvaluationRecord]) -> PublishResult:
         if not records:
             return PublishResult(Outcome.NO_RESULTS)
+        if model.origin != "huggingface":
+            return PublishResult(Outcome.NOT_ON_HUB)
         if not self.policy.enabled:
             return PublishResult(Outcome.DISABLED)
         if self.policy.denies(model.repo_id):

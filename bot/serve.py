@@ -30,6 +30,8 @@ def discover_once(config: BotConfig, *, api: HfApi, store: Store) -> DiscoveryRe
         [m.module for m in config.modules],
         store,
         limit=config.settings.discovery.limit_per_query,
+        hub="huggingface" in config.settings.discovery.sources,
+        zoo=config.settings.discovery.zoo_patterns(),
     )
     log.info(
         "discovery: listed %d models, queued %d new revisions (%d queries skipped); queue: %s",

@@ -169,6 +169,10 @@ class IsolatedExecutor:
                 ``timeout``, ``out of memory`` or ``load error`` when the child dies.
             DatasetError: a module YAML does not match its dataset.
         """
+        if model.origin != "huggingface":
+            # A curated zoo's model (FiftyOne): its weights come from the zoo's own URLs, and
+            # no arbitrary upload runs; evaluated in this process.
+            return self.executor.evaluate(model)
         todo, skipped = self.plan(model)
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)

@@ -203,3 +203,30 @@ def test_cli_evaluates_a_zoo_model(
     assert stored is not None and stored.origin == "fiftyone"
     assert {r.variant for r in store.results_for(repo_id)} == {"original", "mirrored"}
     assert main(["--config", str(config), "evaluate", "fiftyone/no-such-model"]) == 1
+
+
+def test_the_bot_cycle_takes_zoo_models(
+    fo: ModuleType, world: World, store: Store, bot_api: HfApi, tmp_path: Path
+) -> None:
+    """`discovery.sources: [fiftyone]`: the zoo model is queued, evaluated and stored; it gets no
+    PR (it has no Hub repo); the next cycle finds nothing new."""
+    import yaml
+
+    from bot.config import load_config
+    from bot.cycle import run_cycle
+
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config)
+    bot = yaml.safe_load((config / "bot.yaml").read_text())
+    bot["discovery"] = {"sources": ["fiftyone"], "fiftyone_models": [ZOO_NAME]}
+    (config / "bot.yaml").write_text(yaml.safe_dump(bot))
+    coco = config / "tasks" / "object-detection" / "coco.yaml"
+    coco.write_text(coco.read_text() + "perturbations: []\nlimit: 8\n")
+
+    report = run_cycle(load_config(config), api=bot_api, store=store)
+    assert (report.listed, report.queued, report.evaluated) == (1, 1, 1), report.summary()
+    assert report.prs == {"not on the hub": 1} and not report.failed
+    (record,) = store.results_for(f"fiftyone/{ZOO_NAME}")
+    assert record.task == "object-detection" and record.metrics["ap"] is not None
+    again = run_cycle(load_config(config), api=bot_api, store=store)
+    assert (again.queued, again.evaluated) == (0, 0)
