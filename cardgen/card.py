@@ -35,6 +35,12 @@ _METRICS: tuple[tuple[str, str, dict[str, str] | None, str], ...] = (
     ("precision", "Precision (macro)", {"average": "macro"}, "macro_precision"),
     ("recall", "Recall (macro)", {"average": "macro"}, "macro_recall"),
 )
+_TASK_METRICS = {  # tasks whose headline metrics differ from classification's
+    "object-detection": (
+        ("mAP", "AP (IoU 0.50:0.95)", {"iou": "0.50:0.95"}, "ap"),
+        ("mAP", "AP (IoU 0.50)", {"iou": "0.50"}, "ap50"),
+    ),
+}
 _OPENING = re.compile(r"\s*---[ \t]*(?:\r\n|\r|\n)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -209,7 +215,7 @@ def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
         front = yaml.load(match.group(2), Loader=_Loader)
     except _DuplicateKeyError as error:
         raise CardError(Refusal.DUPLICATE_KEYS, repo_id=repo_id, detail=str(error)) from error
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError) as error:  # ValueError: a date such as 2020-13-45
         detail = " ".join(str(error).split())
         raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
     except RecursionError as error:  # PyYAML parses nested collections recursively
@@ -259,7 +265,7 @@ def _our_results(
             ),
         )
         for r in records
-        for metric_type, metric_name, args, key in _METRICS
+        for metric_type, metric_name, args, key in _TASK_METRICS.get(r.task, _METRICS)
         if (value := rounded(r.metrics.get(key))) is not None
     ]
     if not pairs:
@@ -348,11 +354,19 @@ def _render(front: dict[str, Any], body: str, newline: str, repo_id: str) -> str
 
 def _card_data(fields: dict[str, Any], repo_id: str) -> ModelCardData:
     """``ModelCardData(**fields)``; a value it rejects (``tags: 5``, ``eval_results: x``, a key
-    named ``self``) is a `CardError` naming the key."""
+    named ``self``) or would drop (``ignore_metadata_errors``, the values of ``tags: {a: b}``) is a
+    `CardError` naming the key."""
     try:
-        return ModelCardData(**fields)
+        data = ModelCardData(**fields)
     except (TypeError, ValueError):
         pass
+    else:
+        lost = [k for k, v in fields.items() if v is not None and k not in vars(data)]
+        lost += ["tags"] if isinstance(fields.get("tags"), dict) else []
+        if not lost:
+            return data
+        detail = f"key '{lost[0]}' would be lost or changed by huggingface_hub; rename or remove it"
+        raise CardError(Refusal.INVALID_METADATA, repo_id=repo_id, detail=detail)
     for key, value in fields.items():
         try:
             ModelCardData(**{key: value})

@@ -188,11 +188,19 @@ def read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         raise ConfigError(str(path), "include cycle: " + " -> ".join(str(p) for p in (*seen, path)))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(str(path), "file not found") from exc
-    except yaml.YAMLError as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except (OSError, ValueError) as exc:  # a folder, no permission, a NUL in the name
+        raise ConfigError(str(path), f"cannot read the file: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date such as 2020-13-45
         raise ConfigError(str(path), f"invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(str(path), "invalid YAML: nested too deeply") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -200,9 +208,12 @@ def read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     include = data.pop("include", None)
     if include is None:
         return data
-    if not isinstance(include, str):
+    if not isinstance(include, str) or not include.strip() or "\0" in include:
         raise ConfigError(str(path), "include: must be a relative path")
-    base = read_yaml((path.parent / include).resolve(), (*seen, path))
+    try:
+        base = read_yaml((path.parent / include).resolve(), (*seen, path))
+    except ConfigError as exc:
+        raise ConfigError(str(path), f"include: {exc}") from exc
     return _deep_merge(base, data)
 
 

@@ -53,6 +53,7 @@ from evaluators.object_detection import (
 )
 from evaluators.predictions import Classifier
 from evaluators.processing import process_classification
+from evaluators.progress import labelled
 from evaluators.text_classification import TextClassifier
 from evaluators.variants import SEED, VariantCache
 from perturbations import Perturbation
@@ -298,6 +299,13 @@ class Executor:
         return clean if task.perturbation is None else self.variants.get(clean, task.perturbation)
 
     def _run_task(
+        self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
+    ) -> EvaluationRecord:
+        label = f"{model.repo_id} on {task.module.dataset.repo} [{task.variant}]"
+        with labelled(label):
+            return self._evaluate_task(model, classifier, task)
+
+    def _evaluate_task(
         self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
     ) -> EvaluationRecord:
         module = task.module

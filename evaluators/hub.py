@@ -117,7 +117,7 @@ def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()
     """
     try:
         config = json.loads(config_path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return  # the loader reports an unreadable config.json as insufficient metadata
     if not isinstance(config, dict) or not config.get("auto_map") or _in_transformers(config):
         return
@@ -126,7 +126,8 @@ def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()
     raise IncompatibleLibraryError(
         repo_id,
         f"needs remote code, which evalbot never runs (config.json has an auto_map and "
-        f"model_type {config.get('model_type')!r} is not in transformers{where})",
+        f"model_type {config.get('model_type')!r} with architectures "
+        f"{config.get('architectures')!r} is not in transformers{where})",
     )
 
 

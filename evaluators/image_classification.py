@@ -21,7 +21,8 @@ import torchvision.transforms.v2.functional as F
 from PIL import Image
 
 from evaluators.errors import EvaluationError, InsufficientMetadataError
-from evaluators.loading import load_transformers_model
+from evaluators.labels import model_labels
+from evaluators.loading import load_config, load_transformers_model
 from evaluators.predictions import Predictions
 from evaluators.progress import batches
 from store.types import FailureReason
@@ -98,15 +99,13 @@ class TransformersImageClassifier:
 
     @classmethod
     def load(cls, repo_id: str, path: Path, device: torch.device) -> TransformersImageClassifier:
-        from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
 
+        config = load_config(repo_id, path)
         try:
-            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
             processor = AutoImageProcessor.from_pretrained(path, trust_remote_code=False)
         except (OSError, ValueError) as exc:
-            raise InsufficientMetadataError(
-                repo_id, f"no usable config or image processor: {exc}"
-            ) from exc
+            raise InsufficientMetadataError(repo_id, f"no usable image processor: {exc}") from exc
         model = load_transformers_model(
             repo_id,
             AutoModelForImageClassification,
@@ -115,7 +114,7 @@ class TransformersImageClassifier:
             kind="an image classifier",
             device=device,
         )
-        id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
+        id2label = model_labels(repo_id, config.id2label)
         return cls(repo_id, model, _processor_preprocess(processor), id2label, device)
 
     def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
@@ -186,7 +185,7 @@ class TimmImageClassifier:
             cfg = json.loads((path / "config.json").read_text())
         except (OSError, ValueError) as exc:
             raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
-        if "architecture" not in cfg:
+        if not isinstance(cfg, dict) or "architecture" not in cfg:
             raise InsufficientMetadataError(repo_id, "config.json names no timm architecture")
         try:
             model = timm.create_model(f"local-dir:{path}", pretrained=True)
@@ -195,9 +194,13 @@ class TimmImageClassifier:
                 repo_id, f"timm failed to load the model: {exc}", reason=FailureReason.LOAD_ERROR
             ) from exc
         pretrained = cfg.get("pretrained_cfg", cfg)
-        names = cfg.get("label_names") or pretrained.get("label_names")
+        names = cfg.get("label_names") or (
+            pretrained.get("label_names") if isinstance(pretrained, dict) else None
+        )
         if not names:
             raise InsufficientMetadataError(repo_id, "config.json has no label_names")
+        if not isinstance(names, list):
+            raise InsufficientMetadataError(repo_id, "label_names in config.json is not a list")
         data = timm.data.resolve_data_config({}, model=model)
         _, height, width = data["input_size"]
         crop_pct = float(data.get("crop_pct") or 1.0)
@@ -211,7 +214,11 @@ class TimmImageClassifier:
             height, width, shorter, tuple(data["mean"]), tuple(data["std"]), interpolation
         )
         return cls(
-            repo_id, model.eval().to(device), preprocess, dict(enumerate(map(str, names))), device
+            repo_id,
+            model.eval().to(device),
+            preprocess,
+            model_labels(repo_id, dict(enumerate(names))),
+            device,
         )
 
     def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:

@@ -23,6 +23,38 @@ def normalize(label: str) -> str:
     return _SEPARATORS.sub(" ", label.strip()).casefold()
 
 
+def model_labels(repo_id: str, id2label: object) -> dict[int, str]:
+    """A classifier config's ``id2label`` as ``{class index: label}``; numbers read as text.
+
+    Example:
+        >>> model_labels("org/m", {"0": "neg", "1": 5})
+        {0: 'neg', 1: '5'}
+
+    Raises:
+        InsufficientMetadataError: not a mapping, ids other than the integers 0..n-1 (the
+            classifier's outputs), or labels that are not text or numbers.
+    """
+    if not id2label:
+        return {}
+    if not isinstance(id2label, Mapping):
+        raise InsufficientMetadataError(repo_id, "id2label in config.json is not a mapping")
+    try:
+        ids = sorted(int(i) for i in id2label)
+    except (TypeError, ValueError):
+        ids = []
+    if ids != list(range(len(id2label))):
+        keys = sorted(map(str, id2label))[:10]
+        raise InsufficientMetadataError(
+            repo_id, f"id2label ids {keys} are not 0..{len(id2label) - 1}, one per class output"
+        )
+    bad = [
+        v for v in id2label.values() if isinstance(v, bool) or not isinstance(v, str | int | float)
+    ]
+    if bad:
+        raise InsufficientMetadataError(repo_id, f"id2label labels {bad[:10]} are not names")
+    return {int(i): str(label) for i, label in id2label.items()}
+
+
 def map_labels(
     repo_id: str,
     id2label: Mapping[int, str],

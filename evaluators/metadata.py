@@ -53,7 +53,7 @@ def hyperparameters(config_path: Path, limit: int = 40) -> dict[str, object]:
     """Scalar (and short list) settings of ``config.json``: architecture, sizes, layers ..."""
     try:
         config = json.loads(config_path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     out: dict[str, object] = {}
     for key, value in config.items():

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from evaluators.errors import InsufficientMetadataError
-from evaluators.loading import load_transformers_model
+from evaluators.labels import model_labels
+from evaluators.loading import load_config, load_transformers_model
 from evaluators.predictions import Predictions
 from evaluators.progress import batches
+
+VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
 
 
 @dataclass
@@ -34,15 +37,25 @@ class TextClassifier:
             IncompatibleLibraryError: the architecture is not a sequence classifier.
             EvaluationError: any other load failure (reason ``load error``).
         """
-        try:
-            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
-        except (OSError, ValueError) as exc:
-            raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
-        id2label = {int(k): str(v) for k, v in (getattr(config, "id2label", None) or {}).items()}
+        config = load_config(repo_id, path)
+        id2label = model_labels(repo_id, getattr(config, "id2label", None))
+        # without a vocabulary transformers builds an empty tokenizer: every text would be [UNK]
+        if not any((path / name).is_file() for name in VOCABULARIES) and not any(
+            path.glob("*.model")
+        ):
+            raise InsufficientMetadataError(
+                repo_id, f"no tokenizer vocabulary in the repo (one of {', '.join(VOCABULARIES)})"
+            )
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # KeyError: a partial tokenizer.json; AttributeError: a tokenizer_config.json list
             raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
+        if getattr(tokenizer, "pad_token", None) is None:  # batches need padding
+            raise InsufficientMetadataError(
+                repo_id,
+                "the tokenizer has no padding token: set pad_token in tokenizer_config.json",
+            )
         model = load_transformers_model(
             repo_id,
             AutoModelForSequenceClassification,
@@ -64,6 +77,10 @@ class TextClassifier:
         labels = np.empty(len(texts), dtype=np.int64)
         confidences = np.empty(len(texts), dtype=np.float32)
         tokenizer = self.tokenizer
+        # never more tokens than the model has positions (a module's max_length may exceed them)
+        positions = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
+        if isinstance(positions, int) and positions > 0:
+            max_length = min(max_length, positions)
         start = time.perf_counter()
         for lo in batches(len(texts), batch_size):
             idx = order[lo : lo + batch_size]

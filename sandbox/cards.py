@@ -67,7 +67,7 @@ def front_matter(readme: str) -> tuple[bool, Any, str | None]:
         return False, None, None
     try:
         return True, yaml.safe_load(match.group(2)), None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # a date 2020-13-45, deep nesting
         return True, None, str(exc).replace("\n", " ")
 
 
@@ -165,7 +165,7 @@ def _derive_dataset(card: dict[str, Any] | None, paths: list[str]) -> RepoMeta:
 def _json_mapping(content: bytes | None) -> dict[str, Any] | None:
     try:
         value = json.loads(content or b"")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return None
     return value if isinstance(value, dict) else None
 
