@@ -52,6 +52,7 @@ class Hub(_Strict):
     quota_share: float = Field(default=0.5, gt=0, le=1)
     max_retries: int = Field(default=3, ge=0)
     max_wait_seconds: float = Field(default=60, ge=0)
+    max_model_gib: float = Field(default=20, gt=0)  # a model's files to download, at most
 
 
 class Isolation(_Strict):

@@ -108,13 +108,15 @@ def make_executor(
     """The executor ``config`` asks for: isolated in a child process unless switched off."""
     modules = [m.module for m in config.modules]
     isolation = config.settings.isolation
+    cap = int(config.settings.hub.max_model_gib * 2**30)
     if not isolation.enabled:
-        return Executor(modules, api=api, store=store, device=device)
+        return Executor(modules, api=api, store=store, device=device, max_model_bytes=cap)
     return IsolatedExecutor(
         modules,
         api=api,
         store=store,
         device=device,
+        max_model_bytes=cap,
         memory_limit=int(isolation.memory_gib * 2**30),
         timeout=isolation.timeout_minutes * 60,
     )

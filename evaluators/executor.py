@@ -168,10 +168,12 @@ class Executor:
         api: HfApi,
         store: Store | None = None,
         device: str | None = None,
+        max_model_bytes: int | None = None,
     ) -> None:
         self.modules = list(modules)
         self.api = api
         self.store = store
+        self.max_model_bytes = max_model_bytes  # refuse bigger downloads ("too large")
         self.device = pick_device(device)
         self.variants = VariantCache()
         self._splits: dict[tuple[str, str, str | None, str, int | None], EvalSplit] = {}
@@ -213,7 +215,7 @@ class Executor:
 
             detector = FiftyOneDetector.load(model.repo_id, self.device)
             return self.execute_loaded(report, todo, detector, ModelMetadata({}, {}, None, None))
-        fetched = fetch_model(self.api, model.repo_id, model.sha)
+        fetched = fetch_model(self.api, model.repo_id, model.sha, max_bytes=self.max_model_bytes)
         return self.execute(report, todo, fetched)
 
     def execute_loaded(

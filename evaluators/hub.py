@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
@@ -50,17 +51,23 @@ class FetchedModel:
     file_sizes: dict[str, int]
 
 
-def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
+def fetch_model(
+    api: HfApi, repo_id: str, revision: str, *, max_bytes: int | None = None
+) -> FetchedModel:
     """Download the safe files of one model revision into the local cache.
 
+    Args:
+        max_bytes: Refuse a revision whose files to download weigh more (None: no cap).
+
     Raises:
-        EvaluationError: with reason ``not found`` or ``gated``.
+        EvaluationError: with reason ``not found``, ``gated``, ``security issues`` (the Hub's
+            scan flags files of the repo) or ``too large`` (over ``max_bytes``).
         UnsafeWeightsError: the repo has pickle weights but no safetensors.
         InsufficientMetadataError: no ``config.json``.
         IncompatibleLibraryError: the model needs remote code (see :func:`check_remote_code`).
     """
     try:
-        info = api.model_info(repo_id, revision=revision, files_metadata=True)
+        info = api.model_info(repo_id, revision=revision, files_metadata=True, securityStatus=True)
     except GatedRepoError as exc:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
     except RevisionNotFoundError as exc:
@@ -82,6 +89,9 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
             else "no weights in safetensors format"
         )
         raise UnsafeWeightsError(repo_id, detail)
+    _check_security(repo_id, info.security_repo_status)
+    sizes = {s.rfilename: int(s.size) for s in info.siblings or [] if s.size is not None}
+    _check_size(repo_id, sizes, max_bytes)
     sha = info.sha or revision
     try:
         config = hf_hub_download(
@@ -97,8 +107,34 @@ def fetch_model(api: HfApi, repo_id: str, revision: str) -> FetchedModel:
         )
     except GatedRepoError as exc:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
-    sizes = {s.rfilename: int(s.size) for s in info.siblings or [] if s.size is not None}
     return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path), file_sizes=sizes)
+
+
+def _check_security(repo_id: str, status: object) -> None:
+    """Refuse a repo whose files the Hub's security scan flags (malware, unsafe pickles ...)."""
+    issues = status.get("filesWithIssues") if isinstance(status, dict) else None
+    if not issues:
+        return
+    paths = sorted({str(i.get("path", i)) if isinstance(i, dict) else str(i) for i in issues})
+    raise EvaluationError(
+        repo_id,
+        f"the Hub's security scan flags {', '.join(paths)}; evalbot does not load such repos",
+        reason=FailureReason.SECURITY_ISSUES,
+    )
+
+
+def _check_size(repo_id: str, sizes: dict[str, int], max_bytes: int | None) -> None:
+    """Refuse a revision whose files to download exceed ``max_bytes``."""
+    if max_bytes is None:
+        return
+    wanted = sum(n for name, n in sizes.items() if any(fnmatch(name, p) for p in ALLOWED_FILES))
+    if wanted > max_bytes:
+        raise EvaluationError(
+            repo_id,
+            f"{wanted / 2**30:.2f} GiB to download, over the cap of {max_bytes / 2**30:.2f} GiB "
+            "(hub.max_model_gib in bot.yaml)",
+            reason=FailureReason.TOO_LARGE,
+        )
 
 
 def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()) -> None:

@@ -147,8 +147,11 @@ class IsolatedExecutor:
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
         timeout: float = DEFAULT_TIMEOUT_S,
         preload: bool = True,
+        max_model_bytes: int | None = None,
     ) -> None:
-        self.executor = Executor(modules, api=api, store=store, device=device)
+        self.executor = Executor(
+            modules, api=api, store=store, device=device, max_model_bytes=max_model_bytes
+        )
         self.preload = preload
         self._server: ForkServer | None = None
         self.modules = self.executor.modules
@@ -176,7 +179,9 @@ class IsolatedExecutor:
         todo, skipped = self.plan(model)
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)
-        fetched = fetch_model(self.api, model.repo_id, model.sha)
+        fetched = fetch_model(
+            self.api, model.repo_id, model.sha, max_bytes=self.executor.max_model_bytes
+        )
         with tempfile.TemporaryDirectory(prefix="evalbot-child-") as tmp:
             folder = Path(tmp)
             self._cache_datasets(todo, folder / "datasets")

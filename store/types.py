@@ -24,6 +24,8 @@ class FailureReason(enum.StrEnum):
     LOAD_ERROR = "load error"
     OUT_OF_MEMORY = "out of memory"
     TIMEOUT = "timeout"
+    SECURITY_ISSUES = "security issues"  # the Hub's security scan flags files of the repo
+    TOO_LARGE = "too large"  # the files to download exceed the configured cap
 
 
 class ModelStatus(enum.StrEnum):
