@@ -37,6 +37,7 @@ from evaluators.metadata import (
     count_parameters,
     dataset_record,
     dataset_reference,
+    error_examples,
     examples,
     find_reference,
     hyperparameters,
@@ -276,6 +277,26 @@ class Executor:
                     report.examples.extend(detection_examples(module, clean))
                 else:
                     report.examples.extend(examples(module, clean))
+            if not isinstance(clean, DetectionSplit):
+                report.examples.extend(self._errors_shown(report, module, clean))
+
+    def _errors_shown(
+        self, report: ExecutionReport, module: EvaluationModule, clean: EvalSplit
+    ) -> list[DatasetExampleRecord]:
+        """The examples behind the stored misclassifications on the original data (the Space
+        shows them), less those already in the report."""
+        wrong = {
+            m.example_id
+            for r in report.records
+            if r.variant == ORIGINAL and (r.dataset_id, r.split) == (clean.dataset_id, clean.split)
+            for m in r.misclassifications
+        }
+        wrong -= {
+            e.example_id
+            for e in report.examples
+            if (e.dataset_id, e.split) == (clean.dataset_id, clean.split)
+        }
+        return error_examples(module, clean, wrong)
 
     def load(self, model: ModelRecord, path: object) -> Classifier | Detector:
         from pathlib import Path

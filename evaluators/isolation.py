@@ -235,15 +235,15 @@ class IsolatedExecutor:
                 (root / rel).symlink_to(prepared, target_is_directory=True)
 
     def _unstored(self, report: ExecutionReport) -> list[store.types.DatasetExampleRecord]:
-        """The examples of splits the store has none of (as the in-process Executor keeps)."""
+        """The examples the store does not hold yet (the child, without the store, sends all)."""
         assert self.store is not None
-        known: dict[tuple[str, str], bool] = {}
+        stored: dict[tuple[str, str], set[int]] = {}
         out = []
         for example in report.examples:
             key = (example.dataset_id, example.split)
-            if key not in known:
-                known[key] = self.store.has_examples(*key)
-            if not known[key]:
+            if key not in stored:
+                stored[key] = self.store.stored_example_ids(*key)
+            if example.example_id not in stored[key]:
                 out.append(example)
         return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,27 +156,36 @@ def examples(
 ) -> list[DatasetExampleRecord]:
     """Up to ``per_class`` examples of every class: text snippets or PNG thumbnails."""
     out: list[DatasetExampleRecord] = []
-    labels = module.dataset.labels
-    taken = [0] * len(labels)
+    taken = [0] * len(module.dataset.labels)
     for index, class_id in enumerate(split.labels.tolist()):
         if taken[class_id] >= per_class:
             continue
         taken[class_id] += 1
-        item = split.inputs[index]
-        out.append(
-            DatasetExampleRecord(
-                dataset_id=split.dataset_id,
-                split=split.split,
-                class_id=class_id,
-                label=labels[class_id],
-                example_id=index,
-                text=item[:SNIPPET] if isinstance(item, str) else None,
-                thumbnail_png=None if isinstance(item, str) else _thumbnail(item),
-            )
-        )
+        out.append(_example(module, split, index))
         if min(taken) >= per_class:
             break
     return out
+
+
+def error_examples(
+    module: EvaluationModule, split: EvalSplit, example_ids: Iterable[int]
+) -> list[DatasetExampleRecord]:
+    """The examples a model got wrong (its stored misclassifications), for the Space's gallery."""
+    return [_example(module, split, index) for index in sorted(set(example_ids))]
+
+
+def _example(module: EvaluationModule, split: EvalSplit, index: int) -> DatasetExampleRecord:
+    class_id = int(split.labels[index])
+    item = split.inputs[index]
+    return DatasetExampleRecord(
+        dataset_id=split.dataset_id,
+        split=split.split,
+        class_id=class_id,
+        label=module.dataset.labels[class_id],
+        example_id=index,
+        text=item[:SNIPPET] if isinstance(item, str) else None,
+        thumbnail_png=None if isinstance(item, str) else _thumbnail(item),
+    )
 
 
 def variant_record(perturbation: Perturbation, seed: int) -> VariantRecord:

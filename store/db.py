@@ -514,6 +514,13 @@ class Store:
             > 0
         )
 
+    def stored_example_ids(self, dataset_id: str, split: str) -> set[int]:
+        """The ids of the examples of one split that the store holds."""
+        docs = self.dataset_examples.find(
+            {"dataset_id": dataset_id, "split": split}, {"example_id": 1, "_id": 0}
+        )
+        return {int(d["example_id"]) for d in docs}
+
     def add_examples(self, examples: Sequence[DatasetExampleRecord]) -> None:
         if not examples:
             return

@@ -92,3 +92,19 @@ def test_unsupported_model(bot_api: HfApi) -> None:
     record = ModelRecord("x/y", "a" * 40, pipeline_tag="text-classification", datasets=("imdb",))
     with pytest.raises(UnsupportedModelError):
         Executor([emotion()], api=bot_api).plan(record)
+
+
+def test_every_stored_error_has_its_example(seeded, bot_api: HfApi, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """The Space's gallery shows each misclassified example: its text is stored, for each model,
+    also when the split's class examples were stored by an earlier model."""
+    for repo_id in ("demo/minilm-emotion", "demo/tiny-emotion"):
+        module = emotion(perturbations=[])
+        report = Executor([module], api=bot_api, store=store).evaluate(model(bot_api, repo_id))
+        save_report(store, report)
+        (record,) = report.records
+        assert record.misclassifications, repo_id
+        wanted = {m.example_id for m in record.misclassifications}
+        assert wanted <= store.stored_example_ids("dair-ai/emotion", "test"), repo_id
+    docs = store.dataset_examples.find({"dataset_id": "dair-ai/emotion", "split": "test"})
+    texts = {d["example_id"]: d["text"] for d in docs}
+    assert all(texts[m.example_id] for m in record.misclassifications)
