@@ -80,7 +80,16 @@ def test_every_variant_is_evaluated_and_stored(cycle: Store) -> None:
     split = cycle.dataset_splits.find_one({"dataset_id": "ylecun/mnist"})
     assert split is not None and sum(split["class_counts"]) == 360
     thumbs = list(cycle.dataset_examples.find({"dataset_id": "ylecun/mnist"}))
-    assert len(thumbs) == 200 and all(t["thumbnail_png"].startswith(b"\x89PNG") for t in thumbs)
+    assert all(t["thumbnail_png"].startswith(b"\x89PNG") for t in thumbs)
+    per_class = [sum(t["class_id"] == c for t in thumbs) for c in range(10)]
+    assert min(per_class) >= 20  # 20 examples of each class, plus every misclassified one
+    shown = {t["example_id"] for t in thumbs}
+    for repo_id in MODELS:
+        model = cycle.get_model(repo_id)
+        assert model is not None
+        for record in cycle.results_for(repo_id, model.sha):
+            if record.variant == "original":
+                assert {m.example_id for m in record.misclassifications} <= shown, repo_id
 
 
 def test_timm_accuracy_matches_an_independent_recomputation(cycle: Store) -> None:

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sandbox.seed import seed_world
+from sandbox.server import RunningSandbox, run_in_thread
 from sandbox.world import build_world
 from space.app import build_app, launch
 from store import queries as q
@@ -51,14 +52,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_db(sandbox, demo_token, bot_token, mongo: EmbeddedMongo, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
+def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A sandbox Hub of its own holding exactly the demo world (the session's sandbox also holds
+    other tests' repos, which a cycle would discover too)."""
+    with run_in_thread(data_dir=tmp_path_factory.mktemp("space-hub")) as hub:
+        yield hub
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
     """A database filled by one real `evalbot run --once` over the demo world."""
-    seed_world(build_world(), endpoint=sandbox.url, token=demo_token)
+    seed_world(build_world(), endpoint=demo_hub.url, token=demo_hub.tokens["demo"])
     db_name = f"space_{uuid.uuid4().hex[:10]}"
     env = {
         **os.environ,
-        "HF_ENDPOINT": sandbox.url,
-        "HF_TOKEN": bot_token,
+        "HF_ENDPOINT": demo_hub.url,
+        "HF_TOKEN": demo_hub.tokens["evalbot"],
         "HF_HOME": str(tmp_path_factory.mktemp("space-hf-home")),
         "HF_HUB_DISABLE_XET": "1",
         "MONGODB_URI": mongo.uri,
