@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from bench import detection, image_pipeline, isolation, space, text_pipeline
+from bench import detection, image_pipeline, isolation, ray_cycle, space, text_pipeline
 from bench.common import Report, header, load, quiet
 
 quiet()
@@ -18,5 +18,6 @@ image_pipeline.main(report)
 isolation.main(report)
 space.main(report)
 detection.main(report)
+ray_cycle.main(report)
 report.note(f"at the end: {load()}; took {time.perf_counter() - start:.0f} s")
 report.print()

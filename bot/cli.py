@@ -93,7 +93,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve_with_worker(config: BotConfig, api: HfApi, store: Store, *, device: str | None) -> None:
-    """The timer and one worker in one process (one container, one GPU)."""
+    """The timer and one worker in one process (one container, one GPU); with ``executor:
+    ray``, ``ray.max_concurrent_jobs`` worker threads, each job's evaluation a Ray task."""
     import threading
 
     from bot.cycle import CycleReport, Worker
@@ -101,21 +102,26 @@ def _serve_with_worker(config: BotConfig, api: HfApi, store: Store, *, device: s
     from bot.worker import drain
 
     stop = threading.Event()
-    worker = Worker(config, api=api, store=store, device=device)
-    thread = threading.Thread(
-        target=drain,
-        args=(worker, CycleReport()),
-        kwargs={"once": False, "stop": stop},
-        name="worker",
-    )
-    thread.start()
-    log.info("worker %s started beside the timer", worker.name)
+    ray = config.settings.executor == "ray"
+    threads = []
+    for i in range(config.settings.ray.max_concurrent_jobs if ray else 1):
+        worker = Worker(config, api=api, store=store, device=device)
+        thread = threading.Thread(
+            target=drain,
+            args=(worker, CycleReport()),
+            kwargs={"once": False, "stop": stop},
+            name=f"worker-{i}",
+        )
+        thread.start()
+        threads.append(thread)
+        log.info("worker %s started beside the timer", worker.name)
     try:
         serve(config, api=api, store=store)
     finally:
-        log.info("finishing the current job, then stopping")
+        log.info("finishing the current jobs, then stopping")
         stop.set()
-        thread.join()
+        for thread in threads:
+            thread.join()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -391,7 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--with-worker",
         action="store_true",
-        help="also process the queue in this process (one container: timer and worker)",
+        help="also process the queue in this process (one container: timer and worker; "
+        "executor: ray: ray.max_concurrent_jobs workers submitting Ray tasks)",
     )
     serve.add_argument("--device", default=None, help="the worker's torch device")
     serve.set_defaults(func=cmd_serve)

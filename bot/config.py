@@ -63,8 +63,22 @@ class Isolation(_Strict):
     timeout_minutes: float = Field(default=30, gt=0)
 
 
+class RaySettings(_Strict):
+    """``executor: ray``: each job's evaluation is a Ray task (README, "Scaling out on Ray")."""
+
+    address: str | None = None  # None: a local instance; "auto"; "ray://head:10001"
+    gpus_per_job: float = Field(default=0, ge=0)  # Ray's num_gpus per evaluation task
+    cpus_per_job: float = Field(default=1, gt=0)  # Ray's num_cpus (and the task's torch threads)
+    memory_gib: float | None = Field(default=None, gt=0)  # Ray's memory reservation per task
+    max_retries: int = Field(default=2, ge=0)  # re-runs of a task whose worker or node died
+    max_concurrent_jobs: int = Field(default=4, ge=1)  # `serve --with-worker`: worker threads
+    shards_per_job: int = Field(default=1, ge=1)  # >1: each split predicted in shards in parallel
+
+
 class BotSettings(_Strict):
     version: Literal[1] = 1
+    executor: Literal["local", "ray"] = "local"
+    ray: RaySettings = RaySettings()
     schedule: Schedule = Schedule()
     space_url: str = "http://127.0.0.1:7860"
     tasks_dir: str = "tasks"

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import httpx2
 from huggingface_hub import HfApi
@@ -32,6 +33,9 @@ from evaluators.executor import ExecutionReport, Executor, select_modules
 from evaluators.isolation import IsolatedExecutor
 from store.db import ExhaustedJob, Job, Store
 from store.types import FailureReason, ModelRecord, ModelStatus, SigningIdentity, utcnow
+
+if TYPE_CHECKING:
+    from evaluators.ray_executor import RayExecutor
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +108,32 @@ def benchmarks(config: BotConfig) -> dict[str, BenchmarkSpec]:
 
 def make_executor(
     config: BotConfig, *, api: HfApi, store: Store | None, device: str | None = None
-) -> Executor | IsolatedExecutor:
-    """The executor ``config`` asks for: isolated in a child process unless switched off."""
+) -> Executor | IsolatedExecutor | RayExecutor:
+    """The executor ``config`` asks for: isolated in a child process unless switched off;
+    with ``executor: ray``, as Ray tasks on a cluster (Ray is imported only then)."""
     modules = [m.module for m in config.modules]
     isolation = config.settings.isolation
     cap = int(config.settings.hub.max_model_gib * 2**30)
+    if config.settings.executor == "ray":
+        from evaluators.ray_executor import RayExecutor
+
+        ray = config.settings.ray
+        return RayExecutor(
+            modules,
+            api=api,
+            store=store,
+            device=device,
+            max_model_bytes=cap,
+            address=ray.address,
+            gpus=ray.gpus_per_job,
+            cpus=ray.cpus_per_job,
+            memory=int(ray.memory_gib * 2**30) if ray.memory_gib else None,
+            max_retries=ray.max_retries,
+            shards=ray.shards_per_job,
+            isolation=isolation.enabled,
+            memory_limit=int(isolation.memory_gib * 2**30),
+            timeout=isolation.timeout_minutes * 60,
+        )
     if not isolation.enabled:
         return Executor(modules, api=api, store=store, device=device, max_model_bytes=cap)
     return IsolatedExecutor(

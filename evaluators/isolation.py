@@ -270,7 +270,7 @@ class IsolatedExecutor:
             raise _death(repo_id, status, (folder / LOG_FILE), self.memory_limit)
         outcome = _read_outcome(repo_id, folder / RESULT_FILE)
         if isinstance(outcome, ChildFailure):
-            raise _rebuild(repo_id, outcome)
+            raise rebuild_failure(repo_id, outcome)
         return outcome
 
     def _run_forked(self, repo_id: str, folder: Path) -> int | None:
@@ -431,7 +431,7 @@ def _read_outcome(repo_id: str, path: Path) -> ExecutionReport | ChildFailure:
     return outcome
 
 
-def _rebuild(repo_id: str, failure: ChildFailure) -> Exception:
+def rebuild_failure(repo_id: str, failure: ChildFailure) -> Exception:
     """The child's exception, typed as it was raised there."""
     if failure.error == "DatasetError":
         return DatasetError(failure.detail)
@@ -466,7 +466,7 @@ def child_main(folder: str, memory_limit: str) -> None:
         job = pickle.loads((Path(folder) / JOB_FILE).read_bytes())
         outcome = _evaluate(job)
     except BaseException as exc:  # every failure goes back to the parent, typed
-        outcome = _failure(exc, limit)
+        outcome = child_failure(exc, limit)
     partial = Path(folder) / f"{RESULT_FILE}.part"
     partial.write_bytes(pickle.dumps(outcome))
     partial.rename(Path(folder) / RESULT_FILE)
@@ -516,7 +516,7 @@ def _caused_by_memory(exc: BaseException) -> bool:
     return False
 
 
-def _failure(exc: BaseException, limit: int | None) -> ChildFailure:
+def child_failure(exc: BaseException, limit: int | None) -> ChildFailure:
     if _caused_by_memory(exc):
         return ChildFailure(
             "EvaluationError",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -18,6 +19,12 @@ from evaluators.predictions import Predictions
 from evaluators.progress import batches
 
 VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
+
+
+def length_order(texts: Sequence[str]) -> npt.NDArray[np.intp]:
+    """The order in which :meth:`TextClassifier.predict` batches texts: by length (stable), so
+    a batch holds texts of similar length (less padding). Sharding cuts along it."""
+    return np.argsort([len(t) for t in texts], kind="stable")
 
 
 @dataclass
@@ -73,7 +80,7 @@ class TextClassifier:
         self, texts: Sequence[str], *, batch_size: int, max_length: int = 128
     ) -> Predictions:
         """Predict every text. Batches are formed from texts of similar length (less padding)."""
-        order = np.argsort([len(t) for t in texts], kind="stable")
+        order = length_order(texts)
         labels = np.empty(len(texts), dtype=np.int64)
         confidences = np.empty(len(texts), dtype=np.float32)
         tokenizer = self.tokenizer

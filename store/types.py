@@ -26,6 +26,7 @@ class FailureReason(enum.StrEnum):
     TIMEOUT = "timeout"
     SECURITY_ISSUES = "security issues"  # the Hub's security scan flags files of the repo
     TOO_LARGE = "too large"  # the files to download exceed the configured cap
+    WORKER_LOST = "worker lost"  # the Ray task's worker or node died, retries exhausted
 
 
 class ModelStatus(enum.StrEnum):

@@ -33,9 +33,9 @@ from evaluators.isolation import (
     ChildFailure,
     IsolatedExecutor,
     _death,
-    _failure,
     _read_outcome,
-    _rebuild,
+    child_failure,
+    rebuild_failure,
     refuse_pickles,
 )
 from sandbox.seed import seed_world
@@ -240,10 +240,10 @@ def test_auto_map_beside_a_transformers_architecture_passes(tiny: Path, tmp_path
 
 def test_typed_errors_cross_the_process_boundary(tmp_path: Path) -> None:
     def across(exc: BaseException) -> Exception:
-        (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(_failure(exc, None)))
+        (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(child_failure(exc, None)))
         outcome = _read_outcome("org/model", tmp_path / RESULT_FILE)
         assert isinstance(outcome, ChildFailure)
-        return _rebuild("org/model", outcome)
+        return rebuild_failure("org/model", outcome)
 
     labels = across(LabelMappingError("org/model", ["happy?"], ["joy"]))
     assert type(labels) is LabelMappingError and labels.reason is FailureReason.UNKNOWN_LABELS
