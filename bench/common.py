@@ -166,3 +166,40 @@ def load() -> str:
 def evaluator_seconds(result: dict[str, Any]) -> float:
     """The evaluator's own timing of its pipeline call (model loading and metric excluded)."""
     return float(result["total_time_in_seconds"])
+
+
+def run_on_own_hub(module: str, report: Report) -> dict[str, Any] | None:
+    """Run ``python -m <module> <tmp> <port>`` with ``HF_ENDPOINT`` on a free port (the module
+    starts its own sandbox Hub there: the endpoint must be set before huggingface_hub is
+    imported) and return the JSON object its last output line holds; None (noted) on failure."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="evalbot-bench-") as tmp:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+            "HF_HOME": str(Path(tmp) / "hf-home"),
+            "HF_HUB_DISABLE_XET": "1",
+            "EVALBOT_SIGNING_KEY": str(Path(tmp) / "key.pem"),
+        }
+        env.pop("HF_TOKEN", None)
+        done = subprocess.run(
+            [sys.executable, "-m", module, tmp, str(port)],
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+    if done.returncode != 0:
+        report.note(f"{module} failed: {done.stderr[-2000:]}")
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

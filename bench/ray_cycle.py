@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.common import Report
+from bench.common import Report, run_on_own_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = 4
@@ -32,30 +30,9 @@ REPEATS = 3
 
 
 def main(report: Report) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory(prefix="evalbot-bench-ray-") as tmp:
-        env = {
-            **os.environ,
-            "HF_ENDPOINT": f"http://127.0.0.1:{port}",
-            "HF_HOME": str(Path(tmp) / "hf-home"),
-            "HF_HUB_DISABLE_XET": "1",
-            "EVALBOT_SIGNING_KEY": str(Path(tmp) / "key.pem"),
-        }
-        env.pop("HF_TOKEN", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.ray_cycle", tmp, str(port)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=1800,
-        )
-    if done.returncode != 0:
-        report.note(f"ray cycle benchmark failed: {done.stderr[-2000:]}")
+    times = run_on_own_hub("bench.ray_cycle", report)
+    if times is None:
         return
-    times = json.loads(done.stdout.strip().splitlines()[-1])
     n = times["examples"]
     local = report.row("ray", f"one cycle, {MODELS} models, executor: local", n, times["local"])
     on_ray = report.row("ray", f"one cycle, {MODELS} models, executor: ray", n, times["ray"])
