@@ -64,10 +64,12 @@ def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.in
     return np.array([wanted[normalize(str(v))] for v in raw], dtype=np.int64)
 
 
-def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
-    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
+def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
+    """The rows of ``module.dataset`` at ``revision``, checked to have the module's columns and
+    cut to ``module.limit``.
 
-    Images are decoded once, here, into RGB uint8 tensors.
+    Raises:
+        DatasetError: When a configured column is missing.
     """
     ref = module.dataset
     ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
@@ -80,6 +82,16 @@ def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
         )
     if module.limit is not None and len(ds) > module.limit:
         ds = ds.select(range(module.limit))
+    return ds
+
+
+def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
+    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
+
+    Images are decoded once, here, into RGB uint8 tensors.
+    """
+    ref = module.dataset
+    ds = load_rows(module, revision)
     labels = _labels(module, ds)
     column = ds[ref.columns.input]
     inputs: list[Any]

@@ -22,7 +22,7 @@ import torch
 
 from evaluators.coco import Detections, GroundTruth, process_detection
 from evaluators.config import EvaluationModule, ObjectColumns
-from evaluators.datasets_io import DatasetError, EvalSplit
+from evaluators.datasets_io import DatasetError, EvalSplit, load_rows
 from evaluators.detection_labels import map_detector_labels
 from evaluators.errors import InsufficientMetadataError
 from evaluators.image_classification import to_tensor
@@ -105,16 +105,7 @@ def load_detection_split(module: EvaluationModule, revision: str) -> DetectionSp
     """Load ``module.dataset`` at ``revision``: images decoded once, boxes as xyxy pixels."""
     ref, spec = module.dataset, module.dataset.objects
     assert spec is not None  # the schema requires it for object detection
-    ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
-    assert isinstance(ds, datasets.Dataset)
-    missing = [c for c in (ref.columns.input, ref.columns.label) if c not in ds.column_names]
-    if missing:
-        raise DatasetError(
-            f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "
-            f"(it has {ds.column_names}); fix dataset.columns in the module '{module.id}'"
-        )
-    if module.limit is not None and len(ds) > module.limit:
-        ds = ds.select(range(module.limit))
+    ds = load_rows(module, revision)
     wanted = {normalize(name): i for i, name in enumerate(ref.labels)}
     names = _class_names(ds.features[ref.columns.label], spec.category)
     if names is not None and sorted(map(normalize, names)) != sorted(wanted):
