@@ -1,11 +1,12 @@
 """The ``evalbot`` command line.
 
-evalbot run --once                  one cycle: discover -> evaluate -> store -> PRs
-evalbot serve [--once]              the timer: discover every interval and queue jobs
+evalbot run --once                  one cycle: discover -> re-plan -> evaluate -> store -> PRs
+evalbot serve [--once]              the timer: discover and re-plan every interval, queue jobs
 evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs (any number)
 evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
 evalbot validate [PATH]             check config YAML
-evalbot status                      queue, failures by reason, PRs by state
+evalbot status                      queue, failures by reason, module problems, PRs, declines
+evalbot requeue [--module ID] [--reason R] [--model ORG/NAME] [--all]   queue models again
 evalbot verify ORG/MODEL[@REV]      check the signed evalbot results on a model card
 evalbot export-fiftyone MODEL DATASET [--variant V]   a detection evaluation as a FiftyOne dataset
 evalbot sandbox serve|seed          the local stand-in for the Hub
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import BotConfig, load_config
+from bot.config import BotConfig, ConfigWatcher, load_config
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,13 +50,23 @@ def _setup_logging(verbose: bool) -> None:
 def _load(args: argparse.Namespace) -> tuple[Settings, BotConfig]:
     settings = Settings.from_env(config_dir=args.config)
     config = load_config(settings.config_dir)
-    if settings.space_url:
-        config = config.__class__(
+    overrides = _overrides(settings)
+    if overrides:
+        config = BotConfig(
             path=config.path,
-            settings=config.settings.model_copy(update={"space_url": settings.space_url}),
+            settings=config.settings.model_copy(update=overrides),
             modules=config.modules,
         )
     return settings, config
+
+
+def _overrides(settings: Settings) -> dict[str, object]:
+    """bot.yaml settings that the environment overrides (``EVALBOT_SPACE_URL``)."""
+    return {"space_url": settings.space_url} if settings.space_url else {}
+
+
+def _watch(settings: Settings, config: BotConfig) -> ConfigWatcher:
+    return ConfigWatcher(settings.config_dir, config, overrides=_overrides(settings))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -64,9 +75,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from store.db import Store
 
     settings, config = _load(args)
+    watcher = _watch(settings, config)
     api = make_api(settings, need_token=True, hub=config.settings.hub)
     with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         while True:
+            config = watcher.current()
             report = run_cycle(config, api=api, store=store, device=args.device)
             print(report.summary())
             if args.once:
@@ -76,61 +89,81 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.hub import make_api, rate_limited
-    from bot.serve import discover_once, serve
+    from bot.serve import cycle_once, serve
     from store.db import Store
 
     settings, config = _load(args)
+    watcher = _watch(settings, config)
     api = make_api(settings, need_token=args.with_worker, hub=config.settings.hub)
     with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
         if args.once:
-            found = discover_once(config, api=api, store=store)
-            print(f"listed {found.seen} models, queued {len(found.queued)} new revisions")
+            found = cycle_once(watcher, api=api, store=store)
+            print(
+                f"listed {found.listed} models, queued {found.queued} new revisions, "
+                f"re-planned {found.replanned}"
+            )
         elif args.with_worker:
-            _serve_with_worker(config, api, store, device=args.device)
+            return _serve_with_worker(watcher, api, store, device=args.device)
         else:
-            serve(config, api=api, store=store)
+            serve(watcher, api=api, store=store)
     return 0
 
 
-def _serve_with_worker(config: BotConfig, api: HfApi, store: Store, *, device: str | None) -> None:
+def _serve_with_worker(
+    watcher: ConfigWatcher, api: HfApi, store: Store, *, device: str | None
+) -> int:
     """The timer and one worker in one process (one container, one GPU); with ``executor:
-    ray``, ``ray.max_concurrent_jobs`` worker threads, each job's evaluation a Ray task."""
+    ray``, ``ray.max_concurrent_jobs`` worker threads, each job's evaluation a Ray task.
+
+    Returns 1 when a worker thread died (its loop never ends by itself): the process then exits
+    non-zero, so that a supervisor restarts it rather than queueing jobs nothing runs.
+    """
     import threading
 
-    from bot.cycle import CycleReport, Worker
+    from bot.jobloop import CycleReport, drain
     from bot.serve import serve
-    from bot.worker import drain
+    from bot.worker import Worker
 
+    config = watcher.current()
     stop = threading.Event()
+    died: list[str] = []
+
+    def work(worker: Worker) -> None:
+        try:
+            drain(worker, CycleReport(), once=False, stop=stop)
+        except BaseException:
+            log.exception("worker %s died", worker.name)
+            died.append(worker.name)
+            stop.set()  # the whole process stops: a supervisor restarts it
+
     ray = config.settings.executor == "ray"
     threads = []
     for i in range(config.settings.ray.max_concurrent_jobs if ray else 1):
-        worker = Worker(config, api=api, store=store, device=device)
-        thread = threading.Thread(
-            target=drain,
-            args=(worker, CycleReport()),
-            kwargs={"once": False, "stop": stop},
-            name=f"worker-{i}",
-        )
+        worker = Worker(config, api=api, store=store, device=device, watcher=watcher)
+        thread = threading.Thread(target=work, args=(worker,), name=f"worker-{i}")
         thread.start()
         threads.append(thread)
         log.info("worker %s started beside the timer", worker.name)
     try:
-        serve(config, api=api, store=store)
+        serve(watcher, api=api, store=store, stop=stop)
     finally:
         log.info("finishing the current jobs, then stopping")
         stop.set()
         for thread in threads:
             thread.join()
+    if died:
+        print(f"evalbot: error: worker {', '.join(died)} died; see the log", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from bot.cycle import CycleReport, Worker
     from bot.hub import make_api, rate_limited
-    from bot.worker import drain
+    from bot.jobloop import CycleReport, drain
+    from bot.worker import Worker
     from store.db import Store
 
     settings, config = _load(args)
@@ -143,7 +176,14 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, finish_then_stop)
     with Store.open(settings.mongodb_uri) as store, rate_limited(settings, config.settings.hub):
-        worker = Worker(config, api=api, store=store, device=args.device, name=args.name)
+        worker = Worker(
+            config,
+            api=api,
+            store=store,
+            device=args.device,
+            name=args.name,
+            watcher=_watch(settings, config),
+        )
         log.info("worker %s started", worker.name)
         report = drain(worker, CycleReport(), once=args.once, stop=stop)
         print(report.summary())
@@ -151,17 +191,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from bot.cycle import make_executor, save_report
+    from dataclasses import replace
+
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
+    from bot.worker import make_executor, save_report
     from cardgen.card import propose_card
     from cardgen.diff import card_diff
     from cardgen.errors import CardError
     from cardgen.pr import pr_body, pr_title
     from evaluators.executor import CODE_VERSION
+    from evaluators.hub import fingerprint
     from store.db import Store
-    from store.types import ModelStatus
 
     if args.dry_run and args.open_pr:
         print(
@@ -174,19 +216,24 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if repo_id.startswith("fiftyone/"):  # a FiftyOne zoo model: no card, no PR
         return _evaluate_zoo_model(args, settings, config, repo_id)
     api = make_api(settings, need_token=args.open_pr)
-    model = to_record(api.model_info(repo_id, revision=revision or None))
+    info = api.model_info(repo_id, revision=revision or None, files_metadata=True)
+    model = replace(to_record(info), fingerprint=fingerprint(info.siblings))
     if args.dry_run:
         report = make_executor(config, api=api, store=None, device=args.device).evaluate(model)
         records = report.records
     else:
         with Store.open(settings.mongodb_uri) as store:
-            store.upsert_model(model)
+            if revision:  # an explicit revision: the model's current head stays what it is
+                store.record_revision(model)
+            else:  # the head, as discovery would see it (its content may be evaluated already)
+                store.upsert_model(model)
+                model = store.get_model(model.repo_id) or model
+            target = replace(model, sha=model.evaluated_sha)
             executor = make_executor(config, api=api, store=store, device=args.device)
-            save_report(store, executor.evaluate(model))
-            store.set_model_status(model.repo_id, model.sha, ModelStatus.EVALUATED)
-            records = store.results_for(model.repo_id, model.sha)
+            save_report(store, executor.evaluate(target))
+            records = store.results_for(model.repo_id, target.sha)
             if args.open_pr:
-                return _open_pr(config, api, store, model)
+                return _open_pr(config, api, store, model, records)
     _print_records(records)
     if not records:
         print("Nothing new to evaluate: every result for this revision is already stored.")
@@ -225,14 +272,38 @@ def _print_records(records: Sequence[EvaluationRecord]) -> None:
         )
 
 
-def _open_pr(config: BotConfig, api: HfApi, store: Store, model: ModelRecord) -> int:
-    """Publish one evaluated model as the worker would, and say what happened."""
-    from bot.cycle import Worker
+def _open_pr(
+    config: BotConfig,
+    api: HfApi,
+    store: Store,
+    model: ModelRecord,
+    records: list[EvaluationRecord],
+) -> int:
+    """Publish one evaluated model as the worker would (same rules, same per-repo lock), and
+    say what happened."""
+    import os
+    import socket
 
-    worker = Worker(config, api=api, store=store)
-    records = store.results_for(model.repo_id, model.sha)
+    from bot.keys import load_signer
+    from bot.publisher import Publisher, publish_locked
+    from bot.worker import benchmarks
+
+    publisher = Publisher(
+        api,
+        store,
+        config.settings.pull_requests,
+        space_url=config.settings.space_url,
+        signer=load_signer(),
+        benchmarks=benchmarks(config),
+    )
     _print_records(records)
-    result = worker.publisher.publish(model, records)
+    owner = f"evaluate:{socket.gethostname()}:{os.getpid()}"
+    result = publish_locked(
+        publisher, model, records, owner=owner, ttl_s=config.settings.queue.lease_seconds
+    )
+    if result is None:
+        print("pull request: not opened: another evalbot process is publishing this repo; retry")
+        return 1
     where = f" #{result.pr_num} {result.url}" if result.pr_num and result.url else ""
     detail = f" ({result.detail})" if result.detail else ""
     print(f"pull request: {result.outcome.value}{where}{detail}")
@@ -243,9 +314,9 @@ def _evaluate_zoo_model(
     args: argparse.Namespace, settings: Settings, config: BotConfig, repo_id: str
 ) -> int:
     """``evalbot evaluate fiftyone/<zoo name>``: a FiftyOne zoo model, stored unless --dry-run."""
-    from bot.cycle import save_report
     from bot.fiftyone_export import use_store_for_fiftyone
     from bot.hub import make_api
+    from bot.worker import save_report
     from evaluators.executor import Executor
     from evaluators.fiftyone_models import zoo_candidates
     from store.db import Store
@@ -294,7 +365,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("failures by reason:", dict(sorted(store.failures_by_reason().items())) or "none")
         for module, reasons in sorted(store.failures_by_module().items()):
             print(f"  module {module}:", dict(sorted(reasons.items())))
+        problems = store.module_problems_by_id()
+        print(f"module problems: {len(problems) or 'none'}")
+        for module, problem in sorted(problems.items()):
+            waiting = len(store.blocked_jobs(module))
+            print(f"  module {module}: {problem['error']} ({waiting} jobs wait for a fix)")
+        errors = store.jobs_with_status("error", limit=10)
+        if errors:
+            print("jobs ended by unexpected errors (evalbot requeue --model to retry):")
+            for job in errors:
+                print(f"  {job['repo_id']}@{job['sha'][:8]}: {job.get('error')}")
         print("pull requests:", dict(sorted(store.pr_counts().items())) or "none")
+        declined = store.declined_models()
+        print(f"declined: {len(declined)} repos closed evalbot's PR (no further PRs)")
+        for doc in declined[:10]:
+            info = doc["declined"]
+            print(f"  {doc['_id']}: PR #{info['num']} closed by {info.get('by') or 'the author'}")
         differing = store.discrepancies()
         print(f"claims audit: {len(differing)} self-reported values differ from ours")
         for claim in differing[:10]:
@@ -302,6 +388,36 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"  {claim.model_id}: {claim.metric} on {claim.dataset_id} {claim.split}: "
                 f"{claim.verdict} (claims {claim.claimed:.4f}, measured {claim.measured:.4f})"
             )
+    return 0
+
+
+def cmd_requeue(args: argparse.Namespace) -> int:
+    from bot.replan import replan
+    from bot.worker import planner_for
+    from store.db import Store
+
+    settings, config = _load(args)
+    planner = planner_for(config)
+    unknown = sorted(set(args.module) - set(planner.digests))
+    if unknown:
+        print(
+            f"evalbot requeue: no module {', '.join(unknown)} in {config.path.parent}",
+            file=sys.stderr,
+        )
+        return 2
+    with Store.open(settings.mongodb_uri) as store:
+        if args.module and not args.reason and not args.model:
+            for module in args.module:  # a module's dataset problem ends with an operator's word
+                store.clear_module_problem(module)
+        report = replan(
+            store,
+            planner,
+            models=set(args.model) or None,
+            modules=set(args.module) or None,
+            reasons=set(args.reason) or None,
+            force=True,
+        )
+    print(f"queued {report.total} of {report.models} models matched")
     return 0
 
 
@@ -426,6 +542,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="queue, failures by reason, PRs by state")
     st.set_defaults(func=cmd_status)
+
+    rq = sub.add_parser(
+        "requeue", help="queue models again: by module, failure reason or name (operators)"
+    )
+    rq.add_argument(
+        "--module", action="append", default=[], help="models this module evaluates (repeatable)"
+    )
+    rq.add_argument(
+        "--reason",
+        action="append",
+        default=[],
+        help="failed models with this failure reason, e.g. 'unknown labels' (repeatable)",
+    )
+    rq.add_argument("--model", action="append", default=[], help="ORG/NAME (repeatable)")
+    rq.set_defaults(func=cmd_requeue)
 
     sb = sub.add_parser(
         "sandbox", help="the local stand-in for the Hub: serve | seed", add_help=False

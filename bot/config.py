@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evaluators.config import ModuleFile, format_validation_error, load_modules, read_yaml
 from evaluators.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class _Strict(BaseModel):
@@ -22,7 +25,8 @@ class Schedule(_Strict):
 
 class Discovery(_Strict):
     sources: list[Literal["huggingface", "fiftyone"]] = Field(default=["huggingface"])
-    limit_per_query: int = Field(default=500, ge=1, le=100_000)
+    limit_per_query: int = Field(default=500, ge=1, le=100_000)  # new heads looked up / cycle
+    backfill_days: float = Field(default=3, ge=0, le=3650)  # the first run lists this far back
     fiftyone_models: list[str] = Field(default_factory=lambda: ["*"])  # zoo names, fnmatch
 
     def zoo_patterns(self) -> list[str] | None:
@@ -43,7 +47,10 @@ class PullRequests(_Strict):
 class Queue(_Strict):
     lease_seconds: float = Field(default=600, gt=0)
     max_attempts: int = Field(default=3, ge=1)
-    retry_delay_seconds: float = Field(default=300, ge=0)
+    retry_delay_seconds: float = Field(
+        default=300, ge=0
+    )  # first wait after trouble not the model's
+    max_backoff_seconds: float = Field(default=3600, ge=0)  # the longest such wait (doubling)
     poll_seconds: float = Field(default=30, gt=0)
 
 
@@ -113,3 +120,53 @@ def load_config(config_dir: Path) -> BotConfig:
         raise ConfigError(str(path), f"tasks_dir: {tasks_dir} is not a folder")
     modules = load_modules(tasks_dir)
     return BotConfig(path=path, settings=settings, modules=modules)
+
+
+class ConfigWatcher:
+    """The config folder as it is now: reloaded when a file under it changes.
+
+    A change that does not validate is logged and the last good config stays in force, so a
+    maintainer's typo never stops the bot. ``current()`` is cheap (it stats the files).
+
+    Example:
+        >>> watcher = ConfigWatcher(Path("config"), load_config(Path("config")))  # doctest: +SKIP
+        >>> watcher.current() is watcher.current()  # doctest: +SKIP
+        True
+    """
+
+    def __init__(
+        self, config_dir: Path, config: BotConfig, *, overrides: dict[str, object] | None = None
+    ) -> None:
+        self.config_dir = config_dir
+        self.overrides = dict(overrides or {})
+        self._config = config
+        self._stamp = self._files()
+
+    def _files(self) -> tuple[tuple[str, int, int], ...]:
+        found = []
+        for path in sorted(self.config_dir.rglob("*.y*ml")):
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
+
+    def current(self) -> BotConfig:
+        stamp = self._files()
+        if stamp == self._stamp:
+            return self._config
+        self._stamp = stamp
+        try:
+            config = load_config(self.config_dir)
+        except ConfigError as exc:
+            log.error("config change ignored, the last valid config stays in force: %s", exc)
+            return self._config
+        if self.overrides:
+            config = BotConfig(
+                path=config.path,
+                settings=config.settings.model_copy(update=self.overrides),
+                modules=config.modules,
+            )
+        self._config = config
+        return config

@@ -18,9 +18,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.settings import Settings
 from store.embedded import start_embedded
-
-DEFAULT_ROOT = Path.home() / ".cache" / "evalbot" / "demo"
 
 
 def _port_free(port: int) -> bool:
@@ -57,7 +56,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) -> int:
-    root = Path(root or os.environ.get("EVALBOT_DEMO_DIR") or DEFAULT_ROOT)
+    settings = Settings.from_env()
+    root = Path(root or settings.demo_dir)
     root.mkdir(parents=True, exist_ok=True)
     hub_dir = root / "hub"
     children: list[subprocess.Popen[bytes]] = []
@@ -82,9 +82,7 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "MONGODB_URI": mongo.uri,
             "EVALBOT_SPACE_URL": space_url,
-            "EVALBOT_SIGNING_KEY": os.environ.get(
-                "EVALBOT_SIGNING_KEY", str(root / "signing-key.pem")
-            ),
+            "EVALBOT_SIGNING_KEY": str(settings.signing_key or root / "signing-key.pem"),
         }
         print(
             "Seeding the sandbox Hub with the demo world (cached after the first run) ...",

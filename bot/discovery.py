@@ -1,28 +1,32 @@
 """Discovery: newest models of each configured task x training dataset, down to a watermark.
 
 A cycle costs requests in proportion to the models changed since the last cycle: listing is
-sorted by ``lastModified`` (newest first) and stops at the stored watermark. A query the Hub
-keeps refusing (429, 5xx, after the client's own retries) is skipped with its watermark kept:
-the next cycle lists it again, and enqueueing is idempotent.
+sorted by ``lastModified`` (newest first), pages down to the stored watermark (on the first run,
+``discovery.backfill_days`` back), and looks up each new head once for its files' hashes. A
+head whose content fingerprint the store has seen (a merge of evalbot's PR, a README commit)
+takes over that evaluation and queues nothing. A query the Hub keeps refusing (429, 5xx, after
+the client's own retries) is skipped with its watermark kept: the next cycle lists it again,
+and enqueueing is idempotent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import httpx2
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import ModelInfo
 
 from bot.fiftyone_export import use_store_for_fiftyone
 from bot.ratelimit import is_transient
 from evaluators.config import EvaluationModule
+from evaluators.hub import fingerprint
 from store.db import Store
-from store.types import ModelRecord
+from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +75,29 @@ def discover(
     store: Store,
     *,
     limit: int,
+    backfill_days: float = 3.0,
     hub: bool = True,
     zoo: Sequence[str] | None = None,
 ) -> DiscoveryReport:
-    """List new or changed models, store them and queue a job per new revision.
+    """List new or changed models, store them and queue a job per revision with new content.
 
     Args:
+        limit: At most this many new revisions looked up per query and cycle.
+        backfill_days: How far back a query with no watermark yet (the first run) lists.
         hub: Whether to list the Hub (the ``huggingface`` source).
         zoo: FiftyOne zoo model names (fnmatch patterns) to take as well; None: the FiftyOne
             source is off.
     """
     seen, skipped = 0, 0
     queued: list[ModelRecord] = []
+    floor = utcnow() - timedelta(days=backfill_days)
     if zoo is not None:
         seen += _discover_zoo(modules, store, zoo, queued=queued)
     for task, dataset in _queries(modules) if hub else ():
         try:
-            seen += _discover_one(api, store, task, dataset, limit=limit, queued=queued)
+            seen += _discover_one(
+                api, store, task, dataset, limit=limit, floor=floor, queued=queued
+            )
         except (HfHubHTTPError, httpx2.TransportError) as exc:
             if not is_transient(exc):
                 raise
@@ -122,34 +132,87 @@ def _discover_zoo(
 
 
 def _discover_one(
-    api: HfApi, store: Store, task: str, dataset: str, *, limit: int, queued: list[ModelRecord]
+    api: HfApi,
+    store: Store,
+    task: str,
+    dataset: str,
+    *,
+    limit: int,
+    floor: datetime,
+    queued: list[ModelRecord],
 ) -> int:
-    """One task x dataset query down to its watermark; returns the models listed."""
+    """One task x dataset query, newest first, down to its watermark; returns the models listed.
+
+    The listing pages down as far as needed. A model whose head the store already knows costs
+    nothing more; a new head costs one ``model_info`` (its files' hashes make the fingerprint).
+    At most ``limit`` new heads are looked up per query and cycle: the rest wait for the next
+    cycle, and the watermark moves only once the whole listing down to it has been taken in,
+    so no model is ever skipped.
+    """
     key = f"huggingface:{task}:dataset:{dataset}"
-    watermark = store.get_watermark(key)
+    watermark = store.get_watermark(key) or floor
     newest: datetime | None = None
-    seen = 0
+    seen = looked_up = 0
+    complete = True
     for info in api.list_models(
         pipeline_tag=task,
         filter=f"dataset:{dataset}",
         sort="last_modified",
-        limit=limit,
         expand=EXPAND,  # type: ignore[arg-type]
     ):
-        if watermark and info.last_modified and info.last_modified < watermark:
+        if info.last_modified and info.last_modified < watermark:
             break
         seen += 1
-        newest = (
-            max(newest, info.last_modified)
-            if newest and info.last_modified
-            else (newest or info.last_modified)
-        )
-        record = to_record(info)
-        if not record.sha:
-            record = to_record(api.model_info(info.id))
-        store.upsert_model(record)
-        if store.enqueue(record.repo_id, record.sha):
+        if info.last_modified and (newest is None or info.last_modified > newest):
+            newest = info.last_modified
+        if info.sha and store.head_sha(info.id) == info.sha:
+            continue  # nothing new in this repo since it was last seen
+        if looked_up >= limit:
+            complete = False
+            break
+        looked_up += 1
+        try:
+            record = _revision(api, store, info)
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
+            complete = False  # the watermark waits for it
+            continue
+        new_content = record is not None and store.upsert_model(record)
+        if record is not None and new_content and store.enqueue(record.repo_id, record.sha):
             queued.append(record)
-    if newest is not None:
+    if complete and newest is not None:
         store.set_watermark(key, newest)
+    elif not complete:
+        log.info(
+            "discovery of %s x %s: %d new revisions looked up this cycle, more next cycle",
+            task,
+            dataset,
+            looked_up,
+        )
     return seen
+
+
+def _revision(api: HfApi, store: Store, info: ModelInfo) -> ModelRecord | None:
+    """The listed model's head with its content fingerprint; None when it vanished meanwhile.
+
+    A gated repo is stored as failed (``gated``): the bot cannot read it.
+    """
+    try:
+        detail = api.model_info(info.id, revision=info.sha, files_metadata=True)
+    except RepositoryNotFoundError:
+        log.info("%s: listed but gone (deleted or renamed) before it could be read", info.id)
+        return None
+    except GatedRepoError:
+        record = to_record(info)
+        store.upsert_model(record)
+        store.set_model_status(
+            record.repo_id,
+            record.sha,
+            ModelStatus.FAILED,
+            reason=FailureReason.GATED,
+            detail="the repo is gated: evalbot cannot read its files",
+        )
+        return None
+    return replace(to_record(detail), fingerprint=fingerprint(detail.siblings))

@@ -30,6 +30,7 @@ from typing import Any
 
 from huggingface_hub import HfApi
 
+from bot.settings import Settings
 from evaluators.coco import Detections, GroundTruth
 from evaluators.config import EvaluationModule
 from evaluators.executor import ORIGINAL, EvaluationTask, Executor
@@ -64,7 +65,7 @@ def use_store_for_fiftyone(store: Store) -> None:
     """Point FiftyOne at evalbot's MongoDB unless ``FIFTYONE_DATABASE_URI`` is set (call before
     ``import fiftyone``)."""
     address = store.client.address
-    if "FIFTYONE_DATABASE_URI" not in os.environ and address is not None:
+    if Settings.from_env().fiftyone_database_uri is None and address is not None:
         os.environ["FIFTYONE_DATABASE_URI"] = f"mongodb://{address[0]}:{address[1]}/"
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
 

@@ -7,16 +7,16 @@ can still be checked with its published public key, but new results get a new ke
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from bot.settings import DEFAULT_SIGNING_KEY, Settings
 from cardgen.signing import Signer
 
-DEFAULT_KEY_PATH = Path("~/.cache/evalbot/signing-key.pem")
+DEFAULT_KEY_PATH = DEFAULT_SIGNING_KEY
 
 
 def signing_key_path() -> Path:
-    return Path(os.environ.get("EVALBOT_SIGNING_KEY") or DEFAULT_KEY_PATH).expanduser()
+    return Settings.from_env().signing_key or DEFAULT_KEY_PATH.expanduser()
 
 
 def load_signer() -> Signer:

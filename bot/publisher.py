@@ -1,25 +1,32 @@
-"""Open (or refresh) one pull request per model revision with the card change.
+"""Open (or refresh) one pull request per model and result set with the card change.
 
-Rules: nothing when PRs are switched off, the repo is denied or opted out, the card did not
-change, or a PR with the same results already exists (found in the store or, if the database
-was lost, by the hidden marker in the bot's PRs on the Hub). A PR the author closed is never
-reopened or recreated for that model revision.
+Rules: nothing when PRs are switched off, the repo is denied or opted out, the card already holds
+the results, or a PR with the same results exists (open: it stays as it is; merged: thanks, the
+results are in). Existing PRs are read from the Hub (the truth), with the hidden marker of the
+bot's own description, never from anyone else's comments. When the author (or anyone with write
+access) closed an evalbot PR without merging, the repo has declined: no further PR, comment or
+commit until the author adds the tag ``evalbot`` to the card or reopens a PR. New results for a
+repo with an open PR edit its description and add one short comment saying what changed.
 
 Repo states give typed outcomes and no PR: gated (access restricted), disabled, deleted,
-pull requests disabled, or stale (the head moved past the evaluated revision: the new sha is
-discovered next cycle). Over ``pull_requests.max_per_hour`` the outcome is "deferred" with the
-time a slot frees up; the job runner queues the job again for then.
+pull requests disabled, or stale (the head moved to new content: it is evaluated on its own).
+A head that moved to a revision with the same content (a README commit) gets the PR. Over
+``pull_requests.max_per_hour`` new PRs in any hour (slots reserved in MongoDB, atomically across
+workers) the outcome is "deferred" with the time a slot frees up; the job runner queues the job
+again for then.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub.community import DiscussionComment, DiscussionEvent, DiscussionStatusChange
 from huggingface_hub.errors import (
     DisabledRepoError,
     EntryNotFoundError,
@@ -33,15 +40,16 @@ from cardgen.audit import Claim, audit
 from cardgen.card import CardChange, decode_card, propose_card
 from cardgen.errors import CardError
 from cardgen.eval_results import BenchmarkSpec, eval_result_files, eval_result_path
+from cardgen.optout import opted_in, opted_out
 from cardgen.pr import parse_marker, pr_body, pr_title
 from cardgen.signing import Signer
+from cardgen.update import update_comment
 from evaluators.executor import CODE_VERSION
+from evaluators.hub import fingerprint
 from store.db import PullRequestRecord, Store
 from store.types import ClaimRecord, EvaluationRecord, ModelRecord, utcnow
 
 log = logging.getLogger(__name__)
-
-OPT_OUT_TAGS = {"no-evalbot", "evalbot:false"}
 
 
 class Outcome(enum.StrEnum):
@@ -49,7 +57,8 @@ class Outcome(enum.StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"  # the card already holds these results
     DUPLICATE = "duplicate"  # a PR with these results exists
-    CLOSED_BY_AUTHOR = "closed by author"
+    DECLINED = "declined"  # the author closed an evalbot PR: no further PRs
+    ALREADY_MERGED = "already merged"  # a merged PR holds these results
     DISABLED = "disabled"
     DENIED = "denied"
     OPTED_OUT = "opted out"
@@ -105,19 +114,45 @@ def _download(api: HfApi, repo_id: str, filename: str, revision: str) -> bytes |
         return handle.read()
 
 
-def opted_out(model: ModelRecord, card: str | None) -> bool:
-    tags = {t.casefold() for t in model.tags}
-    if tags & OPT_OUT_TAGS:
-        return True
-    return bool(card and "\nevalbot: false" in card.split("\n---", 1)[0])
+@dataclass(frozen=True)
+class HubPR:
+    """One of the bot's PRs as the Hub shows it."""
 
-
-@dataclass
-class _HubPR:
     num: int
-    status: str
-    result_hash: str | None
+    status: str  # open | draft | closed | merged
+    result_hash: str | None  # from the newest marker the bot itself wrote
     model_sha: str | None
+    description_id: str | None  # the bot's opening comment (the PR description)
+    closed_by: str | None  # who last closed it (while closed)
+    reopened_by: str | None  # who last reopened it (while open), when not the bot
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("open", "draft")
+
+
+def publish_locked(
+    publisher: Publisher,
+    model: ModelRecord,
+    records: list[EvaluationRecord],
+    *,
+    owner: str,
+    ttl_s: float,
+    wait_s: float = 30.0,
+) -> PublishResult | None:
+    """``publisher.publish`` under the repo's lock (one publisher per repo, on any machine);
+    None when another process held the lock for ``wait_s`` seconds."""
+    lock = f"publish:{model.repo_id}"
+    store = publisher.store
+    deadline = time.monotonic() + wait_s
+    while not store.acquire_lock(lock, owner, ttl_s=ttl_s):
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.5)
+    try:
+        return publisher.publish(model, records, holder=owner)
+    finally:
+        store.release_lock(lock, owner)
 
 
 class Publisher:
@@ -145,7 +180,13 @@ class Publisher:
             self._me = str(self.api.whoami()["name"])
         return self._me
 
-    def publish(self, model: ModelRecord, records: list[EvaluationRecord]) -> PublishResult:
+    def publish(
+        self, model: ModelRecord, records: list[EvaluationRecord], *, holder: str = "publisher"
+    ) -> PublishResult:
+        """Propose ``records`` (one evaluation) on the card of ``model`` (its current head).
+
+        ``holder`` names the process for the hourly PR slots it reserves.
+        """
         if not records:
             return PublishResult(Outcome.NO_RESULTS)
         if model.origin != "huggingface":
@@ -154,8 +195,10 @@ class Publisher:
             return PublishResult(Outcome.DISABLED)
         if self.policy.denies(model.repo_id):
             return PublishResult(Outcome.DENIED)
-        if (state := self._repo_state(model)) is not None:
+        state = self._repo_state(model)
+        if isinstance(state, PublishResult):
             return state
+        model = state
         try:
             card = read_card(self.api, model.repo_id, model.sha)
         except GatedRepoError:
@@ -163,8 +206,16 @@ class Publisher:
         except CardError as exc:  # not UTF-8
             log.warning("%s: card cannot be read: %s", model.repo_id, exc)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
-        if opted_out(model, card):
+        if opted_out(model.tags, card):
             return PublishResult(Outcome.OPTED_OUT)
+        try:
+            prs = self._known_prs(model.repo_id)
+        except HfHubHTTPError as exc:  # the real Hub may refuse even to list them
+            if (refused := _refusal(exc)) is None:
+                raise
+            return PublishResult(refused, detail=exc.server_message)
+        if (declined := self._declined(model, prs, card)) is not None:
+            return declined
         try:
             change = propose_card(
                 card, records, repo_id=model.repo_id, space_url=self.space_url, signer=self.signer
@@ -177,27 +228,56 @@ class Publisher:
         files = self._eval_result_files(model, records)
         if not change.changed and not files:
             return PublishResult(Outcome.UNCHANGED)
-        try:
-            prs = self._known_prs(model.repo_id)
-        except HfHubHTTPError as exc:  # the real Hub may refuse even to list them
-            if (refused := _refusal(exc)) is None:
-                raise
-            return PublishResult(refused, detail=exc.server_message)
         for pr in prs:
-            if pr.model_sha == model.sha and pr.status == "closed":
-                return PublishResult(Outcome.CLOSED_BY_AUTHOR, pr_num=pr.num)
-            if pr.result_hash == change.result_hash and pr.model_sha == model.sha:
+            if pr.result_hash == change.result_hash and pr.is_open:
                 return PublishResult(Outcome.DUPLICATE, pr_num=pr.num)
-        if (deferred := self._over_hourly_cap()) is not None:
-            return deferred
-        open_pr = next((pr for pr in prs if pr.status == "open"), None)
+            if pr.result_hash == change.result_hash and pr.status == "merged":
+                return PublishResult(Outcome.ALREADY_MERGED, pr_num=pr.num)
+        open_pr = next((pr for pr in prs if pr.is_open), None)
+        slot = None
+        if open_pr is None:
+            slot, frees = self.store.reserve_pr_slot(self.policy.max_per_hour, holder=holder)
+            if slot is None:
+                return PublishResult(
+                    Outcome.DEFERRED,
+                    detail=f"{self.policy.max_per_hour} PRs opened in the last hour (the cap)",
+                    not_before=frees,
+                )
         try:
-            return self._commit(model, records, change, open_pr, claims, files)
+            result = self._commit(model, records, change, open_pr, claims, files)
         except HfHubHTTPError as exc:
+            if slot is not None:
+                self.store.release_pr_slot(slot, holder=holder)
             if (refused := _refusal(exc)) is None:
                 raise
             log.info("%s: no PR: %s", model.repo_id, refused.value)
             return PublishResult(refused, detail=exc.server_message)
+        except BaseException:
+            if slot is not None:
+                self.store.release_pr_slot(slot, holder=holder)
+            raise
+        if slot is not None and result.outcome is not Outcome.OPENED:
+            self.store.release_pr_slot(slot, holder=holder)
+        return result
+
+    def _declined(
+        self, model: ModelRecord, prs: list[HubPR], card: str | None
+    ) -> PublishResult | None:
+        """DECLINED when someone other than the bot closed one of its PRs without merging and
+        the author has not opted back in (the tag ``evalbot``, or reopening a PR). Keeps the
+        store's record of it (``evalbot status`` and the Space show it) up to date."""
+        closed = [pr for pr in prs if pr.status == "closed" and pr.closed_by not in (None, self.me)]
+        back_in = opted_in(model.tags, card) or any(pr.reopened_by for pr in prs if pr.is_open)
+        if closed and not back_in:
+            pr = closed[0]  # the newest
+            if model.declined_pr != pr.num:
+                self.store.set_declined(model.repo_id, pr.num, by=pr.closed_by)
+                log.info("%s: declined (PR #%d closed by %s)", model.repo_id, pr.num, pr.closed_by)
+            return PublishResult(Outcome.DECLINED, pr_num=pr.num)
+        if model.declined_pr is not None:
+            self.store.set_declined(model.repo_id, None)
+            log.info("%s: opted back in to evalbot's pull requests", model.repo_id)
+        return None
 
     def _eval_result_files(
         self, model: ModelRecord, records: list[EvaluationRecord]
@@ -244,10 +324,12 @@ class Publisher:
             ],
         )
 
-    def _repo_state(self, model: ModelRecord) -> PublishResult | None:
-        """A typed outcome when the repo cannot or should not get a PR now, else None."""
+    def _repo_state(self, model: ModelRecord) -> PublishResult | ModelRecord:
+        """A typed outcome when the repo cannot or should not get a PR now, else the model at
+        its current head: a head that moved on to a revision with the same content (a README
+        commit, a merge) takes the PR; new content is STALE (it gets its own evaluation)."""
         try:
-            info = self.api.model_info(model.repo_id)
+            info = self.api.model_info(model.repo_id, files_metadata=True)
         except DisabledRepoError:
             return PublishResult(Outcome.REPO_DISABLED)
         except GatedRepoError:
@@ -258,52 +340,82 @@ class Publisher:
             return PublishResult(Outcome.REPO_DISABLED)
         if info.gated:  # the author restricted access: no unsolicited PRs
             return PublishResult(Outcome.GATED)
+        if info.id and info.id.casefold() != model.repo_id.casefold():
+            return PublishResult(Outcome.REPO_NOT_FOUND, detail=f"renamed to {info.id}")
         if info.sha and info.sha != model.sha:
-            return PublishResult(Outcome.STALE, detail=f"head is now {info.sha}")
-        return None
+            if not model.fingerprint or fingerprint(info.siblings) != model.fingerprint:
+                return PublishResult(Outcome.STALE, detail=f"head is now {info.sha}")
+            return replace(model, sha=info.sha, tags=tuple(info.tags or model.tags))
+        return model
 
-    def _over_hourly_cap(self) -> PublishResult | None:
-        """DEFERRED when the store holds ``max_per_hour`` PRs opened in the last hour."""
-        now = utcnow()
-        opened = self.store.prs_opened_since(now - timedelta(hours=1))
-        cap = self.policy.max_per_hour
-        if len(opened) < cap:
-            return None
-        frees = opened[len(opened) - cap] if cap else now
-        return PublishResult(
-            Outcome.DEFERRED,
-            detail=f"{len(opened)} PRs opened in the last hour (cap {cap})",
-            not_before=frees + timedelta(hours=1),
-        )
+    def _known_prs(self, repo_id: str) -> list[HubPR]:
+        """The bot's PRs on this repo, newest first, from the Hub (the truth).
 
-    def _known_prs(self, repo_id: str) -> list[_HubPR]:
-        """The bot's PRs on this repo, from the Hub (the truth) with their markers."""
+        The marker is read only from comments the bot itself wrote (its description, edited
+        in place), the newest one winning: nobody else's text can forge it.
+        """
         found = []
         for disc in self.api.get_repo_discussions(
             repo_id, author=self.me, discussion_type="pull_request"
         ):
             details = self.api.get_discussion_details(repo_id, disc.num)
-            marker = None
-            for event in reversed(details.events):  # the newest marker wins (PRs get updated)
-                content = getattr(event, "content", None)
-                if content and (marker := parse_marker(content)):
-                    break
-            found.append(
-                _HubPR(
-                    num=disc.num,
-                    status=disc.status,
-                    result_hash=marker[0] if marker else None,
-                    model_sha=marker[1] if marker else None,
-                )
-            )
-        return found
+            found.append(self._read_pr(disc.num, details.status, details.events))
+        return sorted(found, key=lambda pr: -pr.num)
+
+    def _read_pr(self, num: int, status: str, events: list[DiscussionEvent]) -> HubPR:
+        ours = [e for e in events if e.author == self.me]
+        marker = None
+        for event in reversed(ours):  # the newest marker wins (a description edited in place)
+            if isinstance(event, DiscussionComment) and (marker := parse_marker(event.content)):
+                break
+        opening = events[0] if events else None
+        description = (
+            opening.id
+            if isinstance(opening, DiscussionComment) and opening.author == self.me
+            else None
+        )
+        changes = [e for e in events if isinstance(e, DiscussionStatusChange)]
+        last = changes[-1] if changes else None
+        closed_by = last.author if last and last.new_status == "closed" else None
+        reopened_by = (
+            last.author if last and last.new_status == "open" and last.author != self.me else None
+        )
+        return HubPR(
+            num=num,
+            status=status,
+            result_hash=marker[0] if marker else None,
+            model_sha=marker[1] if marker else None,
+            description_id=description,
+            closed_by=closed_by,
+            reopened_by=reopened_by,
+        )
+
+    def refresh_pr_states(self, *, limit: int) -> int:
+        """Bring the store's view of up to ``limit`` open PRs up to date with the Hub (merged,
+        closed: the repo has declined). Returns how many changed."""
+        changed = 0
+        for record in self.store.open_prs(limit=limit):
+            try:
+                details = self.api.get_discussion_details(record.repo_id, record.num)
+            except RepositoryNotFoundError:
+                self.store.set_pr_status(record.repo_id, record.num, "gone")
+                changed += 1
+                continue
+            pr = self._read_pr(record.num, details.status, details.events)
+            status = "open" if pr.is_open else pr.status
+            if status != "open":
+                changed += 1
+                if status == "closed" and pr.closed_by not in (None, self.me):
+                    self.store.set_declined(record.repo_id, pr.num, by=pr.closed_by)
+            self.store.set_pr_status(record.repo_id, record.num, status)
+        return changed
 
     def _commit(
         self,
         model: ModelRecord,
         records: list[EvaluationRecord],
         change: CardChange,
-        open_pr: _HubPR | None,
+        open_pr: HubPR | None,
         claims: list[Claim],
         files: Mapping[str, str],
     ) -> PublishResult:
@@ -322,14 +434,28 @@ class Publisher:
         ]
         operations += [CommitOperationAdd(p, t.encode("utf-8")) for p, t in files.items()]
         if open_pr is not None:
-            # One open PR per repo: new results go to the same PR as a new commit.
+            # One open PR per repo: new results go to the same PR as a new commit; its
+            # description is edited in place and one short comment says what changed.
+            try:
+                previous = read_card(self.api, model.repo_id, f"refs/pr/{open_pr.num}")
+            except CardError:
+                previous = None
             self.api.create_commit(
                 model.repo_id,
                 operations=operations,
                 commit_message=title,
                 revision=f"refs/pr/{open_pr.num}",
             )
-            self.api.comment_discussion(model.repo_id, open_pr.num, body)
+            note = update_comment(
+                previous, change, records, repo_id=model.repo_id, space_url=self.space_url
+            )
+            if open_pr.description_id is not None:
+                self.api.edit_discussion_comment(
+                    model.repo_id, open_pr.num, open_pr.description_id, body
+                )
+                self.api.comment_discussion(model.repo_id, open_pr.num, note)
+            else:  # a description the bot cannot edit: the full text as a comment
+                self.api.comment_discussion(model.repo_id, open_pr.num, f"{note}\n\n{body}")
             num, outcome = open_pr.num, Outcome.UPDATED
             url = f"{self.api.endpoint}/{model.repo_id}/discussions/{num}"
         else:

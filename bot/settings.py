@@ -6,6 +6,12 @@
 ``EVALBOT_CONFIG`` the config folder (default ``./config``)
 ``EVALBOT_SPACE_URL`` overrides ``space_url`` of bot.yaml (the demo sets it to its local Space)
 ``EVALBOT_LOG_FORMAT`` ``json``: one JSON object per log line (default: text)
+``EVALBOT_SIGNING_KEY`` the bot's Ed25519 key (PEM; default ``~/.cache/evalbot/signing-key.pem``)
+``EVALBOT_DEMO_DIR`` where ``evalbot demo`` keeps its state (default ``~/.cache/evalbot/demo``)
+``FIFTYONE_DATABASE_URI`` FiftyOne's MongoDB (default: evalbot's own)
+
+``MONGODB_URI``, ``EVALBOT_DB`` and ``EVALBOT_MONGO_DIR`` are also read by ``store`` (which the
+Space uses without ``bot``), and ``EVALBOT_MONGOD`` by the embedded server.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+DEFAULT_SIGNING_KEY = Path("~/.cache/evalbot/signing-key.pem")
+DEFAULT_DEMO_DIR = Path.home() / ".cache" / "evalbot" / "demo"
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,9 @@ class Settings:
     space_url: str | None = None  # EVALBOT_SPACE_URL overrides bot.yaml's space_url
     log_format: str = "text"  # EVALBOT_LOG_FORMAT: text | json
     hf_token: str | None = field(default=None, repr=False)
+    signing_key: Path | None = None  # EVALBOT_SIGNING_KEY; None: the default path
+    demo_dir: Path = DEFAULT_DEMO_DIR
+    fiftyone_database_uri: str | None = None
 
     @classmethod
     def from_env(cls, *, config_dir: Path | None = None) -> Settings:
@@ -35,4 +46,11 @@ class Settings:
             config_dir=config_dir or Path(os.environ.get("EVALBOT_CONFIG", "config")),
             space_url=os.environ.get("EVALBOT_SPACE_URL") or None,
             log_format=os.environ.get("EVALBOT_LOG_FORMAT", "text").strip().casefold() or "text",
+            signing_key=_path(os.environ.get("EVALBOT_SIGNING_KEY")),
+            demo_dir=Path(os.environ.get("EVALBOT_DEMO_DIR") or DEFAULT_DEMO_DIR).expanduser(),
+            fiftyone_database_uri=os.environ.get("FIFTYONE_DATABASE_URI") or None,
         )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None

@@ -17,6 +17,7 @@ from huggingface_hub import EvalResult
 from store.types import EvaluationRecord
 
 from .card import SOURCE_NAME, read_results
+from .inert import code
 from .results import card_records, rounded
 
 TOLERANCE = 0.005  # a claim this close to our value agrees: it may be our value, rounded
@@ -46,7 +47,8 @@ class Claim:
         high: Our confidence interval's upper bound, or None.
         verdict: "agrees", "agrees (within rounding)" or "claims X points more|less than
             measured".
-        note: How the claim was read, when that took a guess (a percentage, no split...).
+        note: How the claim was read, when that took a guess (a percentage, no split...), in
+            Markdown: text from the card is in inert code spans (see `cardgen.inert`).
     """
 
     dataset: str
@@ -149,7 +151,7 @@ def _record(
     if not same and "/" not in name:  # a legacy canonical name: "emotion" for dair-ai/emotion
         same = [r for r in records if r.dataset_id.rsplit("/", 1)[-1].casefold() == name]
         if same:
-            notes.append(f"the card names the dataset '{result.dataset_type}'")
+            notes.append(f"the card names the dataset {code(str(result.dataset_type))}")
     named = _split_in_name(result.metric_name)
     if result.dataset_split is not None:
         split: str | None = str(result.dataset_split)
@@ -163,12 +165,12 @@ def _record(
     record = next((r for r in same if r.dataset_config == result.dataset_config), same[0])
     if result.dataset_split is None and named is not None:
         notes.append(
-            f"the card gives no split; its metric name '{result.metric_name}' says {named}"
+            f"the card gives no split; its metric name {code(str(result.metric_name))} says {named}"
         )
     elif result.dataset_split is None:
         notes.append(f"the card gives no split; compared with our {record.split} split")
     if result.dataset_config not in (None, record.dataset_config):
-        notes.append(f"the card's config '{result.dataset_config}' is not ours")
+        notes.append(f"the card's config {code(str(result.dataset_config))} is not ours")
     return record
 
 
@@ -210,5 +212,6 @@ def _fraction(value: object, notes: list[str]) -> float | None:
         return None
     if percent or 1 < number <= 100:
         number = round(number / 100, 10)  # 94.13 reads 0.9413, not 0.9412999999999999
-        notes.append(f"given as a percentage ({value}); read as {number:g}")
+        shown = code(value) if isinstance(value, str) else value
+        notes.append(f"given as a percentage ({shown}); read as {number:g}")
     return number if 0 <= number <= 1 else None

@@ -15,18 +15,20 @@ from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
 from store.types import EvaluationRecord
 
 from .errors import CardError, Refusal, TokenError
+from .frontmatter import _Loader as _Loader  # re-exported: the corpus tests read YAML as we do
+from .frontmatter import split_front_matter
+from .optout import OPT_OUT_TAG as OPT_OUT_TAG  # re-exported: its first home
+from .optout import card_opt_out
 from .results import card_records, result_hash, rounded
 from .section import END, START, render_section, space_page
 from .signing import Signer, canonical_json, entry_claims
 
 SOURCE_NAME = "evalbot"
-OPT_OUT_TAG = "no-evalbot"
 
 # (metric type, display name, args, key in EvaluationRecord.metrics)
 _METRICS: tuple[tuple[str, str, dict[str, str] | None, str], ...] = (
@@ -41,7 +43,6 @@ _TASK_METRICS = {  # tasks whose headline metrics differ from classification's
         ("mAP", "AP (IoU 0.50)", {"iou": "0.50"}, "ap50"),
     ),
 }
-_OPENING = re.compile(r"\s*---[ \t]*(?:\r\n|\r|\n)")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -104,9 +105,9 @@ def propose_card(
     else:
         newline = _newline(existing)
         # A byte-order mark hides the front matter from the Hub's pattern; RepoCard.load drops it too.
-        front, body = _split(existing.removeprefix("\ufeff"), repo_id)
-    if _opted_out(front.get("tags")):
-        raise CardError(Refusal.OPTED_OUT, repo_id=repo_id)
+        front, body = split_front_matter(existing.removeprefix("\ufeff"), repo_id=repo_id)
+    if (opt_out := card_opt_out(front)) is not None:
+        raise CardError(Refusal.OPTED_OUT, repo_id=repo_id, detail=opt_out)
 
     entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
     ours = _our_results(
@@ -141,7 +142,7 @@ def read_results(text: str, *, repo_id: str) -> list[EvalResult]:
         >>> [r.metric_type for r in read_results(card, repo_id="org/m")]  # doctest: +SKIP
         ['accuracy', 'f1']
     """
-    front, _ = _split(text.removeprefix("\ufeff"), repo_id)
+    front, _ = split_front_matter(text.removeprefix("\ufeff"), repo_id=repo_id)
     model_name = repo_id.rsplit("/", 1)[-1]
     entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
     results: list[EvalResult] = model_index_to_eval_results([entry])[1]
@@ -169,70 +170,6 @@ def _newline(text: str) -> str:
     """The card's dominant line break."""
     crlf = text.count("\r\n")
     return "\r\n" if crlf > text.count("\n") - crlf else "\n"
-
-
-class _DuplicateKeyError(yaml.constructor.ConstructorError):
-    pass
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and reads only true/false as booleans (YAML 1.2).
-
-    PyYAML follows YAML 1.1, where ``language: no`` (Norwegian) reads as ``False`` and would be
-    re-dumped as ``false``; read as YAML 1.2 it stays the string "no" (dumped quoted). Duplicate
-    keys would silently lose all but the last value on re-dump.
-    """
-
-    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own per-class registry)
-        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        keys = [
-            self.construct_object(key, deep=True)
-            for key, _ in node.value
-            if key.tag != "tag:yaml.org,2002:merge"
-        ]
-        if len({repr(key) for key in keys}) != len(keys):
-            raise _DuplicateKeyError(None, None, "duplicate key", node.start_mark)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def _split(existing: str, repo_id: str) -> tuple[dict[str, Any], str]:
-    """(front matter, body), finding the front matter exactly as the Hub does."""
-    match = REGEX_YAML_BLOCK.search(existing)
-    if match is None:
-        if _OPENING.match(existing):
-            raise CardError(Refusal.UNCLOSED_FRONT_MATTER, repo_id=repo_id)
-        return {}, existing
-    try:
-        front = yaml.load(match.group(2), Loader=_Loader)
-    except _DuplicateKeyError as error:
-        raise CardError(Refusal.DUPLICATE_KEYS, repo_id=repo_id, detail=str(error)) from error
-    except (yaml.YAMLError, ValueError) as error:  # ValueError: a date such as 2020-13-45
-        detail = " ".join(str(error).split())
-        raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
-    except RecursionError as error:  # PyYAML parses nested collections recursively
-        detail = "nested too deeply to parse; flatten the nested lists or mappings"
-        raise CardError(Refusal.INVALID_YAML, repo_id=repo_id, detail=detail) from error
-    if front is None:
-        front = {}
-    if not isinstance(front, dict):
-        raise CardError(Refusal.NOT_A_MAPPING, repo_id=repo_id, detail=type(front).__name__)
-    if not all(isinstance(key, str) for key in front):
-        raise CardError(Refusal.NON_STRING_KEYS, repo_id=repo_id)
-    return front, existing[match.end() :]
-
-
-def _opted_out(tags: object) -> bool:
-    listed = tags if isinstance(tags, list) else [tags]
-    return any(isinstance(tag, str) and tag.casefold() == OPT_OUT_TAG for tag in listed)
 
 
 def _our_results(

@@ -8,11 +8,16 @@ from collections.abc import Sequence
 from store.types import EvaluationRecord
 
 from .audit import METRIC_NAMES, TOLERANCE, Claim
-from .card import OPT_OUT_TAG, CardChange
+from .card import CardChange
+from .inert import code, escape_pipes
+from .optout import OPT_IN_TAG, OPT_OUT_TAG
 from .results import ORIGINAL, card_records
-from .section import DETECTION, HEADING, code, fmt, short_sha, space_page
+from .section import DETECTION, HEADING, fmt, short_sha, space_page
 
-_MARKER = re.compile(r"<!-- evalbot:result-hash=([0-9a-f]{64}) model-sha=([^\s<>]+) -->")
+# On a line of its own, as `marker` writes it.
+_MARKER = re.compile(
+    r"^<!-- evalbot:result-hash=([0-9a-f]{64}) model-sha=([^\s<>]+) -->[ \t]*\r?$", re.MULTILINE
+)
 
 
 def pr_title(records: Sequence[EvaluationRecord]) -> str:
@@ -118,10 +123,12 @@ Explore the results per class on the [evalbot Space]\
 
 ## Opt out
 
-Add the tag `{OPT_OUT_TAG}` to the model card, or close this PR: a closed PR is never reopened \
-for this revision.
+Add the tag `{OPT_OUT_TAG}` to the model card and evalbot leaves this repo alone. Close this PR \
+without merging and evalbot opens no further PRs, comments or commits here until you add the tag \
+`{OPT_IN_TAG}` to the card or reopen this PR; the results are still evaluated and shown on the \
+Space. Merging it is a thanks, not a no.
 
-<!-- evalbot:result-hash={change.result_hash} model-sha={sha} -->
+{marker(change.result_hash, sha)}
 """
 
 
@@ -138,7 +145,7 @@ def _headline_tables(selected: Sequence[EvaluationRecord]) -> str:
     for detection in (False, True):
         names, keys = _HEADLINES[detection]
         rows = [
-            f"| {code(r.dataset_id)} | {code(r.split)} | "
+            f"| {code(r.dataset_id, table=True)} | {code(r.split, table=True)} | "
             + " | ".join(fmt(r.metrics.get(key), 4) for key in keys)
             + " |"
             for r in selected
@@ -155,10 +162,11 @@ def _claims_section(claims: Sequence[Claim]) -> str:
     if not claims:
         return ""
     rows = "\n".join(
-        f"| {code(c.dataset)} | {code(c.split)} | {METRIC_NAMES[c.metric]} | {c.claimed:.4f} "
+        f"| {code(c.dataset, table=True)} | {code(c.split, table=True)} | {METRIC_NAMES[c.metric]} "
+        f"| {c.claimed:.4f} "
         f"| {c.measured:.4f} | "
         + ("n/a" if c.low is None or c.high is None else f"{c.low:.4f}–{c.high:.4f}")
-        + f" | {c.verdict} | {c.note.replace('|', '/')} |"
+        + f" | {c.verdict} | {escape_pipes(c.note)} |"
         for c in claims
     )
     return f"""
@@ -177,12 +185,35 @@ A difference need not be a mistake: preprocessing, label mapping, the split or t
 revision can explain it. The card's values are left as they are."""
 
 
+def marker(result_hash: str, model_sha: str) -> str:
+    """The hidden line that identifies the results of a PR description or update comment.
+
+    Example:
+        >>> marker("0" * 64, "abc123").replace("0" * 64, "…")
+        '<!-- evalbot:result-hash=… model-sha=abc123 -->'
+    """
+    return f"<!-- evalbot:result-hash={result_hash} model-sha={model_sha} -->"
+
+
+def parse_markers(body: str) -> list[tuple[str, str]]:
+    """Every (result_hash, model_sha) marker in ``body``, in order; each on a line of its own.
+
+    Example:
+        >>> parse_markers(marker("0" * 64, "a") + "\\n" + marker("1" * 64, "b"))[1][1]
+        'b'
+    """
+    return [(match.group(1), match.group(2)) for match in _MARKER.finditer(body)]
+
+
 def parse_marker(body: str) -> tuple[str, str] | None:
-    """(result_hash, model_sha) from a PR description written by `pr_body`, or None.
+    """(result_hash, model_sha) of the last marker in a PR description or comment, or None.
+
+    The marker `pr_body` writes is its last line, and no text from the card can write one (see
+    `cardgen.inert`), so the last marker is evalbot's.
 
     Example:
         >>> parse_marker("<!-- evalbot:result-hash=" + "0" * 64 + " model-sha=abc123 -->")
         ('0000000000000000000000000000000000000000000000000000000000000000', 'abc123')
     """
-    match = _MARKER.search(body)
-    return (match.group(1), match.group(2)) if match else None
+    markers = parse_markers(body)
+    return markers[-1] if markers else None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from store.types import EvaluationRecord
 
+from .inert import code
 from .results import ORIGINAL, card_records, number, result_key
 
 START = "<!-- evalbot:results:start -->"
@@ -47,15 +47,6 @@ def space_page(space_url: str, repo_id: str) -> str:
 
 def short_sha(sha: str) -> str:
     return sha[:7]
-
-
-def code(text: str) -> str:
-    """``text`` as an inline code span that is safe inside a Markdown table cell."""
-    text = " ".join(text.splitlines()).replace("|", "\\|") or " "
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def fmt(value: float | None, digits: int) -> str:
@@ -172,7 +163,12 @@ def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRec
         value = number(variant.metrics.get(key))
         change = "n/a" if value is None or base is None else f"{(value - base) * 100:+.1f} points"
         rows.append(
-            (code(variant.variant), fmt(value, 4), change, fmt(variant.metrics.get(second), 4))
+            (
+                code(variant.variant, table=True),
+                fmt(value, 4),
+                change,
+                fmt(variant.metrics.get(second), 4),
+            )
         )
     name = "AP" if key == "ap" else "accuracy"
     table = _table(("variant", name, "change", second_name), ("---", "---:", "---:", "---:"), rows)
@@ -188,7 +184,7 @@ def _class_table(record: EvaluationRecord) -> str:
     header = ("class", "precision", "recall", "F1", "support", "TP", "FP", "FN")
     rows = [
         (
-            code(c.label),
+            code(c.label, table=True),
             fmt(c.precision, 3),
             fmt(c.recall, 3),
             fmt(c.f1, 3),
@@ -207,7 +203,7 @@ def _detection_class_table(record: EvaluationRecord) -> str:
     header = ("class", "AP", "AP50", "AR100", "objects", "TP", "FP", "FN")
     rows = [
         (
-            code(c.label),
+            code(c.label, table=True),
             fmt(c.metrics.get("ap"), 3),
             fmt(c.metrics.get("ap50"), 3),
             fmt(c.metrics.get("ar100"), 3),
@@ -226,6 +222,8 @@ def _detection_class_table(record: EvaluationRecord) -> str:
 
 
 def _mapping_table(mapping: dict[str, str]) -> str:
-    rows = [(code(model), code(dataset)) for model, dataset in mapping.items()]
+    rows = [
+        (code(model, table=True), code(dataset, table=True)) for model, dataset in mapping.items()
+    ]
     table = _table(("model label", "dataset label"), ("---", "---"), rows)
     return f"Label mapping used (the model's labels differ from the dataset's):\n\n{table}"

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import datasets
 import numpy as np
 import numpy.typing as npt
+from datasets.exceptions import DatasetNotFoundError
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
 from evaluators.config import MODALITY, EvaluationModule
 from evaluators.labels import normalize
@@ -19,10 +21,14 @@ if TYPE_CHECKING:
 
 
 class DatasetError(RuntimeError):
-    """The dataset on the Hub does not match its module YAML (columns or labels).
+    """The dataset on the Hub does not match its module YAML (columns or labels), or is gone.
 
-    This is a configuration problem, not the model's: fix the module YAML.
+    This is a configuration problem, not the model's: fix the module YAML. ``module`` names it.
     """
+
+    def __init__(self, message: str, *, module: str | None = None) -> None:
+        super().__init__(message)
+        self.module = module
 
 
 @dataclass(frozen=True)
@@ -52,16 +58,49 @@ def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.in
         if sorted(names) != sorted(wanted):
             raise DatasetError(
                 f"{ref.repo}: class names {feature.names[:12]} differ from dataset.labels "
-                f"{ref.labels[:12]} in the module '{module.id}'"
+                f"{ref.labels[:12]} in the module '{module.id}'",
+                module=module.id,
             )
         remap = np.array([wanted[n] for n in names], dtype=np.int64)
         return remap[np.asarray(raw, dtype=np.int64)]
     unknown = sorted({normalize(str(v)) for v in raw} - set(wanted))
     if unknown:
         raise DatasetError(
-            f"{ref.repo}: label values {unknown[:10]} are not in dataset.labels of '{module.id}'"
+            f"{ref.repo}: label values {unknown[:10]} are not in dataset.labels of '{module.id}'",
+            module=module.id,
         )
     return np.array([wanted[normalize(str(v))] for v in raw], dtype=np.int64)
+
+
+def load_dataset(
+    module: EvaluationModule, revision: str, *, token: str | None = None
+) -> datasets.Dataset:
+    """``datasets.load_dataset`` of the module's split at ``revision``.
+
+    Raises:
+        DatasetError: the dataset, its config, split or revision does not exist (a problem of
+            the module, not of any model). Outages propagate unchanged.
+    """
+    ref = module.dataset
+    try:
+        ds = datasets.load_dataset(
+            ref.repo, ref.config, split=ref.split, revision=revision, token=token
+        )
+    except (DatasetNotFoundError, RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise DatasetError(
+            f"{ref.repo}@{revision[:8]}: the dataset cannot be found ({type(exc).__name__}); "
+            f"fix dataset.repo or dataset.revision in the module '{module.id}'",
+            module=module.id,
+        ) from exc
+    except ValueError as exc:  # an unknown config or split
+        raise DatasetError(
+            f"{ref.repo}@{revision[:8]}: {str(exc)[:300]}; fix dataset.config or dataset.split "
+            f"in the module '{module.id}'",
+            module=module.id,
+        ) from exc
+    if not isinstance(ds, datasets.Dataset):
+        raise DatasetError(f"{ref.repo}: not a single split", module=module.id)
+    return ds
 
 
 def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
@@ -72,13 +111,13 @@ def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
         DatasetError: When a configured column is missing.
     """
     ref = module.dataset
-    ds = datasets.load_dataset(ref.repo, ref.config, split=ref.split, revision=revision)
-    assert isinstance(ds, datasets.Dataset)
+    ds = load_dataset(module, revision)
     missing = [c for c in (ref.columns.input, ref.columns.label) if c not in ds.column_names]
     if missing:
         raise DatasetError(
             f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "
-            f"(it has {ds.column_names}); fix dataset.columns in the module '{module.id}'"
+            f"(it has {ds.column_names}); fix dataset.columns in the module '{module.id}'",
+            module=module.id,
         )
     if module.limit is not None and len(ds) > module.limit:
         ds = ds.select(range(module.limit))

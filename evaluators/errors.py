@@ -13,6 +13,10 @@ class ConfigError(ValueError):
         self.path = path
 
 
+class Cancelled(Exception):
+    """The evaluation was cancelled (its job's lease was lost): nothing it made is kept."""
+
+
 class EvaluationError(RuntimeError):
     """A model cannot be evaluated; ``reason`` says why in one stored word."""
 

@@ -13,18 +13,22 @@ The Executor returns records; storing them is the caller's job (``bot``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from huggingface_hub import HfApi
+from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
 from evaluators.config import EvaluationModule
-from evaluators.datasets_io import EvalSplit, load_split
+from evaluators.datasets_io import DatasetError, EvalSplit, load_split
 from evaluators.device import describe, pick_device
 from evaluators.errors import (
+    Cancelled,
     IncompatibleLibraryError,
     InsufficientMetadataError,
     UnsupportedModelError,
@@ -52,6 +56,7 @@ from evaluators.object_detection import (
     detection_record,
     load_detection_split,
 )
+from evaluators.planner import select_modules, with_compatible
 from evaluators.predictions import Classifier
 from evaluators.processing import process_classification
 from evaluators.progress import labelled
@@ -116,32 +121,6 @@ class ExecutionReport:
     variants: list[VariantRecord] = field(default_factory=list)
 
 
-def select_modules(
-    model: ModelRecord, modules: Sequence[EvaluationModule]
-) -> list[EvaluationModule]:
-    """Modules whose task is the model's pipeline tag and that list one of its datasets."""
-    trained = {d.casefold() for d in model.datasets}
-    return [
-        m
-        for m in modules
-        if m.task == model.pipeline_tag and trained & {t.casefold() for t in m.trained_on}
-    ]
-
-
-def with_compatible(
-    selected: Sequence[EvaluationModule], modules: Sequence[EvaluationModule]
-) -> list[EvaluationModule]:
-    """``selected`` plus the modules they name in ``also_evaluate_on``, without repeats."""
-    by_id = {m.id: m for m in modules}
-    out: dict[str, EvaluationModule] = {}
-    for module in selected:
-        out.setdefault(module.id, module)
-        for other in module.also_evaluate_on:
-            if other in by_id:
-                out.setdefault(other, by_id[other])
-    return list(out.values())
-
-
 def _versions() -> dict[str, str]:
     import transformers
 
@@ -179,6 +158,7 @@ class Executor:
         self.variants = VariantCache()
         self._splits: dict[tuple[str, str, str | None, str, int | None], EvalSplit] = {}
         self._versions = _versions()
+        self._cancel: threading.Event | None = None
 
     # steps 1-3 -------------------------------------------------------------------------------
 
@@ -193,9 +173,7 @@ class Executor:
             )
         tasks = []
         for module in with_compatible(selected, self.modules):
-            revision = resolve_dataset_revision(
-                self.api, module.dataset.repo, module.dataset.revision
-            )
+            revision = self._dataset_revision(module)
             tasks.append(EvaluationTask(module, revision))
             tasks.extend(EvaluationTask(module, revision, p) for p in module.variants())
         if self.store is None:
@@ -203,10 +181,32 @@ class Executor:
         todo = [t for t in tasks if not self.store.has_result(t.key(model))]
         return todo, [t for t in tasks if t not in todo]
 
+    def _dataset_revision(self, module: EvaluationModule) -> str:
+        """The commit of the module's dataset to evaluate on (its pinned one, or main's head).
+
+        Raises:
+            DatasetError: the dataset or the pinned revision does not exist (the module's
+                problem, not the model's).
+        """
+        try:
+            return resolve_dataset_revision(self.api, module.dataset.repo, module.dataset.revision)
+        except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+            raise DatasetError(
+                f"{module.dataset.repo}: {type(exc).__name__} on the Hub; fix dataset.repo or "
+                f"dataset.revision in the module '{module.id}'",
+                module=module.id,
+            ) from exc
+
     # steps 4-5 -------------------------------------------------------------------------------
 
-    def evaluate(self, model: ModelRecord) -> ExecutionReport:
-        """Steps 1-5 for one model revision. Raises a typed ``EvaluationError`` on failure."""
+    def evaluate(
+        self, model: ModelRecord, *, cancel: threading.Event | None = None
+    ) -> ExecutionReport:
+        """Steps 1-5 for one model revision. Raises a typed ``EvaluationError`` on failure.
+
+        ``cancel``: checked between tasks; once set, :class:`Cancelled` is raised.
+        """
+        self._cancel = cancel
         todo, skipped = self.plan(model)
         report = ExecutionReport(model=model, skipped=skipped)
         if not todo:
@@ -229,6 +229,7 @@ class Executor:
         """Steps 4-5 for a model loaded by its own source (no Hub snapshot)."""
         report.model_metadata = metadata
         for task in todo:
+            self._check_cancel()
             report.records.append(self._run_task(report.model, predictor, task))
         self._describe(report, todo)
         return report
@@ -253,9 +254,14 @@ class Executor:
             ),
         )
         for task in todo:
+            self._check_cancel()
             report.records.append(self._run_task(model, classifier, task))
         self._describe(report, todo)
         return report
+
+    def _check_cancel(self) -> None:
+        if self._cancel is not None and self._cancel.is_set():
+            raise Cancelled("the evaluation was cancelled")
 
     def _describe(self, report: ExecutionReport, tasks: Sequence[EvaluationTask]) -> None:
         """Dataset, split, example and variant records for the tasks that ran."""
@@ -326,7 +332,8 @@ class Executor:
     ) -> EvaluationRecord:
         label = f"{model.repo_id} on {task.module.dataset.repo} [{task.variant}]"
         with labelled(label):
-            return self._evaluate_task(model, classifier, task)
+            record = self._evaluate_task(model, classifier, task)
+        return dataclasses.replace(record, fingerprint=model.fingerprint)
 
     def _evaluate_task(
         self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask

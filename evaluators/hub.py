@@ -8,6 +8,7 @@ the model's fault and propagate unchanged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi, hf_hub_download, snapshot_download
 from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.hf_api import RepoSibling
 
 from evaluators.errors import (
     EvaluationError,
@@ -41,6 +43,35 @@ ALLOWED_FILES = [
     "README.md",
 ]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+# The files that decide an evaluation's numbers: everything evalbot loads except the card.
+CONTENT_FILES = [p for p in ALLOWED_FILES if p != "README.md"]
+
+
+def fingerprint(siblings: Sequence[RepoSibling] | None) -> str:
+    """The content of a model revision that decides its numbers, as one digest.
+
+    Made from the Hub's file metadata (``model_info(files_metadata=True)``): the path and the
+    LFS sha256 (or git blob id) of the config, weights, tokenizer and processor files. A commit
+    that touches only the card (a merge of evalbot's PR, a typo fix) keeps it; new weights or a
+    new ``id2label`` change it. Empty when the Hub did not say what a file holds (the revision
+    then counts as new content).
+
+    Example:
+        >>> fingerprint(api.model_info("org/m", files_metadata=True).siblings)  # doctest: +SKIP
+        'sha256:5d41402abc4b2a76...'
+    """
+    entries = []
+    for sibling in siblings or ():
+        if not any(fnmatch(sibling.rfilename, p) for p in CONTENT_FILES):
+            continue
+        content = sibling.lfs.sha256 if sibling.lfs is not None else sibling.blob_id
+        if not content:
+            return ""
+        entries.append((sibling.rfilename, content))
+    if not entries:
+        return ""
+    digest = hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
+    return f"sha256:{digest}"
 
 
 @dataclass(frozen=True)
@@ -78,6 +109,10 @@ def fetch_model(
         raise EvaluationError(
             repo_id, "repository not found (deleted or private)", reason=FailureReason.NOT_FOUND
         ) from exc
+    if info.id and info.id.casefold() != repo_id.casefold():  # redirected: renamed
+        raise EvaluationError(
+            repo_id, f"the repo was renamed to {info.id}", reason=FailureReason.NOT_FOUND
+        )
     files = [s.rfilename for s in info.siblings or []]
     if "config.json" not in files:
         raise InsufficientMetadataError(repo_id, "the repo has no config.json")

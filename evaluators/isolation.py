@@ -51,6 +51,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,8 +64,8 @@ from huggingface_hub import HfApi, get_token
 import store.types
 from evaluators import errors, progress
 from evaluators.config import EvaluationModule
-from evaluators.datasets_io import DatasetError
-from evaluators.errors import EvaluationError, UnsafeWeightsError
+from evaluators.datasets_io import DatasetError, load_dataset
+from evaluators.errors import Cancelled, EvaluationError, UnsafeWeightsError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
@@ -164,8 +165,12 @@ class IsolatedExecutor:
         """(tasks to run, tasks skipped because their results are stored): see Executor.plan."""
         return self.executor.plan(model)
 
-    def evaluate(self, model: ModelRecord) -> ExecutionReport:
+    def evaluate(
+        self, model: ModelRecord, *, cancel: threading.Event | None = None
+    ) -> ExecutionReport:
         """Steps 1-5 for one model revision, 4-5 in the child.
+
+        ``cancel``: once set, the child is killed and :class:`Cancelled` raised.
 
         Raises:
             EvaluationError: typed as the in-process Executor raises it, or with reason
@@ -175,7 +180,7 @@ class IsolatedExecutor:
         if model.origin != "huggingface":
             # A curated zoo's model (FiftyOne): its weights come from the zoo's own URLs, and
             # no arbitrary upload runs; evaluated in this process.
-            return self.executor.evaluate(model)
+            return self.executor.evaluate(model, cancel=cancel)
         todo, skipped = self.plan(model)
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)
@@ -189,7 +194,7 @@ class IsolatedExecutor:
                 model, tuple(todo), tuple(self.modules), fetched, str(self.executor.device)
             )
             (folder / JOB_FILE).write_bytes(pickle.dumps(job))
-            report = self._run_child(model.repo_id, folder)
+            report = self._run_child(model.repo_id, folder, cancel)
         report = replace(report, model=model, skipped=skipped)
         if self.store is not None:
             report.examples = self._unstored(report)
@@ -206,6 +211,15 @@ class IsolatedExecutor:
         token = self.api.token if isinstance(self.api.token, str) else None
         linked: dict[tuple[str, str], Path] = {}  # (dataset dir, config dir) -> prepared dir
         without_config: set[str] = set()  # dataset dirs that a module loads with config None
+        module_of = {
+            (
+                t.module.dataset.repo,
+                t.module.dataset.config,
+                t.module.dataset.split,
+                t.dataset_revision,
+            ): t.module
+            for t in todo
+        }
         for repo, config, split, revision in dict.fromkeys(
             (
                 t.module.dataset.repo,
@@ -215,8 +229,8 @@ class IsolatedExecutor:
             )
             for t in todo
         ):
-            ds = datasets.load_dataset(repo, config, split=split, revision=revision, token=token)
-            if not isinstance(ds, datasets.Dataset) or not ds.cache_files:
+            ds = load_dataset(module_of[(repo, config, split, revision)], revision, token=token)
+            if not ds.cache_files:
                 raise DatasetError(f"{repo}@{revision[:8]} split {split}: not cached on disk")
             prepared = Path(ds.cache_files[0]["filename"]).parent.resolve()
             rel = prepared.relative_to(cache)  # <namespace>___<name>/<config>/<version>/<hash>
@@ -259,9 +273,16 @@ class IsolatedExecutor:
         env["HF_DATASETS_CACHE"] = str(folder / "datasets")
         return env
 
-    def _run_child(self, repo_id: str, folder: Path) -> ExecutionReport:
+    def _run_child(
+        self, repo_id: str, folder: Path, cancel: threading.Event | None = None
+    ) -> ExecutionReport:
         (folder / LOG_FILE).touch()
-        status = self._run_forked(repo_id, folder) if self.preload else self._run_spawned(folder)
+        if self.preload:
+            status = self._run_forked(repo_id, folder, cancel)
+        else:
+            status = self._run_spawned(folder, cancel)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"{repo_id}: the evaluation was cancelled")
         if status is None:
             raise EvaluationError(
                 repo_id, f"evaluation exceeded {self.timeout:g} s", reason=FailureReason.TIMEOUT
@@ -273,7 +294,9 @@ class IsolatedExecutor:
             raise rebuild_failure(repo_id, outcome)
         return outcome
 
-    def _run_forked(self, repo_id: str, folder: Path) -> int | None:
+    def _run_forked(
+        self, repo_id: str, folder: Path, cancel: threading.Event | None = None
+    ) -> int | None:
         """The child forked by the preloaded server; its exit code, None past the timeout.
 
         Raises:
@@ -288,7 +311,9 @@ class IsolatedExecutor:
         try:
             pid = server.start(folder, self.memory_limit)
             try:
-                status = _wait_relaying_progress(server.wait, folder / LOG_FILE, self.timeout)
+                status = _wait_relaying_progress(
+                    server.wait, folder / LOG_FILE, self.timeout, cancel
+                )
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGKILL)  # the child's session: all it started
@@ -300,7 +325,7 @@ class IsolatedExecutor:
             ) from error
         return status
 
-    def _run_spawned(self, folder: Path) -> int | None:
+    def _run_spawned(self, folder: Path, cancel: threading.Event | None = None) -> int | None:
         """A fresh interpreter for the child; its exit code, None past the timeout."""
         command = [
             sys.executable,
@@ -327,7 +352,7 @@ class IsolatedExecutor:
                 return None
 
         try:
-            return _wait_relaying_progress(wait, folder / LOG_FILE, self.timeout)
+            return _wait_relaying_progress(wait, folder / LOG_FILE, self.timeout, cancel)
         finally:
             _kill_group(child)
 
@@ -342,10 +367,13 @@ class IsolatedExecutor:
 
 
 def _wait_relaying_progress(
-    wait: Callable[[float], int | None], log_path: Path, timeout: float
+    wait: Callable[[float], int | None],
+    log_path: Path,
+    timeout: float,
+    cancel: threading.Event | None = None,
 ) -> int | None:
-    """``wait`` (seconds -> exit code, None while running) until the child ends or ``timeout``
-    passes (None), logging the child's ``progress:`` lines here meanwhile."""
+    """``wait`` (seconds -> exit code, None while running) until the child ends, ``timeout``
+    passes or ``cancel`` is set (None), logging the child's ``progress:`` lines meanwhile."""
     deadline = time.monotonic() + timeout
     offset = 0
     while True:
@@ -360,7 +388,7 @@ def _wait_relaying_progress(
                 _log.info("%s", line)
         if status is not None:
             return status
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
             return None
 
 
@@ -434,7 +462,8 @@ def _read_outcome(repo_id: str, path: Path) -> ExecutionReport | ChildFailure:
 def rebuild_failure(repo_id: str, failure: ChildFailure) -> Exception:
     """The child's exception, typed as it was raised there."""
     if failure.error == "DatasetError":
-        return DatasetError(failure.detail)
+        module = failure.extra.get("module")
+        return DatasetError(failure.detail, module=module if isinstance(module, str) else None)
     cls = getattr(errors, failure.error, None)
     if isinstance(cls, type) and issubclass(cls, EvaluationError):
         exc = cls.__new__(cls)
@@ -531,7 +560,7 @@ def child_failure(exc: BaseException, limit: int | None) -> ChildFailure:
         }
         return ChildFailure(type(exc).__name__, exc.detail, exc.reason, extra)
     if isinstance(exc, DatasetError):
-        return ChildFailure("DatasetError", str(exc))
+        return ChildFailure("DatasetError", str(exc), extra={"module": exc.module})
     return ChildFailure(type(exc).__name__, str(exc)[:1000])
 
 

@@ -111,13 +111,17 @@ def load_detection_split(module: EvaluationModule, revision: str) -> DetectionSp
     if names is not None and sorted(map(normalize, names)) != sorted(wanted):
         raise DatasetError(
             f"{ref.repo}: class names {names[:12]} differ from dataset.labels {ref.labels[:12]} "
-            f"in the module '{module.id}'"
+            f"in the module '{module.id}'",
+            module=module.id,
         )
 
     def remap(value: Any) -> int:
         name = names[int(value)] if names is not None else str(value)
         if normalize(name) not in wanted:
-            raise DatasetError(f"{ref.repo}: class {name!r} is not in dataset.labels")
+            raise DatasetError(
+                f"{ref.repo}: class {name!r} is not in dataset.labels of '{module.id}'",
+                module=module.id,
+            )
         return wanted[normalize(name)]
 
     targets = tuple(_target(_objects(v), spec, remap) for v in ds[ref.columns.label])

@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -37,7 +39,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from evaluators.config import EvaluationModule
-from evaluators.errors import EvaluationError
+from evaluators.errors import Cancelled, EvaluationError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.isolation import ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
@@ -220,8 +222,12 @@ class RayExecutor:
         """(tasks to run, tasks skipped because their results are stored): see Executor.plan."""
         return self.planner.plan(model)
 
-    def evaluate(self, model: ModelRecord) -> ExecutionReport:
+    def evaluate(
+        self, model: ModelRecord, *, cancel: threading.Event | None = None
+    ) -> ExecutionReport:
         """Steps 1-5 for one model revision, 4-5 on the cluster.
+
+        ``cancel``: once set, the Ray task is cancelled and :class:`Cancelled` raised.
 
         Raises:
             EvaluationError: typed as locally; ``worker lost`` once Ray's retries are spent,
@@ -236,9 +242,11 @@ class RayExecutor:
         job = RayJob(self._spec, model, tuple(todo))
         ref = self._task.remote(job)
         try:
-            outcome = ray.get(ref, timeout=self.timeout + _GRACE_S)
+            outcome = _get(ref, self.timeout + _GRACE_S, cancel)
         except ray.exceptions.GetTimeoutError:
             ray.cancel(ref, force=True)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(f"{model.repo_id}: the evaluation was cancelled") from None
             raise EvaluationError(
                 model.repo_id,
                 f"the Ray task exceeded {self.timeout + _GRACE_S:g} s",
@@ -282,6 +290,21 @@ class RayExecutor:
             if not known[key]:
                 out.append(example)
         return out
+
+
+def _get(ref: Any, timeout: float, cancel: threading.Event | None) -> Any:
+    """``ray.get(ref)`` within ``timeout`` seconds; GetTimeoutError past it or once ``cancel``
+    is set (checked every second)."""
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            return ray.get(ref, timeout=max(0.0, min(1.0, left)))
+        except ray.exceptions.GetTimeoutError:
+            if left <= 1.0 or (cancel is not None and cancel.is_set()):
+                raise
 
 
 def _first_line(exc: BaseException) -> str:

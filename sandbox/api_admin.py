@@ -1,7 +1,8 @@
 """Sandbox-only admin endpoints under `/_sandbox/` (no authentication; never on the real Hub).
 
-- `GET /_sandbox/health` → `{"ok": true}`
-- `POST /_sandbox/faults` `{status, count, path_prefix?, method?, retry_after?}`; `GET`, `DELETE`
+- `GET /_sandbox/health` → `{"ok": true, "data_dir": "/absolute/data/dir"}`
+- `POST /_sandbox/faults` `{status, count?, seconds?, path_prefix?, method?, retry_after?}` (see
+  `sandbox.faults`); `GET` lists the live faults, `DELETE` disarms them
 - `GET /_sandbox/log` → `[{method, path, query, status}]`; `DELETE` clears it
 - `POST /_sandbox/repos/{type}/{namespace}/{name}` `{gated, disabled, private,
   discussions_disabled, security_issues, downloads, likes}` (any subset) → the repo's settings
@@ -20,7 +21,7 @@ from sandbox.storage import REPO_TYPES, Repo
 
 
 async def health(ctx: Ctx) -> Response:
-    return json_response({"ok": True})
+    return json_response({"ok": True, "data_dir": str(ctx.hub.storage.root.resolve())})
 
 
 async def faults(ctx: Ctx) -> Response:

@@ -1,4 +1,5 @@
-"""Discussion endpoints: list, open, details (with diff), comment, status, title, merge."""
+"""Discussion endpoints: list, open, details (with diff), comment (edit, hide), status, title,
+merge."""
 
 from __future__ import annotations
 
@@ -159,6 +160,37 @@ def _edit(
     return {"newStatus": events[-1]}
 
 
+async def change_comment(ctx: Ctx) -> Response:
+    """`POST .../discussions/{num}/comment/{id}/edit` `{content}` and `.../hide`.
+
+    Only the comment's author edits it; the author or the repo's writers hide it. Editing a
+    pull request's first comment edits its description.
+    """
+    user = ctx.hub.require_user(ctx.user)
+    repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, user)
+    editing = ctx.params["change"] == "edit"
+    text = (await ctx.json_object()).get("content") if editing else None
+    storage = ctx.hub.storage
+    with storage.lock:
+        discussion = _discussion(ctx, repo)
+        event = discussions.find_comment(discussion, ctx.params["comment_id"])
+        if event is None:
+            raise errors.HubError(404, "Comment not found")
+        author = event["author"]["name"]
+        if editing:
+            if author != user.name:
+                raise errors.forbidden("Only the author of a comment can edit it")
+            if not isinstance(text, str) or not text.strip():
+                raise errors.bad_request("'content' must be a non-empty string")
+            discussions.edit_comment(event, user.name, text)
+        else:
+            if author != user.name and not ctx.hub.can_write(repo, user):
+                raise errors.forbidden("Only the author or the repo's writers can hide a comment")
+            discussions.hide_comment(event, user.name)
+        discussions.save(storage, repo, discussion)
+    return json_response({"updatedComment": event})
+
+
 _DISCUSSION = f"/api/{TYPE}/{REPO}/discussions"
 
 ROUTES = [
@@ -166,4 +198,9 @@ ROUTES = [
     route("POST", _DISCUSSION, open_discussion),
     route("GET", rf"{_DISCUSSION}/(?P<num>[1-9]\d*)", discussion_details),
     route("POST", rf"{_DISCUSSION}/(?P<num>[1-9]\d*)/(?P<action>comment|status|title|merge)", act),
+    route(
+        "POST",
+        rf"{_DISCUSSION}/(?P<num>[1-9]\d*)/comment/(?P<comment_id>[0-9a-f]+)/(?P<change>edit|hide)",
+        change_comment,
+    ),
 ]

@@ -171,7 +171,7 @@ async def resolve(ctx: Ctx) -> Response:
         media_type = "text/plain; charset=utf-8"
     headers = {
         "X-Repo-Commit": commit.id,
-        "ETag": f'"{ref.oid}"',
+        "ETag": f'"{ref.etag}"',
         "Accept-Ranges": "bytes",
         "Access-Control-Expose-Headers": "X-Repo-Commit,ETag,X-Linked-Size,X-Linked-ETag",
     }

@@ -1,4 +1,4 @@
-"""Write endpoints: create/delete repos, settings, validate-yaml, preupload, commit."""
+"""Write endpoints: create/delete/move repos, settings, validate-yaml, preupload, commit."""
 
 from __future__ import annotations
 
@@ -23,15 +23,22 @@ def repo_url(ctx: Ctx, repo: Repo) -> str:
     return f"{ctx.base_url}/{repo.url_prefix}{repo.id}"
 
 
-def _repo_from_body(ctx: Ctx, body: dict[str, Any], user: User) -> tuple[str, str]:
+def _repo_type(body: dict[str, Any]) -> str:
     repo_type = body.get("type") or "model"
     if repo_type not in REPO_TYPES:
         raise errors.bad_request(f"Invalid repo type: {repo_type}")
-    name = body.get("name")
-    namespace = body.get("organization") or user.name
+    return str(repo_type)
+
+
+def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name) or "--" in name or ".." in name:
         raise errors.bad_request(f"Invalid repo name: {name!r}")
-    return repo_type, f"{namespace}/{name}"
+    return name
+
+
+def _repo_from_body(ctx: Ctx, body: dict[str, Any], user: User) -> tuple[str, str]:
+    namespace = body.get("organization") or user.name
+    return _repo_type(body), f"{namespace}/{_check_name(body.get('name'))}"
 
 
 async def create_repo(ctx: Ctx) -> Response:
@@ -61,6 +68,40 @@ async def delete_repo(ctx: Ctx) -> Response:
     repo = ctx.hub.readable_repo(repo_type, repo_id, user)
     ctx.hub.require_write(repo, user)
     ctx.hub.storage.delete_repo(repo)
+    return json_response({})
+
+
+def _repo_id(value: Any, key: str) -> str:
+    namespace, _, name = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if not namespace or "/" in name:
+        raise errors.bad_request(f"'{key}' must be a repo id 'namespace/name', got {value!r}")
+    return f"{namespace}/{_check_name(name)}"
+
+
+async def move_repo(ctx: Ctx) -> Response:
+    """`POST /api/repos/move` `{fromRepo, toRepo, type}`: rename or transfer a repo.
+
+    The old id then answers 307 to the new one (see `Hub.readable_repo`) until a repo takes
+    the old name again.
+    """
+    user = ctx.hub.require_user(ctx.user)
+    body = await ctx.json_object()
+    repo_type = _repo_type(body)
+    from_id, to_id = (
+        _repo_id(body.get("fromRepo"), "fromRepo"),
+        _repo_id(body.get("toRepo"), "toRepo"),
+    )
+    with ctx.hub.storage.lock:
+        repo = ctx.hub.readable_repo(repo_type, from_id, user)
+        ctx.hub.require_write(repo, user)
+        namespace = to_id.split("/")[0]
+        if not ctx.hub.users.can_write(user, namespace):
+            raise errors.forbidden(
+                f'You don\'t have the rights to move a {repo_type} to the namespace "{namespace}"'
+            )
+        if to_id == from_id:
+            raise errors.bad_request(f"The {repo_type} is already named {to_id}")
+        ctx.hub.storage.move_repo(repo, to_id)
     return json_response({})
 
 
@@ -263,6 +304,7 @@ async def commit(ctx: Ctx) -> Response:
 ROUTES = [
     route("POST", "/api/repos/create", create_repo),
     route("DELETE", "/api/repos/delete", delete_repo),
+    route("POST", "/api/repos/move", move_repo),
     route("POST", "/api/validate-yaml", validate_yaml),
     route("PUT", f"/api/{TYPE}/{REPO}/settings", update_settings),
     route("POST", f"/api/{TYPE}/{REPO}/preupload/{REV}", preupload),

@@ -15,9 +15,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from sandbox import api_admin, api_discussions, api_read, api_write, errors
+from sandbox import api_admin, api_discussions, api_read, api_write, errors, routing
 from sandbox.hub import Hub
-from sandbox.routing import Ctx, error_response, match
+from sandbox.routing import (
+    Ctx,
+    error_response,
+    match,
+    moved_location,
+    redirect_response,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ def create_app(data_dir: Path, *, page_size: int | None = None) -> Starlette:
         method = request.method
         raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?")[0]
         path = request.url.path
+        found: routing.Route | None = None
         try:
             if (fault := hub.faults.take(method, path)) is not None:
                 raise fault
@@ -54,6 +61,14 @@ def create_app(data_dir: Path, *, page_size: int | None = None) -> Starlette:
             if method == "HEAD" and not isinstance(response, FileResponse):
                 headers = {k: v for k, v in response.headers.items() if k != "content-length"}
                 response = Response(status_code=response.status_code, headers=headers)
+        except errors.RepoMoved as moved:
+            location = found and moved_location(
+                found, raw_path or path, request.url.query, moved.new_id
+            )
+            if location:
+                response = redirect_response(location, head=method == "HEAD")
+            else:
+                response = error_response(errors.repo_not_found(), head=method == "HEAD")
         except errors.HubError as error:
             response = error_response(error, head=method == "HEAD")
         except Exception:

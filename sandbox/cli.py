@@ -1,14 +1,18 @@
 """`sandbox` command line: `serve` and `seed`.
 
 `bot/cli.py` delegates `evalbot sandbox ...` here: `main(["serve", "--port", "8900", ...])`.
+One data dir has one server: `serve` refuses a dir that another live process serves (exit code
+2), and `seed` pushes through that process when there is one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from sandbox.errors import DataDirInUse
 from sandbox.server import serve
 
 
@@ -29,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument(
         "--endpoint",
         default=None,
-        help="URL of a sandbox already serving --data-dir; without it one is started for the seeding",
+        help="URL of the sandbox serving --data-dir; by default the one recorded in "
+        "DATA_DIR/server.json if it is live, else one is started for the seeding",
     )
     return parser
 
@@ -37,19 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one sandbox command; returns the process exit status."""
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        print(f"sandbox Hub on http://{args.host}:{args.port} (data: {args.data_dir})", flush=True)
-        serve(host=args.host, port=args.port, data_dir=args.data_dir, page_size=args.page_size)
-    elif args.command == "seed":
-        from sandbox.seed import seed_data_dir, seed_world
-        from sandbox.world import build_world
-
-        if args.endpoint:
-            tokens = json.loads((args.data_dir / "tokens.json").read_text())
-            pushed = seed_world(
-                build_world(), endpoint=args.endpoint.rstrip("/"), token=tokens["demo"]
-            )
-        else:
-            pushed = seed_data_dir(args.data_dir)
-        print("seeded: " + ", ".join(pushed), flush=True)
+    try:
+        if args.command == "serve":
+            serve(host=args.host, port=args.port, data_dir=args.data_dir, page_size=args.page_size)
+        elif args.command == "seed":
+            print("seeded: " + ", ".join(_seed(args.data_dir, args.endpoint)), flush=True)
+    except DataDirInUse as busy:
+        print(f"sandbox: {busy}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _seed(data_dir: Path, endpoint: str | None) -> list[str]:
+    from sandbox.seed import seed_data_dir, seed_world
+    from sandbox.world import build_world
+
+    if endpoint is None:
+        return seed_data_dir(data_dir)
+    tokens = json.loads((data_dir / "tokens.json").read_text())
+    return seed_world(build_world(), endpoint=endpoint.rstrip("/"), token=tokens["demo"])

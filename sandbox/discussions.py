@@ -1,4 +1,5 @@
-"""Discussions and pull requests: records, events, diffs and merges.
+"""Discussions and pull requests: records, events (comments can be edited or hidden), diffs and
+merges.
 
 A pull request is a discussion whose branch `refs/pr/N` starts at `baseCommit` (a commit of
 `main`); merging squashes its changes onto the current `main`, refusing when a path changed on
@@ -81,13 +82,18 @@ def _event(kind: str, author: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def comment_event(author: str, text: str) -> dict[str, Any]:
-    latest = {
+def _version(author: str, text: str) -> dict[str, Any]:
+    """One version of a comment's text (`data.latest` and each `data.history` entry)."""
+    return {
         "raw": text,
-        "html": "<p>" + html.escape(text) + "</p>",
+        "html": "<p>" + html.escape(text) + "</p>" if text else "",
         "updatedAt": now_iso(),
         "author": {"name": author},
     }
+
+
+def comment_event(author: str, text: str) -> dict[str, Any]:
+    latest = _version(author, text)
     return _event(
         "comment",
         author,
@@ -102,6 +108,35 @@ def comment_event(author: str, text: str) -> dict[str, Any]:
             "history": [latest],
         },
     )
+
+
+def find_comment(discussion: dict[str, Any], comment_id: str) -> dict[str, Any] | None:
+    """The comment event with this id (the first one of a pull request is its description)."""
+    return next(
+        (e for e in discussion["events"] if e["id"] == comment_id and e["type"] == "comment"),
+        None,
+    )
+
+
+def edit_comment(event: dict[str, Any], editor: str, text: str) -> None:
+    """Replace a comment's text in place: same id, the new version first in its history."""
+    data = event["data"]
+    latest = _version(editor, text)
+    data["latest"] = latest
+    data["edited"] = True
+    data["numEdits"] += 1
+    data["history"].insert(0, latest)
+    if editor not in data["editors"]:
+        data["editors"].append(editor)
+
+
+def hide_comment(event: dict[str, Any], moderator: str) -> None:
+    """Hide a comment for good: its text, and every earlier version, is gone."""
+    data = event["data"]
+    data["hidden"] = True
+    data["hiddenBy"] = moderator
+    for version in [data["latest"], *data["history"]]:
+        version.update(raw="", html="")
 
 
 def status_event(author: str, status: str) -> dict[str, Any]:

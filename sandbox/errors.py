@@ -1,4 +1,4 @@
-"""Errors the sandbox answers with, shaped like the Hub's.
+"""Errors the sandbox answers with, shaped like the Hub's, and the error of a served data dir.
 
 The Hub puts the error class in an `X-Error-Code` header and a human message in `X-Error-Message`
 and in the JSON body (`{"error": ...}`); huggingface_hub maps the header to its exception classes
@@ -7,6 +7,7 @@ and in the JSON body (`{"error": ...}`); huggingface_hub maps the header to its 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -32,6 +33,37 @@ class HubError(Exception):
         self.code = code
         self.headers = dict(headers or {})
         self.body = dict(body or {})
+
+
+class RepoMoved(HubError):
+    """The repo was renamed: answered as a 307 to the same URL with the new id in place.
+
+    Raised where the repo is looked up; the app builds the `Location` from the request path.
+    """
+
+    def __init__(self, repo_type: str, old_id: str, new_id: str) -> None:
+        super().__init__(307, f"Moved to {new_id}")
+        self.repo_type = repo_type
+        self.old_id = old_id
+        self.new_id = new_id
+
+
+class DataDirInUse(RuntimeError):
+    """Another live process already serves this data dir (`<data dir>/server.json`).
+
+    Two servers on one data dir would each keep their own in-memory state and never see the
+    other's writes, so the sandbox refuses to start a second one.
+    """
+
+    def __init__(self, data_dir: Path, url: str | None, pid: int | None) -> None:
+        by = f"{url} (pid {pid})" if url else f"another process (pid {pid})"
+        super().__init__(
+            f"the sandbox data dir {data_dir} is already served by {by}: use that server "
+            "(`sandbox seed --data-dir` seeds through it) or stop it first"
+        )
+        self.data_dir = data_dir
+        self.url = url
+        self.pid = pid
 
 
 def repo_not_found() -> HubError:

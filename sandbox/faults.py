@@ -1,13 +1,25 @@
 """Fault injection and the request log, both driven by the `/_sandbox/...` admin endpoints.
 
-A fault answers the next `count` matching requests with an error status instead of serving them:
-429 carries the Hub's `RateLimit: "api";r=0;t=N` and `Retry-After: N` headers (huggingface_hub
-waits N+1 s before retrying a listing page), 5xx a plain JSON error.
+A fault answers matching requests with an error status instead of serving them: 429 carries the
+Hub's `RateLimit: "api";r=0;t=N` and `Retry-After: N` headers (huggingface_hub waits N+1 s
+before retrying a listing page), 5xx a plain JSON error. `POST /_sandbox/faults` arms one:
+
+    {"status": 503,            # 429, 500, 502, 503 or 504 (required)
+     "count": 3,               # answer the next 3 matching requests (default 1) ...
+     "seconds": 20,            # ... or every matching request for the next 20 s (an outage)
+     "path_prefix": "/api/",   # which paths match (default "/": all but /_sandbox)
+     "method": "GET",          # which method matches (default any)
+     "retry_after": 5}         # N of the 429 headers (default 1)
+
+With both `count` and `seconds`, the fault ends at whichever runs out first. Faults are tried in
+the order they were armed; `GET` lists the live ones (`seconds_left` for timed ones), `DELETE`
+disarms all.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,14 +31,22 @@ _LOG_LIMIT = 50_000
 
 @dataclass
 class Fault:
+    """An armed fault. `count` None: no limit on answers; `until` None: no time limit."""
+
     status: int
-    count: int
+    count: int | None = 1
     path_prefix: str = "/"
     method: str | None = None
     retry_after: int = 1
+    until: float | None = None  # time.monotonic() at which a timed fault ends
 
-    def matches(self, method: str, path: str) -> bool:
-        if self.count <= 0 or not path.startswith(self.path_prefix):
+    def live(self, now: float) -> bool:
+        if self.count is not None and self.count <= 0:
+            return False
+        return self.until is None or now < self.until
+
+    def matches(self, method: str, path: str, now: float) -> bool:
+        if not self.live(now) or not path.startswith(self.path_prefix):
             return False
         return self.method is None or self.method.upper() == method.upper()
 
@@ -41,14 +61,40 @@ class Fault:
             return errors.HubError(429, message, headers=headers)
         return errors.HubError(self.status, "Internal Error - We're working hard to fix this.")
 
+    def to_json(self, now: float) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status,
+            "count": self.count,
+            "path_prefix": self.path_prefix,
+            "method": self.method,
+            "retry_after": self.retry_after,
+        }
+        if self.until is not None:
+            data["seconds_left"] = round(max(self.until - now, 0.0), 3)
+        return data
+
+
+def _number(body: dict[str, Any], key: str, default: Any) -> Any:
+    value = body.get(key, default)
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+    ):
+        raise errors.bad_request(f"'{key}' must be a number >= 0, got {value!r}")
+    return value
+
 
 def parse_fault(body: Any) -> Fault:
-    """A `Fault` from the JSON of `POST /_sandbox/faults`."""
+    """A `Fault` from the JSON of `POST /_sandbox/faults` (see the module docstring).
+
+    Raises:
+        HubError: 400 naming the field that is wrong.
+    """
     if not isinstance(body, dict) or body.get("status") not in FAULT_STATUSES:
         raise errors.bad_request(f"'status' must be one of {FAULT_STATUSES}")
-    count = body.get("count", 1)
-    retry_after = body.get("retry_after", 1)
-    if not isinstance(count, int) or not isinstance(retry_after, int) or retry_after < 0:
+    seconds = _number(body, "seconds", None)
+    count = _number(body, "count", None if seconds is not None else 1)
+    retry_after = _number(body, "retry_after", 1)
+    if not isinstance(retry_after, int) or not (count is None or isinstance(count, int)):
         raise errors.bad_request("'count' and 'retry_after' must be integers")
     return Fault(
         status=body["status"],
@@ -56,11 +102,12 @@ def parse_fault(body: Any) -> Fault:
         path_prefix=str(body.get("path_prefix") or "/"),
         method=body.get("method"),
         retry_after=retry_after,
+        until=None if seconds is None else time.monotonic() + seconds,
     )
 
 
 class Faults:
-    """Armed faults, consumed in the order they were added."""
+    """Armed faults, tried in the order they were added."""
 
     def __init__(self) -> None:
         self._faults: list[Fault] = []
@@ -75,17 +122,22 @@ class Faults:
             self._faults.clear()
 
     def pending(self) -> list[dict[str, Any]]:
+        """The faults still live, as JSON."""
+        now = time.monotonic()
         with self._lock:
-            return [vars(f).copy() for f in self._faults if f.count > 0]
+            self._faults = [f for f in self._faults if f.live(now)]
+            return [f.to_json(now) for f in self._faults]
 
     def take(self, method: str, path: str) -> errors.HubError | None:
         """The error to answer this request with, if a fault matches (one use is consumed)."""
         if path.startswith("/_sandbox"):
             return None
+        now = time.monotonic()
         with self._lock:
             for fault in self._faults:
-                if fault.matches(method, path):
-                    fault.count -= 1
+                if fault.matches(method, path, now):
+                    if fault.count is not None:
+                        fault.count -= 1
                     return fault.error()
         return None
 

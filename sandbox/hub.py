@@ -61,11 +61,18 @@ class Hub:
 
         Raises:
             HubError: 404 RepoNotFound (missing, or private to someone else), 403 when disabled.
+            RepoMoved: the repo was renamed to one `user` may see (answered as a 307).
         """
         if repo_type not in REPO_TYPES:
             raise errors.repo_not_found()
         repo = self.storage.get_repo(repo_type, repo_id)
-        if repo is None or not self.can_read(repo, user):
+        if repo is None:
+            new_id = self.storage.moved_to(repo_type, repo_id)
+            moved = self.storage.get_repo(repo_type, new_id) if new_id else None
+            if new_id and moved is not None and self.can_read(moved, user):
+                raise errors.RepoMoved(repo_type, repo_id, new_id)
+            raise errors.repo_not_found()
+        if not self.can_read(repo, user):
             raise errors.repo_not_found()
         if repo.disabled:
             raise errors.disabled()

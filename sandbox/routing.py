@@ -98,6 +98,23 @@ def match(routes: list[Route], method: str, raw_path: str) -> tuple[Route, dict[
     raise errors.not_found()
 
 
+def moved_location(found: Route, raw_path: str, query: str, new_id: str) -> str | None:
+    """The URL of this request with the repo id replaced by `new_id` (None: the route names
+    no repo, e.g. `/api/repos/delete`)."""
+    groups = found.pattern.match(raw_path)
+    if groups is None or groups.groupdict().get("ns") is None:
+        return None
+    start, end = groups.start("ns"), groups.end("name")
+    location = raw_path[:start] + new_id + raw_path[end:]
+    return f"{location}?{query}" if query else location
+
+
+def redirect_response(location: str, *, head: bool) -> Response:
+    """A 307 to a relative `location`, as the Hub answers for a renamed repo."""
+    body = b"" if head else f"Temporary Redirect. Redirecting to {location}".encode()
+    return Response(body, status_code=307, headers={"Location": location})
+
+
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(data, status_code=status, headers=headers)
 

@@ -17,6 +17,8 @@ from huggingface_hub import HfApi
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.sha import git_hash
 
+from sandbox.errors import DataDirInUse
+from sandbox.users import load_tokens
 from sandbox.world import World, build_world
 
 
@@ -72,10 +74,11 @@ def _up_to_date(api: HfApi, repo_id: str, repo_type: str, folder: Path) -> bool:
 
 
 def seed_data_dir(data_dir: Path) -> list[str]:
-    """Builds the world (cached) and seeds it as user `demo` into the sandbox data dir `data_dir`.
+    """Builds the world (cached) and seeds it as user `demo` into the sandbox of `data_dir`.
 
-    Starts the sandbox on `data_dir` in a thread (which creates `<data_dir>/tokens.json` on
-    first use), pushes, and stops it again.
+    Pushes through the live server recorded in `<data_dir>/server.json` when there is one (so
+    that server sees the repos); otherwise starts the sandbox on `data_dir` in a thread (which
+    creates `<data_dir>/tokens.json` on first use), pushes, and stops it again.
 
     Example:
         >>> seed_data_dir(Path("/tmp/hub"))
@@ -84,5 +87,11 @@ def seed_data_dir(data_dir: Path) -> list[str]:
     from sandbox.server import run_in_thread
 
     world = build_world()
-    with run_in_thread(data_dir=data_dir) as hub:
-        return seed_world(world, endpoint=hub.url, token=hub.tokens["demo"])
+    try:
+        running = run_in_thread(data_dir=data_dir)
+    except DataDirInUse as busy:  # a live process serves it: push through that one
+        if busy.url is None:
+            raise
+        return seed_world(world, endpoint=busy.url, token=load_tokens(data_dir)["demo"])
+    with running:
+        return seed_world(world, endpoint=running.url, token=running.tokens["demo"])

@@ -6,6 +6,9 @@ Layout under the data dir:
     repos/<type>s/<ns>/<name>/repo.json       settings, counters and refs (`main`, `refs/pr/N`)
     repos/<type>s/<ns>/<name>/commits/<id>.json
     repos/<type>s/<ns>/<name>/discussions/<n>.json   (see `sandbox.discussions`)
+    redirects.json                            `{type: {old id: new id}}` of renamed repos
+
+A tree entry is `[oid, size]`, or `[oid, size, sha256]` for a file stored with LFS.
 
 Everything is JSON written atomically, so a restarted server finds every repo again. One
 re-entrant lock guards all writes; callers hold `storage.lock` around read-modify-write sequences.
@@ -27,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox import errors
+from sandbox import errors, lfs
 from sandbox.jsonfile import now_iso, read_json, write_bytes, write_json
 
 REPO_TYPES = ("model", "dataset", "space")
@@ -100,8 +103,34 @@ Operation = AddFile | DeleteFile | DeleteFolder
 
 @dataclass(frozen=True)
 class FileRef:
+    """A file of a tree: its content's blob (`oid`, the git sha1 of the content) and size.
+
+    `sha256` is set when the file is stored with LFS (see `sandbox.lfs`); the Hub then shows
+    the pointer file's git sha1 as the file's blob id.
+    """
+
     oid: str
     size: int
+    sha256: str | None = None
+
+    @property
+    def blob_id(self) -> str:
+        """The git blob id the Hub shows: the content's, or the LFS pointer's."""
+        if self.sha256 is None:
+            return self.oid
+        return git_blob_sha1(lfs.pointer(self.sha256, self.size))
+
+    @property
+    def etag(self) -> str:
+        """The download's `ETag`: the git blob id, or the sha256 of an LFS file's content."""
+        return self.sha256 or self.oid
+
+    def lfs_info(self) -> dict[str, Any] | None:
+        """`{sha256, size, pointerSize}` for an LFS file, None for a regular one."""
+        if self.sha256 is None:
+            return None
+        size = len(lfs.pointer(self.sha256, self.size))
+        return {"sha256": self.sha256, "size": self.size, "pointerSize": size}
 
 
 @dataclass
@@ -116,12 +145,15 @@ class Commit:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["tree"] = {path: [ref.oid, ref.size] for path, ref in self.tree.items()}
+        data["tree"] = {
+            path: [ref.oid, ref.size] + ([ref.sha256] if ref.sha256 else [])
+            for path, ref in self.tree.items()
+        }
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Commit:
-        tree = {path: FileRef(oid, size) for path, (oid, size) in data.pop("tree").items()}
+        tree = {path: FileRef(*entry) for path, entry in data.pop("tree").items()}
         return cls(tree=tree, **data)
 
 
@@ -171,6 +203,10 @@ class Storage:
         for path in sorted((root / "repos").glob("*/*/*/repo.json")):
             repo = Repo(**read_json(path))
             self._repos[(repo.type, repo.id)] = repo
+        redirects = root / "redirects.json"
+        self._redirects: dict[str, dict[str, str]] = (
+            read_json(redirects) if redirects.exists() else {}
+        )
 
     # ---- repos -------------------------------------------------------------------------------
 
@@ -212,12 +248,56 @@ class Storage:
             repo.refs["main"] = initial.id
             self._repos[(repo_type, repo_id)] = repo
             self.save_repo(repo)
+            self._forget_redirects(repo_type, repo_id)  # the name is no longer a redirect
             return repo
 
     def delete_repo(self, repo: Repo) -> None:
+        """Delete a repo; names it was renamed from stop redirecting to it."""
         with self.lock:
             self._repos.pop((repo.type, repo.id), None)
             shutil.rmtree(self.repo_dir(repo), ignore_errors=True)
+            self._forget_redirects(repo.type, repo.id)
+
+    def move_repo(self, repo: Repo, new_id: str) -> None:
+        """Rename a repo (files, commits, discussions move along); the old id redirects to it.
+
+        Raises:
+            HubError: 409 when a repo of that type already has `new_id`.
+        """
+        with self.lock:
+            if (repo.type, new_id) in self._repos:
+                raise errors.HubError(409, f"A {repo.type} repo named {new_id} already exists")
+            old_id, old_dir = repo.id, self.repo_dir(repo)
+            repo.id = new_id
+            self.repo_dir(repo).parent.mkdir(parents=True, exist_ok=True)
+            old_dir.rename(self.repo_dir(repo))
+            del self._repos[(repo.type, old_id)]
+            self._repos[(repo.type, new_id)] = repo
+            self.save_repo(repo)
+            self._add_redirect(repo.type, old_id, new_id)
+
+    def moved_to(self, repo_type: str, repo_id: str) -> str | None:
+        """The id a repo renamed away from `repo_id` has now, if it still exists."""
+        with self.lock:
+            return self._redirects.get(repo_type, {}).get(repo_id)
+
+    def _forget_redirects(self, repo_type: str, repo_id: str) -> None:
+        """Drop the redirects from `repo_id` (a repo has that name now) and to it (deleted)."""
+        table = self._redirects.get(repo_type, {})
+        kept = {old: new for old, new in table.items() if repo_id not in (old, new)}
+        if kept != table:
+            self._redirects[repo_type] = kept
+            write_json(self.root / "redirects.json", self._redirects)
+
+    def _add_redirect(self, repo_type: str, old_id: str, new_id: str) -> None:
+        """Redirect `old_id`, and every name that redirected to it, to `new_id`."""
+        table = self._redirects.setdefault(repo_type, {})
+        for source, target in list(table.items()):
+            if target == old_id:
+                table[source] = new_id
+        table[old_id] = new_id
+        table.pop(new_id, None)
+        write_json(self.root / "redirects.json", self._redirects)
 
     # ---- blobs -------------------------------------------------------------------------------
 
@@ -282,6 +362,7 @@ class Storage:
             tree = dict(base.tree) if base else {}
             for operation in operations:
                 _apply(tree, operation, self._write_blob)
+            self._mark_lfs(tree, operations)
             date = now_iso()
             parents = [p for p in (parent, *extra_parents) if p]
             seed = f"{parents}{sorted(tree.items())}{title}{message}{author}{date}{secrets.token_hex(8)}"
@@ -297,6 +378,18 @@ class Storage:
             write_json(self.repo_dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
             self._commits[commit.id] = commit
             return commit
+
+    def _mark_lfs(self, tree: dict[str, FileRef], operations: Sequence[Operation]) -> None:
+        """Store the files this commit adds as LFS where the new tree's `.gitattributes` says so."""
+        attributes = tree.get(".gitattributes")
+        rules = lfs.lfs_rules(self.read_blob(attributes.oid)) if attributes else []
+        added = {op.path: op.content for op in operations if isinstance(op, AddFile)}
+        for path, content in added.items():
+            ref = tree.get(path)  # None when a later operation of the commit deleted it
+            if ref is not None:
+                tracked = lfs.is_tracked(path, rules)
+                sha256 = hashlib.sha256(content).hexdigest() if tracked else None
+                tree[path] = FileRef(ref.oid, ref.size, sha256)
 
     def set_ref(self, repo: Repo, ref: str, commit_id: str) -> None:
         with self.lock:

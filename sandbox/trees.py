@@ -41,7 +41,14 @@ def entry(
     """The JSON of one file or folder, None when `path` is neither."""
     ref = commit.tree.get(path)
     if ref is not None:
-        data: dict[str, Any] = {"type": "file", "oid": ref.oid, "size": ref.size, "path": path}
+        data: dict[str, Any] = {"type": "file", "oid": ref.blob_id, "size": ref.size}
+        if (lfs := ref.lfs_info()) is not None:
+            data["lfs"] = {
+                "oid": lfs["sha256"],
+                "size": lfs["size"],
+                "pointerSize": lfs["pointerSize"],
+            }
+        data["path"] = path
     elif path in folders(commit):
         data = {"type": "directory", "oid": folder_oid(commit, path), "size": 0, "path": path}
     else:

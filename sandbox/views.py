@@ -61,7 +61,9 @@ def all_fields(hub: Hub, repo: Repo, commit: Commit, *, blobs: bool = False) -> 
     for path, ref in sorted(commit.tree.items()):
         sibling: dict[str, Any] = {"rfilename": path}
         if blobs:
-            sibling.update(blobId=ref.oid, size=ref.size)
+            sibling.update(blobId=ref.blob_id, size=ref.size)
+            if (lfs := ref.lfs_info()) is not None:
+                sibling["lfs"] = lfs
         siblings.append(sibling)
     fields: dict[str, Any] = {
         "_id": repo.object_id,

@@ -37,6 +37,7 @@ def model_to_doc(model: ModelRecord) -> dict[str, Any]:
     doc["tags"] = list(model.tags)
     doc["status"] = model.status.value
     doc["failure_reason"] = model.failure_reason.value if model.failure_reason else None
+    doc.pop("declined_pr")  # kept by the store as ``declined`` (see Store.set_declined)
     return doc
 
 
@@ -58,6 +59,9 @@ def doc_to_model(doc: dict[str, Any]) -> ModelRecord:
         status=ModelStatus(doc.get("status", ModelStatus.PENDING.value)),
         failure_reason=FailureReason(reason) if reason else None,
         failure_detail=doc.get("failure_detail"),
+        fingerprint=doc.get("fingerprint") or "",
+        eval_sha=doc.get("eval_sha") or "",
+        declined_pr=(doc.get("declined") or {}).get("num"),
     )
 
 
@@ -154,6 +158,7 @@ def doc_to_result(
         calibration=_calibration(doc.get("calibration")),
         intervals={k: Interval(**v) for k, v in (doc.get("intervals") or {}).items()},
         created_at=_aware(doc["created_at"]) or datetime.now(UTC),
+        fingerprint=doc.get("fingerprint") or "",
         detection_errors=tuple(
             doc_to_detection_error(e)
             for e in sorted(

@@ -23,17 +23,18 @@ Collections (unique keys in brackets):
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from store.catalogue import METRICS, TASKS
 from store.codec import (
@@ -60,6 +61,7 @@ from store.types import (
     ReferenceRecord,
     SigningIdentity,
     VariantRecord,
+    task_key,
     utcnow,
 )
 
@@ -88,6 +90,8 @@ class Job:
     sha: str
     attempts: int
     worker: str = ""
+    transient: int = 0  # failures in a row that were not the model's (outages): backoff
+    reason: str = "new revision"  # why it was queued: new revision, a config change, requeue
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,8 @@ class Store:
         self.locks: Collection[Doc] = self.db["locks"]
         self.claims: Collection[Doc] = self.db["claims"]
         self.identity: Collection[Doc] = self.db["identity"]
+        self.module_problems: Collection[Doc] = self.db["module_problems"]
+        self.pr_slots: Collection[Doc] = self.db["pr_slots"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -230,6 +236,10 @@ class Store:
         )
         self.pull_requests.create_index("created_at")
         self.models.create_index("status")
+        self.models.create_index("declined.num", sparse=True)
+        self.results.create_index([("model_id", ASCENDING), ("fingerprint", ASCENDING)])
+        self.jobs.create_index([("status", ASCENDING), ("module", ASCENDING)])
+        self._migrate()
         self.claims.create_index(
             [
                 ("model_id", ASCENDING),
@@ -258,6 +268,31 @@ class Store:
             unique=True,
         )
 
+    def _migrate(self) -> None:
+        """Bring documents written by earlier versions up to date (idempotent, cheap when done).
+
+        Models from before content fingerprints get ``eval_sha`` = their sha and a fingerprint
+        naming that revision; their stored tasks are counted from their results once.
+        """
+        for doc in self.models.find({"eval_sha": {"$exists": False}}, {"sha": 1}):
+            keys = {
+                task_key(d["module_id"], d["variant"], d["config_version"], d["code_version"])
+                for d in self.results.find(
+                    {"model_id": doc["_id"], "model_sha": doc["sha"]},
+                    {"module_id": 1, "variant": 1, "config_version": 1, "code_version": 1},
+                )
+            }
+            self.models.update_one(
+                {"_id": doc["_id"], "eval_sha": {"$exists": False}},
+                {
+                    "$set": {
+                        "eval_sha": doc["sha"],
+                        "fingerprint": f"rev:{doc['sha']}",
+                        "evaluated_tasks": sorted(keys),
+                    }
+                },
+            )
+
     def _ensure_space_indexes(self) -> None:
         """Covered indexes of the Space's per-dataset views (``store.queries``): the
         scatterplot, leaderboard and query form read them without fetching a document."""
@@ -284,25 +319,116 @@ class Store:
     # -- models ------------------------------------------------------------------------------
 
     def upsert_model(self, model: ModelRecord) -> bool:
-        """Insert or refresh a discovered model. Returns True when its sha is new to the store.
+        """Insert or refresh a discovered model revision. Returns True when it needs evaluating.
 
-        A new sha resets the status to pending; discovery metadata is refreshed either way.
+        ``model.fingerprint`` names the revision's content (empty: unknown, so every revision
+        counts as new content). A new head whose content the store has already seen (the same
+        fingerprint as the current one, or one with stored results) takes over that evaluation:
+        ``eval_sha`` keeps pointing at the revision that was evaluated, its status and results
+        stand, and nothing is queued. New content resets the status to pending under its own
+        ``eval_sha``. Discovery metadata (tags, datasets, pipeline tag) is refreshed either way.
         """
         doc = model_to_doc(model)
         repo_id = doc.pop("_id")
         for key in METADATA_FIELDS:  # set by update_model_metadata once the files are read
             doc.pop(key)
-        previous = self.models.find_one({"_id": repo_id}, {"sha": 1})
-        is_new = previous is None or previous.get("sha") != model.sha
-        if not is_new:
-            for key in ("status", "failure_reason", "failure_detail"):
-                doc.pop(key)
+        fingerprint = model.fingerprint or f"rev:{model.sha}"
+        doc["fingerprint"] = fingerprint
+        previous = self.models.find_one(
+            {"_id": repo_id}, {"sha": 1, "fingerprint": 1, "eval_sha": 1}
+        )
+        content: Doc = {}
+        if previous is not None and previous.get("sha") == model.sha:
+            content = {"eval_sha": previous.get("eval_sha") or model.sha}
+        elif previous is not None and previous.get("fingerprint") == fingerprint:
+            content = {"eval_sha": previous.get("eval_sha") or previous["sha"]}
+        elif (seen := self._evaluated_content(repo_id, fingerprint)) is not None:
+            content = seen
+        is_new = not content
+        if is_new:
+            content = {
+                "eval_sha": model.sha,
+                "status": ModelStatus.PENDING.value,
+                "failure_reason": None,
+                "failure_detail": None,
+                "failure_modules": [],
+                "failure_digest": None,
+                "evaluated_tasks": [],
+            }
+        for key in ("status", "failure_reason", "failure_detail", "eval_sha"):
+            doc.pop(key)
         self.models.update_one(
             {"_id": repo_id},
-            {"$set": {**doc, "updated_at": utcnow()}, "$setOnInsert": {"created_at": utcnow()}},
+            {
+                "$set": {**doc, **content, "updated_at": utcnow()},
+                "$setOnInsert": {"created_at": utcnow()},
+            },
             upsert=True,
         )
         return is_new
+
+    def _evaluated_content(self, repo_id: str, fingerprint: str) -> Doc | None:
+        """The evaluation of an earlier revision of ``repo_id`` with this content, if stored
+        (a revert to weights evaluated before): its sha, status and the tasks that ran."""
+        if fingerprint.startswith("rev:"):
+            return None
+        found = self.results.find_one(
+            {"model_id": repo_id, "fingerprint": fingerprint}, {"model_sha": 1}
+        )
+        if found is None:
+            return None
+        sha = found["model_sha"]
+        keys = {
+            task_key(d["module_id"], d["variant"], d["config_version"], d["code_version"])
+            for d in self.results.find(
+                {"model_id": repo_id, "model_sha": sha},
+                {"module_id": 1, "variant": 1, "config_version": 1, "code_version": 1},
+            )
+        }
+        return {
+            "eval_sha": sha,
+            "status": ModelStatus.EVALUATED.value,
+            "failure_reason": None,
+            "failure_detail": None,
+            "failure_modules": [],
+            "failure_digest": None,
+            "evaluated_tasks": sorted(keys),
+        }
+
+    def record_revision(self, model: ModelRecord) -> None:
+        """Make sure ``model.repo_id`` is known, without moving its current revision.
+
+        ``evalbot evaluate ORG/MODEL@old-sha`` stores results of an old revision: the model's
+        head (what discovery found) stays what it is.
+        """
+        doc = model_to_doc(model)
+        repo_id = doc.pop("_id")
+        for key in METADATA_FIELDS:
+            doc.pop(key)
+        doc.update(fingerprint=model.fingerprint or f"rev:{model.sha}", eval_sha=model.sha)
+        self.models.update_one(
+            {"_id": repo_id},
+            {"$setOnInsert": {**doc, "evaluated_tasks": [], "created_at": utcnow()}},
+            upsert=True,
+        )
+
+    def mark_evaluated(self, repo_id: str, eval_sha: str, tasks: Sequence[str]) -> None:
+        """Record that the tasks named ``tasks`` (see :func:`task_key`) are stored for this
+        evaluation, and that it stands: status evaluated, no failure."""
+        self.models.update_one(
+            {"_id": repo_id, "eval_sha": eval_sha},
+            {
+                "$addToSet": {"evaluated_tasks": {"$each": list(tasks)}},
+                "$set": {
+                    "status": ModelStatus.EVALUATED.value,
+                    "failure_reason": None,
+                    "failure_detail": None,
+                    "failure_modules": [],
+                    "failure_digest": None,
+                    "updated_at": utcnow(),
+                },
+            },
+        )
 
     def update_model_metadata(
         self,
@@ -328,6 +454,11 @@ class Store:
             },
         )
 
+    def head_sha(self, repo_id: str) -> str | None:
+        """The revision discovery last saw as the model's head, or None for a new model."""
+        doc = self.models.find_one({"_id": repo_id}, {"sha": 1})
+        return doc["sha"] if doc else None
+
     def get_model(self, repo_id: str) -> ModelRecord | None:
         doc = self.models.find_one({"_id": repo_id})
         return doc_to_model(doc) if doc else None
@@ -344,16 +475,20 @@ class Store:
         reason: FailureReason | None = None,
         detail: str | None = None,
         modules: Sequence[str] = (),
+        digest: str | None = None,
     ) -> None:
-        """Set the status of a model revision; a failure names its reason and the modules hit."""
+        """Set the status of the evaluation ``sha`` (a model's ``eval_sha``); a failure names its
+        reason, the modules hit and the digest of the config it failed under (re-planning tries
+        it again when that digest changes)."""
         self.models.update_one(
-            {"_id": repo_id, "sha": sha},
+            {"_id": repo_id, "eval_sha": sha},
             {
                 "$set": {
                     "status": status.value,
                     "failure_reason": reason.value if reason else None,
                     "failure_detail": detail,
                     "failure_modules": list(modules),
+                    "failure_digest": digest,
                     "updated_at": utcnow(),
                 }
             },
@@ -548,7 +683,7 @@ class Store:
 
     # -- jobs --------------------------------------------------------------------------------
 
-    def enqueue(self, repo_id: str, sha: str) -> bool:
+    def enqueue(self, repo_id: str, sha: str, *, reason: str = "new revision") -> bool:
         """Queue an evaluation of one model revision; False when it is already known."""
         res = self.jobs.update_one(
             {"repo_id": repo_id, "sha": sha},
@@ -556,14 +691,22 @@ class Store:
                 "$setOnInsert": {
                     "status": "queued",
                     "attempts": 0,
+                    "transient": 0,
                     "lease_until": None,
                     "not_before": None,
+                    "reason": reason,
                     "created_at": utcnow(),
                 }
             },
             upsert=True,
         )
         return res.upserted_id is not None
+
+    def requeue(self, repo_id: str, sha: str, *, reason: str) -> bool:
+        """Queue one model revision again (a config change it may need, or an operator's
+        request): a new job, or a finished one reset with fresh attempts. A job that is queued
+        or running is left as it is. Returns True when a job was queued."""
+        return self.requeue_many([(repo_id, sha, reason)]) == 1
 
     def claim_job(
         self, worker: str, *, lease_s: float = 600.0, max_attempts: int = 3
@@ -588,6 +731,7 @@ class Store:
                     "lease_until": now + timedelta(seconds=lease_s),
                     "not_before": None,
                     "started_at": now,
+                    "reaping": False,
                 },
                 "$inc": {"attempts": 1},
             },
@@ -599,27 +743,28 @@ class Store:
     def extend_lease(self, job: Job, *, lease_s: float) -> bool:
         """The heartbeat: push the lease forward. False when ``job.worker`` no longer holds it."""
         res = self.jobs.update_one(
-            {"_id": job.id, "status": "running", "worker": job.worker},
-            {"$set": {"lease_until": utcnow() + timedelta(seconds=lease_s)}},
+            _owned(job), {"$set": {"lease_until": utcnow() + timedelta(seconds=lease_s)}}
         )
         return res.matched_count == 1
 
     def holds_lease(self, job: Job) -> bool:
-        return (
-            self.jobs.count_documents(
-                {"_id": job.id, "status": "running", "worker": job.worker}, limit=1
-            )
-            > 0
-        )
+        return self.jobs.count_documents(_owned(job), limit=1) > 0
 
-    def finish_job(self, job: Job, *, status: str, error: str | None = None) -> bool:
-        """Close a job for good. With ``job.worker`` set, only while that worker holds it."""
+    def finish_job(
+        self, job: Job, *, status: str, error: str | None = None, module: str | None = None
+    ) -> bool:
+        """Close a job for good, only while ``job.worker`` holds its lease (status running).
+
+        ``module``: the evaluation module whose problem blocks the job (status ``blocked``).
+        Returns False when the lease was lost: another worker owns the job now.
+        """
         res = self.jobs.update_one(
             _owned(job),
             {
                 "$set": {
                     "status": status,
                     "error": error,
+                    "module": module,
                     "finished_at": utcnow(),
                     "lease_until": None,
                 }
@@ -628,12 +773,20 @@ class Store:
         return res.matched_count == 1
 
     def release_job(
-        self, job: Job, *, not_before: datetime, error: str | None = None, refund: bool = False
+        self,
+        job: Job,
+        *,
+        not_before: datetime,
+        error: str | None = None,
+        refund: bool = False,
+        transient: bool = False,
     ) -> bool:
         """Hand a job back to the queue, due again at ``not_before``.
 
-        ``refund`` gives the attempt back (the job was deferred by the bot's own policy, not
-        failed). Returns False when the worker no longer held it.
+        ``refund`` gives the attempt back (the job was deferred by the bot's own policy, or
+        stopped by trouble that is not the model's). ``transient`` counts one more failure in
+        a row that was not the model's (see :meth:`transient_failures`). Returns False when the
+        worker no longer held it.
         """
         update: Doc = {
             "$set": {
@@ -643,15 +796,25 @@ class Store:
                 "lease_until": None,
             }
         }
+        inc: Doc = {}
         if refund:
-            update["$inc"] = {"attempts": -1}
+            inc["attempts"] = -1
+        if transient:
+            inc["transient"] = 1
+        else:
+            update["$set"]["transient"] = 0
+        if inc:
+            update["$inc"] = inc
         return self.jobs.update_one(_owned(job), update).matched_count == 1
 
-    def take_exhausted_job(self, max_attempts: int) -> ExhaustedJob | None:
-        """Atomically take one job that used up its attempts (status becomes "failed").
+    def take_exhausted_job(
+        self, max_attempts: int, *, worker: str = "reaper", lease_s: float = 60.0
+    ) -> ExhaustedJob | None:
+        """Atomically lease one job that used up its attempts, for ``worker`` to end it.
 
-        Such a job is never claimed again; the caller records why on the model, so nothing is
-        lost silently.
+        Such a job is never claimed again; the caller records why (on the model, or on the job)
+        and finishes it with :meth:`finish_job`, so nothing is lost silently. A reaper that dies
+        meanwhile leaves an expired lease: the job is taken again.
         """
         now = utcnow()
         doc = self.jobs.find_one_and_update(
@@ -662,13 +825,21 @@ class Store:
                     {"status": "running", "lease_until": {"$lt": now}},
                 ],
             },
-            {"$set": {"status": "failed", "lease_until": None, "finished_at": now}},
+            {
+                "$set": {
+                    "status": "running",
+                    "worker": worker,
+                    "lease_until": now + timedelta(seconds=lease_s),
+                    "reaping": True,
+                }
+            },
             return_document=ReturnDocument.BEFORE,
         )
         if doc is None:
             return None
+        crashed = doc["status"] == "running" and not doc.get("reaping")
         return ExhaustedJob(
-            job=_job(doc), crashed=doc["status"] == "running", last_error=doc.get("error")
+            job=replace(_job(doc), worker=worker), crashed=crashed, last_error=doc.get("error")
         )
 
     def get_job(self, repo_id: str, sha: str) -> Doc | None:
@@ -677,6 +848,107 @@ class Store:
     def job_counts(self) -> dict[str, int]:
         pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
         return {d["_id"]: d["n"] for d in self.jobs.aggregate(pipeline)}
+
+    def jobs_with_status(self, status: str, *, limit: int = 1000) -> list[Doc]:
+        """Jobs in one status (e.g. ``blocked``, ``error``), oldest first."""
+        return list(self.jobs.find({"status": status}).sort("created_at", ASCENDING).limit(limit))
+
+    # -- re-planning -------------------------------------------------------------------------
+
+    def planning_view(self) -> Iterator[Doc]:
+        """What re-planning reads of every model, and only that (a covered, cheap scan)."""
+        return self.models.find(
+            {},
+            {
+                "_id": 1,
+                "sha": 1,
+                "eval_sha": 1,
+                "pipeline_tag": 1,
+                "datasets": 1,
+                "origin": 1,
+                "status": 1,
+                "failure_reason": 1,
+                "failure_digest": 1,
+                "evaluated_tasks": 1,
+            },
+        )
+
+    def active_jobs(self) -> set[tuple[str, str]]:
+        """(repo_id, sha) of every job queued, running or blocked: re-planning leaves them."""
+        return {
+            (d["repo_id"], d["sha"])
+            for d in self.jobs.find(
+                {"status": {"$in": ["queued", "running", "blocked"]}},
+                {"repo_id": 1, "sha": 1, "_id": 0},
+            )
+        }
+
+    def requeue_many(self, jobs: Sequence[tuple[str, str, str]]) -> int:
+        """:meth:`requeue` for each (repo_id, sha, reason), in one bulk write; returns how many
+        were queued (new jobs, or finished ones reset). Queued and running jobs stay as they are.
+        """
+        if not jobs:
+            return 0
+        now = utcnow()
+        ops = [
+            UpdateOne(
+                {"repo_id": repo_id, "sha": sha, "status": {"$nin": ["queued", "running"]}},
+                {
+                    "$set": {
+                        "status": "queued",
+                        "attempts": 0,
+                        "transient": 0,
+                        "lease_until": None,
+                        "not_before": None,
+                        "error": None,
+                        "module": None,
+                        "reaping": False,
+                        "reason": reason,
+                        "requeued_at": now,
+                    },
+                    "$setOnInsert": {"created_at": now},
+                },
+                upsert=True,
+            )
+            for repo_id, sha, reason in jobs
+        ]
+        try:
+            result = self.jobs.bulk_write(ops, ordered=False)
+            return result.modified_count + result.upserted_count
+        except BulkWriteError as exc:  # a queued or running job: its upsert collides, as meant
+            details = exc.details
+            return int(details.get("nModified", 0)) + int(details.get("nUpserted", 0))
+
+    def job_keys(self) -> set[tuple[str, str]]:
+        """(repo_id, sha) of every job, whatever its status."""
+        return {
+            (d["repo_id"], d["sha"]) for d in self.jobs.find({}, {"repo_id": 1, "sha": 1, "_id": 0})
+        }
+
+    # -- module problems ---------------------------------------------------------------------
+
+    def record_module_problem(self, module_id: str, digest: str, error: str) -> None:
+        """A module's dataset cannot be used (see ``evaluators.datasets_io.DatasetError``): the
+        jobs that need it wait (status ``blocked``) until the module changes."""
+        now = utcnow()
+        self.module_problems.update_one(
+            {"_id": module_id},
+            {
+                "$set": {"digest": digest, "error": error[:1000], "updated_at": now},
+                "$setOnInsert": {"since": now},
+            },
+            upsert=True,
+        )
+
+    def module_problems_by_id(self) -> dict[str, Doc]:
+        return {d["_id"]: d for d in self.module_problems.find()}
+
+    def clear_module_problem(self, module_id: str) -> None:
+        self.module_problems.delete_one({"_id": module_id})
+
+    def blocked_jobs(self, module_id: str) -> list[tuple[str, str]]:
+        docs = self.jobs.find({"status": "blocked", "module": module_id}, {"repo_id": 1, "sha": 1})
+        return [(d["repo_id"], d["sha"]) for d in docs]
 
     # -- pull requests -----------------------------------------------------------------------
 
@@ -697,22 +969,68 @@ class Store:
 
     def prs_for(self, repo_id: str) -> list[PullRequestRecord]:
         return [
-            PullRequestRecord(
-                repo_id=d["repo_id"],
-                num=d["num"],
-                model_sha=d["model_sha"],
-                result_hash=d["result_hash"],
-                url=d["url"],
-                status=d["status"],
-                created_at=d["created_at"],
-            )
-            for d in self.pull_requests.find({"repo_id": repo_id}).sort("num", DESCENDING)
+            _pr(d) for d in self.pull_requests.find({"repo_id": repo_id}).sort("num", DESCENDING)
         ]
 
-    def prs_opened_since(self, since: datetime) -> list[datetime]:
-        """When each PR recorded since ``since`` was opened, oldest first (the hourly cap)."""
-        docs = self.pull_requests.find({"created_at": {"$gte": since}}, {"created_at": 1})
-        return sorted(d["created_at"] for d in docs)
+    def set_pr_status(self, repo_id: str, num: int, status: str) -> None:
+        """Record what became of a PR on the Hub: open, merged or closed."""
+        self.pull_requests.update_one(
+            {"repo_id": repo_id, "num": num},
+            {"$set": {"status": status, "checked_at": utcnow()}},
+        )
+
+    def open_prs(self, *, limit: int) -> list[PullRequestRecord]:
+        """PRs last seen open, least recently checked first (their state is refreshed)."""
+        docs = (
+            self.pull_requests.find({"status": "open"})
+            .sort([("checked_at", ASCENDING), ("num", ASCENDING)])
+            .limit(limit)
+        )
+        return [_pr(d) for d in docs]
+
+    def reserve_pr_slot(self, cap: int, *, holder: str) -> tuple[str | None, datetime]:
+        """Take one of the ``cap`` hourly PR slots, atomically across workers.
+
+        A slot is held for an hour from when it is taken, so at most ``cap`` PRs are opened in
+        any hour. Returns ``(slot id, now)``, or ``(None, when the first slot frees)``.
+        """
+        now = utcnow()
+        ids = [f"slot-{i}" for i in range(cap)]
+        if not ids:
+            return None, now + timedelta(hours=1)
+        missing = set(ids) - {d["_id"] for d in self.pr_slots.find({"_id": {"$in": ids}})}
+        for slot in sorted(missing):
+            with contextlib.suppress(DuplicateKeyError):
+                self.pr_slots.insert_one({"_id": slot, "until": datetime(1970, 1, 1, tzinfo=UTC)})
+        doc = self.pr_slots.find_one_and_update(
+            {"_id": {"$in": ids}, "until": {"$lte": now}},
+            {"$set": {"until": now + timedelta(hours=1), "holder": holder, "taken_at": now}},
+        )
+        if doc is not None:
+            return str(doc["_id"]), now
+        first = self.pr_slots.find({"_id": {"$in": ids}}).sort("until", ASCENDING).limit(1)
+        frees = next(iter(first), None)
+        return None, _utc(frees["until"]) if frees else now + timedelta(hours=1)
+
+    def release_pr_slot(self, slot: str, *, holder: str) -> None:
+        """Give back a slot that opened no PR (the commit was refused or changed nothing)."""
+        self.pr_slots.update_one(
+            {"_id": slot, "holder": holder},
+            {"$set": {"until": datetime(1970, 1, 1, tzinfo=UTC), "holder": None}},
+        )
+
+    # -- declined ----------------------------------------------------------------------------
+
+    def set_declined(self, repo_id: str, num: int | None, *, by: str | None = None) -> None:
+        """Record that the author closed evalbot's PR ``num`` (None: opted back in)."""
+        value = None if num is None else {"num": num, "by": by, "at": utcnow()}
+        self.models.update_one({"_id": repo_id}, {"$set": {"declined": value}})
+
+    def declined_models(self) -> list[Doc]:
+        """Repos whose authors declined evalbot's PRs: ``{_id, declined: {num, by, at}}``."""
+        return list(
+            self.models.find({"declined": {"$ne": None}}, {"declined": 1}).sort("_id", ASCENDING)
+        )
 
     def pr_counts(self) -> dict[str, int]:
         pipeline: list[Doc] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
@@ -803,6 +1121,23 @@ def _claim(doc: Doc) -> ClaimRecord:
     return ClaimRecord(**fields)
 
 
+def _pr(doc: Doc) -> PullRequestRecord:
+    return PullRequestRecord(
+        repo_id=doc["repo_id"],
+        num=doc["num"],
+        model_sha=doc["model_sha"],
+        result_hash=doc["result_hash"],
+        url=doc["url"],
+        status=doc["status"],
+        created_at=_utc(doc["created_at"]),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    """A datetime from MongoDB as plain, aware UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _job(doc: Doc) -> Job:
     return Job(
         id=doc["_id"],
@@ -810,12 +1145,14 @@ def _job(doc: Doc) -> Job:
         sha=doc["sha"],
         attempts=doc["attempts"],
         worker=doc.get("worker") or "",
+        transient=doc.get("transient") or 0,
+        reason=doc.get("reason") or "new revision",
     )
 
 
 def _owned(job: Job) -> Doc:
-    """The filter of a job as long as ``job.worker`` holds it (any holder when unnamed)."""
-    return {"_id": job.id, "worker": job.worker} if job.worker else {"_id": job.id}
+    """The filter of a job as long as ``job.worker`` holds its lease (status running)."""
+    return {"_id": job.id, "status": "running", "worker": job.worker}
 
 
 def _redact(uri: str) -> str:

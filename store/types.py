@@ -39,6 +39,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def task_key(module_id: str, variant: str, config_version: int, code_version: str) -> str:
+    """The name of one evaluation task of a model revision, as planning counts them.
+
+    Example:
+        >>> task_key("emotion", "typos-rate0.05", 2, "0.2.0")
+        'emotion/typos-rate0.05/v2/0.2.0'
+    """
+    return f"{module_id}/{variant}/v{config_version}/{code_version}"
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """One model revision as discovered on the Hub (thesis table 3.1)."""
@@ -58,6 +68,17 @@ class ModelRecord:
     status: ModelStatus = ModelStatus.PENDING
     failure_reason: FailureReason | None = None
     failure_detail: str | None = None
+    # What decides the numbers: a digest of the revision's config, weights, tokenizer and
+    # processor files as the Hub lists them (``evaluators.hub.fingerprint``). Revisions with the
+    # same fingerprint share one evaluation, stored under ``eval_sha``: the first of them seen.
+    fingerprint: str = ""
+    eval_sha: str = ""
+    declined_pr: int | None = None  # the evalbot PR the author closed: no further PRs
+
+    @property
+    def evaluated_sha(self) -> str:
+        """The revision whose results stand for this one (itself unless its content was seen)."""
+        return self.eval_sha or self.sha
 
 
 @dataclass(frozen=True)
@@ -172,6 +193,11 @@ class EvaluationRecord:
     intervals: dict[str, Interval] = field(default_factory=dict)  # metric -> bootstrap CI
     created_at: datetime = field(default_factory=utcnow)
     detection_errors: tuple[DetectionError, ...] = ()  # object detection only
+    fingerprint: str = ""  # the evaluated revision's content (see ModelRecord.fingerprint)
+
+    def task_name(self) -> str:
+        """This result's task name (see :func:`task_key`)."""
+        return task_key(self.module_id, self.variant, self.config_version, self.code_version)
 
     def key(self) -> dict[str, object]:
         return {

@@ -11,11 +11,12 @@ import httpx
 from huggingface_hub import HfApi
 
 from bot.config import PullRequests
-from bot.cycle import Worker, run_cycle
+from bot.cycle import run_cycle
 from bot.discovery import discover
 from bot.publisher import Outcome, Publisher
+from bot.worker import Worker
 from sandbox.world import World
-from store.db import PullRequestRecord, Store
+from store.db import Store
 from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
 from tests.bot.conftest import bot_prs, make_model, retrying_api, write_config
 from tests.sandbox.helpers import Admin
@@ -57,7 +58,10 @@ def test_429s_and_5xx_are_ridden_out(
         time.sleep(1.1)  # the jobs' not-before (retry_delay_seconds: 1)
     assert store.job_counts() == {"done": 5}, [r.summary() for r in reports]
     assert httpx.get(f"{sandbox.url}/_sandbox/faults").json()["faults"] == []  # all fired
-    assert reports[0].retry_later >= 2  # m-d (commit 500) and m-e (model_info 429 x6)
+    # m-e's model_info answers 429 six times: more than the retries, so discovery leaves it
+    # for the next cycle (not lost: the watermark waits); m-d's commit 500 is retried later
+    assert reports[0].queued == 4 and reports[1].queued == 1, [r.summary() for r in reports]
+    assert reports[0].retry_later >= 1
     assert sum(r.prs["opened"] for r in reports) == 5
     for repo_id in repos.values():
         assert len(bot_prs(demo_api, repo_id)) == 1, repo_id
@@ -104,14 +108,15 @@ def test_repo_states_give_typed_outcomes_and_no_pr(
     admin.repo("model", repos["disabled"], disabled=True)
     demo_api.delete_repo(repos["deleted"])
     admin.repo("model", repos["noprs"], discussions_disabled=True)
-    demo_api.upload_file(path_or_fileobj=b"new", path_in_repo="notes.txt", repo_id=repos["stale"])
+    # new content (a retrained config): the PR would be stale; a README-only commit is not
+    config_json = world.model("demo/tiny-emotion").path / "config.json"
+    retrained = config_json.read_text().replace("{", '{"retrained": true, ', 1).encode()
+    demo_api.upload_file(
+        path_or_fileobj=retrained, path_in_repo="config.json", repo_id=repos["stale"]
+    )
     now = utcnow()
-    for num in range(2):  # two PRs this hour elsewhere: the cap of 2 is reached
-        store.record_pr(
-            PullRequestRecord(
-                f"{ns}/other", num, "b" * 40, "h", "u", "open", now - timedelta(minutes=10 + num)
-            )
-        )
+    for n in range(2):  # two PRs opened this hour elsewhere: the cap of 2 is reached
+        assert store.reserve_pr_slot(2, holder=f"elsewhere-{n}")[0] is not None
 
     outcomes = {}
     for name, repo_id in repos.items():
@@ -130,9 +135,7 @@ def test_repo_states_give_typed_outcomes_and_no_pr(
     }
     not_before = outcomes["capped"].not_before
     assert not_before is not None
-    assert (
-        abs((not_before - (now - timedelta(minutes=11) + timedelta(hours=1))).total_seconds()) < 2
-    )
+    assert abs((not_before - (now + timedelta(hours=1))).total_seconds()) < 5
     for name in ("gated", "noprs", "stale", "capped"):
         assert bot_prs(demo_api, repos[name]) == [], name
 

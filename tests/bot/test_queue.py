@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from huggingface_hub import HfApi
 
-from bot.worker import heartbeat
-from store.db import PullRequestRecord, Store
+from bot.jobloop import heartbeat
+from store.db import Store
 from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
 from tests.bot.conftest import FastConfig
 
@@ -54,7 +54,7 @@ def test_a_hand_back_waits_for_its_time_and_a_deferral_costs_no_attempt(store: S
 
 
 def test_exhausted_jobs_become_typed_failures(store: Store, fast_config: FastConfig) -> None:
-    from bot.cycle import Worker
+    from bot.worker import Worker
 
     model = ModelRecord("org/crashy", SHA, pipeline_tag="text-classification")
     store.upsert_model(model)
@@ -78,7 +78,7 @@ def test_exhausted_jobs_become_typed_failures(store: Store, fast_config: FastCon
 def test_publishing_that_keeps_failing_is_recorded_on_the_job(
     store: Store, fast_config: FastConfig
 ) -> None:
-    from bot.cycle import Worker
+    from bot.worker import Worker
 
     store.upsert_model(ModelRecord("org/evaluated", SHA, pipeline_tag="text-classification"))
     store.set_model_status("org/evaluated", SHA, ModelStatus.EVALUATED)
@@ -108,13 +108,21 @@ def test_a_lock_has_one_owner_until_released_or_expired(store: Store) -> None:
     assert store.acquire_lock("publish:org/m", "w3", ttl_s=5)
 
 
-def test_prs_opened_in_the_last_hour_are_counted(store: Store) -> None:
-    now = utcnow()
-    for num, age in enumerate((5, 30, 90)):  # minutes ago
-        store.record_pr(
-            PullRequestRecord(
-                "org/m", num, SHA, "h", "u", "open", created_at=now - timedelta(minutes=age)
-            )
-        )
-    opened = store.prs_opened_since(now - timedelta(hours=1))
-    assert [round((now - t).total_seconds() / 60) for t in opened] == [30, 5]
+def test_the_hourly_pr_cap_is_one_atomic_reservation_across_workers(store: Store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def reserve(i: int) -> str | None:
+        return store.reserve_pr_slot(3, holder=f"w{i}")[0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taken = [slot for slot in pool.map(reserve, range(16)) if slot is not None]
+    assert len(taken) == 3 and len(set(taken)) == 3  # never more than the cap, whatever the race
+    slot, frees = store.reserve_pr_slot(3, holder="late")
+    assert slot is None and timedelta(minutes=59) < frees - utcnow() <= timedelta(hours=1)
+    store.release_pr_slot(taken[0], holder="someone else")  # not the holder: no effect
+    assert store.reserve_pr_slot(3, holder="late")[0] is None
+    doc = store.pr_slots.find_one({"_id": taken[0]})
+    assert doc is not None
+    store.release_pr_slot(taken[0], holder=doc["holder"])  # a commit that opened no PR
+    assert store.reserve_pr_slot(3, holder="late")[0] == taken[0]
+    assert store.reserve_pr_slot(0, holder="x")[0] is None  # a cap of 0 opens nothing

@@ -104,7 +104,7 @@ def test_verdict_without_an_interval_allows_rounding() -> None:
     [
         (85.0, 0.85, "given as a percentage (85.0); read as 0.85"),
         (94.13, 0.9413, "given as a percentage (94.13); read as 0.9413"),
-        ("85%", 0.85, "given as a percentage (85%); read as 0.85"),
+        ("85%", 0.85, "given as a percentage (`85%`); read as 0.85"),
         ("0.85", 0.85, ""),
         (1, 1.0, ""),
     ],
@@ -145,7 +145,7 @@ def test_no_split_is_compared_with_ours_and_said(
         0.5,
         "agrees (within rounding)",
     )
-    assert "its metric name 'Validation Accuracy' says validation" in claim.note
+    assert "its metric name `Validation Accuracy` says validation" in claim.note
     assert audit(card(named, dataset=dataset), records) == []  # we have no validation result
 
 
@@ -226,7 +226,7 @@ def test_legacy_dataset_name_and_other_config_are_noted(records: list[Evaluation
     assert claim.dataset == "dair-ai/emotion"
     assert (
         claim.note
-        == "the card names the dataset 'emotion'; the card's config 'default' is not ours"
+        == "the card names the dataset `emotion`; the card's config `default` is not ours"
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from cardgen.card import propose_card
 from cardgen.diff import card_diff
-from cardgen.pr import parse_marker, pr_body, pr_title
+from cardgen.pr import marker, parse_marker, parse_markers, pr_body, pr_title
 from store.types import EvaluationRecord
 
 MakeRecords = Callable[..., list[EvaluationRecord]]
@@ -41,8 +41,11 @@ def test_body_says_what_how_and_how_to_opt_out(records: list[EvaluationRecord]) 
         f"evalbot evaluate {REPO_ID}@{SHA} --dry-run",
         f"({SPACE_URL}/?model={REPO_ID})",
         "never marks results as `verified`",
-        "`no-evalbot`",
-        "a closed PR is never reopened for this revision",
+        "Add the tag `no-evalbot` to the model card",
+        "Close this PR without merging and evalbot opens no further PRs, comments or commits here "
+        "until you add the tag `evalbot` to the card or reopen this PR",
+        "the results are still evaluated and shown on the Space",
+        "Merging it is a thanks, not a no.",
         "perturbed variants of these datasets (typos)",
     ):
         assert fact in body, fact
@@ -52,7 +55,20 @@ def test_marker_round_trips(records: list[EvaluationRecord]) -> None:
     body, result_hash = body_for(records)
 
     assert parse_marker(body) == (result_hash, SHA)
+    assert body.splitlines()[-1] == marker(result_hash, SHA)
     assert parse_marker("A PR someone else opened.") is None
+
+
+def test_the_last_marker_wins() -> None:
+    first, last = marker("1" * 64, "a" * 40), marker("2" * 64, "b" * 40)
+
+    assert parse_markers(f"{first}\ntext\r\n{last}\r\n") == [
+        ("1" * 64, "a" * 40),
+        ("2" * 64, "b" * 40),
+    ]
+    assert parse_marker(f"{first}\n{last}") == ("2" * 64, "b" * 40)
+    assert parse_marker(f"{first}\nquoted: {last}") == ("1" * 64, "a" * 40)  # not a line of its own
+    assert parse_marker(f"{first}  \n") == ("1" * 64, "a" * 40)
 
 
 def test_diff() -> None:

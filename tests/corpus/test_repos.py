@@ -16,9 +16,9 @@ import yaml
 from huggingface_hub import CommitOperationAdd, HfApi
 
 from bot.config import load_config
-from bot.cycle import CycleReport, Worker
 from bot.discovery import discover
-from bot.worker import drain
+from bot.jobloop import CycleReport, drain
+from bot.worker import Worker
 from sandbox.storage import AddFile
 from sandbox.world import build_world
 from store.db import Store

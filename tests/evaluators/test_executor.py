@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
-from bot.cycle import save_report
 from bot.discovery import to_record
+from bot.worker import save_report
 from evaluators.config import EvaluationModule, load_module
 from evaluators.errors import UnsupportedModelError
 from evaluators.executor import Executor

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi, snapshot_download
 
-from bot.cycle import save_report
 from bot.discovery import to_record
+from bot.worker import save_report
 from evaluators import progress
 from evaluators.config import EvaluationModule, load_module
 from evaluators.errors import (

@@ -91,7 +91,7 @@ def test_the_local_executor_never_imports_ray(tmp_path: Path) -> None:
         "import sys\n"
         "from huggingface_hub import HfApi\n"
         "from bot.config import load_config\n"
-        "from bot.cycle import make_executor\n"
+        "from bot.worker import make_executor\n"
         "import space.app\n"
         f"make_executor(load_config(__import__('pathlib').Path({str(config.path)!r})), "
         "api=HfApi(), store=None)\n"

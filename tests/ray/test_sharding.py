@@ -13,8 +13,8 @@ import yaml
 from huggingface_hub import HfApi
 
 from bot.config import BotConfig
-from bot.cycle import make_executor, save_report
 from bot.discovery import to_record
+from bot.worker import make_executor, save_report
 from evaluators.executor import Executor
 from evaluators.sharding import ShardedClassifier, shard_bounds
 from sandbox.world import World

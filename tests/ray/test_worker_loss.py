@@ -13,7 +13,8 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from bot.cycle import CycleReport, run_cycle
+from bot.cycle import run_cycle
+from bot.jobloop import CycleReport
 from evaluators.ray_executor import TASK_NAME
 from sandbox.world import World
 from store.db import Store

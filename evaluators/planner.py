@@ -1,0 +1,120 @@
+"""Which evaluation tasks a model revision needs, from config alone (no Hub, no model files).
+
+Module selection (thesis step 1) and task creation (step 2) without resolving dataset
+revisions: a task is named by :func:`store.types.task_key` (module, variant, module version,
+code version). The Executor runs the same selection; re-planning (``bot.replan``) compares these
+names with the tasks a model has stored, and a failure's :func:`failure_digest` with the current
+one, so a config change reaches every model it applies to and only the missing tasks run.
+
+Example:
+    >>> planner = Planner(modules, code_version="0.2.0")
+    >>> sorted(planner.tasks("text-classification", ["dair-ai/emotion"]))
+    ['emotion/original/v1/0.2.0', 'emotion/typos-rate0.05/v1/0.2.0', ...]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+
+from evaluators.config import EvaluationModule
+from store.types import FailureReason, ModelRecord, task_key
+
+ORIGINAL = "original"
+
+# Failures that only new content of the repo can change (a new fingerprint is a new job anyway):
+# a config change never re-plans them.
+CONTENT_FAILURES = frozenset(
+    {
+        FailureReason.NOT_FOUND,
+        FailureReason.GATED,
+        FailureReason.UNSAFE_WEIGHTS,
+        FailureReason.SECURITY_ISSUES,
+    }
+)
+
+
+def select_modules(
+    model: ModelRecord, modules: Sequence[EvaluationModule]
+) -> list[EvaluationModule]:
+    """Modules whose task is the model's pipeline tag and that list one of its datasets."""
+    return _select(model.pipeline_tag, model.datasets, modules)
+
+
+def _select(
+    pipeline_tag: str | None, datasets: Iterable[str], modules: Sequence[EvaluationModule]
+) -> list[EvaluationModule]:
+    trained = {d.casefold() for d in datasets}
+    return [
+        m
+        for m in modules
+        if m.task == pipeline_tag and trained & {t.casefold() for t in m.trained_on}
+    ]
+
+
+def with_compatible(
+    selected: Sequence[EvaluationModule], modules: Sequence[EvaluationModule]
+) -> list[EvaluationModule]:
+    """``selected`` plus the modules they name in ``also_evaluate_on``, without repeats."""
+    by_id = {m.id: m for m in modules}
+    out: dict[str, EvaluationModule] = {}
+    for module in selected:
+        out.setdefault(module.id, module)
+        for other in module.also_evaluate_on:
+            if other in by_id:
+                out.setdefault(other, by_id[other])
+    return list(out.values())
+
+
+def module_digest(module: EvaluationModule) -> str:
+    """A digest of everything a module says (aliases, perturbations, labels, version...)."""
+    text = json.dumps(module.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class Planner:
+    """The tasks and failure digests of model revisions under one config and code version.
+
+    Args:
+        modules: the evaluation modules of ``config/tasks``.
+        code_version: evalbot's version (stored with every result).
+        limits: settings that decide failures besides the modules (memory, time and size
+            limits), as one string; a change re-plans the failures they may have caused.
+    """
+
+    def __init__(
+        self, modules: Sequence[EvaluationModule], *, code_version: str, limits: str = ""
+    ) -> None:
+        self.modules = list(modules)
+        self.code_version = code_version
+        self.limits = limits
+        self.digests = {m.id: module_digest(m) for m in self.modules}
+        self._module_tasks = {m.id: self._tasks_of(m) for m in self.modules}
+        self._cache: dict[tuple[str | None, frozenset[str]], tuple[frozenset[str], str]] = {}
+
+    def _tasks_of(self, module: EvaluationModule) -> list[str]:
+        variants = [ORIGINAL, *(p.variant_id for p in module.variants())]
+        return [task_key(module.id, v, module.version, self.code_version) for v in variants]
+
+    def plan(self, pipeline_tag: str | None, datasets: Iterable[str]) -> tuple[frozenset[str], str]:
+        """(task names, failure digest) of a model with this pipeline tag and these datasets."""
+        key = (pipeline_tag, frozenset(d.casefold() for d in datasets))
+        if key not in self._cache:
+            chosen = with_compatible(_select(pipeline_tag, key[1], self.modules), self.modules)
+            tasks = frozenset(t for m in chosen for t in self._module_tasks[m.id])
+            parts = [self.code_version, self.limits, *sorted(self.digests[m.id] for m in chosen)]
+            digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+            self._cache[key] = (tasks, digest)
+        return self._cache[key]
+
+    def tasks(self, pipeline_tag: str | None, datasets: Iterable[str]) -> frozenset[str]:
+        return self.plan(pipeline_tag, datasets)[0]
+
+    def failure_digest(self, model: ModelRecord) -> str:
+        """What a failure of ``model`` depended on: stored with it, compared when re-planning."""
+        return self.plan(model.pipeline_tag, model.datasets)[1]
+
+    def modules_of(self, model: ModelRecord) -> list[EvaluationModule]:
+        """The modules (selected and compatible) that evaluate ``model``."""
+        return with_compatible(select_modules(model, self.modules), self.modules)
