@@ -196,7 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
-    from bot.worker import make_executor, save_report
+    from bot.worker import current_results, make_executor, planner_for, save_report
     from cardgen.card import propose_card
     from cardgen.diff import card_diff
     from cardgen.errors import CardError
@@ -231,7 +231,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             target = replace(model, sha=model.evaluated_sha)
             executor = make_executor(config, api=api, store=store, device=args.device)
             save_report(store, executor.evaluate(target))
-            records = store.results_for(model.repo_id, target.sha)
+            records = current_results(store, planner_for(config), model, target.sha)
             if args.open_pr:
                 return _open_pr(config, api, store, model, records)
     _print_records(records)

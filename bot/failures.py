@@ -61,8 +61,8 @@ def is_infrastructure(exc: BaseException) -> bool:
         return True
     if isinstance(exc, ConnectionFailure):  # includes AutoReconnect, server selection timeouts
         return True
-    if isinstance(exc, OperationFailure):
-        return exc.code in _MONGO_TRANSIENT_CODES
+    if isinstance(exc, OperationFailure):  # a write-concern or maxTimeMS timeout included
+        return exc.code in _MONGO_TRANSIENT_CODES or exc.timeout
     if isinstance(exc, PyMongoError):
         return bool(getattr(exc, "timeout", False))
     if isinstance(exc, ConnectionError):  # requests' and the builtin's (datasets uses both)
@@ -100,7 +100,8 @@ def backoff(
         True
     """
     rng = rng or random.Random()
-    ceiling = min(cap_s, base_s * 2 ** max(failures - 1, 0))
+    doublings = min(max(failures - 1, 0), 64)  # a float of 2**1024 would overflow
+    ceiling = min(cap_s, base_s * 2**doublings)
     wait = rng.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
     return timedelta(seconds=max(wait, hint_s or 0.0))
 

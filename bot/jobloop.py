@@ -126,7 +126,7 @@ def heartbeat(store: Store, job: Job, *, lease_s: float) -> Iterator[threading.E
                 log.warning("%s: heartbeat failed (%s); retrying", job.repo_id, describe(exc))
                 continue
             if not held:
-                log.warning("%s: lease lost to another worker", job.repo_id)
+                log.warning("%s: the lease is no longer this worker's", job.repo_id)
                 lost.set()
                 return
             wait, failures = interval, 0

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ReplanReport:
-    models: int = 0
+    models: int = 0  # models that matched the filters
     requeued: Counter[str] = field(default_factory=Counter)  # by kind: config, failure, ...
     unblocked: list[str] = field(default_factory=list)  # modules whose problem was cleared
     seconds: float = 0.0
@@ -70,7 +70,7 @@ def replan(
         modules: only models that one of these module ids evaluates (None: all).
         reasons: only failed models with one of these failure reasons (None: any).
         force: queue every matching model again, missing tasks or not (an operator's
-            ``evalbot requeue``); content failures included.
+            ``evalbot requeue``); content failures and jobs blocked on a module included.
     """
     start = time.perf_counter()
     report = ReplanReport()
@@ -89,23 +89,25 @@ def replan(
             report.unblocked.append(module_id)
             for repo_id, sha in store.blocked_jobs(module_id):
                 want(repo_id, sha, "module fixed", f"module {module_id} changed")
-    active = store.active_jobs()
+    # An operator's requeue takes up jobs blocked on a module too (`evalbot requeue --module`
+    # clears the module's problem: its blocked jobs would otherwise wait for good).
+    active = store.active_jobs(blocked=not force)
     known = store.job_keys()
-    module_tasks = {m: f"{m}/" for m in modules or ()}
+    module_tasks = tuple(f"{m}/" for m in modules or ())
     for doc in store.planning_view():
         repo_id = doc["_id"]
         if models is not None and repo_id not in models:
             continue
-        report.models += 1
-        sha = doc.get("eval_sha") or doc["sha"]
-        if (repo_id, sha) in active:
-            continue
         tasks, digest = planner.plan(doc.get("pipeline_tag"), doc.get("datasets") or ())
-        if module_tasks and not any(t.startswith(tuple(module_tasks.values())) for t in tasks):
+        if module_tasks and not any(t.startswith(module_tasks) for t in tasks):
             continue
         status = doc.get("status") or ModelStatus.PENDING.value
         failure = doc.get("failure_reason")
         if reasons is not None and failure not in reasons:
+            continue
+        report.models += 1
+        sha = doc.get("eval_sha") or doc["sha"]
+        if (repo_id, sha) in active:
             continue
         if force:
             want(repo_id, sha, "operator", "requeued by an operator")

@@ -38,6 +38,7 @@ from evaluators.isolation import IsolatedExecutor
 from evaluators.planner import Planner
 from store.db import ExhaustedJob, Job, Store
 from store.types import (
+    EvaluationRecord,
     FailureReason,
     ModelRecord,
     ModelStatus,
@@ -82,6 +83,23 @@ def save_report(store: Store, report: ExecutionReport) -> None:
         task_key(t.module.id, t.variant, t.module.version, CODE_VERSION) for t in report.skipped
     ]
     store.mark_evaluated(report.model.repo_id, report.model.sha, tasks)
+
+
+def current_results(
+    store: Store, planner: Planner, model: ModelRecord, sha: str
+) -> list[EvaluationRecord]:
+    """The results of evaluation ``sha`` that the current config plans for ``model``: one per
+    dataset, split and variant, the newest (results of an older module or code version, or of
+    a dataset revision since replaced, stay stored but are not what a card shows)."""
+    planned = planner.tasks(model.pipeline_tag, model.datasets)
+    newest: dict[tuple[str, str | None, str, str], EvaluationRecord] = {}
+    for record in store.results_for(model.repo_id, sha):
+        if record.task_name() not in planned:
+            continue
+        key = (record.dataset_id, record.dataset_config, record.split, record.variant)
+        if key not in newest or record.created_at > newest[key].created_at:
+            newest[key] = record
+    return sorted(newest.values(), key=lambda r: (r.dataset_id, r.split, r.variant))
 
 
 def benchmarks(config: BotConfig) -> dict[str, BenchmarkSpec]:
@@ -295,7 +313,7 @@ class Worker:
         if not self._holds(job):  # re-leased by another worker: it publishes
             log.warning("%s: lease lost before publishing", model.repo_id, extra=_ctx(job))
             return JobResult("lease lost", evaluated=True)
-        records = self.store.results_for(model.repo_id, job.sha)
+        records = current_results(self.store, self.planner, model, job.sha)
         try:
             result = publish_locked(
                 self.publisher, model, records, owner=self.name, ttl_s=self.lease_s

@@ -39,6 +39,7 @@ CSS = """
 .evalbot-table th { background: #f4f4f5; }
 .evalbot-empty { font-style: italic; color: #555; }
 .evalbot-failure { color: #a40000; }
+.evalbot-declined { color: #8a5a00; font-weight: 600; }
 .claim-differs { color: #a40000; font-weight: 600; }
 .claim-agrees { color: #1a7f37; }
 .example-thumb { display: inline-block !important; width: 40px; height: 40px; image-rendering: pixelated; margin-right: 2px; }
@@ -129,7 +130,7 @@ class App:
     # -- renderers: params -> component updates, one list per view -------------------------
 
     def r_models(self, p: dict[str, str]) -> list[Any]:
-        view = v.models_view(self.store, p)
+        view = v.models_view(self.store, p, hub_url=self.hub_url)
         f = view.facets
         return [
             view.info,
@@ -252,6 +253,12 @@ class App:
                             value="",
                         )
                         m_failure = _dd("Failure reason", "models-failure", value="")
+                        m_pr = _dd(
+                            "Pull requests",
+                            "models-pr",
+                            choices=[("Any", ""), ("Declined by the author", "declined")],
+                            value="",
+                        )
                         m_sort = _dd(
                             "Sort by", "models-sort", choices=list(q.MODEL_SORTS), value="name"
                         )
@@ -281,6 +288,7 @@ class App:
                     m_evaluated,
                     m_metrics,
                     m_failure,
+                    m_pr,
                     m_sort,
                     m_order,
                     m_page,
@@ -294,6 +302,7 @@ class App:
                     "evaluated",
                     "metrics",
                     "failure",
+                    "pr",
                     "sort",
                     "order",
                     "page",
@@ -563,6 +572,7 @@ class App:
                 m_evaluated.input,
                 m_metrics.input,
                 m_failure.input,
+                m_pr.input,
                 m_sort.input,
                 m_order.input,
             ):

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -114,6 +115,15 @@ def _choice(value: object, allowed: Sequence[str], default: str) -> str:
     return value if isinstance(value, str) and value in allowed else default
 
 
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC" if value else "an unknown time"
+
+
+def pr_url(hub_url: str, repo_id: str, num: int) -> str:
+    """The Hub page of a pull request (a discussion) of ``repo_id``."""
+    return f"{hub_url}/{repo_id}/discussions/{num}"
+
+
 # -- models ---------------------------------------------------------------------------------
 
 
@@ -135,6 +145,7 @@ def models_filter(p: Params) -> q.ModelFilter:
         evaluated_on=p.get("evaluated", ""),
         metrics=_choice(p.get("metrics"), ("yes", "no"), ""),
         failure=p.get("failure", ""),
+        pr=_choice(p.get("pr"), ("declined",), ""),
         sort=_choice(p.get("sort"), tuple(q.MODEL_SORTS), "name"),
         descending=p.get("order") == "desc",
         page=_int(p.get("page", "1"), 1, 1, 10**6),
@@ -142,7 +153,15 @@ def models_filter(p: Params) -> q.ModelFilter:
     )
 
 
-def models_view(store: Store, p: Params) -> ModelsView:
+def models_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> ModelsView:
+    """``?view=models``: browse, search, filter, sort and page the models.
+
+    URL parameters: ``q`` (name contains), ``origin``, ``task``, ``trained`` (a training
+    dataset), ``evaluated`` (a dataset with results), ``metrics=yes|no``, ``failure`` (a failure
+    reason), ``pr=declined`` (only repos whose author closed evalbot's PR; their row says
+    "declined"), ``sort=name|task|status|parameters|updated``, ``order=asc|desc``, ``page``,
+    ``per_page``.
+    """
     f = models_filter(p)
     page = q.list_models(store, f)
     facets = q.model_facets(store)
@@ -171,6 +190,9 @@ def models_view(store: Store, p: Params) -> ModelsView:
                     "yes" if r.has_metrics else "no",
                     fmt(r.accuracy),
                     esc(r.failure_reason or ""),
+                    a(pr_url(hub_url, r.repo_id, r.declined), "declined", cls="evalbot-declined")
+                    if r.declined is not None
+                    else "",
                     actions,
                 ]
             )
@@ -184,6 +206,7 @@ def models_view(store: Store, p: Params) -> ModelsView:
                 "metrics",
                 "accuracy",
                 "failure reason",
+                "PRs",
                 "",
             ],
             rows,
@@ -213,6 +236,8 @@ def _ci(s: q.ResultSummary, metric: str) -> str:
 
 
 def model_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> str:
+    """``?view=model&model=ORG/NAME`` (or the PRs' ``?model=ORG/NAME``): one model, the results
+    of its evaluated revision, and whether its author declined evalbot's PRs."""
     repo_id = p.get("model", "").strip()
     if not repo_id:
         return empty("Pick a model: search for it in the Models view, or type its name above.")
@@ -220,12 +245,17 @@ def model_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> str:
     if detail is None:
         return empty(f"No model named {repo_id} has been seen by evalbot yet.")
     m = detail.model
+    revision = f"revision <code>{esc(m.sha[:8])}</code>"
+    if m.evaluated_sha != m.sha:
+        revision += f" (same files as the evaluated <code>{esc(m.evaluated_sha[:8])}</code>)"
     parts = [
         f'<h2 id="model-name">{esc(m.repo_id)}</h2>',
-        f"<p>{a(f'{hub_url}/{m.repo_id}', 'View on the Hub')} · revision <code>{esc(m.sha[:8])}</code> · "
+        f"<p>{a(f'{hub_url}/{m.repo_id}', 'View on the Hub')} · {revision} · "
         f"task {a(link('models', task=m.pipeline_tag or ''), m.pipeline_tag or 'unknown')} · "
         f"origin {a(link('models', origin=m.origin), m.origin)} · status <b>{esc(m.status.value)}</b></p>",
     ]
+    if detail.declined is not None:
+        parts.append(_declined(detail.declined, m.repo_id, hub_url))
     if m.failure_reason:
         parts.append(
             f'<p class="evalbot-failure"><b>Not evaluated: {esc(m.failure_reason.value)}.</b> '
@@ -323,6 +353,17 @@ def model_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> str:
             )
         )
     return "\n".join(parts)
+
+
+def _declined(d: q.Declined, repo_id: str, hub_url: str) -> str:
+    closed = (
+        "closed" + (f" by {esc(d.by)}" if d.by else "") + (f" on {d.at:%Y-%m-%d}" if d.at else "")
+    )
+    return (
+        '<p class="evalbot-declined" id="model-declined">The author declined evalbot\'s pull '
+        f"requests ({a(pr_url(hub_url, repo_id, d.num), f'PR #{d.num}')} {closed}): "
+        "results are shown here, no further PRs are opened.</p>"
+    )
 
 
 def _claim_row(c: Any) -> list[str]:
@@ -782,6 +823,9 @@ def _data_uri(png: bytes) -> str:
 
 
 def dataset_view(store: Store, p: Params) -> str:
+    """``?view=dataset&dataset=HUB_ID`` (no ``dataset``: the list of datasets): description,
+    reference, variants and model counts, splits, classes with examples, and whether the
+    dataset can currently be used for new evaluations."""
     dataset = p.get("dataset", "").strip()
     if not dataset:
         known = q.list_datasets(store)
@@ -820,6 +864,8 @@ def dataset_view(store: Store, p: Params) -> str:
         )
         + "</p>",
     ]
+    if d.problem is not None:
+        parts.append(_problem(d.problem))
     if d.reference:
         r = d.reference
         url = r.url or (f"https://arxiv.org/abs/{r.arxiv}" if r.arxiv else "")
@@ -890,6 +936,20 @@ def dataset_view(store: Store, p: Params) -> str:
         rows.append([str(cid), esc(label), " ".join(shown) or "—"])
     parts.append(table(["id", "class", "examples"], rows, elem_id="dataset-classes"))
     return "\n".join(parts)
+
+
+def _problem(problem: q.ModuleProblem) -> str:
+    waiting = (
+        f" {problem.waiting} evaluation{'s' if problem.waiting != 1 else ''} wait for a fix."
+        if problem.waiting
+        else ""
+    )
+    return (
+        '<p class="evalbot-failure" id="dataset-problem">This dataset cannot currently be used '
+        f"for new evaluations (module <code>{esc(problem.module_id)}</code>, since "
+        f"{_when(problem.since)}): {esc(problem.error.rstrip('.'))}.{waiting} "
+        "Stored results below stay valid.</p>"
+    )
 
 
 # -- scatterplot ----------------------------------------------------------------------------

@@ -692,6 +692,7 @@ class Store:
                     "status": "queued",
                     "attempts": 0,
                     "transient": 0,
+                    "finished": 0,
                     "lease_until": None,
                     "not_before": None,
                     "reason": reason,
@@ -767,7 +768,8 @@ class Store:
                     "module": module,
                     "finished_at": utcnow(),
                     "lease_until": None,
-                }
+                },
+                "$inc": {"finished": 1},  # completions since queued: one, unless a bug
             },
         )
         return res.matched_count == 1
@@ -817,6 +819,10 @@ class Store:
         meanwhile leaves an expired lease: the job is taken again.
         """
         now = utcnow()
+        # One pipeline stage reads the job as it was: the first reaper judges the crash, a
+        # later one (its predecessor died) keeps that verdict.
+        first_take = {"$ne": ["$reaping", True]}
+        crashed_now = {"$eq": ["$status", "running"]}
         doc = self.jobs.find_one_and_update(
             {
                 "attempts": {"$gte": max_attempts},
@@ -825,21 +831,25 @@ class Store:
                     {"status": "running", "lease_until": {"$lt": now}},
                 ],
             },
-            {
-                "$set": {
-                    "status": "running",
-                    "worker": worker,
-                    "lease_until": now + timedelta(seconds=lease_s),
-                    "reaping": True,
+            [
+                {
+                    "$set": {
+                        "reap_crashed": {
+                            "$cond": [first_take, crashed_now, {"$ifNull": ["$reap_crashed", False]}]
+                        },
+                        "status": "running",
+                        "worker": worker,
+                        "lease_until": now + timedelta(seconds=lease_s),
+                        "reaping": True,
+                    }
                 }
-            },
-            return_document=ReturnDocument.BEFORE,
+            ],
+            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             return None
-        crashed = doc["status"] == "running" and not doc.get("reaping")
         return ExhaustedJob(
-            job=replace(_job(doc), worker=worker), crashed=crashed, last_error=doc.get("error")
+            job=_job(doc), crashed=bool(doc["reap_crashed"]), last_error=doc.get("error")
         )
 
     def get_job(self, repo_id: str, sha: str) -> Doc | None:
@@ -873,12 +883,17 @@ class Store:
             },
         )
 
-    def active_jobs(self) -> set[tuple[str, str]]:
-        """(repo_id, sha) of every job queued, running or blocked: re-planning leaves them."""
+    def active_jobs(self, *, blocked: bool = True) -> set[tuple[str, str]]:
+        """(repo_id, sha) of every job queued, running or blocked: re-planning leaves them.
+
+        ``blocked=False`` leaves out the jobs blocked on a module (an operator's requeue takes
+        them up again).
+        """
+        statuses = ["queued", "running", "blocked"] if blocked else ["queued", "running"]
         return {
             (d["repo_id"], d["sha"])
             for d in self.jobs.find(
-                {"status": {"$in": ["queued", "running", "blocked"]}},
+                {"status": {"$in": statuses}},
                 {"repo_id": 1, "sha": 1, "_id": 0},
             )
         }
@@ -903,6 +918,7 @@ class Store:
                         "error": None,
                         "module": None,
                         "reaping": False,
+                        "finished": 0,
                         "reason": reason,
                         "requeued_at": now,
                     },

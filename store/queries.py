@@ -111,6 +111,12 @@ def _num(value: object) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
+def _eval_sha(doc: Doc) -> str:
+    """The revision whose results stand for a model document's head (``eval_sha``; its
+    ``sha`` for documents written before content fingerprints)."""
+    return str(doc.get("eval_sha") or doc["sha"])
+
+
 # -- models ---------------------------------------------------------------------------------
 
 
@@ -125,6 +131,7 @@ class ModelFilter:
     evaluated_on: str = ""
     metrics: str = ""  # "yes" | "no" | ""
     failure: str = ""
+    pr: str = ""  # "declined": only repos whose author closed evalbot's PR
     sort: str = "name"
     descending: bool = False
     page: int = 1
@@ -142,6 +149,7 @@ class ModelRow:
     status: str
     failure_reason: str | None
     accuracy: float | None  # on the first dataset it was evaluated on, original variant
+    declined: int | None = None  # the evalbot PR the author closed (no further PRs)
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,8 @@ def model_query(f: ModelFilter, store: Store) -> Doc:
         query["status"] = "evaluated"
     elif f.metrics == "no":
         query["status"] = {"$ne": "evaluated"}
+    if f.pr == "declined":
+        query["declined.num"] = {"$exists": True}  # the sparse index of Store.ensure_indexes
     if dataset := _text(f.evaluated_on):
         ids = store.results.distinct("model_id", {"dataset_id": dataset, "variant": ORIGINAL})
         query.setdefault("_id", {})
@@ -221,6 +231,8 @@ def list_models(store: Store, f: ModelFilter) -> ModelPage:
                 "status": 1,
                 "failure_reason": 1,
                 "sha": 1,
+                "eval_sha": 1,
+                "declined.num": 1,
             },
         )
         .sort(sort)
@@ -228,7 +240,7 @@ def list_models(store: Store, f: ModelFilter) -> ModelPage:
         .limit(per_page)
     )
     evaluated: dict[str, dict[str, float | None]] = {d["_id"]: {} for d in docs}
-    shas = {d["_id"]: d.get("sha") for d in docs}
+    shas = {d["_id"]: _eval_sha(d) for d in docs}
     for r in store.results.find(
         {"model_id": {"$in": list(evaluated)}, "variant": ORIGINAL},
         {"model_id": 1, "model_sha": 1, "dataset_id": 1, "metrics.accuracy": 1, "_id": 0},
@@ -250,6 +262,7 @@ def list_models(store: Store, f: ModelFilter) -> ModelPage:
                 status=d.get("status") or "pending",
                 failure_reason=d.get("failure_reason"),
                 accuracy=on[first] if first else None,
+                declined=(d.get("declined") or {}).get("num"),
             )
         )
     return ModelPage(rows=rows, total=total, page=page, pages=pages)
@@ -281,11 +294,21 @@ class ResultSummary:
 
 
 @dataclass(frozen=True)
+class Declined:
+    """The author closed evalbot's PR ``num`` without merging: no further PRs on the repo."""
+
+    num: int
+    by: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
 class ModelDetail:
     model: ModelRecord
     reference: ReferenceRecord | None
-    results: list[ResultSummary]  # the current revision's, by dataset, split, variant
+    results: list[ResultSummary]  # the evaluated revision's (eval_sha), by dataset, split, variant
     claims: list[ClaimRecord]
+    declined: Declined | None = None
 
 
 def _summaries(store: Store, docs: list[Doc]) -> list[ResultSummary]:
@@ -342,14 +365,22 @@ def model_detail(store: Store, repo_id: str) -> ModelDetail | None:
         else None
     )
     docs = list(
-        store.results.find({"model_id": model.repo_id, "model_sha": model.sha}, _SUMMARY_PROJECTION)
+        store.results.find(
+            {"model_id": model.repo_id, "model_sha": model.evaluated_sha}, _SUMMARY_PROJECTION
+        )
     )
     docs.sort(key=lambda d: (d["dataset_id"], d["split"], _variant_order(d["variant"])))
+    declined = doc.get("declined") or {}
     return ModelDetail(
         model=model,
         reference=reference,
         results=_summaries(store, docs),
         claims=store.claims_for(model.repo_id),
+        declined=(
+            Declined(num=int(declined["num"]), by=declined.get("by"), at=declined.get("at"))
+            if isinstance(declined.get("num"), int)
+            else None
+        ),
     )
 
 
@@ -382,19 +413,20 @@ class ResultDetail:
 def _result_doc(
     store: Store, model_id: str, dataset_id: str, split: str, variant: str
 ) -> tuple[Doc | None, str]:
-    model = store.models.find_one({"_id": _text(model_id, limit=300)}, {"sha": 1})
+    model = store.models.find_one({"_id": _text(model_id, limit=300)}, {"sha": 1, "eval_sha": 1})
     if model is None:
         return None, ""
+    sha = _eval_sha(model)
     query: Doc = {
         "model_id": model["_id"],
-        "model_sha": model["sha"],
+        "model_sha": sha,
         "dataset_id": _text(dataset_id),
         "variant": _text(variant) or ORIGINAL,
     }
     if split := _text(split):
         query["split"] = split
     doc = store.results.find_one(query, sort=[("created_at", DESCENDING)])
-    return doc, model["sha"]
+    return doc, sha
 
 
 def result_detail(
@@ -519,12 +551,12 @@ def variant_comparison(
 ) -> VariantComparison | None:
     """Per class, one metric for every variant of a dataset the model was evaluated on."""
     metric = metric if metric in CLASS_METRICS else "f1"
-    model = store.models.find_one({"_id": _text(model_id, limit=300)}, {"sha": 1})
+    model = store.models.find_one({"_id": _text(model_id, limit=300)}, {"sha": 1, "eval_sha": 1})
     if model is None:
         return None
     query: Doc = {
         "model_id": model["_id"],
-        "model_sha": model["sha"],
+        "model_sha": _eval_sha(model),
         "dataset_id": _text(dataset_id),
     }
     if split := _text(split):
@@ -601,7 +633,10 @@ def compare_models(
     metric = metric if metric in CLASS_METRICS else "f1"
     dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
     wanted = [m for m in dict.fromkeys(_text(m, limit=300) for m in model_ids) if m][:8]
-    shas = {d["_id"]: d["sha"] for d in store.models.find({"_id": {"$in": wanted}}, {"sha": 1})}
+    shas = {
+        d["_id"]: _eval_sha(d)
+        for d in store.models.find({"_id": {"$in": wanted}}, {"sha": 1, "eval_sha": 1})
+    }
     docs: dict[str, Doc] = {}
     for d in store.results.find(
         {"model_id": {"$in": list(shas)}, "dataset_id": dataset_id, "variant": variant},
@@ -667,6 +702,17 @@ class VariantCount:
 
 
 @dataclass(frozen=True)
+class ModuleProblem:
+    """The dataset of an evaluation module cannot be used (``Store.record_module_problem``):
+    jobs that need the module wait for a fix of its YAML."""
+
+    module_id: str
+    error: str  # the exception message: show it as text, never as markup
+    since: datetime | None
+    waiting: int  # jobs blocked on it
+
+
+@dataclass(frozen=True)
 class DatasetDetail:
     dataset_id: str
     name: str
@@ -681,6 +727,7 @@ class DatasetDetail:
     examples: dict[int, list[DatasetExampleRecord]]  # class id -> a few examples
     splits: list[DatasetSplitRecord]
     evaluated: list[VariantCount]
+    problem: ModuleProblem | None = None  # its module's dataset cannot be used now
 
 
 def list_datasets(store: Store) -> list[DatasetSummary]:
@@ -701,6 +748,29 @@ def dataset_variants(store: Store, dataset_id: str) -> list[str]:
     doc = store.datasets.find_one({"_id": _text(dataset_id)}, {"variants": 1})
     variants = list((doc or {}).get("variants") or [])
     return sorted(set(variants) | {ORIGINAL}, key=_variant_order) if doc else []
+
+
+def dataset_problem(store: Store, dataset_id: str) -> ModuleProblem | None:
+    """The open problem of the module evaluating ``dataset_id``, if it has one.
+
+    The module is read from the dataset's newest result (``space_recency`` index, one
+    document); ``module_problems`` holds one small document per broken module.
+    """
+    problems = {d["_id"]: d for d in store.module_problems.find()}
+    if not problems:
+        return None
+    newest = store.results.find_one(
+        {"dataset_id": _text(dataset_id)}, {"module_id": 1}, sort=[("created_at", DESCENDING)]
+    )
+    found = problems.get((newest or {}).get("module_id"))
+    if found is None:
+        return None
+    return ModuleProblem(
+        module_id=str(found["_id"]),
+        error=str(found.get("error") or ""),
+        since=found.get("since"),
+        waiting=store.jobs.count_documents({"status": "blocked", "module": found["_id"]}),
+    )
 
 
 def dataset_detail(
@@ -774,6 +844,7 @@ def dataset_detail(
         examples=examples,
         splits=splits,
         evaluated=evaluated,
+        problem=dataset_problem(store, doc["_id"]),
     )
 
 

@@ -7,6 +7,7 @@ Screenshots go to ``tests/artifacts/space/`` (ignored by git, kept by CI as arti
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -106,6 +107,9 @@ def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) ->
                 )
             ],
         )
+        # its author closed evalbot's PR #1; MNIST's module lost its dataset (as the bot records)
+        writer.set_declined("demo/vit-digits", 1, by="demo")
+        writer.record_module_problem("mnist", "digest", "ylecun/mnist: no column <label>")
         writer.set_identity(
             SigningIdentity(
                 key_id="space-test-key",
@@ -207,8 +211,9 @@ def no_traceback(page: Page) -> None:
 
 def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Store) -> None:
     open_view(page, space_url, "?view=models", "#models-list")
-    names = [r[0] for r in table_rows(page, "#models-list")]
-    assert names == sorted(m.repo_id for m in db.list_models())
+    rows = table_rows(page, "#models-list")
+    assert [r[0] for r in rows] == sorted(m.repo_id for m in db.list_models())
+    assert {r[0] for r in rows if r[8] == "declined"} == {"demo/vit-digits"}
     assert "Page 1 / 1 · 5 models" in page.locator("#models-info").inner_text()
     page.locator("#models-search textarea, #models-search input").first.fill("digits")
     page.locator("#models-search textarea, #models-search input").first.press("Enter")
@@ -237,9 +242,15 @@ def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Sto
 def test_model_view_from_a_pr_link(page: Page, space_url: str, db: Store) -> None:
     open_view(page, space_url, "?model=demo/vit-digits", "#model-name")  # the form PRs link to
     assert page.locator("#model-name").inner_text() == "demo/vit-digits"
+    expect(page.locator("#model-declined a")).to_have_attribute(
+        "href", re.compile(r"/demo/vit-digits/discussions/1$")
+    )
+    shot(page, "model_declined")
     model = db.get_model("demo/vit-digits")
     assert model is not None
-    (original,) = [r for r in db.results_for(model.repo_id, model.sha) if r.variant == "original"]
+    (original,) = [
+        r for r in db.results_for(model.repo_id, model.evaluated_sha) if r.variant == "original"
+    ]
     rows = table_rows(page, "#model-results")
     first = next(r for r in rows if r[2] == "original")
     assert first[3].startswith(f"{original.metrics['accuracy']:.3f}")
@@ -377,6 +388,11 @@ def test_model_comparison(page: Page, space_url: str, db: Store) -> None:
 
 def test_dataset_view(page: Page, space_url: str, db: Store) -> None:
     open_view(page, space_url, "?view=dataset&dataset=ylecun/mnist", "#dataset-name")
+    expect(page.locator("#dataset-problem")).to_contain_text(
+        "cannot currently be used for new evaluations (module mnist"
+    )
+    expect(page.locator("#dataset-problem")).to_contain_text("no column <label>")  # as text
+    shot(page, "dataset_problem")
     d = q.dataset_detail(db, "ylecun/mnist")
     assert d is not None
     assert len(table_rows(page, "#dataset-classes")) == len(d.labels) == 10

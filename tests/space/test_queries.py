@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from space import views
@@ -278,6 +280,105 @@ def test_stale_revisions_are_not_shown(filled: Store) -> None:
     )
     detail = q.model_detail(filled, "demo/a")
     assert detail is not None and {r.metrics["accuracy"] for r in detail.results} == {0.9, 0.45}
+
+
+def test_results_follow_the_evaluated_revision_not_the_head(filled: Store) -> None:
+    """A README-only commit (or the merge of evalbot's PR) moves the head ``sha``; ``eval_sha``
+    keeps naming the evaluated revision, whose results still stand everywhere."""
+    head = "f" * 40
+    record = ModelRecord(
+        "demo/moved",
+        SHA,
+        pipeline_tag="text-classification",
+        datasets=("dair-ai/emotion",),
+        fingerprint="sha256:same-weights",
+    )
+    filled.upsert_model(record)
+    for variant, acc in (("original", 0.7), ("lowercase", 0.35)):
+        filled.save_result(
+            make_record(model_id="demo/moved", variant=variant, metrics={"accuracy": acc})
+        )
+    filled.mark_evaluated("demo/moved", SHA, [])
+    filled.upsert_model(replace(record, sha=head))  # the card changed, not the files
+    moved = filled.get_model("demo/moved")
+    assert moved is not None and (moved.sha, moved.eval_sha) == (head, SHA)
+
+    detail = q.model_detail(filled, "demo/moved")
+    assert detail is not None and [r.variant for r in detail.results] == ["original", "lowercase"]
+    page = views.model_view(filled, {"model": "demo/moved"})
+    assert "0.700" in page and "same files as the evaluated <code>aaaaaaaa</code>" in page
+    (row,) = q.list_models(filled, q.ModelFilter(search="moved")).rows
+    assert row.evaluated_on == ("dair-ai/emotion",) and row.accuracy == 0.7
+    result = q.result_detail(filled, "demo/moved", "dair-ai/emotion")
+    assert result is not None and result.model_sha == SHA
+    assert [v.variant for v in result.variants] == ["original", "lowercase"]
+    cmp = q.variant_comparison(filled, "demo/moved", "dair-ai/emotion")
+    assert cmp is not None and cmp.variants == ["original", "lowercase"]
+    both = q.compare_models(filled, "dair-ai/emotion", ["demo/moved", "demo/a"])
+    assert [m.model_id for m in both.models] == ["demo/moved", "demo/a"] and not both.missing
+
+
+def test_a_declined_repo_reads_as_declined(filled: Store) -> None:
+    filled.set_declined("demo/b", 7, by="<b>alice</b>")
+    declined = q.ModelFilter(pr="declined")
+    plan = str(filled.models.find(q.model_query(declined, filled)).explain())
+    assert "declined.num" in plan and "IXSCAN" in plan  # the sparse index, not a scan
+    page = q.list_models(filled, declined)
+    assert [(r.repo_id, r.declined) for r in page.rows] == [("demo/b", 7)]
+    assert {r.repo_id: r.declined for r in q.list_models(filled, q.ModelFilter()).rows} == {
+        "demo/a": None,
+        "demo/b": 7,
+        "demo/es": None,
+        "other/c": None,
+    }
+    listed = views.models_view(filled, {"pr": "declined"}, hub_url="https://hub.test").html
+    assert 'href="https://hub.test/demo/b/discussions/7"' in listed and ">declined<" in listed
+    assert views.models_filter({"pr": "open"}).pr == ""  # only the known value is passed on
+    hostile = {"$ne": None}
+    assert q.list_models(filled, q.ModelFilter(pr=hostile)).total == 4  # type: ignore[arg-type]
+
+    detail = q.model_detail(filled, "demo/b")
+    assert detail is not None and detail.declined is not None
+    assert (detail.declined.num, detail.declined.by) == (7, "<b>alice</b>")
+    model_page = views.model_view(filled, {"model": "demo/b"}, hub_url="https://hub.test")
+    assert "The author declined evalbot's pull requests" in model_page
+    assert 'href="https://hub.test/demo/b/discussions/7">PR #7</a>' in model_page
+    assert "closed by &lt;b&gt;alice&lt;/b&gt;" in model_page and "<b>alice" not in model_page
+    assert "0.600" in model_page  # its results are still shown
+
+    filled.set_declined("demo/b", None)  # the author opted back in
+    assert q.list_models(filled, declined).total == 0
+    assert "declined" not in views.model_view(filled, {"model": "demo/b"})
+
+
+def test_a_dataset_whose_module_is_broken_says_so(filled: Store) -> None:
+    assert q.dataset_problem(filled, "dair-ai/emotion") is None
+    filled.record_module_problem("beans", "d0", "beans: no split 'test'")  # another module's
+    assert q.dataset_problem(filled, "dair-ai/emotion") is None
+    error = "dair-ai/emotion: column <img src=x onerror=alert(1)> is missing"
+    filled.record_module_problem("emotion", "d1", error)
+    filled.enqueue("demo/new", "c" * 40)
+    job = filled.claim_job("w1")
+    assert job is not None
+    filled.finish_job(job, status="blocked", error=error, module="emotion")
+
+    detail = q.dataset_detail(filled, "dair-ai/emotion")
+    assert detail is not None and detail.problem is not None
+    assert (detail.problem.module_id, detail.problem.error, detail.problem.waiting) == (
+        "emotion",
+        error,
+        1,
+    )
+    page = views.dataset_view(filled, {"dataset": "dair-ai/emotion"})
+    assert "This dataset cannot currently be used for new evaluations" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
+    assert f"since {detail.problem.since:%Y-%m-%d %H:%M} UTC" in page  # type: ignore[union-attr]
+    assert "1 evaluation wait for a fix" in page
+
+    filled.clear_module_problem("emotion")  # the module's YAML was fixed
+    assert "cannot currently be used" not in views.dataset_view(
+        filled, {"dataset": "dair-ai/emotion"}
+    )
 
 
 def test_a_dead_database_reads_as_a_sentence() -> None:
