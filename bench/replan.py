@@ -11,7 +11,7 @@ of the same content (``sha`` ≠ ``eval_sha``), and a few with a queued or runni
 model has a finished job.
 
 Times ``bot.replan.replan(store, planner_for(config))`` as ``bot.cycle`` calls it each cycle,
-side by side in one run, each repeat alternating the two (jobs reset between repeats):
+side by side in one run, alternating (the seeded jobs restored before every run):
 
 - ``steady``: the shipped config; nothing may be queued (what every cycle pays);
 - ``change``: a copy of the config with one perturbation added to ``emotion`` and the
@@ -80,9 +80,8 @@ HYPERPARAMETERS: dict[str, object] = {  # what ``evaluators.metadata`` keeps of 
     "torch_dtype": "float32",
     "transformers_version": "4.44.2",
 }
-UNSUPPORTED: tuple[
-    tuple[str, tuple[str, ...]], ...
-] = (  # no module selects these: a task mismatch, or datasets no module lists
+# Cards no module selects: a task mismatch, or datasets no module lists.
+UNSUPPORTED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("image-classification", ("dair-ai/emotion",)),
     ("text-classification", ("my-org/private-tweets",)),
     ("object-detection", ()),
@@ -218,11 +217,8 @@ def edit(root: Path, module_id: str, change: Callable[[dict[str, Any]], object])
 
 
 def reset_jobs(store: Store, jobs: list[dict[str, Any]]) -> None:
-    """The seeded jobs again, flushed to disk (a checkpoint), so the next run does not pay
-    for the reset's writes."""
     store.jobs.delete_many({})
     store.jobs.insert_many([dict(j) for j in jobs], ordered=False)
-    store.client.admin.command("fsync")
 
 
 def measure(

@@ -83,7 +83,9 @@ def discover(
 
     Args:
         limit: At most this many new revisions looked up per query and cycle.
-        backfill_days: How far back a query with no watermark yet (the first run) lists.
+        backfill_days: How far back a query with no watermark yet (the first run) lists;
+            that floor is stored as its watermark, so a first run spread over cycles by
+            ``limit`` keeps its window.
         hub: Whether to list the Hub (the ``huggingface`` source).
         zoo: FiftyOne zoo model names (fnmatch patterns) to take as well; None: the FiftyOne
             source is off.
@@ -150,7 +152,10 @@ def _discover_one(
     so no model is ever skipped.
     """
     key = f"huggingface:{task}:dataset:{dataset}"
-    watermark = store.get_watermark(key) or floor
+    watermark = store.get_watermark(key)
+    if watermark is None:  # the first run: its window stays put until it has been taken in
+        watermark = floor
+        store.set_watermark(key, floor)
     newest: datetime | None = None
     seen = looked_up = 0
     complete = True

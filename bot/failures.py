@@ -49,7 +49,7 @@ def classify(exc: BaseException) -> Fault:
             break
         if is_infrastructure(seen):
             return Fault.INFRASTRUCTURE
-        seen = seen.__cause__ or seen.__context__
+        seen = _cause(seen)
     if isinstance(exc, DatasetError):
         return Fault.MODULE
     return Fault.UNKNOWN
@@ -114,5 +114,12 @@ def hint(exc: BaseException) -> float | None:
             return None
         if (found := retry_after(seen)) is not None:
             return found
-        seen = seen.__cause__ or seen.__context__
+        seen = _cause(seen)
     return None
+
+
+def _cause(exc: BaseException) -> BaseException | None:
+    """The exception ``exc`` was raised from, or while handling (unless ``from None``)."""
+    if exc.__cause__ is not None:
+        return exc.__cause__
+    return None if exc.__suppress_context__ else exc.__context__

@@ -91,8 +91,10 @@ def replan(
                 want(repo_id, sha, "module fixed", f"module {module_id} changed")
     # An operator's requeue takes up jobs blocked on a module too (`evalbot requeue --module`
     # clears the module's problem: its blocked jobs would otherwise wait for good).
-    active = store.active_jobs(blocked=not force)
-    known = store.job_keys()
+    states = store.job_states()  # one scan serves both
+    busy = {"queued", "running", "blocked"} if not force else {"queued", "running"}
+    active = {key for key, status in states.items() if status in busy}
+    known = states.keys()
     module_tasks = tuple(f"{m}/" for m in modules or ())
     for doc in store.planning_view():
         repo_id = doc["_id"]
@@ -131,7 +133,7 @@ def replan(
 
 
 def _describe(missing: AbstractSet[str]) -> str:
-    """``emotion/typos-rate0.05/v1/0.2.0`` ... as "3 tasks missing (emotion: typos-rate0.05 ...)"."""
+    """``emotion/typos(rate=0.05)/v1/0.2.0`` ... as "3 tasks missing (emotion v1: typos(rate=0.05) ...)"."""
     by_module: dict[str, list[str]] = {}
     for task in sorted(missing):
         module, variant, version, _ = task.split("/", 3)

@@ -9,7 +9,7 @@ one, so a config change reaches every model it applies to and only the missing t
 Example:
     >>> planner = Planner(modules, code_version="0.2.0")
     >>> sorted(planner.tasks("text-classification", ["dair-ai/emotion"]))
-    ['emotion/original/v1/0.2.0', 'emotion/typos-rate0.05/v1/0.2.0', ...]
+    ['emotion/lowercase/v1/0.2.0', 'emotion/no_punctuation/v1/0.2.0', ...]
 """
 
 from __future__ import annotations

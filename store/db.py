@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
@@ -340,6 +340,8 @@ class Store:
         content: Doc = {}
         if previous is not None and previous.get("sha") == model.sha:
             content = {"eval_sha": previous.get("eval_sha") or model.sha}
+            if not model.fingerprint and previous.get("fingerprint"):
+                doc["fingerprint"] = previous["fingerprint"]  # a record that did not say
         elif previous is not None and previous.get("fingerprint") == fingerprint:
             content = {"eval_sha": previous.get("eval_sha") or previous["sha"]}
         elif (seen := self._evaluated_content(repo_id, fingerprint)) is not None:
@@ -835,7 +837,11 @@ class Store:
                 {
                     "$set": {
                         "reap_crashed": {
-                            "$cond": [first_take, crashed_now, {"$ifNull": ["$reap_crashed", False]}]
+                            "$cond": [
+                                first_take,
+                                crashed_now,
+                                {"$ifNull": ["$reap_crashed", False]},
+                            ]
                         },
                         "status": "running",
                         "worker": worker,
@@ -866,7 +872,8 @@ class Store:
     # -- re-planning -------------------------------------------------------------------------
 
     def planning_view(self) -> Iterator[Doc]:
-        """What re-planning reads of every model, and only that (a covered, cheap scan)."""
+        """What re-planning reads of every model, projected to those fields (MongoDB still
+        reads each document: ``evaluated_tasks`` is an array, no index can cover the scan)."""
         return self.models.find(
             {},
             {
@@ -899,46 +906,64 @@ class Store:
         }
 
     def requeue_many(self, jobs: Sequence[tuple[str, str, str]]) -> int:
-        """:meth:`requeue` for each (repo_id, sha, reason), in one bulk write; returns how many
-        were queued (new jobs, or finished ones reset). Queued and running jobs stay as they are.
+        """:meth:`requeue` for each (repo_id, sha, reason), in bulk; returns how many were
+        queued (new jobs, or finished ones reset). Queued and running jobs stay as they are.
+
+        One update per distinct reason over the existing jobs' ids, one insert of the missing
+        ones: thousands of jobs cost a few round trips (re-planning after a config change).
         """
         if not jobs:
             return 0
         now = utcnow()
-        ops = [
-            UpdateOne(
-                {"repo_id": repo_id, "sha": sha, "status": {"$nin": ["queued", "running"]}},
-                {
-                    "$set": {
-                        "status": "queued",
-                        "attempts": 0,
-                        "transient": 0,
-                        "lease_until": None,
-                        "not_before": None,
-                        "error": None,
-                        "module": None,
-                        "reaping": False,
-                        "finished": 0,
-                        "reason": reason,
-                        "requeued_at": now,
-                    },
-                    "$setOnInsert": {"created_at": now},
-                },
-                upsert=True,
-            )
-            for repo_id, sha, reason in jobs
+        wanted = {(repo_id, sha): reason for repo_id, sha, reason in jobs}
+        found: dict[tuple[str, str], Any] = {}
+        repos = sorted({repo_id for repo_id, _ in wanted})
+        for doc in self.jobs.find({"repo_id": {"$in": repos}}, {"repo_id": 1, "sha": 1}):
+            key = (doc["repo_id"], doc["sha"])
+            if key in wanted:
+                found[key] = doc["_id"]
+        fresh: Doc = {
+            "status": "queued",
+            "attempts": 0,
+            "transient": 0,
+            "lease_until": None,
+            "not_before": None,
+            "error": None,
+            "module": None,
+            "reaping": False,
+            "finished": 0,
+            "requeued_at": now,
+        }
+        by_reason: dict[str, list[Any]] = {}
+        for key, job_id in found.items():
+            by_reason.setdefault(wanted[key], []).append(job_id)
+        queued = 0
+        for reason, ids in by_reason.items():
+            queued += self.jobs.update_many(
+                {"_id": {"$in": ids}, "status": {"$nin": ["queued", "running"]}},
+                {"$set": {**fresh, "reason": reason}},
+            ).modified_count
+        missing = [
+            {"repo_id": r, "sha": s, **fresh, "reason": why, "created_at": now}
+            for (r, s), why in wanted.items()
+            if (r, s) not in found
         ]
-        try:
-            result = self.jobs.bulk_write(ops, ordered=False)
-            return result.modified_count + result.upserted_count
-        except BulkWriteError as exc:  # a queued or running job: its upsert collides, as meant
-            details = exc.details
-            return int(details.get("nModified", 0)) + int(details.get("nUpserted", 0))
+        if missing:
+            try:
+                queued += len(self.jobs.insert_many(missing, ordered=False).inserted_ids)
+            except BulkWriteError as exc:  # queued meanwhile by another process: as meant
+                queued += int(exc.details.get("nInserted", 0))
+        return queued
 
     def job_keys(self) -> set[tuple[str, str]]:
         """(repo_id, sha) of every job, whatever its status."""
+        return set(self.job_states())
+
+    def job_states(self) -> dict[tuple[str, str], str]:
+        """The status of every job by (repo_id, sha): one scan of the queue."""
         return {
-            (d["repo_id"], d["sha"]) for d in self.jobs.find({}, {"repo_id": 1, "sha": 1, "_id": 0})
+            (d["repo_id"], d["sha"]): d["status"]
+            for d in self.jobs.find({}, {"repo_id": 1, "sha": 1, "status": 1, "_id": 0})
         }
 
     # -- module problems ---------------------------------------------------------------------

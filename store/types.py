@@ -43,8 +43,8 @@ def task_key(module_id: str, variant: str, config_version: int, code_version: st
     """The name of one evaluation task of a model revision, as planning counts them.
 
     Example:
-        >>> task_key("emotion", "typos-rate0.05", 2, "0.2.0")
-        'emotion/typos-rate0.05/v2/0.2.0'
+        >>> task_key("emotion", "typos(rate=0.05)", 2, "0.2.0")
+        'emotion/typos(rate=0.05)/v2/0.2.0'
     """
     return f"{module_id}/{variant}/v{config_version}/{code_version}"
 

@@ -145,16 +145,21 @@ def test_the_lookup_limit_spreads_a_burst_over_cycles(
     repos = [f"demo/{tag}-{i}" for i in range(8)]
     for repo in repos:
         push(author, repo, tag)
+    oldest = author.model_info(repos[0]).last_modified
+    assert oldest is not None
     newest_first = list(reversed(repos))
     taken: list[str] = []
+    floor = None
     for cycle, expected in enumerate([newest_first[:3], newest_first[3:6], newest_first[6:]]):
         admin.clear_log()
         report = discover(bot, modules, store, limit=3)
         assert queued(report) == sorted(expected), cycle
         assert sorted(looked_up(admin)) == sorted(expected), cycle
         taken += queued(report)
-        if cycle < 2:
-            assert watermark(store, tag) is None, cycle  # the rest of the listing waits
+        if cycle < 2:  # the rest of the listing waits: the first run's floor stays put
+            floor = floor or watermark(store, tag)
+            assert floor is not None and floor < oldest
+            assert watermark(store, tag) == floor, cycle
     assert sorted(taken) == sorted(repos)  # every model once, none skipped
     assert store.jobs.count_documents({}) == 8
     assert watermark(store, tag) == author.model_info(repos[-1]).last_modified
@@ -173,7 +178,9 @@ def test_a_card_only_commit_keeps_the_evaluation_and_new_content_is_queued(
     fingerprint = store.get_model(repo).fingerprint  # type: ignore[union-attr]
     assert fingerprint.startswith("sha256:")
 
-    readme = push_file(author, repo, "README.md", (card(tag) + "\nNow with a typo fixed.\n").encode())
+    readme = push_file(
+        author, repo, "README.md", (card(tag) + "\nNow with a typo fixed.\n").encode()
+    )
     report = discover(bot, modules, store, limit=50)
     assert report.queued == [] and report.seen == 1
     model = store.get_model(repo)
@@ -207,9 +214,6 @@ def test_the_first_run_lists_only_the_backfill_window(
     old_at = author.model_info(old).last_modified
     new_at = author.model_info(new).last_modified
     assert old_at is not None and new_at is not None and new_at - old_at > timedelta(seconds=1)
-    # backfill_days=0: a first run takes nothing from the past
-    assert discover(bot, modules, store, limit=50, backfill_days=0).seen == 0
-    assert watermark(store, tag) is None
     # a window reaching back to between the two commits
     middle = old_at + (new_at - old_at) / 2
     days = (utcnow() - middle).total_seconds() / 86400
@@ -220,6 +224,13 @@ def test_the_first_run_lists_only_the_backfill_window(
     # from now on the watermark decides, not the window
     assert discover(bot, modules, store, limit=50, backfill_days=365).queued == []
     assert store.get_model(old) is None
+    # backfill_days=0: a first run takes nothing from the past
+    store.poll_state.delete_many({})
+    store.models.delete_many({})
+    before = utcnow()
+    assert discover(bot, modules, store, limit=50, backfill_days=0).seen == 0
+    assert store.models.count_documents({}) == 0
+    assert watermark(store, tag) >= before - timedelta(seconds=1)  # type: ignore[operator]
 
 
 def test_a_model_the_hub_refuses_waits_for_the_next_cycle(
@@ -247,17 +258,20 @@ def test_a_model_the_hub_refuses_waits_for_the_next_cycle(
     assert store.jobs.count_documents({}) == 4
 
 
-def test_a_listing_the_hub_refuses_is_skipped_whole(
-    store: Store, hub: RunningSandbox, admin: Admin, tag: str, modules: list[EvaluationModule]
+def test_a_first_run_spread_over_cycles_keeps_its_window(
+    store: Store, author: HfApi, bot: HfApi, tag: str, modules: list[EvaluationModule]
 ) -> None:
-    author = HfApi(endpoint=hub.url, token=hub.tokens["demo"])
-    push(author, f"demo/{tag}-m", tag)
-    admin.fault(status=503, seconds=30, path_prefix="/api/models", method="GET")
-    plain = HfApi(endpoint=hub.url, token=hub.tokens["evalbot"])  # the client's own retries
-    started = time.monotonic()
-    report = discover(plain, modules, store, limit=50)
-    assert report.skipped_queries == 1 and report.queued == []
-    assert watermark(store, tag) is None
-    admin.clear_faults()
-    assert time.monotonic() - started < 60
-    assert len(discover(plain, modules, store, limit=50).queued) == 1
+    """The lookup limit spreads a first run over cycles; the backfill window must not slide
+    meanwhile, or the oldest models in it are never looked up."""
+    old, new = f"demo/{tag}-old", f"demo/{tag}-new"
+    push(author, old, tag)
+    push(author, new, tag)
+    old_at = author.model_info(old).last_modified
+    assert old_at is not None
+    days = (utcnow() - old_at + timedelta(seconds=0.5)).total_seconds() / 86400
+    first = discover(bot, modules, store, limit=1, backfill_days=days)
+    assert queued(first) == [new]  # the limit: the older one waits for the next cycle
+    time.sleep(1.0)  # the next cycle: `now - backfill_days` is past the old model by now
+    second = discover(bot, modules, store, limit=1, backfill_days=days)
+    assert queued(second) == [old]
+    assert watermark(store, tag) == author.model_info(new).last_modified

@@ -49,7 +49,8 @@ def test_a_module_plans_its_original_and_each_variant(modules: list[EvaluationMo
     }
     bumped = Planner(edited(modules, "emotion", version=3), code_version="1.0")
     assert bumped.tasks(TEXT, ["emotion"]) == {
-        f"emotion/{v}/v3/1.0" for v in ("original", "lowercase", "typos(rate=0.05)", "no_punctuation")
+        f"emotion/{v}/v3/1.0"
+        for v in ("original", "lowercase", "typos(rate=0.05)", "no_punctuation")
     }
     image = Planner(modules, code_version=CODE).tasks("image-classification", ["ylecun/mnist"])
     assert "mnist/original/v1/9.9.9" in image
@@ -132,9 +133,7 @@ def test_module_digest_is_stable_across_loads(modules: list[EvaluationModule]) -
     digests = {module_digest(m) for m in modules}
     assert len(digests) == len(modules)  # every module its own digest
     emotion = next(m for m in modules if m.id == "emotion")
-    reordered = EvaluationModule.model_validate(
-        dict(reversed(list(emotion.model_dump().items())))
-    )
+    reordered = EvaluationModule.model_validate(dict(reversed(list(emotion.model_dump().items()))))
     assert module_digest(reordered) == module_digest(emotion)
     assert module_digest(emotion.model_copy(update={"batch_size": 16})) != module_digest(emotion)
 

@@ -240,7 +240,12 @@ def test_blocked_jobs_by_module(store: Store) -> None:
     # blocked jobs are active (re-planning leaves them); finished ones are not
     assert store.active_jobs() == {("org/a", SHA), ("org/b", SHA), ("org/c", SHA)}
     assert store.job_keys() == {(f"org/{x}", SHA) for x in "abcd"}
-    assert store.requeue_many([(r, s, "module emotion changed") for r, s in store.blocked_jobs("emotion")]) == 2
+    assert (
+        store.requeue_many(
+            [(r, s, "module emotion changed") for r, s in store.blocked_jobs("emotion")]
+        )
+        == 2
+    )
     assert store.blocked_jobs("emotion") == []
     assert job_doc(store, "org/a")["module"] is None
     assert [j["repo_id"] for j in store.jobs_with_status("blocked")] == ["org/c"]

@@ -141,7 +141,11 @@ def test_an_unknown_fingerprint_makes_every_revision_new_content(store: Store) -
     assert stored(store).status is ModelStatus.EVALUATED
     assert store.upsert_model(model(SHA_B, "")) is True
     got = stored(store)
-    assert (got.eval_sha, got.status, got.fingerprint) == (SHA_B, ModelStatus.PENDING, f"rev:{SHA_B}")
+    assert (got.eval_sha, got.status, got.fingerprint) == (
+        SHA_B,
+        ModelStatus.PENDING,
+        f"rev:{SHA_B}",
+    )
     # results stored under a "rev:" fingerprint are never a revert target
     store.save_result(make_record(model_id=REPO, model_sha=SHA_C, fingerprint=f"rev:{SHA_C}"))
     assert store.upsert_model(model(SHA_C, "")) is True
