@@ -22,7 +22,7 @@ from bot.worker import Worker
 from sandbox.storage import AddFile
 from sandbox.world import build_world
 from store.db import Store
-from store.types import ModelRecord, ModelStatus
+from store.types import FailureReason, ModelRecord, ModelStatus
 from tests.corpus import repos
 from tests.sandbox.helpers import Admin
 
@@ -112,10 +112,12 @@ def test_bad_repos_end_typed_in_one_cycle(
         model = store.get_model(repo_id)
         assert model is not None, repo_id
         job = store.get_job(repo_id, model.sha)
-        assert job is not None and job["status"] in ("done", "failed"), (repo_id, job)
+        assert job is not None and job["status"] in ("done", "failed", "gone"), (repo_id, job)
         if model.status is ModelStatus.FAILED:
             assert model.failure_reason is not None and model.failure_detail, repo_id
-            assert job["status"] == "failed"
+            # a repo deleted since discovery ends its job with the reason, not as an error
+            gone = model.failure_reason is FailureReason.NOT_FOUND
+            assert job["status"] == ("gone" if gone else "failed"), (repo_id, job["status"])
             outcomes[case.name] = model.failure_reason.value
         else:
             assert model.status is ModelStatus.EVALUATED, (repo_id, model.status)
@@ -125,7 +127,7 @@ def test_bad_repos_end_typed_in_one_cycle(
         c.name: (outcomes[c.name], c.expected) for c in cases if outcomes[c.name] != c.expected
     }
     assert not wrong, "\n".join(f"{k}: got {v[0]}, expected {v[1]}" for k, v in wrong.items())
-    assert store.job_counts().keys() <= {"done", "failed"}
+    assert store.job_counts().keys() <= {"done", "failed", "gone"}
     tracebacks = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     assert not tracebacks, [f"{r.name}: {r.getMessage()[:200]}" for r in tracebacks]
     assert report.evaluated == Counter(outcomes.values())[repos.EVALUATED]

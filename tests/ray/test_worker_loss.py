@@ -13,8 +13,9 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from bot.cycle import run_cycle
-from bot.jobloop import CycleReport
+from bot.cycle import plan_cycle, run_cycle
+from bot.jobloop import CycleReport, drain
+from bot.worker import Worker
 from evaluators.ray_executor import TASK_NAME
 from sandbox.world import World
 from store.db import Store
@@ -124,10 +125,11 @@ def test_a_429_met_by_the_ray_task_hands_the_job_back_for_later(
     repo_id = f"ray429{uuid.uuid4().hex[:6]}/busy"
     make_model(demo_api, world, repo_id, config.tag)
     admin = Admin(sandbox.url)
-    admin.fault(status=429, count=1, path_prefix=f"/api/models/{repo_id}/revision", retry_after=1)
     api = retrying_api(bot_token)
+    first = plan_cycle(config.load(), api=api, store=store)  # discovered and queued
+    admin.fault(status=429, count=1, path_prefix=f"/api/models/{repo_id}/revision", retry_after=1)
     try:
-        first = run_cycle(config.load(), api=api, store=store, device="cpu")
+        drain(Worker(config.load(), api=api, store=store, device="cpu"), first, once=True)
     finally:
         admin.clear_faults()
     assert (first.evaluated, dict(first.failed), first.retry_later) == (0, {}, 1), first.summary()
