@@ -266,7 +266,7 @@ class Publisher:
         """DECLINED when someone other than the bot closed one of its PRs without merging and
         the author has not opted back in (the tag ``evalbot``, or reopening a PR). Keeps the
         store's record of it (``evalbot status`` and the Space show it) up to date."""
-        closed = [pr for pr in prs if pr.status == "closed" and pr.closed_by not in (None, self.me)]
+        closed = [pr for pr in prs if pr.status == "closed" and pr.closed_by != self.me]
         back_in = opted_in(model.tags, card) or any(pr.reopened_by for pr in prs if pr.is_open)
         if closed and not back_in:
             pr = closed[0]  # the newest
@@ -405,7 +405,7 @@ class Publisher:
             status = "open" if pr.is_open else pr.status
             if status != "open":
                 changed += 1
-                if status == "closed" and pr.closed_by not in (None, self.me):
+                if status == "closed" and pr.closed_by != self.me:
                     self.store.set_declined(record.repo_id, pr.num, by=pr.closed_by)
             self.store.set_pr_status(record.repo_id, record.num, status)
         return changed
