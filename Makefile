@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test lint format bench install clean validate browser
+.PHONY: demo test tests quick lint format bench install clean validate browser
 
 # Debian's Chromium drives the Space's browser tests (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
@@ -41,9 +41,22 @@ format: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/evalbot validate config
 
-test: $(STAMP) browser lint
+# The lint (mypy takes ~50 s on a fresh clone) runs beside the tests: both must pass.
+test: $(STAMP) browser
 	$(BIN)/evalbot validate config
+	@$(MAKE) --no-print-directory -j2 lint tests
+
+tests: $(STAMP)
 	$(BIN)/pytest
+
+# The quick lane for work (a few minutes): everything but the end-to-end, browser, Ray, repo
+# corpus and many-process tests, stopping at the first failure.
+quick: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/pytest -x -q --ignore=tests/e2e --ignore=tests/ray --ignore=tests/space/test_browser.py \
+	  --ignore=tests/corpus/test_repos.py --ignore=tests/bot/test_lifecycle.py \
+	  --ignore=tests/bot/test_workers.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

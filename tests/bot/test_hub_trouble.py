@@ -30,7 +30,9 @@ def test_429s_and_5xx_are_ridden_out(
     store: Store,
     tmp_path: Path,
 ) -> None:
-    config = write_config(tmp_path / "config", queue={"max_attempts": 5})
+    config = write_config(  # (in process: the Hub's trouble is the point, not isolation)
+        tmp_path / "config", queue={"max_attempts": 5}, isolation={"enabled": False}
+    )
     ns = f"flaky{uuid.uuid4().hex[:6]}"
     repos = {name: f"{ns}/{name}" for name in ("m-a", "m-b", "m-c", "m-d", "m-e")}
     for repo_id in repos.values():
@@ -77,7 +79,9 @@ def test_repo_states_give_typed_outcomes_and_no_pr(
     store: Store,
     tmp_path: Path,
 ) -> None:
-    config = write_config(tmp_path / "config", pull_requests={"enabled": False})
+    config = write_config(
+        tmp_path / "config", pull_requests={"enabled": False}, isolation={"enabled": False}
+    )
     ns = f"state{uuid.uuid4().hex[:6]}"
     names = ("gated", "disabled", "deleted", "noprs", "stale", "capped")
     repos = {name: f"{ns}/{name}" for name in names}
@@ -146,7 +150,10 @@ def test_repo_states_give_typed_outcomes_and_no_pr(
         {"repo_id": capped.repo_id}, {"$set": {"status": "queued", "attempts": 0}}
     )
     capped_config = write_config(
-        tmp_path / "capped", tag=config.tag, pull_requests={"max_per_hour": 2}
+        tmp_path / "capped",
+        tag=config.tag,
+        pull_requests={"max_per_hour": 2},
+        isolation={"enabled": False},
     )
     worker = Worker(capped_config.load(), api=api, store=store)
     job = store.claim_job(worker.name)

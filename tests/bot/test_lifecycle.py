@@ -217,10 +217,10 @@ def test_a_month_of_hub_life(life: Life) -> None:
     )
     names = ("a", "b", "c", "d", "e", "f", "g", "es")
     # -- day 1: eight new models; three workers take the queue ------------------------------
+    for name in ("w0", "w1", "w2"):  # they start while the authors upload
+        life.start_worker(name)
     for name in names:
         life.model(name, spanish=name == "es", readme=forged_card if name == "g" else None)
-    for name in ("w0", "w1", "w2"):
-        life.start_worker(name)
     life.cycle()
     life.settle()
     first_prs = {n: [p.num for p in life.prs(n)] for n in names}

@@ -146,7 +146,9 @@ def test_many_workers_and_restarts_open_one_pr_per_revision(
     cli_env: Callable[[FastConfig], dict[str, str]],
     tmp_path: Path,
 ) -> None:
-    config = write_config(tmp_path / "config", queue={"lease_seconds": 3})
+    config = write_config(
+        tmp_path / "config", queue={"lease_seconds": 3}, isolation={"enabled": False}
+    )
     ns = f"many{uuid.uuid4().hex[:6]}"
     normal = [f"{ns}/m{i}" for i in range(3)]
     closed, opted_out = f"{ns}/closed", f"{ns}/opted-out"
