@@ -25,7 +25,9 @@ def test_open_pr_publishes_once(
     cli_env: Callable[[FastConfig], dict[str, str]],
     tmp_path: Path,
 ) -> None:
-    config = write_config(tmp_path / "config")
+    config = write_config(
+        tmp_path / "config", isolation={"enabled": False}
+    )  # the CLI, not isolation
     repo_id = f"{config.tag}/local-model"
     sha = make_model(demo_api, world, repo_id, config.tag)
     env = cli_env(config)
