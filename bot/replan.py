@@ -28,7 +28,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from evaluators.planner import CONTENT_FAILURES, Planner
-from store.db import Store
+from store.db import ACTIVE_JOB_STATUSES, Store
 from store.types import FailureReason, ModelStatus
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def replan(
     # An operator's requeue takes up jobs blocked on a module too (`evalbot requeue --module`
     # clears the module's problem: its blocked jobs would otherwise wait for good).
     states = store.job_states()  # one scan serves both
-    busy = {"queued", "running", "blocked"} if not force else {"queued", "running"}
+    busy = ACTIVE_JOB_STATUSES if not force else ACTIVE_JOB_STATUSES - {"blocked"}
     active = {key for key, status in states.items() if status in busy}
     known = states.keys()
     module_tasks = tuple(f"{m}/" for m in modules or ())

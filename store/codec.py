@@ -21,13 +21,15 @@ from store.types import (
 )
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime) -> datetime:
     """MongoDB returns UTC datetimes, naive or with bson's own tzinfo: make them plain UTC."""
-    if value is None:
-        return value
     if value.tzinfo is not None:  # bson.tz_util.FixedOffset -> datetime.UTC (picklable anywhere)
         return value.astimezone(UTC)
     return value.replace(tzinfo=UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
 
 
 def model_to_doc(model: ModelRecord) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from store.catalogue import METRICS, TASKS
 from store.codec import (
+    as_utc,
     class_to_doc,
     detection_error_to_doc,
     doc_to_model,
@@ -79,6 +80,27 @@ RESULT_KEY_FIELDS = (
     "config_version",
     "code_version",
 )
+
+
+# A model evaluation with no failure recorded (a new one, or one that stands).
+_NO_FAILURE: dict[str, Any] = {
+    "failure_reason": None,
+    "failure_detail": None,
+    "failure_modules": [],
+    "failure_digest": None,
+}
+# A job as queued: due now, no attempt spent, no trouble, never finished.
+_FRESH_JOB: dict[str, Any] = {
+    "status": "queued",
+    "attempts": 0,
+    "transient": 0,
+    "finished": 0,
+    "lease_until": None,
+    "not_before": None,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a PR slot free since ever
+# Jobs re-planning leaves alone: waiting, at work, or waiting for a module's fix.
+ACTIVE_JOB_STATUSES = frozenset({"queued", "running", "blocked"})
 
 
 @dataclass(frozen=True)
@@ -275,20 +297,13 @@ class Store:
         naming that revision; their stored tasks are counted from their results once.
         """
         for doc in self.models.find({"eval_sha": {"$exists": False}}, {"sha": 1}):
-            keys = {
-                task_key(d["module_id"], d["variant"], d["config_version"], d["code_version"])
-                for d in self.results.find(
-                    {"model_id": doc["_id"], "model_sha": doc["sha"]},
-                    {"module_id": 1, "variant": 1, "config_version": 1, "code_version": 1},
-                )
-            }
             self.models.update_one(
                 {"_id": doc["_id"], "eval_sha": {"$exists": False}},
                 {
                     "$set": {
                         "eval_sha": doc["sha"],
                         "fingerprint": f"rev:{doc['sha']}",
-                        "evaluated_tasks": sorted(keys),
+                        "evaluated_tasks": self._stored_tasks(doc["_id"], doc["sha"]),
                     }
                 },
             )
@@ -351,10 +366,7 @@ class Store:
             content = {
                 "eval_sha": model.sha,
                 "status": ModelStatus.PENDING.value,
-                "failure_reason": None,
-                "failure_detail": None,
-                "failure_modules": [],
-                "failure_digest": None,
+                **_NO_FAILURE,
                 "evaluated_tasks": [],
             }
         for key in ("status", "failure_reason", "failure_detail", "eval_sha"):
@@ -380,22 +392,18 @@ class Store:
         if found is None:
             return None
         sha = found["model_sha"]
-        keys = {
-            task_key(d["module_id"], d["variant"], d["config_version"], d["code_version"])
-            for d in self.results.find(
-                {"model_id": repo_id, "model_sha": sha},
-                {"module_id": 1, "variant": 1, "config_version": 1, "code_version": 1},
-            )
-        }
         return {
             "eval_sha": sha,
             "status": ModelStatus.EVALUATED.value,
-            "failure_reason": None,
-            "failure_detail": None,
-            "failure_modules": [],
-            "failure_digest": None,
-            "evaluated_tasks": sorted(keys),
+            **_NO_FAILURE,
+            "evaluated_tasks": self._stored_tasks(repo_id, sha),
         }
+
+    def _stored_tasks(self, repo_id: str, sha: str) -> list[str]:
+        """The task names (:func:`task_key`) of the results stored for one evaluation."""
+        fields = ("module_id", "variant", "config_version", "code_version")
+        docs = self.results.find({"model_id": repo_id, "model_sha": sha}, dict.fromkeys(fields, 1))
+        return sorted({task_key(*(d[f] for f in fields)) for d in docs})
 
     def record_revision(self, model: ModelRecord) -> None:
         """Make sure ``model.repo_id`` is known, without moving its current revision.
@@ -423,10 +431,7 @@ class Store:
                 "$addToSet": {"evaluated_tasks": {"$each": list(tasks)}},
                 "$set": {
                     "status": ModelStatus.EVALUATED.value,
-                    "failure_reason": None,
-                    "failure_detail": None,
-                    "failure_modules": [],
-                    "failure_digest": None,
+                    **_NO_FAILURE,
                     "updated_at": utcnow(),
                 },
             },
@@ -689,18 +694,7 @@ class Store:
         """Queue an evaluation of one model revision; False when it is already known."""
         res = self.jobs.update_one(
             {"repo_id": repo_id, "sha": sha},
-            {
-                "$setOnInsert": {
-                    "status": "queued",
-                    "attempts": 0,
-                    "transient": 0,
-                    "finished": 0,
-                    "lease_until": None,
-                    "not_before": None,
-                    "reason": reason,
-                    "created_at": utcnow(),
-                }
-            },
+            {"$setOnInsert": {**_FRESH_JOB, "reason": reason, "created_at": utcnow()}},
             upsert=True,
         )
         return res.upserted_id is not None
@@ -789,8 +783,8 @@ class Store:
 
         ``refund`` gives the attempt back (the job was deferred by the bot's own policy, or
         stopped by trouble that is not the model's). ``transient`` counts one more failure in
-        a row that was not the model's (see :meth:`transient_failures`). Returns False when the
-        worker no longer held it.
+        a row that was not the model's (``Job.transient``, which sets the backoff); without it
+        the count starts again. Returns False when the worker no longer held it.
         """
         update: Doc = {
             "$set": {
@@ -896,11 +890,11 @@ class Store:
         ``blocked=False`` leaves out the jobs blocked on a module (an operator's requeue takes
         them up again).
         """
-        statuses = ["queued", "running", "blocked"] if blocked else ["queued", "running"]
+        statuses = ACTIVE_JOB_STATUSES if blocked else ACTIVE_JOB_STATUSES - {"blocked"}
         return {
             (d["repo_id"], d["sha"])
             for d in self.jobs.find(
-                {"status": {"$in": statuses}},
+                {"status": {"$in": sorted(statuses)}},
                 {"repo_id": 1, "sha": 1, "_id": 0},
             )
         }
@@ -923,15 +917,10 @@ class Store:
             if key in wanted:
                 found[key] = doc["_id"]
         fresh: Doc = {
-            "status": "queued",
-            "attempts": 0,
-            "transient": 0,
-            "lease_until": None,
-            "not_before": None,
+            **_FRESH_JOB,
             "error": None,
             "module": None,
             "reaping": False,
-            "finished": 0,
             "requeued_at": now,
         }
         by_reason: dict[str, list[Any]] = {}
@@ -1042,7 +1031,7 @@ class Store:
         missing = set(ids) - {d["_id"] for d in self.pr_slots.find({"_id": {"$in": ids}})}
         for slot in sorted(missing):
             with contextlib.suppress(DuplicateKeyError):
-                self.pr_slots.insert_one({"_id": slot, "until": datetime(1970, 1, 1, tzinfo=UTC)})
+                self.pr_slots.insert_one({"_id": slot, "until": _EPOCH})
         doc = self.pr_slots.find_one_and_update(
             {"_id": {"$in": ids}, "until": {"$lte": now}},
             {"$set": {"until": now + timedelta(hours=1), "holder": holder, "taken_at": now}},
@@ -1051,13 +1040,13 @@ class Store:
             return str(doc["_id"]), now
         first = self.pr_slots.find({"_id": {"$in": ids}}).sort("until", ASCENDING).limit(1)
         frees = next(iter(first), None)
-        return None, _utc(frees["until"]) if frees else now + timedelta(hours=1)
+        return None, as_utc(frees["until"]) if frees else now + timedelta(hours=1)
 
     def release_pr_slot(self, slot: str, *, holder: str) -> None:
         """Give back a slot that opened no PR (the commit was refused or changed nothing)."""
         self.pr_slots.update_one(
             {"_id": slot, "holder": holder},
-            {"$set": {"until": datetime(1970, 1, 1, tzinfo=UTC), "holder": None}},
+            {"$set": {"until": _EPOCH, "holder": None}},
         )
 
     # -- declined ----------------------------------------------------------------------------
@@ -1170,13 +1159,8 @@ def _pr(doc: Doc) -> PullRequestRecord:
         result_hash=doc["result_hash"],
         url=doc["url"],
         status=doc["status"],
-        created_at=_utc(doc["created_at"]),
+        created_at=as_utc(doc["created_at"]),
     )
-
-
-def _utc(value: datetime) -> datetime:
-    """A datetime from MongoDB as plain, aware UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _job(doc: Doc) -> Job:
