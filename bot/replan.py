@@ -10,7 +10,8 @@ run, the Executor skips what is stored):
   of the limits) changed since it failed, e.g. ``unknown labels`` after an alias is added,
   ``unsupported`` after a module is added. Failures only new content can change (not found,
   gated, unsafe weights, security issues) are not re-planned;
-- a pending model without any job (a job lost to an older version);
+- a pending model without any job (a job lost to an older version), or whose job ended
+  without evaluating it because the repo opted out, once the opt-out tag is gone;
 - jobs blocked on a module whose dataset could not be used, once that module changes.
 
 Example:
@@ -27,6 +28,7 @@ from collections import Counter
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
+from cardgen.optout import opted_out
 from evaluators.planner import CONTENT_FAILURES, Planner
 from store.db import ACTIVE_JOB_STATUSES, Store
 from store.types import FailureReason, ModelStatus
@@ -124,6 +126,10 @@ def replan(
                 want(repo_id, sha, "failure", f"config changed since it failed ({failure})")
         elif (repo_id, sha) not in known:
             want(repo_id, sha, "pending", "pending without a job")
+        elif states[(repo_id, sha)] == "done" and not opted_out(doc.get("tags") or (), None):
+            # its job ended without evaluating (the repo had opted out); the tag is gone now,
+            # with a commit that kept the content: nothing else would ever queue it again
+            want(repo_id, sha, "opted in", "the repo no longer opts out")
     if store.requeue_many(wanted):
         report.requeued.update(kinds)
     report.seconds = time.perf_counter() - start

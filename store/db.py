@@ -877,6 +877,7 @@ class Store:
                 "pipeline_tag": 1,
                 "datasets": 1,
                 "origin": 1,
+                "tags": 1,
                 "status": 1,
                 "failure_reason": 1,
                 "failure_digest": 1,

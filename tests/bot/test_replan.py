@@ -298,3 +298,25 @@ def test_the_requeue_command(
         assert doc["reason"] == "requeued by an operator"
     assert store.get_job("org/other", SHA) is None
     assert store.module_problems_by_id() == {}
+
+
+def test_a_repo_that_opts_back_in_is_evaluated(store: Store, config: FastConfig) -> None:
+    """Opted out: the job ended without evaluating. The author drops the tag in a README commit
+    (same content, so discovery queues nothing): re-planning queues it."""
+    planner = planner_of([m.module for m in config.load().modules])
+    repo_id = "org/shy"
+    model = ModelRecord(
+        repo_id, SHA, TEXT, datasets=(config.tag,), tags=("no-evalbot",), fingerprint="sha256:s"
+    )
+    assert store.upsert_model(model)
+    end_job(store, repo_id, "done")  # what the worker does for an opted-out repo
+    assert replan(store, planner).total == 0  # still opted out: left alone
+    assert not store.upsert_model(
+        ModelRecord(repo_id, SHA2, TEXT, datasets=(config.tag,), fingerprint="sha256:s")
+    )
+    report = replan(store, planner)
+    assert report.requeued == {"opted in": 1}
+    job = store.get_job(repo_id, SHA)
+    assert job is not None and job["status"] == "queued"
+    assert job["reason"] == "the repo no longer opts out"
+    assert replan(store, planner).total == 0  # queued once
