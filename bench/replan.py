@@ -50,7 +50,7 @@ from bot.replan import replan
 from bot.worker import planner_for
 from evaluators.planner import CONTENT_FAILURES, Planner
 from store.codec import model_to_doc
-from store.db import Store
+from store.db import ACTIVE_JOB_STATUSES, Store
 from store.embedded import start_embedded
 from store.types import FailureReason, ModelRecord, ModelStatus
 
@@ -263,8 +263,8 @@ def parts(
         reset_jobs(store, jobs)
         planner = clock("planner_for(config)", partial(planner_for, config))
         clock("store.module_problems_by_id()", store.module_problems_by_id)
-        active = clock("store.active_jobs()", store.active_jobs)
-        clock("store.job_keys()", store.job_keys)
+        states = clock("store.job_states()", store.job_states)  # one scan, as replan does
+        active = {key for key, status in states.items() if status in ACTIVE_JOB_STATUSES}
         docs = clock("list(store.planning_view())", lambda: list(store.planning_view()))
         wanted = clock("plan + compare in Python", partial(_wanted, planner, docs, active))
         queued = clock(
