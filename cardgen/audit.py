@@ -8,12 +8,14 @@ bootstrap confidence interval (or, for a metric without one, against rounding).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from huggingface_hub import EvalResult
 
+from store.catalogue import DETECTION_NAMES, HUB_DETECTION_TYPES
 from store.types import EvaluationRecord
 
 from .card import SOURCE_NAME, read_results
@@ -28,8 +30,15 @@ METRIC_NAMES = {
     "macro_f1": "F1 (macro)",
     "macro_precision": "precision (macro)",
     "macro_recall": "recall (macro)",
+    **DETECTION_NAMES,
 }
 _AVERAGED = ("f1", "precision", "recall")
+# The older spelling of COCO AP: `mAP` (or `mAP50`, `mAP@0.5:0.95` ...) with the IoU in its args,
+# its type or its name; the IoU thresholds it names -> our key.
+_MAP_SPELLING = re.compile(r"map(?:[@_ -]?[0-9.:\[\]_@-]+)?")
+_NUMBER = re.compile(r"\d*\.\d+|\d+")
+_MAP_IOU = {(0.5, 0.95): "ap", (0.5, 0.05, 0.95): "ap", (0.5,): "ap50", (0.75,): "ap75"}
+_IOU_ARGS = ("iou", "iou_threshold", "iou_thresholds")
 _OTHER_AVERAGES = ("micro", "weighted", "binary", "samples")
 
 
@@ -71,8 +80,10 @@ def audit(existing_card: str | None, records: Sequence[EvaluationRecord]) -> lis
 
     A value is compared when it is not from evalbot, names our dataset (its Hub id, or its
     legacy name without the namespace), our split (or no split) and one of our metrics
-    (accuracy; f1/precision/recall averaged ``macro`` or without an average), and reads as a
-    number in [0, 1] or a percentage.
+    (accuracy; f1/precision/recall averaged ``macro`` or without an average; for detection the
+    Hub's COCO ids ``map``, ``map_50``, ``map_75`` ... ``mar_large``, or the older ``mAP`` with
+    its IoU in ``args``, e.g. ``{iou: "0.50"}``), and reads as a number in [0, 1] or a
+    percentage.
 
     Args:
         existing_card: The current README.md, or None.
@@ -184,6 +195,10 @@ def _metric_key(result: EvalResult, notes: list[str]) -> str | None:
     kind = str(result.metric_type).casefold()
     if kind == "accuracy":
         return "accuracy"
+    if kind != "map" and kind in HUB_DETECTION_TYPES:
+        return HUB_DETECTION_TYPES[kind]
+    if _MAP_SPELLING.fullmatch(kind):
+        return _map_key(result, notes)
     if kind not in _AVERAGED:
         return None
     args = result.metric_args
@@ -197,6 +212,29 @@ def _metric_key(result: EvalResult, notes: list[str]) -> str | None:
     elif str(average).casefold() != "macro":
         return None
     return f"macro_{kind}"
+
+
+def _map_key(result: EvalResult, notes: list[str]) -> str | None:
+    """Our AP key for a `map`/`mAP` claim: the IoU from its args, else its type, else its name.
+
+    No IoU anywhere reads as `map` does in torchmetrics: IoU 0.50:0.95. An IoU we do not report
+    (``mAP@0.6``, a year in the name...) is no claim on our values.
+    """
+    args = result.metric_args
+    if isinstance(args, dict):
+        iou = next((args[name] for name in _IOU_ARGS if name in args), None)
+    else:
+        iou = args
+    for text in (iou, str(result.metric_type)[3:], result.metric_name):
+        if text is not None and (numbers := _NUMBER.findall(str(text))):
+            thresholds = tuple(float(n) / 100 if float(n) > 1 else float(n) for n in numbers)
+            return _MAP_IOU.get(thresholds)
+    if result.metric_type != "map":
+        notes.append(
+            f"the card gives no IoU for {code(str(result.metric_type))}; compared with our "
+            "AP (IoU 0.50:0.95)"
+        )
+    return "ap"
 
 
 def _fraction(value: object, notes: list[str]) -> float | None:

@@ -217,18 +217,22 @@ def _group_sum(counts: FloatArray, group: IntArray, num_groups: int) -> FloatArr
 def _bootstrap_statistics(
     true: IntArray, pred: IntArray, num_classes: int, resamples: int, seed: int
 ) -> tuple[FloatArray, FloatArray]:
-    """Accuracy and macro-F1 of every resample, from per-resample confusion counts."""
+    """Accuracy and macro-F1 of every resample, from per-resample confusion counts.
+
+    Each resample's macro-F1 averages over the classes in its own references or predictions,
+    as :func:`evaluators.metrics.dataset_metrics` does for the whole split.
+    """
     n = true.size
     # Count the (true, predicted) pairs that occur, not all num_classes**2 of them.
     pairs, pair_of = np.unique(true * num_classes + pred, return_inverse=True)
     pair_true, pair_pred = np.divmod(pairs, num_classes)
-    present = np.unique(true)
-    groups = present.size + 1  # the last group collects what is dropped
-    position = np.full(num_classes, present.size)
-    position[present] = np.arange(present.size)
+    # Only classes in the split's references or predictions can occur in a resample.
+    seen = np.union1d(pair_true, pair_pred)
+    position = np.zeros(num_classes, dtype=np.int64)
+    position[seen] = np.arange(seen.size)
     by_true = position[pair_true]
     by_pred = position[pair_pred]
-    by_hit = np.where(pair_true == pair_pred, by_true, present.size)
+    hit = pair_true == pair_pred
     pair_of = pair_of.astype(np.int32 if n <= np.iinfo(np.int32).max else np.int64)
 
     accuracy, macro_f1 = [], []
@@ -238,13 +242,13 @@ def _bootstrap_statistics(
         combined += (np.arange(rows, dtype=combined.dtype) * pairs.size)[:, None]
         flat_counts = np.bincount(combined.ravel(), minlength=rows * pairs.size)
         counts = flat_counts.reshape(rows, pairs.size).astype(np.float64)
-        tp = _group_sum(counts, by_hit, groups)[:, :-1]
-        support = _group_sum(counts, by_true, groups)[:, :-1]
-        predicted = _group_sum(counts, by_pred, groups)[:, :-1]
-        denom = support + predicted  # 2tp + fp + fn
+        tp = _group_sum(counts[:, hit], by_true[hit], seen.size)
+        support = _group_sum(counts, by_true, seen.size)
+        predicted = _group_sum(counts, by_pred, seen.size)
+        denom = support + predicted  # 2tp + fp + fn: 0 exactly for a class absent from both
         f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
         accuracy.append(tp.sum(axis=1) / n)
-        macro_f1.append(f1.mean(axis=1))
+        macro_f1.append(f1.sum(axis=1) / (denom > 0).sum(axis=1))
     return np.concatenate(accuracy), np.concatenate(macro_f1)
 
 
@@ -259,9 +263,10 @@ def bootstrap_intervals(
 ) -> dict[str, Interval]:
     """Percentile bootstrap intervals for accuracy and macro-F1.
 
-    Macro-F1 averages over the classes present in the original ``y_true`` with
-    ``zero_division=0``, as :func:`evaluators.metrics.dataset_metrics`. The resamples are those
-    of :func:`resample_indices`, so the same seed gives the same intervals.
+    Each resample's macro-F1 is scikit-learn's ``f1_score(average="macro")`` on that resample,
+    as :func:`evaluators.metrics.dataset_metrics`: the mean over the classes in the resample's
+    references or predictions, a class without a true positive counting 0. The resamples are
+    those of :func:`resample_indices`, so the same seed gives the same intervals.
 
     Args:
         y_true: True class ids, one per example.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +11,10 @@ import yaml
 from cardgen.audit import Claim, audit, claims_to_dicts, verdict
 from cardgen.card import propose_card
 from cardgen.pr import pr_body
-from cardgen.signing import Signer
 from store.types import EvaluationRecord, Interval
 from tests.cardgen.test_cardgen_corpus import CARDS, PATHS, REFUSED, read
+from tests.cardgen.test_detection_card import REPO as DETECTOR
+from tests.cardgen.test_detection_card import detection_records
 
 MakeRecords = Callable[..., list[EvaluationRecord]]
 
@@ -27,6 +27,11 @@ INTERVALS = {"accuracy": Interval(0.7, 0.9), "macro_f1": Interval(0.65, 0.85)}
 @pytest.fixture
 def records(make_records: MakeRecords) -> list[EvaluationRecord]:
     return make_records(intervals=INTERVALS)
+
+
+@pytest.fixture
+def detection() -> list[EvaluationRecord]:
+    return detection_records()
 
 
 def card(*metrics: dict[str, Any], dataset: dict[str, Any] | None = None) -> str:
@@ -307,16 +312,83 @@ def test_pr_body_without_claims_has_no_section(records: list[EvaluationRecord]) 
     body = pr_body(change, records, repo_id=REPO_ID, space_url=SPACE_URL, code_version="0.1.0")
 
     assert "Self-reported" not in body
-    assert "verifyToken" not in body  # no signer, no tokens, nothing said about them
+    assert "verifyToken" not in change.text  # evalbot's values carry no token
     assert "\n\n\n" not in body
 
 
-def test_pr_body_mentions_tokens_when_signed(
-    records: list[EvaluationRecord], tmp_path: Path
-) -> None:
-    signer = Signer.load_or_create(tmp_path / "key.pem")
-    change = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-    body = pr_body(change, records, repo_id=REPO_ID, space_url=SPACE_URL, code_version="0.1.0")
+# --- detection: the Hub's COCO ids, and the older `mAP` with its IoU in args ------------------
 
-    assert f"`evalbot verify {REPO_ID}` checks them" in body
-    assert "never marks results as `verified`" in body
+SHAPES = {"name": "Shapes", "type": "demo/shapes", "split": "val"}
+
+
+@pytest.mark.parametrize(
+    ("metric", "key", "note"),
+    [
+        ({"type": "map"}, "ap", ""),
+        ({"type": "map_50"}, "ap50", ""),
+        ({"type": "map_75"}, "ap75", ""),
+        ({"type": "mar_100"}, "ar100", ""),
+        ({"type": "map_medium", "name": "mAP (medium objects)"}, "ap_medium", ""),
+        ({"type": "map_small"}, None, ""),  # we measured none: no small objects
+        ({"type": "mAP", "args": {"iou": "0.50:0.95"}}, "ap", ""),
+        ({"type": "mAP", "args": {"iou": "0.50"}}, "ap50", ""),
+        ({"type": "mAP", "args": {"iou": 0.75}}, "ap75", ""),
+        ({"type": "mAP", "args": "0.5"}, "ap50", ""),
+        ({"type": "mAP50"}, "ap50", ""),
+        ({"type": "mAP@0.5:0.95"}, "ap", ""),
+        ({"type": "mAP", "name": "mAP@[.5:.05:.95]"}, "ap", ""),
+        ({"type": "mAP", "name": "mAP @ IoU 0.75"}, "ap75", ""),
+        (
+            {"type": "mAP"},
+            "ap",
+            "the card gives no IoU for `mAP`; compared with our AP (IoU 0.50:0.95)",
+        ),
+        ({"type": "mAP", "args": {"iou": "0.6"}}, None, ""),
+        ({"type": "mAP", "name": "COCO 2017 mAP"}, None, ""),
+        ({"type": "map_coco"}, None, ""),
+    ],
+)
+def test_detection_metric_ids(
+    metric: dict[str, Any], key: str | None, note: str, detection: list[EvaluationRecord]
+) -> None:
+    claims = audit(card({**metric, "value": 0.4}, dataset=SHAPES), detection)
+
+    assert [c.metric for c in claims] == ([key] if key else [])
+    if key:
+        assert claims[0].note == note
+
+
+def test_detector_card_claims_against_measured_ap(detection: list[EvaluationRecord]) -> None:
+    # measured (test_detection_card): ap 0.4321, ap50 0.71, ap75 0.45
+    existing = card(
+        {"type": "map", "value": 43.2, "name": "mAP"},
+        {"type": "map_50", "value": 0.80, "name": "mAP@50"},
+        {"type": "map_75", "value": 0.451},
+        dataset=SHAPES,
+    )
+    claims = audit(existing, detection)
+
+    assert [(c.metric, c.claimed, c.measured, c.low, c.verdict) for c in claims] == [
+        ("ap", 0.432, 0.4321, None, "agrees (within rounding)"),
+        ("ap50", 0.8, 0.71, None, "claims 9.0 points more than measured"),
+        ("ap75", 0.451, 0.45, None, "agrees (within rounding)"),
+    ]
+    change = propose_card(existing, detection, repo_id=DETECTOR, space_url=SPACE_URL)
+    body = pr_body(
+        change,
+        detection,
+        repo_id=DETECTOR,
+        space_url=SPACE_URL,
+        code_version="0.1.0",
+        claims=claims,
+    )
+    assert (
+        "| `demo/shapes` | `val` | AP (IoU 0.50) | 0.8000 | 0.7100 | n/a "
+        "| claims 9.0 points more than measured |  |"
+    ) in body
+
+
+def test_detection_ids_are_no_claim_on_a_classifier(records: list[EvaluationRecord]) -> None:
+    assert (
+        audit(card({"type": "map", "value": 0.8}, {"type": "map_50", "value": 0.9}), records) == []
+    )
