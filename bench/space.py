@@ -1,26 +1,40 @@
-"""The Space at scale: every view's answer time over 10,000 models × 100 classes × 6 variants.
+"""The Space at scale: every view's answer time over 10,000 models × 100 classes × 6 variants,
+read from the results dataset's Parquet files as the Space reads them.
 
 Seeds a throwaway database on its own embedded mongod with documents in the store's own layout
 (``store.codec`` of real ``EvaluationRecord`` parts: one result per model × variant with its
 100 × 100 confusion matrix and calibration bins, its runtime, 100 class rows and ten
-misclassifications), then builds the indexes with ``Store.ensure_indexes`` as the bot does, and
-times each view function of ``space.views`` (what the Gradio callbacks call: the queries of
-``store.queries`` plus the tables and plotly figures) over varied parameters.
+misclassifications), exports it as the results dataset (``store.export.export_tables``, written
+by ``store.tables.write_tables`` as the bot publishes it) into a folder of the bench cache
+(``$EVALBOT_BENCH_CACHE``, default ``~/.cache/evalbot/bench``), keyed by the seed parameters,
+the tables' schemas and the code that seeds and exports, so a second run neither seeds nor
+exports. Then times each view function of ``space.views`` (what the Gradio callbacks call: the
+queries of ``space.queries`` plus the tables and plotly figures) over varied parameters on a
+``space.data.Snapshot`` of that folder.
 
 Prints p50/p95 per view and ends with ``BENCH space_p95_ms <the worst view's p95> ms``. The
-leaderboard's per-class aggregates are cached per dataset until its results change; the first
-(cold) call is printed on its own line and counted in that view's samples.
+leaderboard's per-class aggregates are computed once per version of the data (the Space does
+it before serving a version); the first (cold) call, on a fresh snapshot, is printed on its own
+line and counted in that view's samples. ``BENCH space_rss_mib`` is the peak resident memory of
+a fresh process that imports the Space (Gradio included), loads the data and runs every view.
 
-    python -m bench.space                # 10,000 models (seeding takes a few minutes)
+    python -m bench.space                # 10,000 models (seeding and export take minutes, once)
     python -m bench.space --models 1000  # a quick run
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import inspect
 import io
+import json
+import os
 import random
+import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +45,9 @@ from typing import Any
 from bson import ObjectId
 
 from space import views
+from space.data import Snapshot
+from store import export as store_export
+from store import tables
 from store.codec import class_to_doc, misclassification_to_doc, result_to_doc, runtime_to_doc
 from store.db import Store
 from store.embedded import start_embedded
@@ -345,26 +362,137 @@ def cases(models: int, rng: random.Random) -> dict[str, Callable[[], dict[str, s
     }
 
 
-def measure(store: Store, models: int, *, repeats: int) -> dict[str, list[float]]:
+def cache_root() -> Path:
+    """Where benchmarks keep what is slow to make: ``$EVALBOT_BENCH_CACHE``, else
+    ``~/.cache/evalbot/bench``."""
+    env = os.environ.get("EVALBOT_BENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "evalbot" / "bench"
+
+
+def cache_key(*, models: int, classes: int, seed_value: int = 0) -> str:
+    """The seed parameters, and a digest of what decides the files' content: the tables'
+    schemas and the code that seeds and exports (a change to either makes a new folder)."""
+    digest = hashlib.sha256()
+    for table in tables.TABLES:
+        digest.update(f"{table.name}:{table.schema}:{table.sort};".encode())
+    for code in (_template, _result_docs, seed, store_export):
+        digest.update(inspect.getsource(code).encode())
+    return f"space-{models}m-{classes}c-seed{seed_value}-{digest.hexdigest()[:12]}"
+
+
+def results_dir(*, models: int, classes: int, seed_value: int = 0) -> Path:
+    """The bench world as the results dataset's files (``<dir>/data/<table>.parquet``): made
+    once (seed MongoDB, export, write), then read from the bench cache."""
+    folder = cache_root() / cache_key(models=models, classes=classes, seed_value=seed_value)
+    if (folder / tables.MODELS.path).is_file():
+        print(f"results dataset from the cache: {folder}", flush=True)
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="evalbot-space-bench-") as tmp,
+            start_embedded(Path(tmp)) as mongo,
+        ):
+            store = Store.open(mongo.uri, db_name="space_bench")
+            print(
+                f"seeding {models:,} models × {classes} classes × {len(VARIANTS)} variants ...",
+                flush=True,
+            )
+            took = seed(store, models=models, classes=classes, seed_value=seed_value)
+            print(
+                f"  seeded {store.results.estimated_document_count():,} results, "
+                f"{store.class_results.estimated_document_count():,} class rows in {took:.0f} s",
+                flush=True,
+            )
+            start = time.perf_counter()
+            exported = store_export.export_tables(store)
+            took = time.perf_counter() - start
+            start = time.perf_counter()
+            tables.write_tables(exported, partial)
+            wrote = time.perf_counter() - start
+            store.client.close()
+        size = sum(f.stat().st_size for f in (partial / tables.DATA_DIR).iterdir())
+        print(
+            f"  exported in {took:.0f} s ({exported['class_results'].num_rows:,} class rows), "
+            f"written in {wrote:.0f} s: {size / 2**20:.0f} MiB of Parquet",
+            flush=True,
+        )
+        partial.rename(folder)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def measure(root: Path, models: int, *, repeats: int) -> dict[str, list[float]]:
+    """Each view's answer times over one snapshot of ``root`` (the leaderboard's first call on
+    a snapshot of its own, its aggregates not yet computed)."""
     rng = random.Random(1)
+    start = time.perf_counter()
+    data = Snapshot.open(root, revision="bench")
+    print(f"  loaded the tables in {(time.perf_counter() - start) * 1000:.0f} ms", flush=True)
     samples: dict[str, list[float]] = {}
     for name, make in cases(models, rng).items():
         view = views.VIEWS[name]
-        view(store, make())  # warm-up: imports, the connection pool
-        if name == "leaderboard":
-            views._CACHE.clear()
+        view(data, make())  # warm-up: imports, the files' first read
+        snapshot = Snapshot.open(root, revision="cold") if name == "leaderboard" else data
         times = []
         for _ in range(repeats):
             params = make()
             start = time.perf_counter()
-            view(store, params)
+            view(snapshot, params)
             times.append(time.perf_counter() - start)
         if name == "leaderboard":
-            print(
-                f"  leaderboard cold (aggregates recomputed): {times[0] * 1000:.0f} ms", flush=True
-            )
+            print(f"  leaderboard cold (aggregates computed): {times[0] * 1000:.0f} ms", flush=True)
         samples[name] = times
     return samples
+
+
+def _status_mib(field: str) -> float:
+    """A ``/proc/self/status`` memory line in MiB: ``VmRSS`` (now) or ``VmHWM`` (the peak of
+    this process image; ``ru_maxrss`` would carry a forking parent's peak across exec)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(f"/proc/self/status has no {field}")
+
+
+def memory(root: Path, models: int) -> dict[str, float]:
+    """The Space process's memory, measured in a fresh interpreter: after importing the app,
+    after loading ``root``, and after every view ran (current and peak RSS, MiB)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.space", "--rss", str(root), "--models", str(models)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
+    found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def _memory_child(root: Path, models: int) -> None:
+    import space.app  # noqa: F401  (the Space process imports Gradio too)
+
+    imported = _status_mib("VmRSS")
+    data = Snapshot.open(root, revision="bench")
+    loaded = _status_mib("VmRSS")
+    rng = random.Random(2)
+    for name, make in cases(models, rng).items():
+        for _ in range(10):
+            views.VIEWS[name](data, make())
+    print(
+        json.dumps(
+            {
+                "imported": imported,
+                "loaded": loaded,
+                "current": _status_mib("VmRSS"),
+                "peak": _status_mib("VmHWM"),
+            }
+        )
+    )
 
 
 def p95(values: list[float]) -> float:
@@ -376,33 +504,27 @@ def p95(values: list[float]) -> float:
 def main(
     report: Any = None, *, models: int = 10_000, classes: int = 100, repeats: int = 40
 ) -> float:
-    with (
-        tempfile.TemporaryDirectory(prefix="evalbot-space-bench-") as tmp,
-        start_embedded(Path(tmp)) as mongo,
-    ):
-        store = Store.open(mongo.uri, db_name="space_bench", read_only=True)
-        print(
-            f"seeding {models:,} models × {classes} classes × {len(VARIANTS)} variants ...",
-            flush=True,
-        )
-        took = seed(store, models=models, classes=classes)
-        print(
-            f"  seeded {store.results.estimated_document_count():,} results, {store.class_results.estimated_document_count():,} class rows in {took:.0f} s",
-            flush=True,
-        )
-        samples = measure(store, models, repeats=repeats)
-        store.client.close()
+    root = results_dir(models=models, classes=classes)
+    samples = measure(root, models, repeats=repeats)
     print(f"\n{'view':<12} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  ({repeats} calls each)")
     worst = 0.0
     for name, times in samples.items():
         ms = [t * 1000 for t in times]
         worst = max(worst, p95(ms))
         print(f"{name:<12} {statistics.median(ms):8.1f} {p95(ms):8.1f} {max(ms):8.1f}")
+    rss = memory(root, models)
+    print(
+        f"\nmemory of the Space process: {rss['imported']:.0f} MiB with the app imported, "
+        f"{rss['loaded']:.0f} MiB with the data loaded, {rss['current']:.0f} MiB after the views "
+        f"(peak {rss['peak']:.0f} MiB)"
+    )
     if report is not None:
-        report.note(f"space: worst view p95 {worst:.0f} ms over {models:,} models")
+        report.note(f"space: worst view p95 {worst:.0f} ms over {models:,} models (Parquet)")
         report.add("space_p95_ms", worst, "ms")
+        report.add("space_rss_mib", rss["peak"], "MiB")
     else:
         print(f"\nBENCH space_p95_ms {worst:.2f} ms")
+        print(f"BENCH space_rss_mib {rss['peak']:.2f} MiB")
     return worst
 
 
@@ -413,5 +535,9 @@ if __name__ == "__main__":
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--rss", type=Path, help=argparse.SUPPRESS)  # the memory probe's child
     args = parser.parse_args()
-    main(models=args.models, classes=args.classes, repeats=args.repeats)
+    if args.rss is not None:
+        _memory_child(args.rss, args.models)
+    else:
+        main(models=args.models, classes=args.classes, repeats=args.repeats)

@@ -1,8 +1,10 @@
-"""The evalbot Space: an explorer of the stored results (thesis chapter 6), in Gradio.
+"""The evalbot Space: an explorer of the published results (thesis chapter 6), in Gradio.
 
-Runs on its own (``python -m space``, ``evalbot space``) and as a Hugging Face Space
-(``python space/app.py``, the ``app_file`` of ``space/README.md``). Reads MongoDB
-(``MONGODB_URI``; the embedded server when unset), never writes.
+Runs on its own (``python -m space``, ``evalbot space``) and as a Hugging Face Space (an
+``app.py`` at the Space repo's root calls :func:`main`). It reads the bot's public results
+dataset (Parquet tables, ``store.tables``) from a dataset repo on the Hub or a local folder,
+through ``space.data``, and checks for a newer version every few minutes; it never reads MongoDB
+and never writes.
 
 Every view is a URL (``?view=NAME&param=value``), so links can be shared and put in PRs; the
 old form ``?model=org/name`` opens the model. The views themselves live in ``space.views``.
@@ -10,10 +12,11 @@ old form ``?model=org/name`` opens the model. The views themselves live in ``spa
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,12 +26,14 @@ if __package__ in (None, ""):  # `python space/app.py`: make `space` and `store`
 import gradio as gr
 import pandas as pd
 
-try:
-    from space import views as v
-except ImportError:  # a Hub Space repo: app.py and views.py at its root, next to store/
-    import views as v  # type: ignore[no-redef]
-from store import queries as q
-from store.db import Store
+from space import queries as q
+from space import views as v
+from space.data import DirectorySource, HubSource, ResultsData, Snapshot, Source
+from space.errors import NoResultsSourceError, SpaceConfigError
+
+log = logging.getLogger("evalbot.space")
+#: a view's renderer: the snapshot and the URL params -> the updates of its outputs
+Render = Callable[[Snapshot, dict[str, str]], list[Any]]
 
 HUB_URL = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
 TITLE = "evalbot — model evaluation results"
@@ -113,24 +118,32 @@ def _any(values: Sequence[str]) -> list[tuple[str, str]]:
 class App:
     """The Blocks and their wiring. Views are rendered by ``space.views`` from plain params."""
 
-    def __init__(self, store: Store, *, hub_url: str = HUB_URL) -> None:
-        self.store = store
+    def __init__(self, results: ResultsData, *, hub_url: str = HUB_URL) -> None:
+        self.results = results  # read ``results.current`` once per callback
         self.hub_url = hub_url
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def datasets(self) -> list[tuple[str, str]]:
-        return [(f"{d.name} ({d.dataset_id})", d.dataset_id) for d in q.list_datasets(self.store)]
+    @staticmethod
+    def datasets(data: Snapshot) -> list[tuple[str, str]]:
+        return [(f"{d.name} ({d.dataset_id})", d.dataset_id) for d in q.list_datasets(data)]
 
     def classes_and_variants(self, dataset: str) -> tuple[Any, Any]:
-        labels = q.dataset_labels(self.store, dataset) if dataset else []
-        variants = q.dataset_variants(self.store, dataset) if dataset else []
+        data = self.results.current
+        labels = q.dataset_labels(data, dataset) if dataset else []
+        variants = q.dataset_variants(data, dataset) if dataset else []
         return gr.update(choices=labels), gr.update(choices=variants or [q.ORIGINAL])
+
+    def evaluated_on(self, dataset: str, variant: str) -> Any:
+        data = self.results.current
+        return gr.update(
+            choices=q.models_evaluated_on(data, dataset or "", variant=variant or q.ORIGINAL)
+        )
 
     # -- renderers: params -> component updates, one list per view -------------------------
 
-    def r_models(self, p: dict[str, str]) -> list[Any]:
-        view = v.models_view(self.store, p, hub_url=self.hub_url)
+    def r_models(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.models_view(data, p, hub_url=self.hub_url)
         f = view.facets
         return [
             view.info,
@@ -144,14 +157,14 @@ class App:
             view.page,
         ]
 
-    def r_model(self, p: dict[str, str]) -> list[Any]:
+    def r_model(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         return [
-            v.model_view(self.store, p, hub_url=self.hub_url),
+            v.model_view(data, p, hub_url=self.hub_url),
             _link_md("model", model=p.get("model", "")),
         ]
 
-    def r_result(self, p: dict[str, str]) -> list[Any]:
-        view = v.result_view(self.store, p)
+    def r_result(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.result_view(data, p)
         return [
             view.header,
             view.chart,
@@ -171,8 +184,8 @@ class App:
             ),
         ]
 
-    def r_variants(self, p: dict[str, str]) -> list[Any]:
-        view = v.variants_view(self.store, p)
+    def r_variants(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.variants_view(data, p)
         return [
             view.info,
             view.figure,
@@ -180,8 +193,8 @@ class App:
             _link_md("variants", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
-    def r_compare(self, p: dict[str, str]) -> list[Any]:
-        view = v.compare_view(self.store, p)
+    def r_compare(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.compare_view(data, p)
         return [
             view.info,
             view.speed,
@@ -191,14 +204,14 @@ class App:
             _link_md("compare", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
-    def r_dataset(self, p: dict[str, str]) -> list[Any]:
+    def r_dataset(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         return [
-            v.dataset_view(self.store, p),
+            v.dataset_view(data, p),
             _link_md("dataset", dataset=p.get("dataset", "")),
         ]
 
-    def r_scatter(self, p: dict[str, str]) -> list[Any]:
-        view = v.scatter_view(self.store, p)
+    def r_scatter(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.scatter_view(data, p)
         return [
             view.info,
             view.figure,
@@ -206,24 +219,24 @@ class App:
             _link_md("scatter", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
-    def r_leaderboard(self, p: dict[str, str]) -> list[Any]:
-        view = v.leaderboard_view(self.store, p)
+    def r_leaderboard(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.leaderboard_view(data, p)
         return [
             view.info,
             _frame(view.headers, view.rows),
             _link_md("leaderboard", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
-    def r_find(self, p: dict[str, str]) -> list[Any]:
-        view = v.find_view(self.store, p)
+    def r_find(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        view = v.find_view(data, p)
         return [
             view.info,
             _frame(view.headers, view.rows),
             _link_md("find", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
-    def r_audit(self, p: dict[str, str]) -> list[Any]:
-        return [v.audit_view(self.store, p)]
+    def r_audit(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
+        return [v.audit_view(data, p)]
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -590,26 +603,28 @@ class App:
                 (f_show, "find"),
             ):
                 inputs, to_params, render, outputs = views[name]
-                button.click(_call(to_params, render), inputs=inputs, outputs=outputs)
-            mo_name.submit(_call(*views["model"][1:3]), inputs=[mo_name], outputs=views["model"][3])
+                button.click(self._call(to_params, render), inputs=inputs, outputs=outputs)
+            mo_name.submit(
+                self._call(*views["model"][1:3]), inputs=[mo_name], outputs=views["model"][3]
+            )
             d_dataset.input(
-                _call(*views["dataset"][1:3]), inputs=[d_dataset], outputs=views["dataset"][3]
+                self._call(*views["dataset"][1:3]), inputs=[d_dataset], outputs=views["dataset"][3]
             )
             for trigger in (v_metric.input, v_mode.input, v_filter.submit):
                 trigger(
-                    _call(*views["variants"][1:3]),
+                    self._call(*views["variants"][1:3]),
                     inputs=views["variants"][0],
                     outputs=views["variants"][3],
                 )
             for trigger in (s_x.input, s_y.input, s_class.input, s_variant.input):
                 trigger(
-                    _call(*views["scatter"][1:3]),
+                    self._call(*views["scatter"][1:3]),
                     inputs=views["scatter"][0],
                     outputs=views["scatter"][3],
                 )
             for slider in l_weights:
                 slider.release(
-                    _call(*views["leaderboard"][1:3]),
+                    self._call(*views["leaderboard"][1:3]),
                     inputs=views["leaderboard"][0],
                     outputs=views["leaderboard"][3],
                 )
@@ -620,13 +635,7 @@ class App:
                 dataset_dd.input(
                     self.classes_and_variants, inputs=[dataset_dd], outputs=[class_dd, variant_dd]
                 )
-            c_dataset.input(
-                lambda d, var: gr.update(
-                    choices=q.models_evaluated_on(self.store, d or "", variant=var or q.ORIGINAL)
-                ),
-                inputs=[c_dataset, c_variant],
-                outputs=[c_models],
-            )
+            c_dataset.input(self.evaluated_on, inputs=[c_dataset, c_variant], outputs=[c_models])
             r_detail_inputs = [r_model, r_dataset, r_split, r_variant]
             for trigger in (r_metrics.input, r_filter.submit, r_sort.input, r_desc.input):
                 trigger(
@@ -664,18 +673,18 @@ class App:
 
         def on_load(request: gr.Request) -> list[Any]:
             try:
-                return load(request)
-            except q.DatabaseError:
+                return load(request, self.results.current)
+            except q.DataError:
                 first_output = 1 + sum(len(views[n][0]) for n in order)  # the Models view's info
                 out: list[Any] = [gr.skip()] * n_updates
                 out[0], out[first_output] = gr.Tabs(selected="models"), UNAVAILABLE
                 return out
 
-        def load(request: gr.Request) -> list[Any]:
+        def load(request: gr.Request, data: Snapshot) -> list[Any]:
             params = {k: str(val) for k, val in dict(request.query_params).items()}
             view = params.get("view") or ("model" if params.get("model") else "models")
             view = view if view in views else "models"
-            datasets = self.datasets()
+            datasets = self.datasets(data)
             dataset = params.get("dataset", "")
             updates: list[Any] = [gr.Tabs(selected=view)]
             for name in order:
@@ -688,14 +697,14 @@ class App:
                     elif id(comp) in per_dataset and name == view and dataset:
                         kind = per_dataset[id(comp)]
                         extra["choices"] = (
-                            q.dataset_labels(self.store, dataset)
+                            q.dataset_labels(data, dataset)
                             if kind == "class"
-                            else q.dataset_variants(self.store, dataset) or [q.ORIGINAL]
+                            else q.dataset_variants(data, dataset) or [q.ORIGINAL]
                         )
                     updates.append(_input_update(comp, value, **extra))
             for name in order:
                 if name == view:
-                    updates.extend(views[name][2](params))
+                    updates.extend(views[name][2](data, params))
                 else:
                     updates.extend([gr.skip()] * len(views[name][3]))
             return updates
@@ -710,7 +719,7 @@ class App:
         def run(*values: Any) -> list[Any]:
             p = to_params(*values)
             p["page"] = "1"
-            return render(p)
+            return render(self.results.current, p)
 
         return run
 
@@ -720,7 +729,18 @@ class App:
         def run(*values: Any) -> list[Any]:
             p = to_params(*values)
             p["page"] = str(max(1, int(float(p.get("page") or 1)) + step))
-            return render(p)
+            return render(self.results.current, p)
+
+        return run
+
+    def _call(
+        self, to_params: Callable[..., dict[str, str]], render: Render
+    ) -> Callable[..., list[Any]]:
+        """A callback: component values -> URL params -> the view's updates, on the snapshot
+        being served when the callback starts."""
+
+        def run(*values: Any) -> list[Any]:
+            return render(self.results.current, to_params(*values))
 
         return run
 
@@ -728,7 +748,7 @@ class App:
 
     def _detail(self, model: str, dataset: str, split: str, variant: str) -> q.ResultDetail | None:
         return v.load_result(
-            self.store,
+            self.results.current,
             {
                 "model": model or "",
                 "dataset": dataset or "",
@@ -795,20 +815,17 @@ class _ParamsFn:
         return out
 
 
-UNAVAILABLE = v.empty(
-    "The results database is not answering right now. Please try again in a minute."
-)
+UNAVAILABLE = v.empty("The results dataset cannot be read right now. Please try again in a minute.")
 
 
-def _safe(
-    render: Callable[[dict[str, str]], list[Any]], n: int
-) -> Callable[[dict[str, str]], list[Any]]:
-    """A view whose database failure reads as a sentence (in its first output), not a trace."""
+def _safe(render: Render, n: int) -> Render:
+    """A view whose data cannot be read reads as a sentence (in its first output), not a trace."""
 
-    def run(p: dict[str, str]) -> list[Any]:
+    def run(data: Snapshot, p: dict[str, str]) -> list[Any]:
         try:
-            return render(p)
-        except q.DatabaseError:
+            return render(data, p)
+        except q.DataError as exc:
+            log.warning("a view could not read the results dataset: %s", exc)
             return [UNAVAILABLE, *[gr.skip()] * (n - 1)]
 
     return run
@@ -816,15 +833,6 @@ def _safe(
 
 def _params(keys: list[str]) -> _ParamsFn:
     return _ParamsFn(keys)
-
-
-def _call(
-    to_params: Callable[..., dict[str, str]], render: Callable[[dict[str, str]], list[Any]]
-) -> Callable[..., list[Any]]:
-    def run(*values: Any) -> list[Any]:
-        return render(to_params(*values))
-
-    return run
 
 
 def _input_update(comp: Any, value: str | None, **extra: Any) -> Any:
@@ -841,8 +849,8 @@ def _input_update(comp: Any, value: str | None, **extra: Any) -> Any:
     return gr.update(value=value, **extra)
 
 
-def build_app(store: Store, *, hub_url: str = HUB_URL) -> gr.Blocks:
-    return App(store, hub_url=hub_url).build()
+def build_app(results: ResultsData, *, hub_url: str = HUB_URL) -> gr.Blocks:
+    return App(results, hub_url=hub_url).build()
 
 
 def launch(app: gr.Blocks, **kwargs: Any) -> Any:
@@ -850,26 +858,106 @@ def launch(app: gr.Blocks, **kwargs: Any) -> Any:
     return app.launch(css=CSS, js=JS, **kwargs)
 
 
-def warm(store: Store) -> None:
-    """Compute each dataset's leaderboard aggregates once, so no visitor waits for them."""
+def warm(data: Snapshot) -> None:
+    """Compute each dataset's leaderboard aggregates once per version of the data, before it is
+    served, so no visitor waits for them."""
     try:
-        for d in q.list_datasets(store):
-            v.leaderboard_view(store, {"dataset": d.dataset_id})
-    except q.DatabaseError:  # the first visitor computes them instead
-        return
+        for d in q.list_datasets(data):
+            v.leaderboard_view(data, {"dataset": d.dataset_id})
+    except q.DataError as exc:  # the first visitor computes them instead
+        log.warning("leaderboard aggregates not computed ahead: %s", exc)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 7860) -> None:
-    store = Store.open(read_only=True)
+#: the optional file, in the working directory, that names the dataset (written by the deploy)
+CONFIG_FILE = "evalbot_space.json"
+
+
+def source_from(
+    *,
+    data_dir: str | None = None,
+    dataset: str | None = None,
+    revision: str | None = None,
+    hub_url: str | None = None,
+) -> Source:
+    """The results dataset to read: a local folder, or a dataset repo on the Hub (``hub_url``:
+    its endpoint; ``HF_ENDPOINT`` or huggingface.co when None)."""
+    if data_dir:
+        return DirectorySource(data_dir)
+    if dataset:
+        return HubSource(dataset, revision=revision or None, endpoint=hub_url or None)
+    raise NoResultsSourceError()
+
+
+def settings(
+    env: Mapping[str, str] | None = None, config_file: Path | str = CONFIG_FILE
+) -> dict[str, str | None]:
+    """Where the results are, from ``EVALBOT_RESULTS_DIR``, ``EVALBOT_RESULTS_DATASET``,
+    ``EVALBOT_RESULTS_REVISION`` (and ``HF_ENDPOINT``), else from ``evalbot_space.json``
+    (``{"dataset": ..., "revision": ..., "hub_url": ...}``) when that file exists."""
+    env = os.environ if env is None else env
+    found: dict[str, str | None] = {
+        "data_dir": env.get("EVALBOT_RESULTS_DIR") or None,
+        "dataset": env.get("EVALBOT_RESULTS_DATASET") or None,
+        "revision": env.get("EVALBOT_RESULTS_REVISION") or None,
+        "hub_url": env.get("HF_ENDPOINT") or None,
+    }
+    path = Path(config_file)
+    if found["data_dir"] or found["dataset"] or not path.is_file():
+        return found
     try:
-        threading.Thread(target=warm, args=(store,), daemon=True).start()
-        launch(build_app(store), server_name=host, server_port=port, show_error=False)
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpaceConfigError(str(path), f"not valid JSON ({exc})") from exc
+    if not isinstance(config, dict):
+        raise SpaceConfigError(str(path), "not a JSON object")
+    unknown = sorted(set(config) - {"dataset", "revision", "hub_url"})
+    if unknown:
+        raise SpaceConfigError(str(path), f"unknown key(s) {', '.join(unknown)}")
+    for key in ("dataset", "revision", "hub_url"):
+        value = config.get(key)
+        if value is not None and not isinstance(value, str):
+            raise SpaceConfigError(str(path), f'"{key}" must be a string')
+        if value and not (key == "hub_url" and found["hub_url"]):
+            found[key] = value
+    return found
+
+
+def serve(source: Source, *, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the Space over ``source``: load its current version (a source that cannot be read
+    now leaves the Space saying there is nothing yet), then check for a newer one every five
+    minutes while serving."""
+    results = ResultsData(source, on_load=warm)
+    results.refresh()
+    results.start()
+    hub_url = source.endpoint if isinstance(source, HubSource) and source.endpoint else HUB_URL
+    try:
+        launch(
+            build_app(results, hub_url=hub_url.rstrip("/")),
+            server_name=host,
+            server_port=port,
+            show_error=False,
+        )
     finally:
-        store.close()
+        results.stop()
 
 
-if __name__ == "__main__":
+def log_to_stderr() -> None:
+    """The Space's own lines (versions loaded, the Hub unreachable) on stderr; other libraries'
+    warnings only."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("evalbot").setLevel(logging.INFO)
+
+
+def main() -> None:
+    """The Space's entry point on the Hub (and ``python space/app.py``): the dataset comes from
+    the environment or ``evalbot_space.json``; the port from ``PORT`` (7860)."""
+    log_to_stderr()
     serve(
+        source_from(**settings()),
         host=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
         port=int(os.environ.get("PORT", "7860")),
     )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,9 +1,10 @@
 """The Space's views as plain functions: URL parameters in, what the page shows out.
 
-Each view takes the store and a dict of query parameters (``?view=result&model=...``) and
+Each view takes a snapshot of the results dataset (``space.data.Snapshot``, one published
+version of its tables) and a dict of query parameters (``?view=result&model=...``) and
 returns a dataclass of HTML/markdown strings, table rows and plotly figures. The Gradio
 callbacks in ``space.app`` call these and nothing else; ``bench/space.py`` times them. Nothing
-here writes, and what the page sends reaches ``store.queries`` only as plain values.
+here writes, and what the page sends reaches ``space.queries`` only as plain values.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from urllib.parse import quote, urlencode
 import numpy as np
 import plotly.graph_objects as go
 
-from store import queries as q
-from store.db import Store
+from space import queries as q
+from space.data import Snapshot
 
 Params = Mapping[str, str]
 HUB_URL = "https://huggingface.co"
@@ -47,6 +48,9 @@ AXIS_LABELS = {
     "size_mb": "weights (MB)",
     "ece": "expected calibration error",
 }
+NOTHING_YET = (
+    "evalbot has not published any results yet: they appear here after its first evaluations."
+)
 DIMENSIONS = ("accuracy", "robustness", "calibration", "balance", "speed", "size")
 DEFAULT_WEIGHTS = {
     "accuracy": 3.0,
@@ -153,7 +157,7 @@ def models_filter(p: Params) -> q.ModelFilter:
     )
 
 
-def models_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> ModelsView:
+def models_view(data: Snapshot, p: Params, *, hub_url: str = HUB_URL) -> ModelsView:
     """``?view=models``: browse, search, filter, sort and page the models.
 
     URL parameters: ``q`` (name contains), ``origin``, ``task``, ``trained`` (a training
@@ -163,9 +167,11 @@ def models_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> ModelsVie
     ``per_page``.
     """
     f = models_filter(p)
-    page = q.list_models(store, f)
-    facets = q.model_facets(store)
-    if not page.rows:
+    page = q.list_models(data, f)
+    facets = q.model_facets(data)
+    if not page.rows and not q.has_results(data):
+        body = empty(NOTHING_YET)
+    elif not page.rows:
         body = empty("No model matches these filters. Clear a filter or search for another name.")
     else:
         rows = []
@@ -235,13 +241,13 @@ def _ci(s: q.ResultSummary, metric: str) -> str:
     return value
 
 
-def model_view(store: Store, p: Params, *, hub_url: str = HUB_URL) -> str:
+def model_view(data: Snapshot, p: Params, *, hub_url: str = HUB_URL) -> str:
     """``?view=model&model=ORG/NAME`` (or the PRs' ``?model=ORG/NAME``): one model, the results
     of its evaluated revision, and whether its author declined evalbot's PRs."""
     repo_id = p.get("model", "").strip()
     if not repo_id:
         return empty("Pick a model: search for it in the Models view, or type its name above.")
-    detail = q.model_detail(store, repo_id)
+    detail = q.model_detail(data, repo_id)
     if detail is None:
         return empty(f"No model named {repo_id} has been seen by evalbot yet.")
     m = detail.model
@@ -563,20 +569,20 @@ def calibration_figure(detail: q.ResultDetail) -> go.Figure | None:
     return fig
 
 
-def load_result(store: Store, p: Params) -> q.ResultDetail | None:
+def load_result(data: Snapshot, p: Params) -> q.ResultDetail | None:
     model, dataset = p.get("model", "").strip(), p.get("dataset", "").strip()
     if not model or not dataset:
         return None
     return q.result_detail(
-        store, model, dataset, split=p.get("split", ""), variant=p.get("variant", "") or q.ORIGINAL
+        data, model, dataset, split=p.get("split", ""), variant=p.get("variant", "") or q.ORIGINAL
     )
 
 
-def result_view(store: Store, p: Params) -> ResultView:
+def result_view(data: Snapshot, p: Params) -> ResultView:
     model, dataset = p.get("model", "").strip(), p.get("dataset", "").strip()
     if not model or not dataset:
         return ResultView(header=empty("Pick a model and a dataset to see an evaluation result."))
-    detail = load_result(store, p)
+    detail = load_result(data, p)
     if detail is None:
         variant = p.get("variant", "") or q.ORIGINAL
         return ResultView(
@@ -679,13 +685,13 @@ class VariantsView:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-def variants_view(store: Store, p: Params) -> VariantsView:
+def variants_view(data: Snapshot, p: Params) -> VariantsView:
     model, dataset = p.get("model", "").strip(), p.get("dataset", "").strip()
     if not model or not dataset:
         return VariantsView(info=empty("Pick a model and a dataset to compare its variants."))
     metric = _choice(p.get("metric"), q.CLASS_METRICS, "f1")
     relative = p.get("mode") == "relative"
-    cmp = q.variant_comparison(store, model, dataset, metric=metric, split=p.get("split", ""))
+    cmp = q.variant_comparison(data, model, dataset, metric=metric, split=p.get("split", ""))
     if cmp is None:
         return VariantsView(info=empty(f"evalbot holds no result of {model} on {dataset}."))
     if len(cmp.variants) < 2:
@@ -749,12 +755,12 @@ class CompareView:
     choices: list[str] = field(default_factory=list)
 
 
-def compare_view(store: Store, p: Params) -> CompareView:
+def compare_view(data: Snapshot, p: Params) -> CompareView:
     dataset = p.get("dataset", "").strip()
     if not dataset:
         return CompareView(info=empty("Pick a dataset, then two or more models evaluated on it."))
     variant = p.get("variant", "") or q.ORIGINAL
-    choices = q.models_evaluated_on(store, dataset, variant=variant)
+    choices = q.models_evaluated_on(data, dataset, variant=variant)
     models = [m for m in p.get("models", "").split(",") if m.strip()]
     metric = _choice(p.get("metric"), q.CLASS_METRICS, "f1")
     if len(models) < 2:
@@ -764,7 +770,7 @@ def compare_view(store: Store, p: Params) -> CompareView:
             ),
             choices=choices,
         )
-    cmp = q.compare_models(store, dataset, models, metric=metric, variant=variant)
+    cmp = q.compare_models(data, dataset, models, metric=metric, variant=variant)
     missing = (
         f"<p>Not evaluated on {esc(dataset)} ({esc(variant)}): {esc(', '.join(cmp.missing))}.</p>"
         if cmp.missing
@@ -822,13 +828,13 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
-def dataset_view(store: Store, p: Params) -> str:
+def dataset_view(data: Snapshot, p: Params) -> str:
     """``?view=dataset&dataset=HUB_ID`` (no ``dataset``: the list of datasets): description,
     reference, variants and model counts, splits, classes with examples, and whether the
     dataset can currently be used for new evaluations."""
     dataset = p.get("dataset", "").strip()
     if not dataset:
-        known = q.list_datasets(store)
+        known = q.list_datasets(data)
         if not known:
             return empty("evalbot has not evaluated any dataset yet.")
         return "<h2>Datasets</h2>" + table(
@@ -844,7 +850,7 @@ def dataset_view(store: Store, p: Params) -> str:
             ],
             elem_id="datasets-list",
         )
-    d = q.dataset_detail(store, dataset)
+    d = q.dataset_detail(data, dataset)
     if d is None:
         return empty(f"evalbot knows no dataset named {dataset}.")
     parts = [
@@ -965,7 +971,7 @@ class ScatterView:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-def scatter_view(store: Store, p: Params, *, table_rows: int = 500) -> ScatterView:
+def scatter_view(data: Snapshot, p: Params, *, table_rows: int = 500) -> ScatterView:
     dataset = p.get("dataset", "").strip()
     if not dataset:
         return ScatterView(info=empty("Pick a dataset to plot the models evaluated on it."))
@@ -976,7 +982,7 @@ def scatter_view(store: Store, p: Params, *, table_rows: int = 500) -> ScatterVi
         return ScatterView(info=empty("Pick a class for the per-class axis."))
     variant = p.get("variant", "") or q.ORIGINAL
     points = q.model_points(
-        store,
+        data,
         dataset,
         variant=variant,
         class_label=label if (x.startswith("class:") or y.startswith("class:")) else "",
@@ -1056,28 +1062,9 @@ class LeaderboardView:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-_CACHE: dict[tuple[str, str], tuple[tuple[int, Any], Any]] = {}
-
-
-def _fingerprint(store: Store, dataset: str) -> tuple[int, Any]:
-    """Changes whenever a result of ``dataset`` is added or re-run (both index-only reads)."""
-    n = store.results.count_documents({"dataset_id": dataset})
-    last = store.results.find_one(
-        {"dataset_id": dataset}, {"created_at": 1, "_id": 0}, sort=[("created_at", -1)]
-    )
-    return n, (last or {}).get("created_at")
-
-
-def _cached(store: Store, kind: str, dataset: str, compute: Callable[[], Any]) -> Any:
-    """Per-dataset aggregates over every class row are recomputed only when results change."""
-    key = (f"{store.db.name}:{kind}", dataset)
-    fp = _fingerprint(store, dataset)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] == fp:
-        return hit[1]
-    value = compute()
-    _CACHE[key] = (fp, value)
-    return value
+def _cached(data: Snapshot, kind: str, dataset: str, compute: Callable[[], Any]) -> Any:
+    """Per-dataset aggregates over every class row, computed once per version of the data."""
+    return data.memo((kind, dataset), compute)
 
 
 def _normalise(
@@ -1097,16 +1084,16 @@ def leaderboard_weights(p: Params) -> dict[str, float]:
     }
 
 
-def leaderboard_view(store: Store, p: Params, *, top: int = 100) -> LeaderboardView:
+def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> LeaderboardView:
     dataset = p.get("dataset", "").strip()
     if not dataset:
         return LeaderboardView(info=empty("Pick a dataset to rank the models evaluated on it."))
     weights = leaderboard_weights(p)
-    points = q.model_points(store, dataset, with_parameters=True)
+    points = q.model_points(data, dataset, with_parameters=True)
     if not points:
         return LeaderboardView(info=empty(f"No model has been evaluated on {dataset} yet."))
-    balance = _cached(store, "balance", dataset, lambda: q.class_balance(store, dataset))
-    drops = _cached(store, "robustness", dataset, lambda: q.robustness(store, dataset))
+    balance = _cached(data, "balance", dataset, lambda: q.class_balance(data, dataset))
+    drops = _cached(data, "robustness", dataset, lambda: q.robustness(data, dataset))
     raw: dict[str, dict[str, float]] = {d: {} for d in DIMENSIONS}
     for pt in points:
         if (acc := pt.metrics.get("accuracy")) is not None:
@@ -1186,7 +1173,7 @@ class FindView:
     rows: list[list[Any]] = field(default_factory=list)
 
 
-def find_view(store: Store, p: Params, *, top: int = 50) -> FindView:
+def find_view(data: Snapshot, p: Params, *, top: int = 50) -> FindView:
     dataset, label = p.get("dataset", "").strip(), p.get("class", "").strip()
     if not dataset or not label:
         return FindView(
@@ -1197,7 +1184,7 @@ def find_view(store: Store, p: Params, *, top: int = 50) -> FindView:
     variant = p.get("variant", "") or q.ORIGINAL
     metric = _choice(p.get("metric"), q.CLASS_METRICS, "recall")
     min_speed = max(0.0, _float(p.get("min_throughput", "0"), 0.0))
-    points = q.model_points(store, dataset, variant=variant, class_label=label)
+    points = q.model_points(data, dataset, variant=variant, class_label=label)
     if not points:
         return FindView(
             info=empty(f"No model has a result for class {label} on {dataset} ({variant}).")
@@ -1249,8 +1236,8 @@ def find_view(store: Store, p: Params, *, top: int = 50) -> FindView:
 # -- audit ----------------------------------------------------------------------------------
 
 
-def audit_view(store: Store, p: Params) -> str:
-    au = q.audit(store)
+def audit_view(data: Snapshot, p: Params) -> str:
+    au = q.audit(data)
     parts = ["<h2>Claims audit</h2>"]
     if not au.discrepancies:
         parts.append(empty("No self-reported value differs from what evalbot measured."))
@@ -1281,7 +1268,7 @@ def audit_view(store: Store, p: Params) -> str:
     return "\n".join(parts)
 
 
-VIEWS: dict[str, Callable[[Store, Params], Any]] = {
+VIEWS: dict[str, Callable[[Snapshot, Params], Any]] = {
     "models": models_view,
     "model": model_view,
     "result": result_view,

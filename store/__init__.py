@@ -1,6 +1,14 @@
-"""The data model and the only code that talks to MongoDB."""
+"""The data model and the only code that talks to MongoDB.
 
-from store.db import ExhaustedJob, Job, PullRequestRecord, Store
+The names of :mod:`store.db` (pymongo) are imported on first use, so the pure modules
+(``store.types``, ``store.tables``) can be imported without pymongo, as the Space does.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from store.errors import MongoUnavailableError, StoreError
 from store.types import (
     ClassResult,
@@ -10,6 +18,11 @@ from store.types import (
     ModelStatus,
     RuntimeStats,
 )
+
+if TYPE_CHECKING:
+    from store.db import ExhaustedJob, Job, PullRequestRecord, Store
+
+_FROM_DB = ("ExhaustedJob", "Job", "PullRequestRecord", "Store")
 
 __all__ = [
     "ClassResult",
@@ -25,3 +38,10 @@ __all__ = [
     "Store",
     "StoreError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``store.Store`` and the other names of :mod:`store.db`, imported when first asked for."""
+    if name in _FROM_DB:
+        return getattr(importlib.import_module("store.db"), name)
+    raise AttributeError(f"module 'store' has no attribute {name!r}")

@@ -15,16 +15,19 @@ Collections (unique keys in brackets):
     references        publications [_id = arXiv id or URL]
     jobs              one per model revision [repo_id, sha]
     pull_requests     one per opened PR [repo_id, num]
-    poll_state        discovery watermarks [_id = source key]
+    poll_state        discovery watermarks [_id = source key]; the last results-dataset
+                      publication [_id = "results-dataset:<repo id>"]
     locks             short-lived named locks, e.g. one publisher per repo [_id = name]
     claims            the card's self-reported values vs ours [model_id, dataset_id, split, metric]
     identity          the public key that signs results [_id = "signing"]
+    workers           one per running worker: its host and last heartbeat [_id = worker name]
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -117,6 +120,16 @@ class Job:
 
 
 @dataclass(frozen=True)
+class WorkerHeartbeat:
+    """A worker's last sign of life: fresh until ``fresh_until`` (a few lease periods on)."""
+
+    worker: str
+    host: str
+    seen_at: datetime
+    fresh_until: datetime
+
+
+@dataclass(frozen=True)
 class ExhaustedJob:
     """A job that used up its attempts.
 
@@ -180,6 +193,7 @@ class Store:
         self.identity: Collection[Doc] = self.db["identity"]
         self.module_problems: Collection[Doc] = self.db["module_problems"]
         self.pr_slots: Collection[Doc] = self.db["pr_slots"]
+        self.workers: Collection[Doc] = self.db["workers"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -273,10 +287,11 @@ class Store:
             name="claim_key",
         )
         self.claims.create_index([("agrees", ASCENDING), ("created_at", DESCENDING)])
+        # a worker that died leaves its record: gone a day after it went stale
+        self.workers.create_index("fresh_until", expireAfterSeconds=86400)
         self.dataset_classes.create_index(
             [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
         )
-        self._ensure_space_indexes()
         self.dataset_splits.create_index(
             [("dataset_id", ASCENDING), ("revision", ASCENDING), ("split", ASCENDING)], unique=True
         )
@@ -307,29 +322,6 @@ class Store:
                     }
                 },
             )
-
-    def _ensure_space_indexes(self) -> None:
-        """Covered indexes of the Space's per-dataset views (``store.queries``): the
-        scatterplot, leaderboard and query form read them without fetching a document."""
-        from store import queries
-
-        def spec(fields: Sequence[str]) -> list[tuple[str, int]]:
-            return [(f, DESCENDING if f == "created_at" else ASCENDING) for f in fields]
-
-        self.results.create_index(spec(queries.RESULT_POINT_FIELDS), name="space_points")
-        self.runtimes.create_index(spec(queries.RUNTIME_POINT_FIELDS), name="space_runtimes")
-        self.class_results.create_index(spec(queries.CLASS_POINT_FIELDS), name="space_class_points")
-        self.class_results.create_index(
-            spec(queries.CLASS_BALANCE_FIELDS), name="space_class_balance"
-        )
-        self.results.create_index(
-            [("dataset_id", ASCENDING), ("created_at", DESCENDING)], name="space_recency"
-        )
-        self.models.create_index("datasets")
-        self.models.create_index("pipeline_tag")
-        self.models.create_index(
-            [("_id", ASCENDING), ("num_parameters", ASCENDING)], name="space_model_params"
-        )
 
     # -- models ------------------------------------------------------------------------------
 
@@ -863,6 +855,42 @@ class Store:
         """Jobs in one status (e.g. ``blocked``, ``error``), oldest first."""
         return list(self.jobs.find({"status": status}).sort("created_at", ASCENDING).limit(limit))
 
+    # -- worker heartbeats -------------------------------------------------------------------
+
+    def record_heartbeat(self, worker: str, *, fresh_s: float) -> None:
+        """Note ``worker``, on this host, alive: fresh for ``fresh_s`` seconds from now."""
+        now = utcnow()
+        self.workers.update_one(
+            {"_id": worker},
+            {
+                "$set": {
+                    "host": socket.gethostname(),
+                    "seen_at": now,
+                    "fresh_until": now + timedelta(seconds=fresh_s),
+                }
+            },
+            upsert=True,
+        )
+
+    def forget_worker(self, worker: str) -> None:
+        """A worker that stopped cleanly: no heartbeat is due from it any more. When MongoDB
+        does not answer, its record is left to go stale (the process is stopping anyway)."""
+        with contextlib.suppress(PyMongoError):
+            self.workers.delete_one({"_id": worker})
+
+    def worker_heartbeats(self, *, host: str | None = None) -> list[WorkerHeartbeat]:
+        """The workers' last heartbeats (of one host's workers, given ``host``), newest first."""
+        found = self.workers.find({"host": host} if host else {}).sort("seen_at", DESCENDING)
+        return [
+            WorkerHeartbeat(
+                worker=doc["_id"],
+                host=doc["host"],
+                seen_at=as_utc(doc["seen_at"]),
+                fresh_until=as_utc(doc["fresh_until"]),
+            )
+            for doc in found
+        ]
+
     # -- re-planning -------------------------------------------------------------------------
 
     def planning_view(self) -> Iterator[Doc]:
@@ -1104,7 +1132,14 @@ class Store:
     # -- signing identity --------------------------------------------------------------------
 
     def set_identity(self, identity: SigningIdentity) -> None:
-        """Publish the public key that signs results (the Space shows it)."""
+        """Publish the public key that signs results (the Space shows it). The same key again
+        keeps its date, so a restarted worker changes nothing the results dataset holds."""
+        current = self.get_identity()
+        if current is not None and (current.key_id, current.public_key_pem) == (
+            identity.key_id,
+            identity.public_key_pem,
+        ):
+            return
         self.identity.update_one({"_id": "signing"}, {"$set": asdict(identity)}, upsert=True)
 
     def get_identity(self) -> SigningIdentity | None:
@@ -1144,6 +1179,20 @@ class Store:
     def set_watermark(self, key: str, value: datetime) -> None:
         self.poll_state.update_one(
             {"_id": key}, {"$set": {"watermark": value, "updated_at": utcnow()}}, upsert=True
+        )
+
+    # -- results dataset ---------------------------------------------------------------------
+
+    def get_publication(self, repo_id: str) -> tuple[str, str] | None:
+        """(state, head commit) of the last publication to the results dataset ``repo_id``."""
+        doc = self.poll_state.find_one({"_id": f"results-dataset:{repo_id}"})
+        return (doc["state"], doc["commit"]) if doc else None
+
+    def set_publication(self, repo_id: str, state: str, commit: str) -> None:
+        self.poll_state.update_one(
+            {"_id": f"results-dataset:{repo_id}"},
+            {"$set": {"state": state, "commit": commit, "updated_at": utcnow()}},
+            upsert=True,
         )
 
 

@@ -1,5 +1,7 @@
 """The Space in a real browser (Debian's headless Chromium through Playwright) over the demo
-data: one real bot cycle over the sandbox demo world, then every view, clicked through.
+data: one real bot cycle over the sandbox demo world, its store exported as the results dataset's
+Parquet tables, the Space served from those files alone (no MongoDB), then every view, clicked
+through. Expected values come from the bot's store and from ``space.queries`` on the same files.
 
 Screenshots go to ``tests/artifacts/space/`` (ignored by git, kept by CI as artifacts).
 """
@@ -16,16 +18,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huggingface_hub import HfApi, snapshot_download
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from bot.space_deploy import deploy_space, serve_checkout
 from sandbox.seed import seed_world
 from sandbox.server import RunningSandbox, run_in_thread
 from sandbox.world import build_world
-from space.app import build_app, launch
-from store import queries as q
+from space import queries as q
+from space.data import Snapshot
 from store.db import Store
 from store.embedded import EmbeddedMongo
-from store.types import ClaimRecord, SigningIdentity
+from store.types import ClaimRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "space"
@@ -38,6 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+RESULTS = "evalbot/results"  # config/bot.yaml's results_dataset
+SPACE = "evalbot/explorer"
 # gradio's own use of pandas, not ours
 pytestmark = [
     pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
@@ -65,16 +71,7 @@ def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) ->
     """A database filled by one real `evalbot run --once` over the demo world."""
     seed_world(build_world(), endpoint=demo_hub.url, token=demo_hub.tokens["demo"])
     db_name = f"space_{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": demo_hub.url,
-        "HF_TOKEN": demo_hub.tokens["evalbot"],
-        "HF_HOME": str(tmp_path_factory.mktemp("space-hf-home")),
-        "HF_HUB_DISABLE_XET": "1",
-        "MONGODB_URI": mongo.uri,
-        "EVALBOT_DB": db_name,
-        "EVALBOT_CONFIG": str(ROOT / "config"),
-    }
+    env = _bot_env(demo_hub, mongo, db_name, tmp_path_factory.mktemp("space-hf-home"))
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "run", "--once"],
         env=env,
@@ -85,7 +82,7 @@ def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) ->
     )
     assert done.returncode == 0, done.stderr[-3000:]
     writer = Store.open(mongo.uri, db_name=db_name)
-    try:  # the claims audit and the key, written as the bot writes them
+    try:  # a claims audit, written as the bot writes them
         model = writer.get_model("demo/vit-digits")
         assert model is not None
         writer.save_claims(
@@ -110,12 +107,6 @@ def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) ->
         # its author closed evalbot's PR #1; MNIST's module lost its dataset (as the bot records)
         writer.set_declined("demo/vit-digits", 1, by="demo")
         writer.record_module_problem("mnist", "digest", "ylecun/mnist: no column <label>")
-        writer.set_identity(
-            SigningIdentity(
-                key_id="space-test-key",
-                public_key_pem="-----BEGIN PUBLIC KEY-----\nTEST\n-----END PUBLIC KEY-----\n",
-            )
-        )
     finally:
         writer.client.close()
     return db_name
@@ -128,13 +119,67 @@ def db(mongo: EmbeddedMongo, demo_db: str) -> Iterator[Store]:
     store.client.close()
 
 
+def _bot_env(hub: RunningSandbox, mongo: EmbeddedMongo, db_name: str, home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HF_ENDPOINT": hub.url,
+        "HF_TOKEN": hub.tokens["evalbot"],
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_XET": "1",
+        "MONGODB_URI": mongo.uri,
+        "EVALBOT_DB": db_name,
+        "EVALBOT_CONFIG": str(ROOT / "config"),
+    }
+
+
 @pytest.fixture(scope="module")
-def space_url(db: Store, sandbox) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    app = build_app(db, hub_url=sandbox.url)
-    port = _free_port()
-    launch(app, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.close()
+def published(
+    demo_hub: RunningSandbox,
+    mongo: EmbeddedMongo,
+    demo_db: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The results dataset as the bot publishes it on the Hub (``evalbot publish-results``, after
+    the test's own additions to the store), downloaded: what the Space reads."""
+    env = _bot_env(demo_hub, mongo, demo_db, tmp_path_factory.mktemp("publish-hf-home"))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "publish-results"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    root = tmp_path_factory.mktemp("space-results")
+    snapshot_download(
+        RESULTS, repo_type="dataset", local_dir=root, endpoint=demo_hub.url, token=False
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def data(published: Path) -> Snapshot:
+    return Snapshot.open(published, revision="demo")
+
+
+@pytest.fixture(scope="module")
+def space_url(
+    published: Path, demo_hub: RunningSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The Space as the Hub runs it: deployed with `evalbot space deploy`'s code to a Space repo,
+    then a checkout of that repo served alone (``python app.py``, no MongoDB setting, no token),
+    reading the results dataset from the Hub."""
+    api = HfApi(endpoint=demo_hub.url, token=demo_hub.tokens["evalbot"])
+    deploy_space(SPACE, dataset=RESULTS, api=api, on_step=lambda line: None)
+    home = tmp_path_factory.mktemp("space-checkout-home")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MONGODB", "EVALBOT", "HF_"))
+    } | {"HF_ENDPOINT": demo_hub.url, "HF_HOME": str(home), "HF_HUB_DISABLE_XET": "1"}
+    served = serve_checkout(SPACE, home / "checkout", port=_free_port(), env=env)
+    assert "MONGODB_URI" not in Path(f"/proc/{served.process.pid}/environ").read_text()
+    yield f"{served.url}/"
+    served.stop()
 
 
 @pytest.fixture(scope="module")
@@ -275,12 +320,12 @@ def test_failed_model_and_unknown_names_read_as_sentences(page: Page, space_url:
 
 
 def test_result_view_classes_confusion_errors_calibration(
-    page: Page, space_url: str, db: Store
+    page: Page, space_url: str, data: Snapshot
 ) -> None:
     open_view(
         page, space_url, "?view=result&model=demo/vit-digits&dataset=ylecun/mnist", "#result-title"
     )
-    detail = q.result_detail(db, "demo/vit-digits", "ylecun/mnist")
+    detail = q.result_detail(data, "demo/vit-digits", "ylecun/mnist")
     assert detail is not None
     runtime = table_rows(page, "#result-runtime")[0]
     assert runtime[0] == str(detail.summary.num_examples)
@@ -345,14 +390,16 @@ def test_result_view_classes_confusion_errors_calibration(
     shot(page, "result_view")
 
 
-def test_variant_comparison_absolute_and_relative(page: Page, space_url: str, db: Store) -> None:
+def test_variant_comparison_absolute_and_relative(
+    page: Page, space_url: str, data: Snapshot
+) -> None:
     open_view(
         page,
         space_url,
         "?view=variants&model=demo/timm-digits&dataset=ylecun/mnist&metric=recall",
         "#variants-plot .legendtext",
     )
-    cmp = q.variant_comparison(db, "demo/timm-digits", "ylecun/mnist", metric="recall")
+    cmp = q.variant_comparison(data, "demo/timm-digits", "ylecun/mnist", metric="recall")
     assert cmp is not None
     headers = grid_headers(page, "#variants-table")
     assert headers[: len(cmp.variants) + 1] == ["class", *cmp.variants]
@@ -363,7 +410,7 @@ def test_variant_comparison_absolute_and_relative(page: Page, space_url: str, db
     expect(page.locator(f"#variants-table {ROW}").first).to_contain_text(f"{delta:.3f}")
 
 
-def test_model_comparison(page: Page, space_url: str, db: Store) -> None:
+def test_model_comparison(page: Page, space_url: str, data: Snapshot) -> None:
     ids = ["demo/timm-digits", "demo/vit-digits"]
     open_view(
         page,
@@ -374,7 +421,7 @@ def test_model_comparison(page: Page, space_url: str, db: Store) -> None:
     rows = table_rows(page, "#compare-speed")
     assert [r[0] for r in rows] == ids
     for row, repo_id in zip(rows, ids, strict=True):
-        (s,) = [r for r in q.model_detail(db, repo_id).results if r.variant == "original"]  # type: ignore[union-attr]
+        (s,) = [r for r in q.model_detail(data, repo_id).results if r.variant == "original"]  # type: ignore[union-attr]
         assert row[3] == f"{s.instances_per_s:.1f}"
     expect(page.locator("#compare-plot .legendtext")).to_have_count(2)
     open_view(
@@ -386,14 +433,14 @@ def test_model_comparison(page: Page, space_url: str, db: Store) -> None:
     assert "two or more models" in page.locator("#compare-info").inner_text()
 
 
-def test_dataset_view(page: Page, space_url: str, db: Store) -> None:
+def test_dataset_view(page: Page, space_url: str, data: Snapshot) -> None:
     open_view(page, space_url, "?view=dataset&dataset=ylecun/mnist", "#dataset-name")
     expect(page.locator("#dataset-problem")).to_contain_text(
         "cannot currently be used for new evaluations (module mnist"
     )
     expect(page.locator("#dataset-problem")).to_contain_text("no column <label>")  # as text
     shot(page, "dataset_problem")
-    d = q.dataset_detail(db, "ylecun/mnist")
+    d = q.dataset_detail(data, "ylecun/mnist")
     assert d is not None
     assert len(table_rows(page, "#dataset-classes")) == len(d.labels) == 10
     assert page.locator("#dataset-classes img.example-thumb").count() > 0
@@ -404,11 +451,11 @@ def test_dataset_view(page: Page, space_url: str, db: Store) -> None:
     assert page.locator("#dataset-classes .example-text").count() > 0
 
 
-def test_scatterplot_click_opens_the_result(page: Page, space_url: str, db: Store) -> None:
+def test_scatterplot_click_opens_the_result(page: Page, space_url: str, data: Snapshot) -> None:
     open_view(
         page, space_url, "?view=scatter&dataset=ylecun/mnist", "#scatter-plot .scatterlayer .point"
     )
-    points = q.model_points(db, "ylecun/mnist")
+    points = q.model_points(data, "ylecun/mnist")
     expect(page.locator("#scatter-plot .scatterlayer .point")).to_have_count(len(points))
     assert f"Plotting {len(points)} models" in page.locator("#scatter-info").inner_text()
     table = {r[0] for r in grid_rows(page, "#scatter-table")}
@@ -422,12 +469,12 @@ def test_scatterplot_click_opens_the_result(page: Page, space_url: str, db: Stor
     assert "on MNIST" in page.locator("#result-title").inner_text()
 
 
-def test_leaderboard_reweights(page: Page, space_url: str, db: Store) -> None:
+def test_leaderboard_reweights(page: Page, space_url: str, data: Snapshot) -> None:
     open_view(
         page, space_url, "?view=leaderboard&dataset=ylecun/mnist", f"#leaderboard-table {ROW}"
     )
     expect(page.locator(f"#leaderboard-table {ROW}")).to_have_count(2)
-    points = q.model_points(db, "ylecun/mnist")
+    points = q.model_points(data, "ylecun/mnist")
     fastest = max(points, key=lambda p: p.instances_per_s or 0).model_id
     slowest = min(points, key=lambda p: p.instances_per_s or 0).model_id
     weights = "&".join(
@@ -443,10 +490,10 @@ def test_leaderboard_reweights(page: Page, space_url: str, db: Store) -> None:
     expect(page.locator(f"#leaderboard-table {ROW}").nth(1)).to_contain_text(slowest)
 
 
-def test_query_form_ranks_by_a_class_metric(page: Page, space_url: str, db: Store) -> None:
+def test_query_form_ranks_by_a_class_metric(page: Page, space_url: str, data: Snapshot) -> None:
     query = "?view=find&dataset=dair-ai/emotion&class=joy&variant=lowercase&metric=recall"
     open_view(page, space_url, query, f"#find-table {ROW}")
-    points = q.model_points(db, "dair-ai/emotion", variant="lowercase", class_label="joy")
+    points = q.model_points(data, "dair-ai/emotion", variant="lowercase", class_label="joy")
     ranked = sorted(points, key=lambda p: (-(p.class_metrics["recall"] or 0), p.model_id))
     rows = page.locator(f"#find-table {ROW}")
     expect(rows).to_have_count(len(ranked))

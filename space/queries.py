@@ -1,0 +1,1175 @@
+"""Read-only queries behind the Space's views (thesis chapter 6), over the results dataset.
+
+Every function takes a :class:`space.data.Snapshot` (one published version of the tables of
+``store.tables``) and answers one view with typed dataclasses. What a page sends is only ever
+a value: it reaches DuckDB as a bound parameter; sort fields, metrics and axes come from
+whitelists, and strings are checked to be strings. The big tables are filtered on their sort
+columns (dataset, variant, model), so a query reads the few row groups that can match.
+
+Example:
+    >>> page = list_models(snapshot, ModelFilter(search="emotion"))  # doctest: +SKIP
+    >>> [row.repo_id for row in page.rows]  # doctest: +SKIP
+    ['demo/minilm-emotion', 'demo/tiny-emotion']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from space.data import ReadError, Snapshot
+from store.types import (
+    Calibration,
+    CalibrationBin,
+    ClaimRecord,
+    ClassResult,
+    DatasetExampleRecord,
+    DatasetSplitRecord,
+    FailureReason,
+    Misclassification,
+    ModelRecord,
+    ModelStatus,
+    ReferenceRecord,
+    SigningIdentity,
+    VariantRecord,
+)
+
+Row = dict[str, Any]
+#: what every query here raises when the data cannot be read (the Space shows it as a sentence)
+DataError = ReadError
+
+ORIGINAL = "original"
+#: whole-dataset metrics a page may ask for (``metric`` values of the ``scores`` table)
+RESULT_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "weighted_f1")
+#: per-class metrics (columns of ``class_results``, fields of ``ClassResult``)
+CLASS_METRICS = ("f1", "precision", "recall")
+#: scatter axes besides the metrics
+OTHER_AXES = ("instances_per_s", "per_instance_ms", "total_s", "num_parameters", "size_mb", "ece")
+MODEL_SORTS = {
+    "name": "repo_id",
+    "task": "pipeline_tag",
+    "status": "status",
+    "parameters": "num_parameters",
+    "updated": "last_modified",
+}
+MAX_PER_PAGE = 100
+_NEWEST = "created_at DESC NULLS LAST, evaluation_id"
+
+
+def _text(value: object, *, limit: int = 200) -> str:
+    """A page value as a plain string (anything else, e.g. a dict, becomes empty)."""
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _num(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return None if math.isnan(value) else float(value)
+
+
+def _json(text: object) -> Any:
+    return json.loads(text) if isinstance(text, str) and text else None
+
+
+def _marks(values: Sequence[object]) -> str:
+    """``?, ?, ?`` for an IN list of ``values`` (never empty: an empty list matches nothing)."""
+    return ", ".join("?" for _ in values) or "NULL"
+
+
+def _variant_order(variant: str) -> tuple[int, str]:
+    return (0 if variant == ORIGINAL else 1, variant)
+
+
+def has_results(data: Snapshot) -> bool:
+    """Whether anything has been published yet."""
+    return not data.empty
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelFilter:
+    """What the Models view asks for. Empty strings mean "any"."""
+
+    search: str = ""
+    origin: str = ""
+    task: str = ""
+    trained_on: str = ""
+    evaluated_on: str = ""
+    metrics: str = ""  # "yes" | "no" | ""
+    failure: str = ""
+    pr: str = ""  # "declined": only repos whose author closed evalbot's PR
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    repo_id: str
+    origin: str
+    task: str
+    trained_on: tuple[str, ...]
+    evaluated_on: tuple[str, ...]
+    has_metrics: bool
+    status: str
+    failure_reason: str | None
+    accuracy: float | None  # on the first dataset it was evaluated on, original variant
+    declined: int | None = None  # the evalbot PR the author closed (no further PRs)
+
+
+@dataclass(frozen=True)
+class ModelPage:
+    rows: list[ModelRow]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The choices of the Models view's filters."""
+
+    origins: list[str]
+    tasks: list[str]
+    trained_on: list[str]
+    evaluated_on: list[str]
+    failures: list[str]
+
+
+def model_facets(data: Snapshot) -> Facets:
+    def compute() -> Facets:
+        def values(sql: str) -> list[str]:
+            return sorted(str(v) for (v,) in data.rows(sql) if isinstance(v, str) and v)
+
+        return Facets(
+            origins=values("SELECT DISTINCT origin FROM models"),
+            tasks=values("SELECT DISTINCT pipeline_tag FROM models"),
+            trained_on=values("SELECT DISTINCT unnest(datasets) FROM models"),
+            evaluated_on=values("SELECT dataset_id FROM datasets"),
+            failures=values("SELECT DISTINCT failure_reason FROM models"),
+        )
+
+    facets: Facets = data.memo("facets", compute)
+    return facets
+
+
+def model_where(f: ModelFilter) -> tuple[str, list[object]]:
+    """The SQL condition on ``models`` of ``f`` and its parameters (page values are bound,
+    never spliced into the SQL)."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if search := _text(f.search):
+        clauses.append("strpos(lower(repo_id), lower(?)) > 0")
+        params.append(search)
+    for column, value in (
+        ("origin", f.origin),
+        ("pipeline_tag", f.task),
+        ("failure_reason", f.failure),
+    ):
+        if text := _text(value):
+            clauses.append(f"{column} = ?")
+            params.append(text)
+    if trained := _text(f.trained_on):
+        clauses.append("list_contains(datasets, ?)")
+        params.append(trained)
+    if f.metrics == "yes":
+        clauses.append("status = 'evaluated'")
+    elif f.metrics == "no":
+        clauses.append("status IS DISTINCT FROM 'evaluated'")
+    if f.pr == "declined":
+        clauses.append("declined_pr IS NOT NULL")
+    if dataset := _text(f.evaluated_on):
+        clauses.append(
+            "repo_id IN (SELECT model_id FROM evaluations WHERE dataset_id = ? AND variant = ?)"
+        )
+        params.extend([dataset, ORIGINAL])
+    return " AND ".join(clauses) or "true", params
+
+
+def list_models(data: Snapshot, f: ModelFilter) -> ModelPage:
+    """One page of models matching ``f``, sorted by a whitelisted column (unknown last)."""
+    where, params = model_where(f)
+    per_page = max(1, min(int(f.per_page), MAX_PER_PAGE))
+    ((total,),) = data.rows(f"SELECT count(*) FROM models WHERE {where}", params)
+    pages = max(1, math.ceil(total / per_page))
+    page = max(1, min(int(f.page), pages))
+    column = MODEL_SORTS.get(f.sort, "repo_id")
+    order = "DESC" if f.descending else "ASC"
+    found = data.dicts(
+        "SELECT repo_id, origin, pipeline_tag, datasets, status, failure_reason, declined_pr,"
+        " coalesce(eval_sha, sha) AS eval_sha FROM models"
+        f" WHERE {where} ORDER BY {column} {order} NULLS LAST, repo_id LIMIT ? OFFSET ?",
+        [*params, per_page, (page - 1) * per_page],
+    )
+    evaluated: dict[str, dict[str, float | None]] = {r["repo_id"]: {} for r in found}
+    shas = {r["repo_id"]: r["eval_sha"] for r in found}
+    for model_id, model_sha, dataset_id, accuracy in data.rows(
+        "SELECT e.model_id, e.model_sha, e.dataset_id, s.value FROM evaluations e"
+        " LEFT JOIN scores s ON s.evaluation_id = e.evaluation_id AND s.metric = 'accuracy'"
+        f" WHERE e.model_id IN ({_marks(list(evaluated))}) AND e.variant = ?"
+        " ORDER BY e.created_at NULLS FIRST, e.evaluation_id",
+        [*evaluated, ORIGINAL],
+    ):
+        if model_sha == shas.get(model_id):
+            evaluated[model_id][dataset_id] = _num(accuracy)
+    rows = []
+    for r in found:
+        on = evaluated[r["repo_id"]]
+        first = sorted(on)[0] if on else None
+        rows.append(
+            ModelRow(
+                repo_id=r["repo_id"],
+                origin=r["origin"] or "huggingface",
+                task=r["pipeline_tag"] or "unknown",
+                trained_on=tuple(r["datasets"] or ()),
+                evaluated_on=tuple(sorted(on)),
+                has_metrics=bool(on),
+                status=r["status"] or "pending",
+                failure_reason=r["failure_reason"],
+                accuracy=on[first] if first else None,
+                declined=r["declined_pr"],
+            )
+        )
+    return ModelPage(rows=rows, total=total, page=page, pages=pages)
+
+
+# -- one model ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultSummary:
+    """One evaluation without its per-class rows: headline metrics, CIs, runtime."""
+
+    result_id: str  # the evaluation id (``evaluation_id`` of the tables)
+    dataset_id: str
+    dataset_name: str
+    split: str
+    variant: str
+    num_examples: int
+    metrics: dict[str, float | None]
+    intervals: dict[str, tuple[float, float]]
+    ece: float | None
+    total_s: float | None
+    per_instance_ms: float | None
+    instances_per_s: float | None
+    device: str
+    batch_size: int | None
+    dataset_revision: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Declined:
+    """The author closed evalbot's PR ``num`` without merging: no further PRs on the repo."""
+
+    num: int
+    by: str | None
+    at: datetime | None
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    model: ModelRecord
+    reference: ReferenceRecord | None
+    results: list[ResultSummary]  # the evaluated revision's (eval_sha), by dataset, split, variant
+    claims: list[ClaimRecord]
+    declined: Declined | None = None
+
+
+def _enum(kind: Any, value: object, default: Any) -> Any:
+    try:
+        return kind(value) if value else default
+    except ValueError:  # a value a newer bot publishes: shown as unknown
+        return default
+
+
+def _model(r: Row) -> ModelRecord:
+    return ModelRecord(
+        repo_id=r["repo_id"],
+        sha=r["sha"] or "",
+        pipeline_tag=r["pipeline_tag"],
+        library_name=r["library_name"],
+        datasets=tuple(r["datasets"] or ()),
+        tags=tuple(r["tags"] or ()),
+        last_modified=r["last_modified"],
+        origin=r["origin"] or "huggingface",
+        file_sizes=dict(_json(r["file_sizes"]) or {}),
+        hyperparameters=dict(_json(r["hyperparameters"]) or {}),
+        num_parameters=r["num_parameters"],
+        reference=r["reference"],
+        status=_enum(ModelStatus, r["status"], ModelStatus.PENDING),
+        failure_reason=_enum(FailureReason, r["failure_reason"], None),
+        failure_detail=r["failure_detail"],
+        fingerprint=r["fingerprint"] or "",
+        eval_sha=r["eval_sha"] or "",
+        declined_pr=r["declined_pr"],
+    )
+
+
+def _model_row(data: Snapshot, repo_id: object) -> Row | None:
+    found = data.dicts("SELECT * FROM models WHERE repo_id = ?", [_text(repo_id, limit=300)])
+    return found[0] if found else None
+
+
+def _evaluated_sha(data: Snapshot, repo_id: object) -> tuple[str, str] | None:
+    """``(repo id, the revision whose results stand for its head)``, or None."""
+    found = data.rows(
+        "SELECT repo_id, coalesce(eval_sha, sha) FROM models WHERE repo_id = ?",
+        [_text(repo_id, limit=300)],
+    )
+    return (found[0][0], found[0][1] or "") if found else None
+
+
+def _reference(data: Snapshot, key: str | None) -> ReferenceRecord | None:
+    if not key:
+        return None
+    found = data.dicts(
+        'SELECT key, title, authors, year, url, arxiv FROM "references" WHERE key = ?', [key]
+    )
+    return ReferenceRecord(**found[0]) if found else None
+
+
+def _claim(r: Row) -> ClaimRecord:
+    return ClaimRecord(
+        model_id=r["model_id"],
+        model_sha=r["model_sha"] or "",
+        dataset_id=r["dataset_id"],
+        split=r["split"] or "",
+        metric=r["metric"],
+        claimed=float(r["claimed"] or 0.0),
+        measured=float(r["measured"] or 0.0),
+        low=r["low"],
+        high=r["high"],
+        agrees=bool(r["agrees"]),
+        verdict=r["verdict"] or "",
+        note=r["note"] or "",
+        **({"created_at": r["created_at"]} if r["created_at"] else {}),
+    )
+
+
+_SUMMARY_SQL = (
+    "SELECT e.evaluation_id, e.dataset_id, e.dataset_name, e.split, e.variant, e.num_examples,"
+    " e.ece, e.dataset_revision, e.created_at, r.total_s, r.per_instance_ms, r.instances_per_s,"
+    " r.device, r.batch_size FROM evaluations e LEFT JOIN runtimes r USING (evaluation_id)"
+)
+
+
+def _summaries(data: Snapshot, where: str, params: Sequence[object]) -> list[ResultSummary]:
+    """The evaluations matching ``where`` (on ``evaluations e``), oldest first."""
+    found = data.dicts(
+        f"{_SUMMARY_SQL} WHERE {where} ORDER BY e.created_at NULLS FIRST, e.evaluation_id", params
+    )
+    ids = [r["evaluation_id"] for r in found]
+    metrics: dict[str, dict[str, float | None]] = {i: {} for i in ids}
+    intervals: dict[str, dict[str, tuple[float, float]]] = {i: {} for i in ids}
+    for eid, metric, value, low, high in data.rows(
+        f"SELECT evaluation_id, metric, value, low, high FROM scores"
+        f" WHERE evaluation_id IN ({_marks(ids)}) ORDER BY evaluation_id, metric",
+        ids,
+    ):
+        metrics[eid][metric] = _num(value)
+        if low is not None and high is not None:
+            intervals[eid][metric] = (float(low), float(high))
+    return [
+        ResultSummary(
+            result_id=r["evaluation_id"],
+            dataset_id=r["dataset_id"],
+            dataset_name=r["dataset_name"] or r["dataset_id"],
+            split=r["split"] or "",
+            variant=r["variant"] or ORIGINAL,
+            num_examples=int(r["num_examples"] or 0),
+            metrics=metrics[r["evaluation_id"]],
+            intervals=intervals[r["evaluation_id"]],
+            ece=_num(r["ece"]),
+            total_s=_num(r["total_s"]),
+            per_instance_ms=_num(r["per_instance_ms"]),
+            instances_per_s=_num(r["instances_per_s"]),
+            device=r["device"] or "unknown",
+            batch_size=r["batch_size"],
+            dataset_revision=r["dataset_revision"] or "",
+            created_at=r["created_at"],
+        )
+        for r in found
+    ]
+
+
+def claims_for(data: Snapshot, model_id: str) -> list[ClaimRecord]:
+    """The claims audit of one model, in a stable order (dataset, split, metric)."""
+    return [
+        _claim(r)
+        for r in data.dicts(
+            "SELECT * FROM claims WHERE model_id = ? ORDER BY dataset_id, split, metric",
+            [model_id],
+        )
+    ]
+
+
+def model_detail(data: Snapshot, repo_id: str) -> ModelDetail | None:
+    """A model, its reference, its evaluated revision's results (summaries) and claims audit."""
+    row = _model_row(data, repo_id)
+    if row is None:
+        return None
+    model = _model(row)
+    results = _summaries(
+        data, "e.model_id = ? AND e.model_sha = ?", [model.repo_id, model.evaluated_sha]
+    )
+    results.sort(key=lambda s: (s.dataset_id, s.split, _variant_order(s.variant)))
+    return ModelDetail(
+        model=model,
+        reference=_reference(data, model.reference),
+        results=results,
+        claims=claims_for(data, model.repo_id),
+        declined=(
+            Declined(num=int(row["declined_pr"]), by=row["declined_by"], at=row["declined_at"])
+            if row["declined_pr"] is not None
+            else None
+        ),
+    )
+
+
+# -- one evaluation result ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExampleView:
+    """A misclassified example with what the dataset holds of it (text or thumbnail)."""
+
+    item: Misclassification
+    text: str | None
+    thumbnail_png: bytes | None
+
+
+@dataclass(frozen=True)
+class ResultDetail:
+    model_id: str
+    model_sha: str
+    task: str
+    summary: ResultSummary
+    labels: list[str]
+    classes: list[ClassResult]
+    confusion: list[list[int]]
+    calibration: Calibration | None
+    misclassifications: list[ExampleView]  # most confident first
+    variants: list[ResultSummary]  # every variant of this dataset and split, original first
+
+
+def _latest(data: Snapshot, model_id: str, dataset_id: str, split: str, variant: str) -> Row | None:
+    """The newest evaluation of a model's evaluated revision on a dataset split and variant."""
+    model = _evaluated_sha(data, model_id)
+    if model is None:
+        return None
+    where = "model_id = ? AND model_sha = ? AND dataset_id = ? AND variant = ?"
+    params: list[object] = [*model, _text(dataset_id), _text(variant) or ORIGINAL]
+    if split := _text(split):
+        where += " AND split = ?"
+        params.append(split)
+    found = data.dicts(
+        "SELECT evaluation_id, model_id, model_sha, dataset_id, split, variant, task"
+        f" FROM evaluations WHERE {where} ORDER BY {_NEWEST} LIMIT 1",
+        params,
+    )
+    return found[0] if found else None
+
+
+def _class_results(data: Snapshot, e: Row) -> list[ClassResult]:
+    """The class rows of evaluation ``e``: the filter names every sort column of the table, so
+    only the row groups holding them are read."""
+    return [
+        ClassResult(
+            class_id=int(r["class_id"]),
+            label=r["label"] or str(r["class_id"]),
+            tp=int(r["tp"] or 0),
+            fp=int(r["fp"] or 0),
+            fn=int(r["fn"] or 0),
+            support=int(r["support"] or 0),
+            precision=_num(r["precision"]),
+            recall=_num(r["recall"]),
+            f1=_num(r["f1"]),
+            metrics=dict(_json(r["metrics"]) or {}),
+        )
+        for r in data.dicts(
+            "SELECT class_id, label, tp, fp, fn, support, precision, recall, f1, metrics"
+            " FROM class_results WHERE dataset_id = ? AND variant = ? AND model_id = ?"
+            " AND model_sha = ? AND split = ? AND evaluation_id = ? ORDER BY class_id",
+            [
+                e["dataset_id"],
+                e["variant"],
+                e["model_id"],
+                e["model_sha"],
+                e["split"],
+                e["evaluation_id"],
+            ],
+        )
+    ]
+
+
+def _misclassified(data: Snapshot, e: Row, labels: list[str]) -> list[ExampleView]:
+    misses = [
+        Misclassification(int(i), str(t), str(p), float(c or 0.0))
+        for i, t, p, c in data.rows(
+            "SELECT example_id, true_label, predicted_label, confidence FROM misclassifications"
+            " WHERE evaluation_id = ?",
+            [e["evaluation_id"]],
+        )
+    ]
+    misses.sort(key=lambda m: (-m.confidence, m.example_id))
+    ids = sorted({m.example_id for m in misses})
+    stored: dict[tuple[int, int], tuple[str | None, bytes | None]] = {
+        (int(cid), int(eid)): (text, png)
+        for cid, eid, text, png in data.rows(
+            "SELECT class_id, example_id, text, thumbnail_png FROM examples"
+            f" WHERE dataset_id = ? AND split = ? AND example_id IN ({_marks(ids)})",
+            [e["dataset_id"], e["split"], *ids],
+        )
+    }
+    class_ids = {label: i for i, label in enumerate(labels)}
+    out = []
+    for m in misses:
+        text, png = stored.get((class_ids.get(m.true_label, -1), m.example_id), (None, None))
+        out.append(ExampleView(item=m, text=text, thumbnail_png=png))
+    return out
+
+
+def _matrix(cells: Sequence[Sequence[int]] | None, n: int) -> list[list[int]]:
+    """The dense confusion matrix of its non-zero ``[true, predicted, count]`` cells."""
+    cells = cells or []
+    size = max([n, *(max(c[0], c[1]) + 1 for c in cells)])
+    matrix = [[0] * size for _ in range(size)]
+    for t, p, count in cells:
+        matrix[t][p] = int(count)
+    return matrix if cells else []
+
+
+def _calibration(text: object) -> Calibration | None:
+    cal = _json(text)
+    if not isinstance(cal, dict) or cal.get("ece") is None:
+        return None
+    return Calibration(
+        ece=float(cal["ece"]),
+        mce=float(cal.get("mce") or 0.0),
+        bins=tuple(
+            CalibrationBin(
+                lower=float(b["lower"]),
+                upper=float(b["upper"]),
+                count=int(b.get("count") or 0),
+                accuracy=b.get("accuracy"),
+                confidence=b.get("confidence"),
+            )
+            for b in cal.get("bins") or ()
+        ),
+    )
+
+
+def result_detail(
+    data: Snapshot, model_id: str, dataset_id: str, *, split: str = "", variant: str = ORIGINAL
+) -> ResultDetail | None:
+    """One result with its classes, confusion matrix, misclassifications and sibling variants."""
+    e = _latest(data, model_id, dataset_id, split, variant)
+    if e is None:
+        return None
+    (summary,) = _summaries(data, "e.evaluation_id = ?", [e["evaluation_id"]])
+    classes = _class_results(data, e)
+    labels = dataset_labels(data, e["dataset_id"]) or [c.label for c in classes]
+    confusion, calibration = data.rows(
+        "SELECT confusion, calibration FROM evaluation_details"
+        " WHERE model_id = ? AND dataset_id = ? AND evaluation_id = ?",
+        [e["model_id"], e["dataset_id"], e["evaluation_id"]],
+    )[0]
+    siblings = _summaries(
+        data,
+        "e.model_id = ? AND e.model_sha = ? AND e.dataset_id = ? AND e.split = ?",
+        [e["model_id"], e["model_sha"], e["dataset_id"], e["split"]],
+    )
+    siblings.sort(key=lambda s: _variant_order(s.variant))
+    return ResultDetail(
+        model_id=e["model_id"],
+        model_sha=e["model_sha"],
+        task=e["task"] or "",
+        summary=summary,
+        labels=labels,
+        classes=classes,
+        confusion=_matrix(confusion, len(labels)),
+        calibration=_calibration(calibration),
+        misclassifications=_misclassified(data, e, labels),
+        variants=siblings,
+    )
+
+
+def most_confused(confusion: Sequence[Sequence[int]], n: int = 3) -> list[tuple[int, int, int]]:
+    """The ``n`` largest off-diagonal cells as ``(true, predicted, count)``, largest first."""
+    cells = [
+        (count, t, p)
+        for t, row in enumerate(confusion)
+        for p, count in enumerate(row)
+        if t != p and count > 0
+    ]
+    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
+    return [(t, p, count) for count, t, p in cells[:n]]
+
+
+# -- variant and model comparison -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VariantComparison:
+    model_id: str
+    dataset_id: str
+    split: str
+    metric: str
+    labels: list[str]
+    variants: list[str]  # original first
+    values: dict[str, list[float | None]]  # variant -> per-class value (by class id)
+    overall: dict[str, float | None]  # variant -> whole-dataset value of the metric
+
+
+def _overall_metric(metric: str) -> str:
+    return {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}.get(
+        metric, metric
+    )
+
+
+def _per_class(
+    data: Snapshot,
+    dataset_id: str,
+    model_ids: Sequence[str],
+    ids: Sequence[str],
+    metric: str,
+    *,
+    variant: str | None = None,
+) -> dict[str, dict[int, tuple[str, float | None]]]:
+    """evaluation id -> class id -> (label, ``metric``), for the evaluations ``ids`` of
+    ``model_ids`` on ``dataset_id`` (``metric`` is one of :data:`CLASS_METRICS`). The filter
+    names the table's leading sort columns, so only the row groups holding them are read."""
+    out: dict[str, dict[int, tuple[str, float | None]]] = {i: {} for i in ids}
+    where = "dataset_id = ?" + (" AND variant = ?" if variant is not None else "")
+    for eid, cid, label, value in data.rows(
+        f"SELECT evaluation_id, class_id, label, {metric} FROM class_results WHERE {where}"
+        f" AND model_id IN ({_marks(model_ids)}) AND evaluation_id IN ({_marks(ids)})",
+        [dataset_id, *([variant] if variant is not None else []), *model_ids, *ids],
+    ):
+        out[eid][int(cid)] = (label, _num(value))
+    return out
+
+
+def variant_comparison(
+    data: Snapshot, model_id: str, dataset_id: str, *, metric: str = "f1", split: str = ""
+) -> VariantComparison | None:
+    """Per class, one metric for every variant of a dataset the model was evaluated on."""
+    metric = metric if metric in CLASS_METRICS else "f1"
+    model = _evaluated_sha(data, model_id)
+    if model is None:
+        return None
+    dataset_id = _text(dataset_id)
+    found = _summaries(
+        data, "e.model_id = ? AND e.model_sha = ? AND e.dataset_id = ?", [*model, dataset_id]
+    )
+    split = _text(split) or (found[0].split if found else "")
+    latest = {s.variant: s for s in found if s.split == split}  # oldest first: the newest wins
+    if not latest:
+        return None
+    variants = sorted(latest, key=_variant_order)
+    ids = [latest[v].result_id for v in variants]
+    per_class = _per_class(data, dataset_id, [model[0]], ids, metric)
+    labels = dataset_labels(data, dataset_id)
+    if not labels:
+        first = per_class[ids[0]]
+        labels = [first[i][0] for i in sorted(first)]
+    values = {
+        v: [per_class[latest[v].result_id].get(i, ("", None))[1] for i in range(len(labels))]
+        for v in variants
+    }
+    overall = {v: latest[v].metrics.get(_overall_metric(metric)) for v in variants}
+    return VariantComparison(
+        model_id=model[0],
+        dataset_id=dataset_id,
+        split=split,
+        metric=metric,
+        labels=labels,
+        variants=variants,
+        values=values,
+        overall=overall,
+    )
+
+
+@dataclass(frozen=True)
+class ComparedModel:
+    model_id: str
+    summary: ResultSummary
+    per_class: list[float | None]
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    dataset_id: str
+    variant: str
+    metric: str
+    labels: list[str]
+    models: list[ComparedModel]
+    missing: list[str]  # asked for, but not evaluated on this dataset and variant
+
+
+def compare_models(
+    data: Snapshot,
+    dataset_id: str,
+    model_ids: Sequence[str],
+    *,
+    metric: str = "f1",
+    variant: str = ORIGINAL,
+) -> ModelComparison:
+    """Two or more models on one dataset: speed and a per-class metric side by side."""
+    metric = metric if metric in CLASS_METRICS else "f1"
+    dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
+    wanted = [m for m in dict.fromkeys(_text(m, limit=300) for m in model_ids) if m][:8]
+    shas = dict(
+        data.rows(
+            f"SELECT repo_id, coalesce(eval_sha, sha) FROM models WHERE repo_id IN ({_marks(wanted)})",
+            wanted,
+        )
+    )
+    chosen: dict[str, str] = {}  # model id -> its newest evaluation here, at its eval_sha
+    for eid, model_id, model_sha in data.rows(
+        "SELECT evaluation_id, model_id, model_sha FROM evaluations"
+        f" WHERE model_id IN ({_marks(list(shas))}) AND dataset_id = ? AND variant = ?"
+        " ORDER BY created_at NULLS FIRST, evaluation_id",
+        [*shas, dataset_id, variant],
+    ):
+        if model_sha == shas[model_id]:
+            chosen[model_id] = eid
+    found = {
+        s.result_id: s
+        for s in _summaries(
+            data, f"e.evaluation_id IN ({_marks(list(chosen.values()))})", list(chosen.values())
+        )
+    }
+    summaries = {m: found[eid] for m, eid in chosen.items()}
+    labels = dataset_labels(data, dataset_id)
+    ids = [s.result_id for s in summaries.values()]
+    per_class = _per_class(data, dataset_id, list(summaries), ids, metric, variant=variant)
+    models = [
+        ComparedModel(
+            model_id=m,
+            summary=summaries[m],
+            per_class=[
+                per_class[summaries[m].result_id].get(i, ("", None))[1] for i in range(len(labels))
+            ],
+        )
+        for m in wanted
+        if m in summaries
+    ]
+    return ModelComparison(
+        dataset_id=dataset_id,
+        variant=variant,
+        metric=metric,
+        labels=labels,
+        models=models,
+        missing=[m for m in wanted if m not in summaries],
+    )
+
+
+def models_evaluated_on(
+    data: Snapshot, dataset_id: str, *, variant: str = ORIGINAL, search: str = "", limit: int = 200
+) -> list[str]:
+    """Names of models with a result on ``dataset_id`` (for pickers), filtered by name."""
+    where = "dataset_id = ? AND variant = ?"
+    params: list[object] = [_text(dataset_id), _text(variant) or ORIGINAL]
+    if needle := _text(search):
+        where += " AND strpos(lower(model_id), lower(?)) > 0"
+        params.append(needle)
+    return [
+        m
+        for (m,) in data.rows(
+            f"SELECT DISTINCT model_id FROM evaluations WHERE {where} ORDER BY 1 LIMIT ?",
+            [*params, limit],
+        )
+    ]
+
+
+# -- datasets -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    dataset_id: str
+    name: str
+    modality: str
+    task: str
+
+
+@dataclass(frozen=True)
+class VariantCount:
+    variant: str
+    description: str
+    models: int  # models evaluated on this variant
+    trained_on: int  # of which list this dataset among their training datasets
+
+
+@dataclass(frozen=True)
+class ModuleProblem:
+    """The dataset of an evaluation module cannot be used (the bot recorded it): jobs that
+    need the module wait for a fix of its YAML."""
+
+    module_id: str
+    error: str  # the exception message: show it as text, never as markup
+    since: datetime | None
+    waiting: int  # jobs blocked on it
+
+
+@dataclass(frozen=True)
+class DatasetDetail:
+    dataset_id: str
+    name: str
+    modality: str
+    task: str
+    description: str | None
+    homepage: str | None
+    reference: ReferenceRecord | None
+    compatible: list[str]
+    variants: list[str]
+    labels: list[str]
+    examples: dict[int, list[DatasetExampleRecord]]  # class id -> a few examples
+    splits: list[DatasetSplitRecord]
+    evaluated: list[VariantCount]
+    problem: ModuleProblem | None = None  # its module's dataset cannot be used now
+
+
+def list_datasets(data: Snapshot) -> list[DatasetSummary]:
+    return [
+        DatasetSummary(d, name or d, modality or "", task or "")
+        for d, name, modality, task in data.rows(
+            "SELECT dataset_id, name, modality, task FROM datasets ORDER BY dataset_id"
+        )
+    ]
+
+
+def dataset_labels(data: Snapshot, dataset_id: str) -> list[str]:
+    found = data.rows("SELECT labels FROM datasets WHERE dataset_id = ?", [_text(dataset_id)])
+    return [str(x) for x in (found[0][0] or [])] if found else []
+
+
+def dataset_variants(data: Snapshot, dataset_id: str) -> list[str]:
+    found = data.rows("SELECT variants FROM datasets WHERE dataset_id = ?", [_text(dataset_id)])
+    if not found:
+        return []
+    return sorted(set(found[0][0] or ()) | {ORIGINAL}, key=_variant_order)
+
+
+def dataset_problem(data: Snapshot, dataset_id: str) -> ModuleProblem | None:
+    """The open problem of the module evaluating ``dataset_id`` (the module of its newest
+    evaluation), if it has one."""
+    found = data.dicts(
+        "SELECT p.* FROM problems p WHERE p.module_id = (SELECT module_id FROM evaluations"
+        f" WHERE dataset_id = ? ORDER BY {_NEWEST} LIMIT 1)",
+        [_text(dataset_id)],
+    )
+    if not found:
+        return None
+    p = found[0]
+    return ModuleProblem(
+        module_id=str(p["module_id"]),
+        error=str(p["error"] or ""),
+        since=p["since"],
+        waiting=int(p["waiting"] or 0),
+    )
+
+
+def _examples(
+    data: Snapshot, dataset_id: str, *, per_class: int, max_classes: int
+) -> dict[int, list[DatasetExampleRecord]]:
+    out: dict[int, list[DatasetExampleRecord]] = {}
+    for r in data.dicts(
+        "SELECT dataset_id, split, class_id, label, example_id, text, thumbnail_png FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY class_id ORDER BY example_id, split) AS n"
+        " FROM examples WHERE dataset_id = ? AND class_id < ?) WHERE n <= ?"
+        " ORDER BY class_id, n",
+        [dataset_id, max_classes, per_class],
+    ):
+        out.setdefault(int(r["class_id"]), []).append(DatasetExampleRecord(**r))
+    return out
+
+
+def _evaluated(data: Snapshot, dataset_id: str, variants: list[str]) -> list[VariantCount]:
+    described = dict(
+        data.rows(
+            f"SELECT variant_id, description FROM variants WHERE variant_id IN ({_marks(variants)})",
+            variants,
+        )
+    )
+    counts = {
+        v: (int(models), int(trained))
+        for v, models, trained in data.rows(
+            "SELECT e.variant, count(DISTINCT e.model_id), count(DISTINCT e.model_id)"
+            " FILTER (WHERE list_has_any(m.datasets, [?, ?])) FROM evaluations e"
+            " LEFT JOIN models m ON m.repo_id = e.model_id WHERE e.dataset_id = ?"
+            " GROUP BY e.variant",
+            [dataset_id, dataset_id.split("/")[-1], dataset_id],
+        )
+    }
+    return [
+        VariantCount(
+            variant=v,
+            description=described.get(v) or ("The dataset as published." if v == ORIGINAL else ""),
+            models=counts.get(v, (0, 0))[0],
+            trained_on=counts.get(v, (0, 0))[1],
+        )
+        for v in variants
+    ]
+
+
+def dataset_detail(
+    data: Snapshot, dataset_id: str, *, examples_per_class: int = 4, max_classes: int = 100
+) -> DatasetDetail | None:
+    """A dataset: description, reference, classes with examples, splits, variants, counts."""
+    found = data.dicts("SELECT * FROM datasets WHERE dataset_id = ?", [_text(dataset_id)])
+    if not found:
+        return None
+    d = found[0]
+    dataset_id = d["dataset_id"]
+    variants = dataset_variants(data, dataset_id)
+    splits = [
+        DatasetSplitRecord(
+            dataset_id=s["dataset_id"],
+            revision=s["revision"] or "",
+            split=s["split"] or "",
+            num_examples=int(s["num_examples"] or 0),
+            class_counts=tuple(int(c) for c in s["class_counts"] or ()),
+        )
+        for s in data.dicts(
+            "SELECT * FROM splits WHERE dataset_id = ? ORDER BY split, revision", [dataset_id]
+        )
+    ]
+    return DatasetDetail(
+        dataset_id=dataset_id,
+        name=d["name"] or dataset_id,
+        modality=d["modality"] or "",
+        task=d["task"] or "",
+        description=d["description"],
+        homepage=d["homepage"],
+        reference=_reference(data, d["reference"]),
+        compatible=list(d["compatible"] or []),
+        variants=variants,
+        labels=[str(x) for x in d["labels"] or []],
+        examples=_examples(data, dataset_id, per_class=examples_per_class, max_classes=max_classes),
+        splits=splits,
+        evaluated=_evaluated(data, dataset_id, variants),
+        problem=dataset_problem(data, dataset_id),
+    )
+
+
+def variant_record(data: Snapshot, variant_id: str) -> VariantRecord | None:
+    found = data.dicts("SELECT * FROM variants WHERE variant_id = ?", [_text(variant_id)])
+    if not found:
+        return None
+    d = found[0]
+    return VariantRecord(
+        variant_id=d["variant_id"],
+        name=str(d["name"] or d["variant_id"]),
+        modality=d["modality"] or "",
+        description=d["description"] or "",
+        method=d["method"] or "",
+        params=dict(_json(d["params"]) or {}),
+    )
+
+
+# -- per-dataset tables: scatterplot, leaderboard, the query form ---------------------------
+
+
+@dataclass(frozen=True)
+class ModelPoint:
+    """One model's latest result on a dataset variant."""
+
+    model_id: str
+    model_sha: str
+    split: str
+    metrics: dict[str, float | None]
+    ece: float | None
+    instances_per_s: float | None = None
+    per_instance_ms: float | None = None
+    total_s: float | None = None
+    num_parameters: int | None = None
+    size_mb: float | None = None
+    class_metrics: dict[str, float | None] = field(default_factory=dict)
+
+
+def _points_table(data: Snapshot) -> str:
+    """The derived table ``points``: one row per evaluation with its whole-dataset metrics
+    (pivoted from ``scores``) and runtime, made once per snapshot."""
+
+    def make() -> str:
+        metrics = ", ".join(
+            f"max(value) FILTER (WHERE metric = '{m}') AS {m}" for m in RESULT_METRICS
+        )
+        data.execute(
+            "CREATE TABLE points AS SELECT e.evaluation_id, e.model_id, e.model_sha, e.split,"
+            " e.dataset_id, e.variant, e.created_at, e.ece, "
+            + ", ".join(f"s.{m}" for m in RESULT_METRICS)
+            + ", r.instances_per_s, r.per_instance_ms, r.total_s FROM evaluations e"
+            f" LEFT JOIN (SELECT evaluation_id, {metrics} FROM scores GROUP BY evaluation_id) s"
+            " USING (evaluation_id) LEFT JOIN runtimes r USING (evaluation_id)"
+        )
+        return "points"
+
+    name: str = data.memo("points-table", make)
+    return name
+
+
+def model_points(
+    data: Snapshot,
+    dataset_id: str,
+    *,
+    variant: str = ORIGINAL,
+    class_label: str = "",
+    with_parameters: bool = False,
+    with_weights: bool = False,
+) -> list[ModelPoint]:
+    """Every model's latest result on one dataset variant, with runtime and size: the rows of
+    the scatterplot, the query form and the leaderboard. With ``class_label``, that class's
+    precision/recall/F1 too (models without the class are left out). Parameter counts and
+    weight sizes are read only when asked for."""
+    dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
+    label = _text(class_label)
+    size = "m.num_parameters, m.weights_bytes" if with_parameters or with_weights else "NULL, NULL"
+    sql = (
+        "SELECT p.model_id, p.model_sha, p.split, p.ece, p.instances_per_s, p.per_instance_ms,"
+        f" p.total_s, {size}, "
+        + ", ".join(f"p.{m}" for m in RESULT_METRICS)
+        + (", c.f1, c.precision, c.recall" if label else "")
+        + f" FROM (SELECT * FROM {_points_table(data)} WHERE dataset_id = ? AND variant = ?"
+        f" QUALIFY row_number() OVER (PARTITION BY model_id ORDER BY {_NEWEST}) = 1) p"
+        + (" LEFT JOIN models m ON m.repo_id = p.model_id" if size != "NULL, NULL" else "")
+        + (
+            " JOIN (SELECT evaluation_id, f1, precision, recall FROM class_results"
+            " WHERE dataset_id = ? AND variant = ? AND label = ?) c USING (evaluation_id)"
+            if label
+            else ""
+        )
+        + " ORDER BY p.model_id"
+    )
+    params = [dataset_id, variant, *([dataset_id, variant, label] if label else [])]
+    n = len(RESULT_METRICS)
+    out = []
+    for row in data.rows(sql, params):
+        model_id, model_sha, split, ece, speed, per_ms, total, parameters, weights = row[:9]
+        values = [_value(x) for x in row[9:]]
+        out.append(
+            ModelPoint(
+                model_id=model_id,
+                model_sha=model_sha,
+                split=split or "",
+                metrics=dict(zip(RESULT_METRICS, values[:n], strict=True)),
+                ece=_value(ece),
+                instances_per_s=_value(speed),
+                per_instance_ms=_value(per_ms),
+                total_s=_value(total),
+                num_parameters=(parameters or None) if with_parameters else None,
+                size_mb=weights / 1e6 if with_weights and weights else None,
+                class_metrics=dict(zip(CLASS_METRICS, values[n:], strict=True)) if label else {},
+            )
+        )
+    return out
+
+
+def _value(x: float | None) -> float | None:
+    """A DOUBLE of the tables as a value (NaN, which the bot never writes, as None)."""
+    return None if x is None or x != x else x
+
+
+def axis_value(point: ModelPoint, axis: str) -> float | None:
+    """The value of a whitelisted scatter axis (a metric, ``class:<metric>``, runtime, size)."""
+    if axis in RESULT_METRICS:
+        return point.metrics.get(axis)
+    if axis.startswith("class:") and axis[6:] in CLASS_METRICS:
+        return point.class_metrics.get(axis[6:])
+    if axis in OTHER_AXES:
+        value = getattr(point, axis)
+        return None if value is None else float(value)
+    return None
+
+
+@dataclass(frozen=True)
+class Balance:
+    worst_f1: float | None
+    spread: float | None  # best minus worst class F1
+
+
+def class_balance(
+    data: Snapshot, dataset_id: str, *, variant: str = ORIGINAL
+) -> dict[tuple[str, str], Balance]:
+    """``(model id, sha) -> worst-class F1 and spread`` on a dataset variant: one pass over the
+    row groups of that dataset and variant, reading four columns."""
+    out = {}
+    for model_id, model_sha, lo, hi in data.rows(
+        "SELECT model_id, model_sha, min(f1), max(f1) FROM class_results"
+        " WHERE dataset_id = ? AND variant = ? GROUP BY model_id, model_sha",
+        [_text(dataset_id), _text(variant) or ORIGINAL],
+    ):
+        lo, hi = _num(lo), _num(hi)
+        out[(model_id, model_sha)] = Balance(
+            worst_f1=lo, spread=None if lo is None or hi is None else hi - lo
+        )
+    return out
+
+
+def robustness(data: Snapshot, dataset_id: str, *, metric: str = "accuracy") -> dict[str, float]:
+    """``model id -> mean relative drop`` of ``metric`` over the variants, vs the original
+    (each model's newest evaluation of each variant)."""
+    metric = metric if metric in RESULT_METRICS else "accuracy"
+    by_model: dict[str, dict[str, float | None]] = {}
+    for model_id, variant, value in data.rows(
+        f"SELECT model_id, variant, {metric} FROM {_points_table(data)} WHERE dataset_id = ?"
+        f" QUALIFY row_number() OVER (PARTITION BY model_id, variant ORDER BY {_NEWEST}) = 1",
+        [_text(dataset_id)],
+    ):
+        by_model.setdefault(model_id, {})[variant] = _num(value)
+    out = {}
+    for model_id, variants in by_model.items():
+        base = variants.get(ORIGINAL)
+        drops = [
+            (base - v) / base
+            for name, v in variants.items()
+            if name != ORIGINAL and v is not None and base
+        ]
+        if drops:
+            out[model_id] = sum(drops) / len(drops)
+    return out
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Audit:
+    discrepancies: list[ClaimRecord]
+    identity: SigningIdentity | None
+
+
+def audit(data: Snapshot, *, limit: int = 500) -> Audit:
+    """Claims that disagree with the measurement (newest first) and the newest signing key."""
+    discrepancies = [
+        _claim(r)
+        for r in data.dicts(
+            "SELECT * FROM claims WHERE agrees = false"
+            " ORDER BY created_at DESC NULLS LAST, model_id, dataset_id, split, metric LIMIT ?",
+            [limit],
+        )
+    ]
+    keys = data.dicts(
+        "SELECT key_id, public_key_pem, updated_at FROM keys"
+        " ORDER BY updated_at DESC NULLS LAST, key_id LIMIT 1"
+    )
+    identity = (
+        SigningIdentity(
+            key_id=keys[0]["key_id"],
+            public_key_pem=keys[0]["public_key_pem"] or "",
+            **({"updated_at": keys[0]["updated_at"]} if keys[0]["updated_at"] else {}),
+        )
+        if keys
+        else None
+    )
+    return Audit(discrepancies=discrepancies, identity=identity)
