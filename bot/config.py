@@ -94,6 +94,10 @@ class BotSettings(_Strict):
     queue: Queue = Queue()
     hub: Hub = Hub()
     isolation: Isolation = Isolation()
+    # the public results dataset (a Hub dataset repo the token can write); None: not published
+    results_dataset: str | None = Field(
+        default="evalbot/results", pattern=r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$"
+    )
 
 
 @dataclass(frozen=True)

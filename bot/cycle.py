@@ -1,7 +1,8 @@
 """One bot cycle: discover, re-plan, refresh PR states, then work through the queue.
 
 :func:`plan_cycle` is what the timer (``evalbot serve``) runs every interval; :func:`run_cycle`
-adds a worker that empties the queue in this process (``evalbot run``).
+adds a worker that empties the queue in this process (``evalbot run``). Both end by publishing
+the results dataset (:func:`bot.results_dataset.publish_results`), which never fails a cycle.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.discovery import discover
 from bot.jobloop import CycleReport, drain
 from bot.publisher import Publisher
 from bot.replan import replan
+from bot.results_dataset import publish_results
 from bot.worker import Worker, planner_for
 from store.db import Store
 
@@ -57,5 +59,6 @@ def run_cycle(
     """Discover new revisions, re-plan, then evaluate and publish every due job (one process)."""
     report = plan_cycle(config, api=api, store=store)
     drain(Worker(config, api=api, store=store, device=device), report, once=True)
+    publish_results(config, api=api, store=store)
     log.info("cycle done: %s", report.summary())
     return report

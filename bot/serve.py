@@ -1,6 +1,7 @@
 """``evalbot serve``: the timer. Every ``schedule.interval_minutes`` it discovers new revisions,
-re-plans the known models against the current config and queues jobs; it evaluates nothing
-(``evalbot worker`` processes do, anywhere), unless ``--with-worker``.
+re-plans the known models against the current config, queues jobs, and publishes what the
+workers stored since to the results dataset; it evaluates nothing (``evalbot worker`` processes
+do, anywhere), unless ``--with-worker``.
 
 The config folder is read again at each run when a file under it changed (an invalid change is
 logged and the last valid config stays in force). One APScheduler per process (its job store is
@@ -23,19 +24,22 @@ from huggingface_hub import HfApi
 from bot.config import ConfigWatcher
 from bot.cycle import plan_cycle
 from bot.jobloop import CycleReport
+from bot.results_dataset import publish_results
 from store.db import Store
 
 log = logging.getLogger(__name__)
 
 
 def cycle_once(watcher: ConfigWatcher, *, api: HfApi, store: Store) -> CycleReport:
-    """One timer run: discovery and re-planning under the config as it is now."""
+    """One timer run: discovery and re-planning under the config as it is now, then the
+    results dataset."""
     config = watcher.current()
     try:
         report = plan_cycle(config, api=api, store=store)
     except Exception:  # the timer keeps going: the next run tries again
         log.exception("cycle failed; the next one runs in %g min", _interval(watcher))
         return CycleReport()
+    publish_results(config, api=api, store=store)
     try:
         queue = dict(sorted(store.job_counts().items()))
     except Exception:

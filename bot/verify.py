@@ -1,279 +1,322 @@
-"""``evalbot verify ORG/MODEL[@REV]``: check the signed evalbot results on a model card.
+"""``evalbot verify ORG/MODEL[@REV]``: check the evalbot values on a model card against the signed
+rows of the results dataset.
 
-Every `model-index` metric with a `verifyToken` is checked twice: the token must verify against
-evalbot's public key, and what it signs must be what the card states (repo, dataset, config,
-split, dataset revision, metric type and args, value). So an edited value fails although its token
-is intact. An evalbot result without a token fails too; tokens of other signers (the Hub's old
-evaluation service) are listed and skipped. evalbot's ``.eval_results/evalbot-*.yaml`` entries
-(Hub Benchmarks) are checked the same way: repo, dataset, task, dataset revision and value.
+evalbot's values on a card are its ``model-index`` results (``source.name: evalbot``). Each is
+looked up among the rows of the results dataset's ``scores`` table for the same model, dataset,
+config, split and metric ``type`` and ``args`` (the original variant) whose signature verifies,
+and gets one verdict:
 
-Exit status: 0 when every evalbot value verifies, 1 when one does not (or there is none), 2 when
-no key can be read.
+``ok``        a signed row holds the card's value (as cards round it) for the content the
+              revision holds now
+``edited``    signed rows exist for that dataset, split and metric, but none holds the card's
+              value (or its dataset revision)
+``stale``     a signed row holds the value, but for other content: the weights (or config,
+              tokenizer) changed since evalbot measured it, so the value describes an older model
+``unsigned``  no row with a valid signature by a trusted key says anything about it
+
+The ``.eval_results/evalbot-*.yaml`` entries (Hub Benchmarks) are not checked: an entry names its
+benchmark task, not the metric it reports.
+
+Which keys are trusted: by default the ones the dataset publishes (``keys/<key id>.pem``, the
+``keys`` table). That proves the card matches the dataset and that the rows are unchanged since
+they were signed, not who signed them: whoever can write the dataset can sign rows with a key of
+their own. ``--public-key PEM`` pins evalbot's published key (``evalbot verify
+--print-public-key`` prints it): then only rows that key signed count, which proves their origin.
+
+Exit status: 0 when every value is ok, 1 when one is not (or the card has none), 2 when the
+results dataset or the key cannot be read.
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
+import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from huggingface_hub import EvalResult, HfApi, hf_hub_download
-from huggingface_hub.errors import EntryNotFoundError
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError
 
 from bot.hub import make_api
-from bot.keys import load_signer, signing_key_path
+from bot.keys import load_signer, print_key, signing_key_path
 from bot.settings import Settings
 from cardgen.card import SOURCE_NAME, read_results
-from cardgen.errors import CardError, SigningKeyError, TokenError, TokenProblem
-from cardgen.eval_results import FOLDER, PREFIX
-from cardgen.signing import Signer, entry_claims, key_id, load_public_key, verify_token
+from cardgen.errors import CardError, SigningKeyError
+from cardgen.results import ORIGINAL, rounded
+from cardgen.signing import key_id, load_public_key, verify_bytes
+from evaluators.hub import fingerprint
+from store import tables as t
 
-_LABELS = {
-    "sub": "repo",
-    "dataset": "dataset",
-    "config": "config",
-    "split": "split",
-    "revision": "dataset revision",
-    "metric": "metric",
-    "args": "metric args",
-    "value": "value",
-}
+Row = dict[str, Any]
 
 
 class Status(enum.StrEnum):
     OK = "ok"
-    TAMPERED = "TAMPERED"
-    INVALID = "INVALID"
-    NO_TOKEN = "no token"
-    SKIPPED = "skipped"  # a token that is not evalbot's, on a result that is not evalbot's
+    EDITED = "edited"
+    STALE = "stale"
+    UNSIGNED = "unsigned"
+
+
+@dataclass(frozen=True)
+class CardValue:
+    """One evalbot value as the card's model-index states it.
+
+    Attributes:
+        metric: The metric ``type``.
+        args: The metric ``args``.
+        value: The value as written (cards round to 4 decimals: `cardgen.results.rounded`).
+        revision: The dataset revision, when the card states one.
+    """
+
+    dataset_id: str
+    config: str | None
+    split: str
+    metric: str
+    args: Mapping[str, Any] | None
+    value: object
+    revision: str | None = None
+
+    def describes(self, row: Row) -> bool:
+        """Whether ``row`` measures what this value states (whatever its number)."""
+        if (row["variant"], row["dataset_id"], row["split"]) != (
+            ORIGINAL,
+            self.dataset_id,
+            self.split,
+        ):
+            return False
+        args = json.loads(row["args"]) if row["args"] else None
+        return (row["dataset_config"] or None, row["type"], args) == (
+            self.config or None,
+            self.metric,
+            dict(self.args) if self.args else None,
+        )
+
+    def held_by(self, row: Row) -> bool:
+        """Whether ``row`` holds this value, as cards round it, on the same dataset revision."""
+        if self.revision is not None and row["dataset_revision"] != self.revision:
+            return False
+        value, measured = self.value, rounded(row["value"])
+        if isinstance(value, bool) or not isinstance(value, int | float) or measured is None:
+            return False
+        return value == measured
+
+    def label(self) -> str:
+        where = "/".join(part for part in (self.config, self.split) if part)
+        args = f" ({_show(dict(self.args))})" if self.args else ""
+        return f"{self.dataset_id} {where} {self.metric}{args} = {_show(self.value)}"
 
 
 @dataclass(frozen=True)
 class Check:
-    """The verdict on one model-index metric."""
+    """The verdict on one card value."""
 
-    result: EvalResult
+    value: CardValue
     status: Status
     detail: str
 
-    @property
-    def failed(self) -> bool:
-        return self.status in (Status.TAMPERED, Status.INVALID, Status.NO_TOKEN)
-
     def line(self) -> str:
-        r = self.result
-        where = "/".join(str(part) for part in (r.dataset_config, r.dataset_split) if part)
-        args = f" ({_show(r.metric_args)})" if r.metric_args else ""
-        return f"{r.dataset_type} {where} {r.metric_type}{args} = {_show(r.metric_value)}: {self.detail}"
-
-
-def check_result(
-    result: EvalResult, *, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
-) -> Check | None:
-    """Check one metric; None for a metric that is neither evalbot's nor carries a token."""
-    ours = result.source_name == SOURCE_NAME
-    if result.verify_token is None:
-        return Check(result, Status.NO_TOKEN, "no token") if ours else None
-    try:
-        signed = verify_token(result.verify_token, public_keys)
-    except TokenError as error:
-        if not ours and error.problem is not TokenProblem.BAD_SIGNATURE:
-            whose = f"key id {error.kid}" if error.kid else "no key id"
-            return Check(result, Status.SKIPPED, f"skipped: not evalbot's token ({whose})")
-        if error.problem is TokenProblem.BAD_SIGNATURE:
-            return Check(result, Status.INVALID, "INVALID signature")
-        return Check(result, Status.INVALID, f"INVALID token: {error}")
-    stated = entry_claims(repo_id, result)
-    differences = [
-        f"{_LABELS[name]} in card {_show(value)} ≠ signed {_show(signed.get(name))}"
-        for name, value in stated.items()
-        if value != signed.get(name)
-    ]
-    if differences:
-        return Check(result, Status.TAMPERED, "TAMPERED: " + "; ".join(differences))
-    return Check(result, Status.OK, f"ok ({_provenance(signed)})")
+        return f"{self.value.label()}: {self.status} ({self.detail})"
 
 
 @dataclass(frozen=True)
-class EntryCheck:
-    """The verdict on one entry of an ``.eval_results`` file evalbot wrote."""
+class Revision:
+    """The model revision a card belongs to: its commit and its content fingerprint."""
 
-    path: str
-    dataset: str
-    value: object
-    status: Status
-    detail: str
+    sha: str
+    fingerprint: str
 
-    @property
-    def failed(self) -> bool:
-        return self.status in (Status.TAMPERED, Status.INVALID, Status.NO_TOKEN)
-
-    def line(self) -> str:
-        return f"{self.path}: {self.dataset} = {_show(self.value)}: {self.detail}"
+    def holds(self, row: Row) -> bool:
+        """Whether ``row`` was measured on the content this revision holds."""
+        return row["model_sha"] == self.sha or (
+            bool(self.fingerprint) and row["fingerprint"] == self.fingerprint
+        )
 
 
-def check_eval_results(
-    path: str, text: str, *, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
-) -> list[EntryCheck]:
-    """Check each entry of one of evalbot's ``.eval_results`` files against its token."""
-    try:
-        entries = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        return [EntryCheck(path, "?", None, Status.INVALID, f"INVALID YAML: {error}")]
-    if not isinstance(entries, list):
-        return [EntryCheck(path, "?", None, Status.INVALID, "INVALID: not a list of entries")]
-    return [_check_entry(path, entry, repo_id, public_keys) for entry in entries]
+def check_value(
+    value: CardValue, signed: Sequence[Row], unverified: Sequence[Row], revision: Revision
+) -> Check:
+    """The verdict on one value, from the model's rows whose signature verifies (``signed``)
+    and those whose signature does not (``unverified``)."""
+    about = [r for r in signed if value.describes(r)]
+    if not about:
+        bad = sum(value.describes(r) for r in unverified)
+        why = (
+            f"{bad} rows for it, none signed by a trusted key"
+            if bad
+            else "no signed row in the results dataset"
+        )
+        return Check(value, Status.UNSIGNED, why)
+    holding = [r for r in about if value.held_by(r)]
+    current = [r for r in holding if revision.holds(r)]
+    if current:
+        row = current[0]
+        return Check(value, Status.OK, f"signed {_provenance(row)}")
+    if holding:
+        row = holding[0]
+        return Check(
+            value,
+            Status.STALE,
+            f"signed {_provenance(row)}; the repo's weights or config have changed since",
+        )
+    ordered = sorted(about, key=lambda r: not revision.holds(r))
+    signed_values = ", ".join(dict.fromkeys(_show(rounded(r["value"])) for r in ordered))
+    revisions = {r["dataset_revision"] for r in ordered}
+    detail = f"evalbot signed {signed_values}"
+    if value.revision is not None and value.revision not in revisions:
+        detail += f" on dataset revision {', '.join(sorted(str(r)[:7] for r in revisions))}"
+    return Check(value, Status.EDITED, detail)
 
 
-def _check_entry(
-    path: str, entry: object, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
-) -> EntryCheck:
-    entry = entry if isinstance(entry, dict) else {}
-    found = entry.get("dataset")
-    dataset: dict[str, Any] = found if isinstance(found, dict) else {}
-    name, value = str(dataset.get("id", "?")), entry.get("value")
-    token = entry.get("verifyToken")
-    if token is None:
-        return EntryCheck(path, name, value, Status.NO_TOKEN, "no token")
-    try:
-        signed = verify_token(token, public_keys)
-    except TokenError as error:
-        return EntryCheck(path, name, value, Status.INVALID, f"INVALID token: {error}")
-    stated = {
-        "sub": repo_id,
-        "dataset": dataset.get("id"),
-        "task_id": dataset.get("task_id"),
-        "revision": dataset.get("revision"),
-        "value": value,
-    }
-    differences = [
-        f"{key} in file {_show(item)} ≠ signed {_show(signed.get(key))}"
-        for key, item in stated.items()
-        if item != signed.get(key)
-    ]
-    if differences:
-        return EntryCheck(path, name, value, Status.TAMPERED, "TAMPERED: " + "; ".join(differences))
-    return EntryCheck(path, name, value, Status.OK, f"ok ({_provenance(signed)})")
-
-
-def check_card(
-    text: str, *, repo_id: str, public_keys: Mapping[str, Ed25519PublicKey]
-) -> list[Check]:
-    """Check every metric of the card's model-index (see `check_result`), in card order.
+def card_values(text: str, *, repo_id: str) -> list[CardValue]:
+    """evalbot's model-index values on a card, in card order.
 
     Raises:
         CardError: When the card's front matter cannot be read.
     """
-    checks = (
-        check_result(r, repo_id=repo_id, public_keys=public_keys)
+    return [
+        CardValue(
+            dataset_id=r.dataset_type,
+            config=r.dataset_config,
+            split=r.dataset_split or "",
+            metric=r.metric_type,
+            args=r.metric_args,
+            value=r.metric_value,
+            revision=r.dataset_revision,
+        )
         for r in read_results(text, repo_id=repo_id)
-    )
-    return [check for check in checks if check is not None]
+        if r.source_name == SOURCE_NAME
+    ]
 
 
-def verify_repo(target: str, *, settings: Settings, public_key: Path | None) -> int:
-    """Download the card of ``ORG/MODEL[@REV]``, check it, print one line per metric.
+def split_rows(
+    rows: Sequence[Row], keys: Mapping[str, Ed25519PublicKey]
+) -> tuple[list[Row], list[Row]]:
+    """(rows whose signature verifies with the key they name, among ``keys``; the others)."""
+    signed: list[Row] = []
+    unverified: list[Row] = []
+    for row in rows:
+        key = keys.get(row["key_id"] or "")
+        ok = key is not None and verify_bytes(key, t.canonical_row(row), row["signature"])
+        (signed if ok else unverified).append(row)
+    return signed, unverified
+
+
+def verify_repo(
+    target: str, *, settings: Settings, dataset: str, public_key: Path | None = None
+) -> int:
+    """Check the evalbot values of ``ORG/MODEL[@REV]`` against ``dataset``; print one line per
+    value and a summary.
 
     Returns:
         The exit status (see the module docstring).
     """
-    repo_id, _, revision = target.partition("@")
-    try:
-        keys = _public_keys(public_key)
-    except (FileNotFoundError, SigningKeyError) as error:
-        print(f"evalbot verify: {error}", file=sys.stderr)
-        return 2
+    repo_id, _, wanted = target.partition("@")
     api = make_api(settings, need_token=False)
     try:
-        path = hf_hub_download(
-            repo_id,
-            "README.md",
-            revision=revision or None,
-            token=api.token,
-            endpoint=api.endpoint,
-        )
-    except EntryNotFoundError:
-        print(f"{target}: no README.md, nothing to verify")
-        return 1
-    text = Path(path).read_text(encoding="utf-8")
-    print(f"Checking the model card of {target} with evalbot key {', '.join(keys)}")
+        pinned = _pinned_key(public_key)
+    except (OSError, SigningKeyError) as error:
+        print(f"evalbot verify: {error}", file=sys.stderr)
+        return 2
+    info = api.model_info(repo_id, revision=wanted or None, files_metadata=True)
+    revision = Revision(sha=str(info.sha), fingerprint=fingerprint(info.siblings))
+    text = _card_text(api, repo_id, revision, [s.rfilename for s in info.siblings or ()])
     try:
-        checks = check_card(text, repo_id=repo_id, public_keys=keys)
+        values = card_values(text, repo_id=repo_id) if text is not None else []
     except CardError as error:
         print(f"{target}: {error}")
         return 1
-    all_checks: list[Check | EntryCheck] = [
-        *checks,
-        *_eval_results_checks(api, repo_id, revision, keys),
-    ]
-    for check in all_checks:
+    try:
+        rows, keys = _dataset_rows(api, dataset, repo_id, pinned)
+    except (HfHubHTTPError, SigningKeyError) as error:
+        print(
+            f"evalbot verify: cannot read the results dataset {dataset}: {error}", file=sys.stderr
+        )
+        return 2
+    trust = (
+        f"pinned key {', '.join(keys)}"
+        if pinned is not None
+        else f"the dataset's keys {', '.join(keys) or '(none)'}: this shows the card matches "
+        "the dataset, not who signed it (pin evalbot's key with --public-key)"
+    )
+    print(f"Checking {target} (revision {revision.sha[:7]}) against {dataset}, trusting {trust}")
+    signed, unverified = split_rows(rows, keys)
+    checks = [check_value(v, signed, unverified, revision) for v in values]
+    for check in checks:
         print(check.line())
-    return _summary(all_checks)
-
-
-def _eval_results_checks(
-    api: HfApi, repo_id: str, revision: str, keys: Mapping[str, Ed25519PublicKey]
-) -> list[EntryCheck]:
-    """The checks of evalbot's ``.eval_results`` files in the revision (none: no checks)."""
-    found = []
-    for name in api.list_repo_files(repo_id, revision=revision or None):
-        if name.startswith(f"{FOLDER}/{PREFIX}") and name.endswith(".yaml"):
-            local = hf_hub_download(
-                repo_id, name, revision=revision or None, token=api.token, endpoint=api.endpoint
-            )
-            text = Path(local).read_text(encoding="utf-8", errors="replace")
-            found += check_eval_results(name, text, repo_id=repo_id, public_keys=keys)
-    return found
+    return _summary(checks)
 
 
 def print_public_key() -> int:
-    """Print the public key of the local signing key (created if absent) as PEM."""
-    signer = load_signer()
-    print(signer.public_key_pem(), end="")
-    print(f"key id {signer.key_id} ({signing_key_path()})", file=sys.stderr)
+    """Print the public key of the local signing key as PEM (its id on stderr)."""
+    print_key(load_signer(), signing_key_path())
     return 0
 
 
-def _public_keys(public_key: Path | None) -> dict[str, Ed25519PublicKey]:
-    if public_key is not None:
-        key = load_public_key(public_key.read_bytes(), source=public_key)
-        return {key_id(key): key}
-    path = signing_key_path()
-    if not path.exists():
-        raise FileNotFoundError(
-            f"no signing key at {path}: pass --public-key with evalbot's published key, "
-            "or set EVALBOT_SIGNING_KEY"
+def _card_text(api: HfApi, repo_id: str, revision: Revision, names: Sequence[str]) -> str | None:
+    if "README.md" not in names:
+        return None
+    local = hf_hub_download(
+        repo_id, "README.md", revision=revision.sha, token=api.token, endpoint=api.endpoint
+    )
+    return Path(local).read_text(encoding="utf-8", errors="replace")
+
+
+def _dataset_rows(
+    api: HfApi, dataset: str, repo_id: str, pinned: Ed25519PublicKey | None
+) -> tuple[list[Row], dict[str, Ed25519PublicKey]]:
+    """The model's ``scores`` rows in ``dataset`` and the keys to check them with."""
+
+    def download(path: str) -> str:
+        return hf_hub_download(
+            dataset, path, repo_type="dataset", token=api.token, endpoint=api.endpoint
         )
-    signer = Signer.load(path)
-    return {signer.key_id: signer.public_key}
+
+    scores = pq.read_table(download(t.SCORES.path), filters=[("model_id", "==", repo_id)])
+    rows: list[Row] = scores.to_pylist()
+    if pinned is not None:
+        return rows, {key_id(pinned): pinned}
+    keys: dict[str, Ed25519PublicKey] = {}
+    for pem in pq.read_table(download(t.KEYS.path)).column("public_key_pem").to_pylist():
+        key = load_public_key(str(pem).encode(), source=f"{dataset}/{t.KEYS.path}")
+        keys[key_id(key)] = key
+    for kid in sorted({str(r["key_id"]) for r in rows if r["key_id"]} - set(keys)):
+        try:  # a key that signed earlier rows and is no longer the dataset's current one
+            path = download(f"{t.KEYS_DIR}/{kid}.pem")
+        except EntryNotFoundError:
+            continue
+        key = load_public_key(Path(path).read_bytes(), source=f"{dataset}/{t.KEYS_DIR}/{kid}.pem")
+        keys[key_id(key)] = key
+    return rows, keys
 
 
-def _summary(checks: Sequence[Check | EntryCheck]) -> int:
-    ours = [c for c in checks if c.status is not Status.SKIPPED]
-    if not ours:
+def _pinned_key(path: Path | None) -> Ed25519PublicKey | None:
+    if path is None:
+        return None
+    return load_public_key(path.read_bytes(), source=path)
+
+
+def _summary(checks: Sequence[Check]) -> int:
+    if not checks:
         print("No evalbot values on this card: nothing verifies.")
         return 1
-    counts = {status: sum(c.status is status for c in ours) for status in Status}
+    counts = {status: sum(c.status is status for c in checks) for status in Status}
     tally = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    if any(c.failed for c in ours):
-        print(f"{len(ours)} evalbot values: {tally}. The card does not match what evalbot signed.")
+    if counts[Status.OK] < len(checks):
+        print(
+            f"{len(checks)} evalbot values: {tally}. The card does not match what evalbot signed."
+        )
         return 1
-    print(f"{len(ours)} evalbot values: {tally}. All verify.")
+    print(f"{len(checks)} evalbot values: {tally}. All verify.")
     return 0
 
 
-def _provenance(claims: Mapping[str, Any]) -> str:
-    sha, issued = claims.get("model_sha"), claims.get("iat")
-    parts = [f"model revision {sha[:7]}" if isinstance(sha, str) else "no model revision"]
-    if isinstance(issued, int) and not isinstance(issued, bool):
-        parts.append(f"signed {datetime.fromtimestamp(issued, UTC):%Y-%m-%d}")
-    return ", ".join(parts)
+def _provenance(row: Row) -> str:
+    return f"for model revision {str(row['model_sha'])[:7]} with key {row['key_id']}"
 
 
 def _show(value: object) -> str:

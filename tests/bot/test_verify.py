@@ -1,194 +1,186 @@
-"""`evalbot verify`: signed cards on the sandbox Hub verify; an edited value is caught."""
+"""`evalbot verify`: a card's evalbot values against the signed rows of the results dataset on
+the sandbox Hub (ok, edited, stale, unsigned); `--print-public-key` prints the key to publish."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
-from huggingface_hub import CommitOperationAdd, HfApi
+from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 
 from bot.cli import main
-from bot.verify import Status, check_card
+from bot.results_dataset import publish
 from cardgen.card import propose_card
 from cardgen.signing import Signer
+from evaluators.hub import fingerprint
+from sandbox.server import RunningSandbox
+from store import tables as t
+from store.db import Store
+from store.types import EvaluationRecord
 from tests.cardgen.conftest import make_records
-from tests.cardgen.test_cardgen_corpus import CARDS, read
 
 SPACE_URL = "https://huggingface.co/spaces/evalbot/results"
+CONFIG = b'{"architectures": ["BertForSequenceClassification"], "model_type": "bert"}'
+
+
+@dataclass(frozen=True)
+class Published:
+    """A model repo whose card carries evalbot's values, measured and signed in ``dataset``."""
+
+    repo_id: str
+    dataset: str
+    card: str
+    records: list[EvaluationRecord]
+    signer: Signer
 
 
 @pytest.fixture
-def signer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Signer:
-    """The bot's key, where `evalbot verify` looks for it by default."""
-    path = tmp_path / "signing-key.pem"
-    monkeypatch.setenv("EVALBOT_SIGNING_KEY", str(path))
-    return Signer.load_or_create(path)
-
-
-@pytest.fixture
-def repo_id(demo_api: HfApi) -> str:
+def published(
+    sandbox: RunningSandbox, demo_api: HfApi, bot_api: HfApi, store: Store, tmp_path: Path
+) -> Published:
     repo_id = f"verify{uuid.uuid4().hex[:8]}/distilbert-emotion"
     demo_api.create_repo(repo_id)
-    return repo_id
+    demo_api.create_commit(
+        repo_id,
+        [
+            CommitOperationAdd("config.json", CONFIG),
+            CommitOperationAdd("model.safetensors", b"weights v1"),
+        ],
+        commit_message="a model",
+    )
+    info = demo_api.model_info(repo_id, files_metadata=True)
+    records = make_records(
+        model_id=repo_id, model_sha=info.sha, fingerprint=fingerprint(info.siblings)
+    )
+    for record in records:
+        store.save_result(record)
+    signer = Signer.load_or_create(tmp_path / "signing-key.pem")
+    dataset = f"evalbot/results-{uuid.uuid4().hex[:8]}"
+    publish(store, bot_api, dataset, signer=signer)
+    card = propose_card(None, records, repo_id=repo_id, space_url=SPACE_URL).text
+    demo_api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=repo_id)
+    return Published(repo_id, dataset, card, records, signer)
 
 
-def signed_card(repo_id: str, signer: Signer | None) -> str:
-    records = make_records(model_id=repo_id)
-    return propose_card(None, records, repo_id=repo_id, space_url=SPACE_URL, signer=signer).text
-
-
-def push(api: HfApi, repo_id: str, text: str) -> None:
-    api.upload_file(path_or_fileobj=text.encode(), path_in_repo="README.md", repo_id=repo_id)
-
-
-def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(["verify", *args])
+def verify(capsys: pytest.CaptureFixture[str], target: str, *args: str) -> tuple[int, str]:
+    code = main(["verify", target, *args])
     return code, capsys.readouterr().out
 
 
-def test_signed_card_verifies_and_an_edit_is_caught(
-    sandbox: object,
-    demo_api: HfApi,
-    bot_api: HfApi,
-    repo_id: str,
-    signer: Signer,
-    capsys: pytest.CaptureFixture[str],
+def test_values_evalbot_signed_are_ok(
+    published: Published, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = signed_card(repo_id, signer)
-    push(demo_api, repo_id, text)
-
-    code, out = verify(capsys, repo_id)
+    code, out = verify(capsys, published.repo_id, "--dataset", published.dataset)
     assert code == 0, out
-    assert out.count(": ok (model revision 0123456, signed ") == 4
+    assert f"trusting the dataset's keys {published.signer.key_id}: this shows" in out
+    assert "dair-ai/emotion split/test f1 (average=macro) = 0.7619: ok (signed for " in out
+    assert "dair-ai/emotion split/test accuracy = 0.8: ok" in out
     assert "4 evalbot values: 4 ok. All verify." in out
-    assert "dair-ai/emotion split/test f1 (average=macro) = 0.7619: ok" in out
 
-    # The bot's PR carries an edited value: the PR ref fails, main still verifies.
-    tampered = text.replace("value: 0.8\n", "value: 0.93\n", 1)
-    assert tampered != text
+    pem = tmp_path / "evalbot.pem"
+    pem.write_text(published.signer.public_key_pem())
+    dataset = f"--dataset={published.dataset}"
+    code, out = verify(capsys, published.repo_id, dataset, f"--public-key={pem}")
+    assert code == 0 and f"trusting pinned key {published.signer.key_id}" in out
+    stranger = Signer.load_or_create(tmp_path / "stranger.pem")
+    pem.write_text(stranger.public_key_pem())
+    code, out = verify(capsys, published.repo_id, dataset, f"--public-key={pem}")
+    assert code == 1
+    assert "accuracy = 0.8: unsigned (1 rows for it, none signed by a trusted key)" in out
+
+
+def test_an_edited_value_is_caught(
+    published: Published, bot_api: HfApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edited = published.card.replace("value: 0.8\n", "value: 0.93\n", 1)
+    assert edited != published.card
     info = bot_api.create_commit(
-        repo_id,
-        operations=[CommitOperationAdd("README.md", tampered.encode())],
+        published.repo_id,
+        [CommitOperationAdd("README.md", edited.encode())],
         commit_message="edit",
         create_pr=True,
     )
-    code, out = verify(capsys, f"{repo_id}@refs/pr/{info.pr_num}")
+    pr = f"{published.repo_id}@refs/pr/{info.pr_num}"
+    code, out = verify(capsys, pr, "--dataset", published.dataset)
     assert code == 1
-    assert "accuracy = 0.93: TAMPERED: value in card 0.93 ≠ signed 0.8" in out
-    assert "4 evalbot values: 3 ok, 1 TAMPERED." in out
-    assert verify(capsys, repo_id)[0] == 0
+    assert "dair-ai/emotion split/test accuracy = 0.93: edited (evalbot signed 0.8)" in out
+    assert "4 evalbot values: 3 ok, 1 edited. The card does not match what evalbot signed." in out
+    assert verify(capsys, published.repo_id, "--dataset", published.dataset)[0] == 0
 
-    push(demo_api, repo_id, tampered)
-    code, out = verify(capsys, repo_id)
+
+def test_values_of_older_weights_are_stale(
+    published: Published, demo_api: HfApi, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo_api.upload_file(
+        path_or_fileobj=b"weights v2", path_in_repo="model.safetensors", repo_id=published.repo_id
+    )
+    code, out = verify(capsys, published.repo_id, "--dataset", published.dataset)
     assert code == 1
-    assert "TAMPERED" in out
+    assert "accuracy = 0.8: stale (signed for model revision " in out
+    assert "the repo's weights or config have changed since" in out
+    assert "4 evalbot values: 4 stale." in out
 
 
-def test_outsider_verifies_with_the_published_key(
-    sandbox: object,
+def test_values_without_a_valid_signed_row_are_unsigned(
+    published: Published,
     demo_api: HfApi,
-    repo_id: str,
-    signer: Signer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    bot_api: HfApi,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    push(demo_api, repo_id, signed_card(repo_id, signer))
+    # the card gains a validation split evalbot never measured, and the dataset's accuracy row
+    # is changed after it was signed
+    others = make_records(
+        model_id=published.repo_id, model_sha=published.records[0].model_sha, split="validation"
+    )
+    card = propose_card(
+        None, [published.records[0], others[0]], repo_id=published.repo_id, space_url=SPACE_URL
+    ).text
+    demo_api.upload_file(
+        path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=published.repo_id
+    )
+    local = hf_hub_download(published.dataset, t.SCORES.path, repo_type="dataset")
+    rows = pq.read_table(local).to_pylist()
+    for row in rows:
+        if row["metric"] == "accuracy":
+            row["value"] = 0.8000001  # still the card's 0.8 once rounded: only the signature tells
+    bot_api.upload_file(
+        path_or_fileobj=t.parquet_bytes(t.to_table(t.SCORES, rows)),
+        path_in_repo=t.SCORES.path,
+        repo_id=published.dataset,
+        repo_type="dataset",
+    )
+
+    code, out = verify(capsys, published.repo_id, "--dataset", published.dataset)
+    assert code == 1
+    assert "split/validation accuracy = 0.8: unsigned (no signed row in the results dataset)" in out
+    assert (
+        "split/test accuracy = 0.8: unsigned (1 rows for it, none signed by a trusted key)" in out
+    )
+    assert "split/test f1 (average=macro) = 0.7619: ok" in out
+    assert "8 evalbot values: 3 ok, 5 unsigned." in out
+
+
+def test_an_unreadable_dataset_or_key_is_a_clear_error(
+    published: Published, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", published.repo_id, "--dataset", "evalbot/no-such-results"]) == 2
+    assert "cannot read the results dataset evalbot/no-such-results" in capsys.readouterr().err
+    missing = tmp_path / "missing.pem"
+    args = ["verify", published.repo_id, f"--dataset={published.dataset}"]
+    assert main([*args, f"--public-key={missing}"]) == 2
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_the_public_key_is_printed_for_publishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "signing-key.pem"
+    monkeypatch.setenv("EVALBOT_SIGNING_KEY", str(path))
+    signer = Signer.load_or_create(path)
     assert main(["verify", "--print-public-key"]) == 0
-    published = tmp_path / "evalbot.pub.pem"
-    published.write_text(capsys.readouterr().out)
-    assert published.read_text() == signer.public_key_pem()
-
-    monkeypatch.setenv("EVALBOT_SIGNING_KEY", str(tmp_path / "absent.pem"))  # no private key
-    code, out = verify(capsys, repo_id, "--public-key", str(published))
-    assert code == 0, out
-    assert f"with evalbot key {signer.key_id}" in out
-
-    assert main(["verify", repo_id]) == 2
-    assert "no signing key" in capsys.readouterr().err
-
-    other = Signer.load_or_create(tmp_path / "other.pem")
-    published.write_text(other.public_key_pem())
-    code, out = verify(capsys, repo_id, "--public-key", str(published))
-    assert code == 1
-    assert out.count(f"INVALID token: signed by an unknown key (key id {signer.key_id})") == 4
-
-
-def test_unsigned_or_missing_results_fail(
-    sandbox: object,
-    demo_api: HfApi,
-    repo_id: str,
-    signer: Signer,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    push(demo_api, repo_id, signed_card(repo_id, None))
-    code, out = verify(capsys, repo_id)
-    assert code == 1
-    assert out.count(": no token") == 4
-
-    push(demo_api, repo_id, "---\nlicense: mit\n---\n# No results\n")
-    code, out = verify(capsys, repo_id)
-    assert code == 1
-    assert "No evalbot values on this card" in out
-
-    assert main(["verify"]) == 2
-
-
-def test_copied_token_and_broken_signature_fail(signer: Signer) -> None:
-    repo_id = "acme/distilbert-emotion"
-    text = signed_card(repo_id, signer)
-    keys = {signer.key_id: signer.public_key}
-
-    # The whole signed entry copied to another repo's card.
-    [first, *_] = check_card(text, repo_id="someone/else", public_keys=keys)
-    assert first.status is Status.TAMPERED
-    assert "repo in card someone/else ≠ signed acme/distilbert-emotion" in first.detail
-
-    token = next(line for line in text.splitlines() if "verifyToken" in line).split(": ")[1]
-    broken = text.replace(token, token[:-2] + ("AA" if token[-2:] != "AA" else "BA"))
-    statuses = [c.status for c in check_card(broken, repo_id=repo_id, public_keys=keys)]
-    assert statuses[0] is Status.INVALID
-    assert statuses[1:] == [Status.OK] * 3
-
-
-def test_other_signers_tokens_are_skipped(signer: Signer) -> None:
-    """The Hub's old verifyTokens on the author's results neither pass nor fail a card."""
-    repo_id = "acme/distilbert-emotion"
-    old = read(CARDS / "02-roberta-base-emotion-verified.md")
-    records = make_records(model_id=repo_id)
-    text = propose_card(old, records, repo_id=repo_id, space_url=SPACE_URL, signer=signer).text
-
-    checks = check_card(text, repo_id=repo_id, public_keys={signer.key_id: signer.public_key})
-    assert [c.status for c in checks] == [Status.SKIPPED] * 11 + [Status.OK] * 4
-    assert checks[0].detail == "skipped: not evalbot's token (no key id)"
-
-
-def test_eval_results_entries_verify_and_an_edit_is_caught(
-    sandbox: object,
-    demo_api: HfApi,
-    repo_id: str,
-    signer: Signer,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from cardgen.eval_results import BenchmarkSpec, eval_result_files
-
-    records = make_records(model_id=repo_id)
-    push(demo_api, repo_id, signed_card(repo_id, signer))
-    spec = {"dair-ai/emotion": BenchmarkSpec("dair-ai/emotion", "test", task_id="emotion")}
-    ((path, text),) = eval_result_files(
-        records, spec, repo_id=repo_id, space_url=SPACE_URL, signer=signer
-    ).items()
-    demo_api.upload_file(path_or_fileobj=text.encode(), path_in_repo=path, repo_id=repo_id)
-
-    code, out = verify(capsys, repo_id)
-    assert code == 0, out
-    assert f"{path}: dair-ai/emotion = 80.0: ok (model revision 0123456" in out
-    assert "5 evalbot values: 5 ok. All verify." in out
-
-    edited = text.replace("value: 80.0", "value: 93.0")
-    assert edited != text
-    demo_api.upload_file(path_or_fileobj=edited.encode(), path_in_repo=path, repo_id=repo_id)
-    code, out = verify(capsys, repo_id)
-    assert code == 1
-    assert f"{path}: dair-ai/emotion = 93.0: TAMPERED: value in file 93.0 ≠ signed 80.0" in out
+    out, err = capsys.readouterr()
+    assert out == signer.public_key_pem()
+    assert f"key id {signer.key_id}" in err
