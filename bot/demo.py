@@ -1,14 +1,20 @@
 """``evalbot demo``: the main job on embedded defaults, start to finish.
 
 Starts an embedded MongoDB and the sandbox Hub (seeded with the demo world), runs one bot cycle
-as the ``evalbot`` user, serves the Space, prints the URLs and waits; Ctrl-C stops everything it
-started. State lives under ``~/.cache/evalbot/demo``, so a second run opens no new PRs.
+as the ``evalbot`` user (which publishes the results dataset), deploys the Space to a Space repo
+of the sandbox (``evalbot space deploy``), serves a checkout of that repo reading the results
+dataset from the sandbox (never MongoDB), prints the URLs and waits; Ctrl-C stops everything it
+started. State lives under ``~/.cache/evalbot/demo``, so a second run opens no new PRs. The demo
+signs with its own key there (made as ``evalbot keys create`` makes one), never with
+``EVALBOT_SIGNING_KEY``: a sandbox's results must not carry the real bot's signature.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +24,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bot.config import load_config
+from bot.errors import SigningKeyExistsError
+from bot.keys import create_signer
 from bot.settings import Settings
+from bot.space_deploy import serve_checkout, space_repo_id
 from store.embedded import start_embedded
 
 
@@ -55,11 +65,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _space_repo(settings: Settings) -> str:
+    """The demo's Space repo: the name of bot.yaml's ``space_url``, in the bot's namespace (the
+    sandbox's ``evalbot`` user writes only there)."""
+    url = load_config(settings.config_dir).settings.space_url
+    repo_id = space_repo_id(url) or "evalbot/explorer"
+    return f"evalbot/{repo_id.split('/')[1]}"
+
+
 def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) -> int:
     settings = Settings.from_env()
     root = Path(root or settings.demo_dir)
     root.mkdir(parents=True, exist_ok=True)
     hub_dir = root / "hub"
+    key = root / "signing-key.pem"
+    with contextlib.suppress(SigningKeyExistsError):  # the key of an earlier run
+        create_signer(key)
     children: list[subprocess.Popen[bytes]] = []
     mongo = start_embedded(root / "mongo")
     try:
@@ -82,7 +103,7 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
             "HF_HUB_DISABLE_TELEMETRY": "1",
             "MONGODB_URI": mongo.uri,
             "EVALBOT_SPACE_URL": space_url,
-            "EVALBOT_SIGNING_KEY": str(settings.signing_key or root / "signing-key.pem"),
+            "EVALBOT_SIGNING_KEY": str(key),
         }
         print(
             "Seeding the sandbox Hub with the demo world (cached after the first run) ...",
@@ -98,14 +119,23 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
             _evalbot("run", "--once"), env={**env, "HF_TOKEN": tokens["evalbot"]}, check=True
         )
         subprocess.run(_evalbot("status"), env=env, check=True)
+        space_repo = _space_repo(settings)
+        print(f"Deploying the Space to the sandbox Hub as {space_repo} ...", flush=True)
+        subprocess.run(
+            _evalbot("space", "deploy", "--repo", space_repo),
+            env={**env, "HF_TOKEN": tokens["evalbot"]},
+            check=True,
+        )
         if not serve:
             return 0
-        space = subprocess.Popen(_evalbot("space", "--port", str(space_port)), env=env)
-        children.append(space)
-        _wait_http(space_url, 120, space)
+        checkout = root / "space"
+        shutil.rmtree(checkout, ignore_errors=True)
+        served = serve_checkout(space_repo, checkout, port=space_port, env=env)
+        children.append(served.process)
         print(
             "\nevalbot demo is up (Ctrl-C stops everything):\n"
-            f"  Space (results explorer): {space_url}\n"
+            f"  Space (results explorer): {space_url}  (a checkout of the Space repo: {checkout})\n"
+            f"  Space repo:               {hub_url}/spaces/{space_repo}\n"
             f"  Sandbox Hub:              {hub_url}  (PRs: {hub_url}/<org>/<model>/discussions)\n"
             f"  MongoDB:                  {mongo.uri}\n",
             flush=True,

@@ -121,7 +121,7 @@ def test_cycle_opens_prs_whose_card_matches_the_store(
         assert by_type[("f1", "macro")] == pytest.approx(stored.metrics["macro_f1"], abs=5e-5)
         assert ours[0].dataset_type == "dair-ai/emotion"
         assert ours[0].dataset_revision == stored.dataset_revision
-        assert ours[0].source_url == f"{SPACE}/?model={repo_id}"
+        assert ours[0].source_url == f"{SPACE}/?view=model&model={repo_id}"
         assert db.prs_for(repo_id)[0].num == pr.num
 
 
@@ -212,13 +212,13 @@ def test_dead_services_give_one_clear_message(cli_env) -> None:  # type: ignore[
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
 
 
-def test_pr_results_are_signed_and_verify(first_cycle, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
+def test_pr_results_carry_no_token_and_verify(first_cycle, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     (pr,) = bot_prs(demo_api, "demo/minilm-emotion")
     card = ModelCard.load(
         hf_hub_download("demo/minilm-emotion", "README.md", revision=f"refs/pr/{pr.num}")
     )
     ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
-    assert ours and all(r.verify_token for r in ours)
+    assert ours and all(r.verify_token is None for r in ours)  # verifyToken is the Hub's
     done = evalbot(cli_env, "verify", f"demo/minilm-emotion@refs/pr/{pr.num}")
     assert done.returncode == 0, done.stdout + done.stderr[-2000:]
     assert "TAMPERED" not in done.stdout and done.stdout.count(": ok") == len(ours)

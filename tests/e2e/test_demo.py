@@ -1,4 +1,5 @@
-"""`evalbot demo`: serves everything, prints the URLs, Ctrl-C stops it all; a rerun opens no PR."""
+"""`evalbot demo`: deploys the Space to the sandbox and serves a checkout of it, prints the URLs,
+Ctrl-C stops it all; a rerun opens no PR and commits nothing to the Space."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def test_demo_serves_then_stops_on_ctrl_c_and_reruns_without_new_prs(tmp_path: P
         assert f"http://127.0.0.1:{space_port}" in out and f"http://127.0.0.1:{hub_port}" in out
         assert f"pull requests: opened: {MAPPABLE}" in out
         assert "unknown labels: 1" in out
+        assert "Space repo evalbot/explorer: created" in out
+        assert "Space evalbot/explorer: committed" in out
+        assert (
+            f"Space repo:               http://127.0.0.1:{hub_port}/spaces/evalbot/explorer" in out
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{space_port}/", timeout=30) as page:
             assert page.status == 200
         proc.send_signal(signal.SIGINT)
@@ -84,4 +90,5 @@ def test_demo_serves_then_stops_on_ctrl_c_and_reruns_without_new_prs(tmp_path: P
     )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "queued 0 new revisions" in again.stdout
+    assert "Space evalbot/explorer: up to date, nothing committed" in again.stdout
     assert f"pull requests: {{'open': {MAPPABLE}}}" in again.stdout

@@ -15,6 +15,7 @@ import pytest
 from huggingface_hub import HfApi, snapshot_download
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from sandbox.benchmarks import MTEB_MNIST
 from sandbox.seed import seed_data_dir, seed_world
 from sandbox.server import RunningSandbox, run_in_thread
 from sandbox.world import (
@@ -54,7 +55,7 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 
 
 def _repo_type(repo_id: str) -> str:
-    return "dataset" if repo_id in (DATASET_ID, MNIST_ID) else "model"
+    return "dataset" if repo_id in (DATASET_ID, MNIST_ID, MTEB_MNIST) else "model"
 
 
 def test_splits_are_deterministic_sized_and_disjoint() -> None:
@@ -153,7 +154,7 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    assert seed_data_dir(tmp_path) == [DATASET_ID, MNIST_ID, *MODELS, VIT_ID, TIMM_ID]
+    assert seed_data_dir(tmp_path) == [DATASET_ID, MNIST_ID, MTEB_MNIST, *MODELS, VIT_ID, TIMM_ID]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
         api = HfApi(endpoint=hub.url, token=tokens["evalbot"])
