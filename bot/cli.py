@@ -4,13 +4,18 @@ evalbot run --once                  one cycle: discover -> re-plan -> evaluate -
 evalbot serve [--once]              the timer: discover and re-plan every interval, queue jobs
 evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs (any number)
 evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
-evalbot validate [PATH]             check config YAML
-evalbot status                      queue, failures by reason, module problems, PRs, declines
+evalbot validate [PATH]             check config YAML (benchmark task ids: against the Hub)
+evalbot status [--health]           queue, failures by reason, module problems, PRs, declines
+                                    (--health: exit 0 if MongoDB answers and workers here beat)
 evalbot requeue [--module ID] [--reason R] [--model ORG/NAME] [--all]   queue models again
-evalbot verify ORG/MODEL[@REV]      check the signed evalbot results on a model card
+evalbot verify ORG/MODEL[@REV] [--public-key PEM]   a card's evalbot values vs the signed dataset
+evalbot verify --print-public-key   the public key evalbot's results dataset is signed with
+evalbot publish-results             commit the changed tables to the results dataset, once
+evalbot keys create|show            make the signing key (once) | print its id and public key
 evalbot export-fiftyone MODEL DATASET [--variant V]   a detection evaluation as a FiftyOne dataset
 evalbot sandbox serve|seed          the local stand-in for the Hub
-evalbot space                       serve the Gradio Space
+evalbot space [--dataset ORG/NAME | --data-dir DIR]   serve the Gradio Space over the results dataset
+evalbot space deploy --repo ORG/NAME [--dataset ORG/NAME]   push the Space to a Hub Space repo
 evalbot demo                        everything above on embedded defaults
 """
 
@@ -24,12 +29,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import BotConfig, ConfigWatcher, load_config
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
 
+    from bot.config import BotConfig, ConfigWatcher
     from store.db import Store
     from store.types import EvaluationRecord, ModelRecord
 
@@ -48,6 +53,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _load(args: argparse.Namespace) -> tuple[Settings, BotConfig]:
+    from bot.config import BotConfig, load_config  # imports torch: not for `status --health`
+
     settings = Settings.from_env(config_dir=args.config)
     config = load_config(settings.config_dir)
     overrides = _overrides(settings)
@@ -66,7 +73,33 @@ def _overrides(settings: Settings) -> dict[str, object]:
 
 
 def _watch(settings: Settings, config: BotConfig) -> ConfigWatcher:
+    from bot.config import ConfigWatcher
+
     return ConfigWatcher(settings.config_dir, config, overrides=_overrides(settings))
+
+
+def _require_setup() -> None:
+    """What ``run``, ``serve`` and ``worker`` need before they start: the signing key (made only
+    by ``evalbot keys create``; what evalbot publishes is signed with it) and, with
+    ``EVALBOT_PRODUCTION``, ``MONGODB_URI`` (no embedded database).
+
+    Raises:
+        StartupError: naming everything missing and what to do.
+    """
+    from bot.errors import SigningKeyMissingError, StartupError
+    from bot.keys import load_signer
+    from store.embedded import NO_EMBEDDED_IN_PRODUCTION
+
+    settings = Settings.from_env()
+    problems = []
+    if settings.production and settings.mongodb_uri is None:
+        problems.append(NO_EMBEDDED_IN_PRODUCTION)
+    try:
+        load_signer(settings.signing_key_path)
+    except SigningKeyMissingError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise StartupError(problems)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -74,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.hub import make_api, rate_limited
     from store.db import Store
 
+    _require_setup()
     settings, config = _load(args)
     watcher = _watch(settings, config)
     api = make_api(settings, need_token=True, hub=config.settings.hub)
@@ -92,6 +126,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.serve import cycle_once, serve
     from store.db import Store
 
+    _require_setup()
     settings, config = _load(args)
     watcher = _watch(settings, config)
     api = make_api(settings, need_token=args.with_worker, hub=config.settings.hub)
@@ -166,6 +201,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from bot.worker import Worker
     from store.db import Store
 
+    _require_setup()
     settings, config = _load(args)
     api = make_api(settings, need_token=True, hub=config.settings.hub)
     stop = threading.Event()
@@ -211,6 +247,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.open_pr:  # the PR's results are signed: no evaluation without the key
+        from bot.keys import load_signer
+
+        load_signer()
     settings, config = _load(args)
     repo_id, _, revision = args.repo.partition("@")
     if repo_id.startswith("fiftyone/"):  # a FiftyOne zoo model: no card, no PR
@@ -284,7 +324,6 @@ def _open_pr(
     import os
     import socket
 
-    from bot.keys import load_signer
     from bot.publisher import Publisher, publish_locked
     from bot.worker import benchmarks
 
@@ -293,7 +332,6 @@ def _open_pr(
         store,
         config.settings.pull_requests,
         space_url=config.settings.space_url,
-        signer=load_signer(),
         benchmarks=benchmarks(config),
     )
     _print_records(records)
@@ -342,24 +380,43 @@ def _evaluate_zoo_model(
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from evaluators.config import load_module
+    from bot.config import load_config
+    from bot.errors import BenchmarkTaskError
+    from bot.eval_yaml import check_benchmarks
+    from evaluators.config import ModuleFile, load_module
 
     path = Path(args.path)
     if path.is_file():
         module = load_module(path)
         print(f"ok: {path} (module '{module.id}', task {module.task})")
-        return 0
-    config = load_config(path)
-    for item in config.modules:
-        print(f"ok: {item.path} (module '{item.module.id}', task {item.module.task})")
-    print(f"ok: {config.path} ({len(config.modules)} evaluation modules)")
+        modules = [ModuleFile(path=path, module=module)]
+    else:
+        config = load_config(path)
+        for item in config.modules:
+            print(f"ok: {item.path} (module '{item.module.id}', task {item.module.task})")
+        print(f"ok: {config.path} ({len(config.modules)} evaluation modules)")
+        modules = config.modules
+    settings = Settings.from_env()
+    try:  # a benchmark's task_id against its eval.yaml on the Hub (unchecked when unreachable)
+        checks = check_benchmarks(modules, endpoint=settings.hf_endpoint, token=settings.hf_token)
+    except BenchmarkTaskError as exc:
+        print(f"evalbot: error: {exc}", file=sys.stderr)
+        return 2
+    for check in checks:
+        print(check.line())
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(config_dir=args.config)
+    if args.health:
+        from bot.health import check_health
+
+        health = check_health(settings)
+        print(health.message, file=sys.stdout if health.ok else sys.stderr)
+        return 0 if health.ok else 1
     from store.db import Store
 
-    settings = Settings.from_env(config_dir=args.config)
     with Store.open(settings.mongodb_uri) as store:
         print("jobs:", dict(sorted(store.job_counts().items())) or "none")
         print("failures by reason:", dict(sorted(store.failures_by_reason().items())) or "none")
@@ -428,9 +485,45 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_space(args: argparse.Namespace) -> int:
-    from space.app import serve
+    from space.app import serve, settings, source_from
+    from space.errors import SpaceError
 
-    serve(host=args.host, port=args.port)
+    try:
+        found = settings()  # EVALBOT_RESULTS_DIR / _DATASET / _REVISION, evalbot_space.json
+        if args.data_dir or args.dataset:
+            found.update(data_dir=args.data_dir, dataset=args.dataset)
+        if args.revision:
+            found["revision"] = args.revision
+        if not (found["data_dir"] or found["dataset"]):
+            found["dataset"] = _results_dataset(args)  # results_dataset of bot.yaml
+        source = source_from(**found)
+    except SpaceError as exc:
+        print(f"evalbot: error: {exc}", file=sys.stderr)
+        return 2
+    serve(source, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_space_deploy(args: argparse.Namespace) -> int:
+    from huggingface_hub import HfApi
+
+    from bot.errors import SpaceDeployError, TokenError
+    from bot.space_deploy import deploy_space
+
+    settings = Settings.from_env(config_dir=args.config)
+    dataset = _results_dataset(args)  # --dataset, else results_dataset of bot.yaml
+    if dataset is None:
+        raise SpaceDeployError(
+            "no results dataset for the Space to read: pass --dataset ORG/NAME or set "
+            "results_dataset in bot.yaml"
+        )
+    if settings.hf_token is None:
+        raise TokenError(
+            f"HF_TOKEN is needed to deploy the Space {args.repo}: set it to a token that can "
+            f"write to the namespace {args.repo.split('/')[0]}"
+        )
+    api = HfApi(endpoint=settings.hf_endpoint, token=settings.hf_token)
+    deploy_space(args.repo, dataset=dataset, api=api, on_step=print)
     return 0
 
 
@@ -442,8 +535,70 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.repo is None:
         print("evalbot verify: give ORG/MODEL[@REV] or --print-public-key", file=sys.stderr)
         return 2
+    dataset = _results_dataset(args)
+    if dataset is None:
+        print(
+            "evalbot verify: results_dataset is null in bot.yaml: give --dataset", file=sys.stderr
+        )
+        return 2
     settings = Settings.from_env(config_dir=args.config)
-    return verify_repo(args.repo, settings=settings, public_key=args.public_key)
+    return verify_repo(args.repo, settings=settings, dataset=dataset, public_key=args.public_key)
+
+
+def _results_dataset(args: argparse.Namespace) -> str | None:
+    """``--dataset``, else ``results_dataset`` of bot.yaml (its default without a config)."""
+    from bot.config import BotSettings
+
+    if args.dataset:
+        return str(args.dataset)
+    if not (Settings.from_env(config_dir=args.config).config_dir / "bot.yaml").is_file():
+        return BotSettings().results_dataset
+    return _load(args)[1].settings.results_dataset
+
+
+def cmd_publish_results(args: argparse.Namespace) -> int:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from bot.hub import make_api
+    from bot.keys import load_signer
+    from bot.ratelimit import is_transient, status_of
+    from bot.results_dataset import publish
+    from store.db import Store
+
+    settings, config = _load(args)
+    repo_id = _results_dataset(args)
+    if repo_id is None:
+        print(
+            "evalbot: error: results_dataset is null in bot.yaml: give --dataset", file=sys.stderr
+        )
+        return 2
+    signer = load_signer()
+    api = make_api(settings, need_token=True, hub=config.settings.hub)
+    with Store.open(settings.mongodb_uri) as store:
+        try:
+            report = publish(
+                store, api, repo_id, signer=signer, space_url=config.settings.space_url
+            )
+        except HfHubHTTPError as exc:
+            if not is_transient(exc):
+                raise
+            print(
+                f"evalbot: the Hub answered HTTP {status_of(exc)}; try again later", file=sys.stderr
+            )
+            return 1
+    print(report.summary())
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from bot.keys import create_signer, load_signer, print_key, signing_key_path
+
+    path = signing_key_path()
+    if args.action == "create":
+        print_key(create_signer(path), path, created=True)
+    else:
+        print_key(load_signer(path), path)
+    return 0
 
 
 def cmd_export_fiftyone(args: argparse.Namespace) -> int:
@@ -541,7 +696,23 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=cmd_validate)
 
     st = sub.add_parser("status", help="queue, failures by reason, PRs by state")
+    st.add_argument(
+        "--health",
+        action="store_true",
+        help="exit 0 when MongoDB answers and this host's workers beat, else 1 with the reason "
+        "(the Docker HEALTHCHECK; loads no config)",
+    )
     st.set_defaults(func=cmd_status)
+
+    keys = sub.add_parser(
+        "keys", help="the signing key (EVALBOT_SIGNING_KEY): create it once, show it"
+    )
+    keys.add_argument(
+        "action",
+        choices=["create", "show"],
+        help="create: a new key, mode 0600 (never replaces one); show: its id and public key",
+    )
+    keys.set_defaults(func=cmd_keys)
 
     rq = sub.add_parser(
         "requeue", help="queue models again: by module, failure reason or name (operators)"
@@ -564,10 +735,33 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     sb.set_defaults(func=cmd_sandbox)
 
-    sp = sub.add_parser("space", help="serve the Gradio Space")
+    sp = sub.add_parser("space", help="serve the Gradio Space; `space deploy`: push it to the Hub")
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=7860)
+    sp_data = sp.add_mutually_exclusive_group()
+    sp_data.add_argument(
+        "--data-dir", default=None, help="a folder holding data/<table>.parquet (a local copy)"
+    )
+    sp_data.add_argument(
+        "--dataset",
+        default=None,
+        help="the results dataset repo to read (default: $EVALBOT_RESULTS_DATASET, then "
+        "results_dataset of bot.yaml)",
+    )
+    sp.add_argument("--revision", default=None, help="a branch or commit of it (default: main)")
     sp.set_defaults(func=cmd_space)
+    space_sub = sp.add_subparsers(dest="space_command", metavar="deploy")
+    deploy = space_sub.add_parser(
+        "deploy",
+        help="build the Space (app, requirements, README config) and commit it to a Space repo",
+    )
+    deploy.add_argument("--repo", required=True, help="the Space repo, ORG/NAME")
+    deploy.add_argument(
+        "--dataset",
+        default=None,
+        help="the results dataset it reads, ORG/NAME (default: results_dataset of bot.yaml)",
+    )
+    deploy.set_defaults(func=cmd_space_deploy)
 
     demo = sub.add_parser("demo", help="sandbox Hub + embedded MongoDB + one cycle + the Space")
     demo.add_argument(
@@ -580,18 +774,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(func=cmd_demo)
 
-    ver = sub.add_parser("verify", help="check the signed evalbot results on a model card")
+    ver = sub.add_parser(
+        "verify", help="check a card's evalbot values against the signed results dataset"
+    )
     ver.add_argument("repo", nargs="?", help="ORG/MODEL, ORG/MODEL@REVISION or ORG/MODEL@refs/pr/N")
+    ver.add_argument(
+        "--dataset", default=None, help="the results dataset (default: results_dataset of bot.yaml)"
+    )
     ver.add_argument(
         "--public-key",
         type=Path,
         default=None,
-        help="PEM file of evalbot's published public key (default: the local signing key's)",
+        help="PEM of evalbot's published key, to trust only rows it signed (default: the keys "
+        "the dataset publishes, which proves integrity, not origin)",
     )
     ver.add_argument(
         "--print-public-key", action="store_true", help="print evalbot's public key (PEM)"
     )
     ver.set_defaults(func=cmd_verify)
+
+    pub = sub.add_parser(
+        "publish-results", help="commit the changed tables to the results dataset, once"
+    )
+    pub.add_argument(
+        "--dataset", default=None, help="the dataset repo (default: results_dataset of bot.yaml)"
+    )
+    pub.set_defaults(func=cmd_publish_results)
 
     fo_export = sub.add_parser(
         "export-fiftyone", help="write a stored detection evaluation to a FiftyOne dataset"
@@ -613,7 +821,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     import httpx2
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-    from bot.errors import HubUnreachableError, TokenError
+    from bot.errors import (
+        HubUnreachableError,
+        SigningKeyExistsError,
+        SigningKeyMissingError,
+        SpaceDeployError,
+        StartupError,
+        TokenError,
+    )
+    from cardgen.errors import SigningKeyError
     from evaluators.errors import ConfigError, EvaluationError
     from store.errors import StoreError
 
@@ -621,7 +837,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
-    except (ConfigError, StoreError, HubUnreachableError, TokenError) as exc:
+    except (
+        ConfigError,
+        StoreError,
+        HubUnreachableError,
+        TokenError,
+        StartupError,
+        SigningKeyMissingError,
+        SigningKeyExistsError,
+        SigningKeyError,
+        SpaceDeployError,
+    ) as exc:
         print(f"evalbot: error: {exc}", file=sys.stderr)
         return 2
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:

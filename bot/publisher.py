@@ -14,6 +14,10 @@ A head that moved to a revision with the same content (a README commit) gets the
 ``pull_requests.max_per_hour`` new PRs in any hour (slots reserved in MongoDB, atomically across
 workers) the outcome is "deferred" with the time a slot frees up; the job runner queues the job
 again for then.
+
+A card evalbot cannot edit safely, or one the Hub refuses on commit (HTTP 400 or 422: the Hub
+validates README.md metadata, the `model-index` included), is "card refused", with the reason or
+the Hub's message; it is not retried.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
+from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, hf_hub_download
 from huggingface_hub.community import DiscussionComment, DiscussionEvent, DiscussionStatusChange
 from huggingface_hub.errors import (
     DisabledRepoError,
@@ -36,13 +41,13 @@ from huggingface_hub.errors import (
 )
 
 from bot.config import PullRequests
+from bot.ratelimit import status_of
 from cardgen.audit import Claim, audit
 from cardgen.card import CardChange, decode_card, propose_card
 from cardgen.errors import CardError
-from cardgen.eval_results import BenchmarkSpec, eval_result_files, eval_result_path
+from cardgen.eval_results import BenchmarkSpec, eval_result_files
 from cardgen.optout import opted_in, opted_out
 from cardgen.pr import parse_marker, pr_body, pr_title
-from cardgen.signing import Signer
 from cardgen.update import update_comment
 from evaluators.executor import CODE_VERSION
 from evaluators.hub import fingerprint
@@ -163,7 +168,6 @@ class Publisher:
         policy: PullRequests,
         *,
         space_url: str,
-        signer: Signer | None = None,
         benchmarks: Mapping[str, BenchmarkSpec] | None = None,
     ) -> None:
         self.api = api
@@ -171,7 +175,6 @@ class Publisher:
         self.store = store
         self.policy = policy
         self.space_url = space_url.rstrip("/")
-        self.signer = signer
         self._me: str | None = None
 
     @property
@@ -217,9 +220,7 @@ class Publisher:
         if (declined := self._declined(model, prs, card)) is not None:
             return declined
         try:
-            change = propose_card(
-                card, records, repo_id=model.repo_id, space_url=self.space_url, signer=self.signer
-            )
+            change = propose_card(card, records, repo_id=model.repo_id, space_url=self.space_url)
         except CardError as exc:
             log.warning("%s: card cannot be edited safely: %s", model.repo_id, exc.reason)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
@@ -285,20 +286,14 @@ class Publisher:
         """The ``.eval_results`` files (benchmark datasets) that differ from the repo's."""
         if not self.benchmarks:
             return {}
-        wanted = {r.dataset_id for r in records if r.dataset_id in self.benchmarks}
-        existing = {
-            path: read_eval_results(self.api, model.repo_id, path, model.sha)
-            for path in (eval_result_path(d) for d in sorted(wanted))
-        }
         files = eval_result_files(
-            records,
-            self.benchmarks,
-            repo_id=model.repo_id,
-            space_url=self.space_url,
-            signer=self.signer,
-            existing=existing,
+            records, self.benchmarks, repo_id=model.repo_id, space_url=self.space_url
         )
-        return {path: text for path, text in files.items() if existing.get(path) != text}
+        return {
+            path: text
+            for path, text in files.items()
+            if read_eval_results(self.api, model.repo_id, path, model.sha) != text
+        }
 
     def _save_claims(self, model: ModelRecord, claims: list[Claim]) -> None:
         """Keep the audit of the card's self-reported values: the Space lists discrepancies."""
@@ -410,6 +405,17 @@ class Publisher:
             self.store.set_pr_status(record.repo_id, record.num, status)
         return changed
 
+    def _create_commit(self, model: ModelRecord, **commit: Any) -> CommitInfo | PublishResult:
+        """``api.create_commit`` on the model's repo; CARD_REFUSED, with the Hub's message, when
+        the Hub refuses the card's metadata (nothing to retry: the same card is refused again)."""
+        try:
+            return self.api.create_commit(model.repo_id, **commit)
+        except (HfHubHTTPError, ValueError) as exc:
+            if (message := _card_refusal(exc)) is None:
+                raise
+        log.warning("%s: the Hub refused the card: %s", model.repo_id, message)
+        return PublishResult(Outcome.CARD_REFUSED, detail=f"the Hub refused the card: {message}")
+
     def _commit(
         self,
         model: ModelRecord,
@@ -440,12 +446,14 @@ class Publisher:
                 previous = read_card(self.api, model.repo_id, f"refs/pr/{open_pr.num}")
             except CardError:
                 previous = None
-            self.api.create_commit(
-                model.repo_id,
+            committed = self._create_commit(
+                model,
                 operations=operations,
                 commit_message=title,
                 revision=f"refs/pr/{open_pr.num}",
             )
+            if isinstance(committed, PublishResult):
+                return committed
             note = update_comment(
                 previous, change, records, repo_id=model.repo_id, space_url=self.space_url
             )
@@ -459,14 +467,16 @@ class Publisher:
             num, outcome = open_pr.num, Outcome.UPDATED
             url = f"{self.api.endpoint}/{model.repo_id}/discussions/{num}"
         else:
-            info = self.api.create_commit(
-                model.repo_id,
+            info = self._create_commit(
+                model,
                 operations=operations,
                 commit_message=title,
                 commit_description=body,
                 create_pr=True,
                 parent_commit=model.sha,
             )
+            if isinstance(info, PublishResult):
+                return info
             if info.pr_num is None:  # the server dropped the commit as unchanged
                 return PublishResult(Outcome.UNCHANGED)
             num, outcome, url = info.pr_num, Outcome.OPENED, str(info.pr_url)
@@ -483,6 +493,22 @@ class Publisher:
         )
         log.info("%s: PR #%d %s", model.repo_id, num, outcome.value)
         return PublishResult(outcome, pr_num=num, url=url)
+
+
+def _card_refusal(exc: HfHubHTTPError | ValueError) -> str | None:
+    """The Hub's message, on one line, when it refused the card's metadata (an invalid
+    `model-index`, YAML it cannot read); None for any other error.
+
+    huggingface_hub asks the Hub to validate a README.md before committing it and raises a
+    ValueError from the Hub's 400 (`BadRequestError`); the commit itself answers 400 or 422.
+    """
+    if isinstance(exc, HfHubHTTPError):
+        status, message = status_of(exc), exc.server_message or str(exc)
+    elif isinstance(exc.__cause__, HfHubHTTPError):
+        status, message = status_of(exc.__cause__), str(exc)
+    else:
+        return None
+    return " ".join(message.split()) if status in (400, 422) else None
 
 
 def _refusal(exc: HfHubHTTPError) -> Outcome | None:

@@ -208,7 +208,6 @@ class Worker:
             self.store,
             config.settings.pull_requests,
             space_url=config.settings.space_url,
-            signer=self.signer,
             benchmarks=benchmarks(config),
         )
 

@@ -2,8 +2,10 @@
 
 The card is rebuilt with huggingface_hub's `ModelCardData` (never `metadata_update`): the front
 matter is re-serialised, the body is kept byte for byte except our marked section, and the author's
-own `model-index` results are kept as they are. A card that cannot be edited without breaking it
-or losing data raises `CardError` instead.
+own `model-index` results are kept as they are (a `verifyToken` of theirs included). Our results
+carry no `verifyToken`: that field is Hugging Face's proof that an evaluation ran in HF Jobs. Their
+source is the model's page on the Space. A card that cannot be edited without breaking it or
+losing data raises `CardError` instead.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
+from store.catalogue import DETECTION_METRICS
 from store.types import EvaluationRecord
 
-from .errors import CardError, Refusal, TokenError
+from .errors import CardError, Refusal
 from .frontmatter import _Loader as _Loader  # re-exported: the corpus tests read YAML as we do
 from .frontmatter import split_front_matter
 from .optout import OPT_OUT_TAG as OPT_OUT_TAG  # re-exported: its first home
 from .optout import card_opt_out
 from .results import card_records, result_hash, rounded
 from .section import END, START, render_section, space_page
-from .signing import Signer, canonical_json, entry_claims
 
 SOURCE_NAME = "evalbot"
 
@@ -37,10 +39,12 @@ _METRICS: tuple[tuple[str, str, dict[str, str] | None, str], ...] = (
     ("precision", "Precision (macro)", {"average": "macro"}, "macro_precision"),
     ("recall", "Recall (macro)", {"average": "macro"}, "macro_recall"),
 )
+# Detection metrics go on the card under the ids the Hub's tooling writes (torchmetrics'
+# MeanAveragePrecision: map, map_50, map_75, mar_100), named as the card's summary names them.
+_DETECTION_ON_CARD = ("ap", "ap50", "ap75", "ar100")
 _TASK_METRICS = {  # tasks whose headline metrics differ from classification's
-    "object-detection": (
-        ("mAP", "AP (IoU 0.50:0.95)", {"iou": "0.50:0.95"}, "ap"),
-        ("mAP", "AP (IoU 0.50)", {"iou": "0.50"}, "ap50"),
+    "object-detection": tuple(
+        (m.hub_type, m.name, None, m.key) for m in DETECTION_METRICS if m.key in _DETECTION_ON_CARD
     ),
 }
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -69,7 +73,6 @@ def propose_card(
     *,
     repo_id: str,
     space_url: str,
-    signer: Signer | None = None,
 ) -> CardChange:
     """Merge the results of one model revision into its card.
 
@@ -77,10 +80,7 @@ def propose_card(
         existing: The current README.md, or None when the repo has none.
         records: The records of one model revision; original variants go on the card.
         repo_id: The model repository, e.g. ``"org/model"``.
-        space_url: Base URL of the evalbot Space.
-        signer: When given, each of our values gets a `verifyToken` signed with this key (see
-            `cardgen.signing`). A valid token already on the card for the same claims is kept:
-            a re-run that would change only the signing time changes nothing.
+        space_url: Base URL of the evalbot Space (``space_url`` of ``config/bot.yaml``).
 
     Returns:
         The proposed card. Applying it again with the same records gives ``changed=False``.
@@ -110,14 +110,7 @@ def propose_card(
         raise CardError(Refusal.OPTED_OUT, repo_id=repo_id, detail=opt_out)
 
     entry = _author_entry(front.get("model-index"), model_name=model_name, repo_id=repo_id)
-    ours = _our_results(
-        selected,
-        model_name=model_name,
-        repo_id=repo_id,
-        space_url=space_url,
-        signer=signer,
-        existing=entry["results"],
-    )
+    ours = _our_results(selected, model_name=model_name, repo_id=repo_id, space_url=space_url)
     entry["results"] = [r for r in entry["results"] if not _is_ours(r)] + ours
     front["model-index"] = [entry]
     section = render_section(records, repo_id=repo_id, space_url=space_url, newline=newline)
@@ -166,6 +159,22 @@ def decode_card(data: bytes, *, repo_id: str) -> str:
         raise CardError(Refusal.NOT_UTF8, repo_id=repo_id, detail=detail) from error
 
 
+def hub_metric(task: str, key: str) -> tuple[str, dict[str, str] | None] | None:
+    """The model-index metric ``type`` and ``args`` a card gives our metric ``key`` of ``task``;
+    None for a metric that does not go on cards.
+
+    Example:
+        >>> hub_metric("text-classification", "macro_f1")
+        ('f1', {'average': 'macro'})
+        >>> hub_metric("text-classification", "weighted_f1") is None
+        True
+    """
+    for metric_type, _, args, ours in _TASK_METRICS.get(task, _METRICS):
+        if ours == key:
+            return metric_type, dict(args) if args else None
+    return None
+
+
 def _newline(text: str) -> str:
     """The card's dominant line break."""
     crlf = text.count("\r\n")
@@ -178,65 +187,35 @@ def _our_results(
     model_name: str,
     repo_id: str,
     space_url: str,
-    signer: Signer | None,
-    existing: list[Any],
 ) -> list[dict[str, Any]]:
+    """Our model-index results: no `verifyToken`, the model's Space page as their source."""
     url = space_page(space_url, repo_id)
-    pairs = [
-        (
-            r,
-            EvalResult(
-                task_type=r.task,
-                task_name=r.task.replace("-", " ").title(),
-                dataset_type=r.dataset_id,
-                dataset_name=r.dataset_name,
-                dataset_config=r.dataset_config,
-                dataset_split=r.split,
-                dataset_revision=r.dataset_revision,
-                metric_type=metric_type,
-                metric_value=value,
-                metric_name=metric_name,
-                metric_args=dict(args) if args else None,
-                source_name=SOURCE_NAME,
-                source_url=url,
-            ),
+    eval_results = [
+        EvalResult(
+            task_type=r.task,
+            task_name=r.task.replace("-", " ").title(),
+            dataset_type=r.dataset_id,
+            dataset_name=r.dataset_name,
+            dataset_config=r.dataset_config,
+            dataset_split=r.split,
+            dataset_revision=r.dataset_revision,
+            metric_type=metric_type,
+            metric_value=value,
+            metric_name=metric_name,
+            metric_args=dict(args) if args else None,
+            source_name=SOURCE_NAME,
+            source_url=url,
         )
         for r in records
         for metric_type, metric_name, args, key in _TASK_METRICS.get(r.task, _METRICS)
         if (value := rounded(r.metrics.get(key))) is not None
     ]
-    if not pairs:
+    if not eval_results:
         return []
-    if signer is not None:
-        kept = _tokens_on_card(existing, signer)
-        for record, result in pairs:
-            claims = {**entry_claims(repo_id, result), "model_sha": record.model_sha}
-            result.verify_token = kept.get(canonical_json(claims)) or signer.sign(claims)
-    eval_results = [result for _, result in pairs]
     results: list[dict[str, Any]] = eval_results_to_model_index(model_name, eval_results)[0][
         "results"
     ]
     return results
-
-
-def _tokens_on_card(results: list[Any], signer: Signer) -> dict[str, str]:
-    """Our valid tokens already on the card, by their claims without ``iat``.
-
-    Signing the same claims again would change only ``iat``, and with it the card.
-    """
-    kept = {}
-    for result in filter(_is_ours, results):
-        for metric in result.get("metrics") or []:
-            token = metric.get("verifyToken") if isinstance(metric, dict) else None
-            if not isinstance(token, str):
-                continue
-            try:
-                claims = signer.verify(token)
-            except TokenError:
-                continue  # not signed with this key: sign anew
-            claims.pop("iat", None)
-            kept[canonical_json(claims)] = token
-    return kept
 
 
 def _author_entry(value: object, *, model_name: str, repo_id: str) -> dict[str, Any]:

@@ -46,8 +46,22 @@ class CardError(ValueError):
         super().__init__(f"{message} ({detail})" if detail else message)
 
 
+class EvalResultsError(ValueError):
+    """An ``.eval_results/*.yaml`` file that huggingface_hub cannot read as Eval Results entries.
+
+    Example:
+        >>> str(EvalResultsError(".eval_results/x.yaml", "not a list of entries"))
+        '.eval_results/x.yaml: not a list of entries'
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        super().__init__(f"{path}: {detail}")
+
+
 class TokenProblem(enum.StrEnum):
-    """Why a `verifyToken` does not verify. Stable strings: `evalbot verify` prints them."""
+    """Why a token signed with evalbot's key does not verify (see `cardgen.signing`)."""
 
     MALFORMED = "malformed token"
     UNKNOWN_KEY = "signed by an unknown key"
@@ -55,7 +69,7 @@ class TokenProblem(enum.StrEnum):
 
 
 class TokenError(ValueError):
-    """A `verifyToken` that does not verify against the given public keys.
+    """A token that does not verify against the given public keys.
 
     Args:
         problem: What is wrong, one of :class:`TokenProblem`.

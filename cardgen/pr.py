@@ -76,15 +76,6 @@ def pr_body(
     headline = _headline_tables(selected)
     count = len(change.model_index)
     results = "1 result" if count == 1 else f"{count} results"
-    signed = any("verifyToken" in m for r in change.model_index for m in r["metrics"])
-    tokens = (
-        "\n- Each evalbot value carries a `verifyToken`: a JWT signed with evalbot's Ed25519 key "
-        "over the value, its dataset, split and revision, and this model revision, so an edited "
-        f"value no longer matches; `evalbot verify {repo_id}` checks them. The key is evalbot's, "
-        "not the Hub's: the tokens do not make a result `verified` on the Hub."
-        if signed
-        else ""
-    )
     return f"""\
 evalbot evaluated {code(repo_id)} at revision {code(sha)} and proposes adding the results to \
 its model card.
@@ -104,11 +95,12 @@ Per-class precision, recall, F1, support and TP/FP/FN are in the card's \
 
 - `model-index`: sets {results} with `source: evalbot`, replacing earlier evalbot results; \
 results from any other source are kept as they are. huggingface_hub rewrites the metadata \
-block: values stay the same, YAML comments and layout may not.{tokens}
+block: values stay the same, YAML comments and layout may not.
 - The card body: adds or replaces only the section between the \
 `<!-- evalbot:results:start -->` and `<!-- evalbot:results:end -->` markers.
 
-evalbot never marks results as `verified`: that field belongs to the Hub's own evaluation service.
+evalbot never marks results as `verified` and adds no `verifyToken`: both belong to Hugging \
+Face, which sets them for evaluations it ran itself (HF Jobs).
 
 ## Reproduce
 

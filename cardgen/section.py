@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
+from store.catalogue import DETECTION_METRICS
 from store.types import EvaluationRecord
 
 from .inert import code
@@ -22,17 +24,7 @@ _SUMMARY = (
 )
 DETECTION = "object-detection"
 # COCO's summary, as pycocotools prints it
-_DETECTION_SUMMARY = (
-    ("AP (IoU 0.50:0.95)", "ap"),
-    ("AP (IoU 0.50)", "ap50"),
-    ("AP (IoU 0.75)", "ap75"),
-    ("AP small", "ap_small"),
-    ("AP medium", "ap_medium"),
-    ("AP large", "ap_large"),
-    ("AR (1 detection)", "ar1"),
-    ("AR (10 detections)", "ar10"),
-    ("AR (100 detections)", "ar100"),
-)
+_DETECTION_SUMMARY = tuple((m.name, m.key) for m in DETECTION_METRICS)
 
 
 def headline(record: EvaluationRecord) -> str:
@@ -41,8 +33,13 @@ def headline(record: EvaluationRecord) -> str:
 
 
 def space_page(space_url: str, repo_id: str) -> str:
-    """The Space page of one model, e.g. ``https://hf.co/spaces/org/evalbot/?model=org/m``."""
-    return f"{space_url.rstrip('/')}/?model={repo_id}"
+    """The Space's page of one model (its ``?view=model&model=ORG/NAME`` deep link).
+
+    Example:
+        >>> space_page("https://huggingface.co/spaces/evalbot/explorer", "org/m")
+        'https://huggingface.co/spaces/evalbot/explorer/?view=model&model=org/m'
+    """
+    return f"{space_url.rstrip('/')}/?view=model&model={quote(repo_id, safe='/')}"
 
 
 def short_sha(sha: str) -> str:
@@ -78,9 +75,11 @@ def render_section(
         "Per class, TP, FP and FN count true positives, false positives and false negatives; "
         "support is the number of examples of the class; precision, recall and F1 derive from "
         "these counts, and are n/a where undefined (zero denominator, e.g. a class without "
-        "examples). Macro scores are unweighted means over classes; weighted F1 weights each "
-        "class by its support. Intervals are 95% bootstrap confidence intervals over the "
-        "examples; the calibration error compares the model's confidence with its accuracy.",
+        "examples). Macro scores are unweighted means over the classes that occur in the "
+        "references or the predictions, an undefined value counting as 0 (scikit-learn's "
+        "defaults); weighted F1 weights each class by its support. Intervals are 95% bootstrap "
+        "confidence intervals over the examples; the calibration error compares the model's "
+        "confidence with its accuracy.",
         *(_render_result(r, page, _variants_of(r, records)) for r in card_records(records)),
         END,
     ]

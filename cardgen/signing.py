@@ -1,10 +1,9 @@
-"""Signed results: each evalbot `model-index` value carries an EdDSA JWT as its `verifyToken`.
+"""evalbot's Ed25519 signing key and the EdDSA JWTs it signs.
 
-The token signs the result as the card states it (repo, dataset, config, split, dataset revision,
-metric type and args, value) plus the evaluated model revision and the signing time, with the
-bot's Ed25519 key. Anyone holding the published public key can check that a value on a card is the
-one evalbot measured (`evalbot verify`). The Hub's own `verified` flag is never set: it belongs to
-the Hub's evaluation service, whose key is not ours.
+The key signs the rows of evalbot's public results dataset, so anyone holding the published public
+key can check that a stored value is the one evalbot measured. Nothing evalbot writes into a model
+card or an ``.eval_results`` file carries such a token: a ``verifyToken`` there is Hugging Face's
+proof that an evaluation ran in HF Jobs, and the Hub's ``verified`` badge is never ours to set.
 
 Ed25519 signatures are deterministic, and the JSON is canonical, so the same claims signed at the
 same second give the same token.
@@ -14,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import json
 import os
@@ -27,7 +27,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from huggingface_hub import EvalResult
 
 from .errors import SigningKeyError, TokenError, TokenProblem
 
@@ -46,28 +45,6 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     """The first 16 hex digits of the sha256 of the raw public key: a token's ``kid``."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
-
-
-def entry_claims(repo_id: str, result: EvalResult) -> dict[str, Any]:
-    """The claims a token signs for one model-index metric, as the card states them.
-
-    The model revision (``model_sha``) and the signing time (``iat``) are signed too, but a card
-    does not state them, so they are not part of this mapping.
-
-    Example:
-        >>> entry_claims("org/m", result)["value"]  # doctest: +SKIP
-        0.7556
-    """
-    return {
-        "sub": repo_id,
-        "dataset": result.dataset_type,
-        "config": result.dataset_config,
-        "split": result.dataset_split,
-        "revision": result.dataset_revision,
-        "metric": result.metric_type,
-        "args": result.metric_args,
-        "value": result.metric_value,
-    }
 
 
 class Signer:
@@ -103,14 +80,16 @@ class Signer:
         return cls(key)
 
     @classmethod
-    def load_or_create(cls, path: Path) -> Signer:
-        """The key in ``path``; a new one, written there with mode 0600, when there is none.
+    def create(cls, path: Path) -> Signer:
+        """A new key, written to ``path`` with mode 0600.
 
-        The new file appears atomically and never replaces a key another process wrote first.
+        The file appears atomically, whole, and never replaces a key: a key that exists (or that
+        another process wrote first) is left as it is.
+
+        Raises:
+            FileExistsError: When ``path`` exists.
         """
         path = Path(path).expanduser()
-        if path.exists():
-            return cls.load(path)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -124,13 +103,19 @@ class Signer:
                 file.write(pem)
                 file.flush()
                 os.fsync(file.fileno())
-            try:
-                os.link(temporary, path)
-            except FileExistsError:
-                return cls.load(path)
+            os.link(temporary, path)
         finally:
             os.unlink(temporary)
         return cls(key)
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Signer:
+        """The key in ``path``; a new one (`create`) when there is none. For sandboxes and tests:
+        the bot itself only loads its key (``evalbot keys create`` makes it)."""
+        if not Path(path).expanduser().exists():
+            with contextlib.suppress(FileExistsError):  # another process wrote it first
+                return cls.create(path)
+        return cls.load(path)
 
     def sign(self, claims: Mapping[str, Any]) -> str:
         """An EdDSA JWT of ``claims``; ``iat`` (now, in unix seconds) is added unless given."""
@@ -147,6 +132,17 @@ class Signer:
     def public_key_pem(self) -> str:
         """The public key as PEM (SubjectPublicKeyInfo): what evalbot publishes."""
         return public_key_pem(self.public_key)
+
+    def sign_bytes(self, data: bytes) -> str:
+        """The Ed25519 signature of ``data``, base64url without padding (see `verify_bytes`).
+
+        Example:
+            >>> signature = signer.sign_bytes(b'{"value":0.93}')  # doctest: +SKIP
+            >>> verify_bytes(signer.public_key, b'{"value":0.93}', signature)  # doctest: +SKIP
+            True
+        """
+        signature = self._private_key.sign(data)
+        return base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
 
 
 def public_key_pem(public_key: Ed25519PublicKey) -> str:
@@ -168,6 +164,26 @@ def load_public_key(pem: bytes, *, source: object = "the PEM") -> Ed25519PublicK
     if not isinstance(key, Ed25519PublicKey):
         raise SigningKeyError(source, f"a {type(key).__name__}, not an Ed25519 public key")
     return key
+
+
+def verify_bytes(public_key: Ed25519PublicKey, data: bytes, signature: object) -> bool:
+    """Whether ``signature`` (as `Signer.sign_bytes` writes it: base64url, no padding) is
+    ``public_key``'s Ed25519 signature of ``data``. Anything else, a malformed or padded
+    signature included, is False.
+    """
+    if not isinstance(signature, str) or len(signature) != 86:  # 64 bytes, unpadded
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(signature + "==")
+    except ValueError:
+        return False
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != signature:
+        return False  # not the one spelling sign_bytes gives
+    try:
+        public_key.verify(raw, data)
+    except InvalidSignature:
+        return False
+    return True
 
 
 def verify_token(token: object, public_keys: Mapping[str, Ed25519PublicKey]) -> dict[str, Any]:

@@ -91,8 +91,8 @@ def update_comment(
         changes += _variant_changes(section.variants, _variants(records), kept)
     if not changes:
         changes = [
-            "The values on the card are unchanged: the results were refreshed (signed anew, or "
-            "the card's results section updated)."
+            "The values on the card are unchanged: the results were refreshed (the card's "
+            "results section or its links updated)."
         ]
     elif len(changes) > MAX_CHANGES:
         more = len(changes) - MAX_CHANGES + 1

@@ -94,7 +94,8 @@ class DatasetRef(_Strict):
 class Benchmark(_Strict):
     """The dataset is a Hub Benchmark: our result also goes to ``.eval_results/`` in the PR."""
 
-    task_id: str | None = None  # the benchmark's task (its eval.yaml), when it has several
+    # One of the `tasks[].id` of the eval.yaml at the dataset's root (`evalbot validate` checks it)
+    task_id: str = Field(min_length=1)
     metric: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = "accuracy"
     scale: Literal[1, 100] = 100  # 100: the leaderboard shows percentages
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from starlette.responses import PlainTextResponse, Response
 
-from sandbox import discussions, errors
+from sandbox import discussions, errors, space_config
+from sandbox.cards import front_matter
 from sandbox.routing import REPO, REV, TYPE, Ctx, json_response, route
 from sandbox.storage import REPO_TYPES, AddFile, Commit, DeleteFile, DeleteFolder, Operation, Repo
 from sandbox.users import User
-from sandbox.validation import validate_card
+from sandbox.validation import commit_problems, validate_card
 
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_-])?$")
 
@@ -52,13 +53,53 @@ async def create_repo(ctx: Ctx) -> Response:
             f'You don\'t have the rights to create a {repo_type} under the namespace "{namespace}"'
         )
     private = body.get("visibility") == "private" or body.get("private") is True
+    files = _space_files(body, repo_id) if repo_type == "space" else []
     with ctx.hub.storage.lock:
         existing = ctx.hub.storage.get_repo(repo_type, repo_id)
         if existing is not None:
             message = f"You already created this {repo_type} repo"
             return json_response({"error": message, "url": repo_url(ctx, existing)}, 409)
-        repo = ctx.hub.storage.create_repo(repo_type, repo_id, author=user.name, private=private)
+        repo = ctx.hub.storage.create_repo(
+            repo_type, repo_id, author=user.name, private=private, files=files
+        )
     return json_response({"url": repo_url(ctx, repo), "name": repo.id, "id": repo.object_id})
+
+
+def _space_files(body: dict[str, Any], repo_id: str) -> list[AddFile]:
+    """A new Space starts with a README.md that configures its `sdk` (required)."""
+    sdk = body.get("sdk")
+    if sdk not in space_config.SDKS:
+        raise errors.bad_request(
+            f'"sdk" must be one of [{", ".join(space_config.SDKS)}] to create a space'
+        )
+    return [AddFile("README.md", space_config.initial_readme(repo_id.split("/")[1], sdk))]
+
+
+def _check_space_readme(repo: Repo, operations: list[Operation]) -> None:
+    """Refuse a Space commit whose README.md breaks the Space configuration rules."""
+    readme = [op for op in operations if isinstance(op, AddFile) and op.path == "README.md"]
+    if repo.type != "space" or not readme:
+        return
+    _, config, yaml_error = front_matter(readme[-1].content.decode("utf-8", errors="replace"))
+    if yaml_error is not None:
+        problems = [f"Invalid YAML in README.md front matter: {yaml_error}"]
+    elif not isinstance(config, dict):
+        problems = ['"sdk" is required']
+    else:
+        problems = space_config.space_config_problems(config)
+    if problems:
+        raise errors.bad_request(space_config.rejection(problems))
+
+
+def _check_card(repo: Repo, operations: list[Operation]) -> None:
+    """Refuse a model or dataset commit whose README.md front matter the Hub does not accept:
+    YAML it cannot read, or an invalid `model-index` (see `validation.commit_problems`)."""
+    readme = [op for op in operations if isinstance(op, AddFile) and op.path == "README.md"]
+    if repo.type == "space" or not readme:
+        return
+    content = readme[-1].content.decode("utf-8", errors="replace")
+    if problems := commit_problems(content, repo.type):
+        raise errors.bad_request(space_config.rejection(problems))
 
 
 async def delete_repo(ctx: Ctx) -> Response:
@@ -244,6 +285,8 @@ async def commit(ctx: Ctx) -> Response:
     repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, user)
     branch, create_pr = ctx.params["rev"], ctx.flag("create_pr")
     header, operations = _parse_commit_body(await ctx.request.body())
+    _check_space_readme(repo, operations)
+    _check_card(repo, operations)
     title, message = str(header["summary"]).strip(), str(header.get("description") or "")
     parent = header.get("parentCommit")
     storage = ctx.hub.storage

@@ -106,6 +106,8 @@ def derive(
     if repo_type == "model":
         return _derive_model(card, paths, read)
     meta = RepoMeta(card_data=card)
+    sdk = card.get("sdk") if card else None
+    _add(meta.tags, sdk if isinstance(sdk, str) else "")
     _add(meta.tags, *(_strings(card.get("tags")) if card else []), "region:us")
     return meta
 

@@ -4,7 +4,7 @@ Example:
     >>> from sandbox.seed import seed_world
     >>> from sandbox.world import build_world
     >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
-    ['dair-ai/emotion', 'ylecun/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
+    ['dair-ai/emotion', 'ylecun/mnist', 'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
      'demo/emotion-es', 'demo/vit-digits', 'demo/timm-digits']
 """
 
@@ -13,21 +13,23 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils.sha import git_hash
 
+from sandbox.benchmarks import benchmark_files
 from sandbox.errors import DataDirInUse
 from sandbox.users import load_tokens
 from sandbox.world import World, build_world
 
 
 def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
-    """Creates every dataset and model repo of `world` and uploads its files.
+    """Creates every dataset and model repo of `world` and uploads its files, then the Hub
+    Benchmark datasets made from them (`sandbox.benchmarks`: `mteb/mnist` and its `eval.yaml`).
 
     Idempotent: a repo whose files already match (git blob id, or LFS sha256) gets no commit.
     Repos may be created in any namespace that is not another user's (`dair-ai/emotion`,
-    `ylecun/mnist`).
+    `ylecun/mnist`, `mteb/mnist`).
 
     Args:
         world: what `build_world` returned.
@@ -42,28 +44,47 @@ def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
     repos += [("model", m.repo_id, m.path) for m in world.models]
     for repo_type, repo_id, path in repos:
         api.create_repo(repo_id, repo_type=repo_type, exist_ok=True)
-        if not _up_to_date(api, repo_id, repo_type, path):
+        files: dict[str, bytes | Path] = {
+            p.relative_to(path).as_posix(): p for p in path.rglob("*") if p.is_file()
+        }
+        if not _up_to_date(api, repo_id, repo_type, files):
             api.upload_folder(
                 repo_id=repo_id,
                 repo_type=repo_type,
                 folder_path=path,
                 commit_message=f"Upload {repo_id} (evalbot demo world)",
             )
-    return [repo_id for _, repo_id, _ in repos]
+    benchmarks = benchmark_files(world)
+    for repo_id, files in benchmarks.items():
+        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        if not _up_to_date(api, repo_id, "dataset", files):
+            api.create_commit(
+                repo_id,
+                repo_type="dataset",
+                operations=[
+                    CommitOperationAdd(name, data if isinstance(data, bytes) else str(data))
+                    for name, data in files.items()
+                ],
+                commit_message=f"Upload {repo_id} (evalbot demo world benchmark)",
+            )
+    datasets = [repo_id for repo_type, repo_id, _ in repos if repo_type == "dataset"]
+    models = [repo_id for repo_type, repo_id, _ in repos if repo_type == "model"]
+    return [*datasets, *benchmarks, *models]
 
 
-def _up_to_date(api: HfApi, repo_id: str, repo_type: str, folder: Path) -> bool:
-    """True when every file under `folder` is on the repo's main branch with the same content."""
+def _up_to_date(api: HfApi, repo_id: str, repo_type: str, files: dict[str, bytes | Path]) -> bool:
+    """True when every file (path in the repo -> content or local file) is on the repo's main
+    branch with the same content."""
     remote = {
         entry.path: entry
         for entry in api.list_repo_tree(repo_id, repo_type=repo_type, recursive=True)
         if isinstance(entry, RepoFile)
     }
-    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-        entry = remote.get(file.relative_to(folder).as_posix())
+    for name, content in sorted(files.items()):
+        entry = remote.get(name)
         if entry is None:
             return False
-        data = file.read_bytes()
+        data = content if isinstance(content, bytes) else content.read_bytes()
         if entry.lfs is not None:
             same = entry.lfs.sha256 == hashlib.sha256(data).hexdigest()
         else:
@@ -82,7 +103,7 @@ def seed_data_dir(data_dir: Path) -> list[str]:
 
     Example:
         >>> seed_data_dir(Path("/tmp/hub"))
-        ['dair-ai/emotion', 'ylecun/mnist', 'demo/minilm-emotion', ..., 'demo/timm-digits']
+        ['dair-ai/emotion', 'ylecun/mnist', 'mteb/mnist', 'demo/minilm-emotion', ...]
     """
     from sandbox.server import run_in_thread
 

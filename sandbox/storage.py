@@ -225,9 +225,16 @@ class Storage:
             write_json(self.repo_dir(repo) / "repo.json", asdict(repo))
 
     def create_repo(
-        self, repo_type: str, repo_id: str, *, author: str, private: bool = False
+        self,
+        repo_type: str,
+        repo_id: str,
+        *,
+        author: str,
+        private: bool = False,
+        files: Sequence[AddFile] = (),
     ) -> Repo:
-        """Create a repo whose `main` holds the Hub's initial commit (a `.gitattributes`)."""
+        """Create a repo whose `main` holds the Hub's initial commit: a `.gitattributes`, and
+        `files` (a Space's README.md)."""
         with self.lock:
             if (repo_type, repo_id) in self._repos:
                 raise errors.HubError(409, f"You already created this {repo_type} repo")
@@ -241,7 +248,7 @@ class Storage:
             initial = self.commit(
                 repo,
                 parent=None,
-                operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES)],
+                operations=[AddFile(".gitattributes", DEFAULT_GITATTRIBUTES), *files],
                 title="initial commit",
                 author=author,
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.cards import front_matter
+from sandbox.space_config import space_config_problems
 
 _EMPTY_WARNING = (
     "empty or missing yaml metadata in repo card "
@@ -35,7 +36,22 @@ def validate_card(content: str, repo_type: str) -> tuple[list[str], list[str]]:
         problems.append('"license" must be a string')
     if repo_type == "model" and "model-index" in value:
         problems.extend(_model_index(value["model-index"]))
+    if repo_type == "space":
+        problems.extend(p for p in space_config_problems(value) if p not in problems)
     return problems, []
+
+
+def commit_problems(content: str, repo_type: str) -> list[str]:
+    """Why the Hub refuses a commit of this README.md: front matter that is not valid YAML, or,
+    in a model repo, an invalid `model-index` (the messages of `validate_card`)."""
+    found, value, yaml_error = front_matter(content)
+    if not found:
+        return []
+    if yaml_error is not None:
+        return [f"Invalid YAML in README.md front matter: {yaml_error}"]
+    if repo_type == "model" and isinstance(value, dict) and "model-index" in value:
+        return _model_index(value["model-index"])
+    return []
 
 
 def _is_strings(value: Any) -> bool:

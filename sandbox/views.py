@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox import space_config
 from sandbox.hub import Hub
 from sandbox.storage import Commit, Repo
 
@@ -47,6 +48,7 @@ _LIST_FIELDS = {
         "private",
         "likes",
         "trendingScore",
+        "sdk",
         "tags",
         "createdAt",
     ],
@@ -100,7 +102,22 @@ def all_fields(hub: Hub, repo: Repo, commit: Commit, *, blobs: bool = False) -> 
         )
     elif repo.type == "dataset":
         fields["key"] = ""
+    elif repo.type == "space":
+        card = meta.card_data or {}
+        fields.update(
+            {
+                "sdk": card.get("sdk") if isinstance(card.get("sdk"), str) else None,
+                "runtime": space_config.runtime(meta.card_data, list(commit.tree)),
+                "models": _string_list(card.get("models")),
+                "datasets": _string_list(card.get("datasets")),
+            }
+        )
     return fields
+
+
+def _string_list(value: Any) -> list[str] | None:
+    items = value if isinstance(value, list) else [value] if isinstance(value, str) else []
+    return [item for item in items if isinstance(item, str)] or None
 
 
 def security_status(repo: Repo) -> dict[str, Any]:

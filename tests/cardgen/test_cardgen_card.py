@@ -78,7 +78,7 @@ def test_fresh_card(records: list[EvaluationRecord]) -> None:
     )
     assert result.dataset_revision == "cab853a1dbdf4c42c2b3ef2173804746df8825fe"
     assert result.task_name == "Text Classification"
-    assert result.source_url == f"{SPACE_URL}/?model={REPO_ID}"
+    assert result.source_url == f"{SPACE_URL}/?view=model&model={REPO_ID}"
     f1 = next(r for r in results if r.metric_type == "f1")
     assert (f1.metric_name, f1.metric_args) == ("F1 (macro)", {"average": "macro"})
 
@@ -89,7 +89,7 @@ def test_model_index_field_is_our_entries_without_verified(records: list[Evaluat
     assert len(change.model_index) == 1
     assert change.model_index[0]["source"] == {
         "name": "evalbot",
-        "url": f"{SPACE_URL}/?model={REPO_ID}",
+        "url": f"{SPACE_URL}/?view=model&model={REPO_ID}",
     }
     assert "verified" not in json.dumps(change.model_index)
     assert all(r.verified is None and r.verify_token is None for r in ours(ModelCard(change.text)))

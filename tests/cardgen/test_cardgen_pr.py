@@ -39,7 +39,7 @@ def test_body_says_what_how_and_how_to_opt_out(records: list[EvaluationRecord]) 
         "5 examples on `cpu`, batch size 8",
         "| `dair-ai/emotion` | `test` | 0.8000 | 0.7619 | 0.8750 | 0.7500 |",
         f"evalbot evaluate {REPO_ID}@{SHA} --dry-run",
-        f"({SPACE_URL}/?model={REPO_ID})",
+        f"({SPACE_URL}/?view=model&model={REPO_ID})",
         "never marks results as `verified`",
         "Add the tag `no-evalbot` to the model card",
         "Close this PR without merging and evalbot opens no further PRs, comments or commits here "

@@ -35,7 +35,7 @@ def test_section_layout(records: list[EvaluationRecord]) -> None:
     assert "| `surprise` | n/a | n/a | n/a | 0 | 0 | 0 | 0 |" in lines
     assert "Runtime: 100.0 instances/s on `cpu`, batch size 8." in lines
     assert "| `LABEL_0` | `sadness` |" in lines
-    assert f"({SPACE_URL.rstrip('/')}/?model={REPO_ID})" in lines[-3]
+    assert f"({SPACE_URL.rstrip('/')}/?view=model&model={REPO_ID})" in lines[-3]
     # the perturbed variant: its own row in the robustness table, its classes stay on the Space
     assert "| original | 0.8000 |  | 0.7619 |" in lines
     assert "| `typos` | 0.6000 | -20.0 points | n/a |" in lines

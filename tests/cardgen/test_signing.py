@@ -1,4 +1,4 @@
-"""Signed results: tokens, keys, and tokens on proposed cards (fresh, re-run, real cards)."""
+"""evalbot's signing key and its tokens; cards carry none of them, and keep the authors' own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import hashlib
 import json
 import stat
 import types
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,9 @@ from huggingface_hub import ModelCard
 from cardgen import signing
 from cardgen.card import propose_card, read_results
 from cardgen.errors import CardError, SigningKeyError, TokenError, TokenProblem
-from cardgen.signing import Signer, entry_claims, load_public_key, verify_token
+from cardgen.signing import Signer, load_public_key, verify_token
 from store.types import EvaluationRecord
 from tests.cardgen.test_cardgen_corpus import PATHS, REFUSED, read
-
-MakeRecords = Callable[..., list[EvaluationRecord]]
 
 REPO_ID = "acme/distilbert-emotion"
 SPACE_URL = "https://huggingface.co/spaces/evalbot/results"
@@ -213,111 +210,72 @@ def test_wrong_key_files(tmp_path: Path, signer: Signer) -> None:
         load_public_key(signer.public_key_pem().encode()[:40])
 
 
-# Tokens on cards
+# Cards: the Hub's verifyTokens are the authors', never ours
 
 
-def test_tokens_on_a_proposed_card_verify_and_match_the_entries(
-    signer: Signer, records: list[EvaluationRecord]
-) -> None:
-    change = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-
-    results = read_results(change.text, repo_id=REPO_ID)
-    assert len(results) == 4
-    for result in results:
-        claims = verify_token(result.verify_token, keys(signer))
-        assert claims.pop("iat") > 0
-        assert claims == {**entry_claims(REPO_ID, result), "model_sha": records[0].model_sha}
-        assert result.verified is None
-    assert "verified" not in json.dumps(change.model_index)
-    assert all("verifyToken" in m for m in change.model_index[0]["metrics"])
+def tokens(text: str) -> list[str]:
+    return [
+        line.split("verifyToken:", 1)[1].strip()
+        for line in text.splitlines()
+        if "verifyToken:" in line
+    ]
 
 
-def test_rerun_with_a_signer_changes_nothing(
-    signer: Signer, records: list[EvaluationRecord], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-    later(monkeypatch, 86400)
-    second = propose_card(first.text, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-
-    assert not second.changed
-    assert second.text == first.text
-
-
-def test_new_value_or_new_key_signs_anew(
-    signer: Signer, make_records: MakeRecords, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    records = make_records()
-    text = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer).text
-    later(monkeypatch, 60)
-
-    other = make_records(metrics={**records[0].metrics, "accuracy": 0.81})
-    new_value = propose_card(text, other, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-    tokens = {r.metric_type: r.verify_token for r in read_results(text, repo_id=REPO_ID)}
-    fresh = {r.metric_type: r.verify_token for r in read_results(new_value.text, repo_id=REPO_ID)}
-    assert fresh["accuracy"] != tokens["accuracy"]
-    assert verify_token(fresh["accuracy"], keys(signer))["value"] == 0.81
-    assert fresh["f1"] == tokens["f1"]  # unchanged values keep their tokens
-
-    rotated = Signer.load_or_create(tmp_path / "rotated.pem")
-    change = propose_card(text, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=rotated)
-    assert change.changed
-    for result in read_results(change.text, repo_id=REPO_ID):
-        verify_token(result.verify_token, keys(rotated))
-
-
-def test_an_edited_value_is_restored_with_a_valid_token(
-    signer: Signer, records: list[EvaluationRecord]
-) -> None:
-    text = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer).text
-    tampered = text.replace("value: 0.8\n", "value: 0.93\n", 1)
-    assert tampered != text
-
-    change = propose_card(tampered, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
-    assert change.changed
-    assert change.text == text
-
-
-def test_no_signer_no_tokens(records: list[EvaluationRecord]) -> None:
+def test_a_proposed_card_carries_no_token_of_ours(records: list[EvaluationRecord]) -> None:
     change = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL)
-    assert all(r.verify_token is None for r in read_results(change.text, repo_id=REPO_ID))
+
+    assert len(read_results(change.text, repo_id=REPO_ID)) == 4
+    assert "verifyToken" not in change.text and "verified" not in json.dumps(change.model_index)
+
+
+def test_tokens_of_an_older_evalbot_are_dropped(
+    signer: Signer, records: list[EvaluationRecord]
+) -> None:
+    """Results evalbot once signed on a card lose the token; nothing else about them changes."""
+    clean = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL).text
+    token = signer.sign(CLAIMS)
+    signed = clean.replace("      value: 0.8\n", f"      value: 0.8\n      verifyToken: {token}\n")
+    assert tokens(signed) == [token]
+
+    change = propose_card(signed, records, repo_id=REPO_ID, space_url=SPACE_URL)
+
+    assert change.changed and change.text == clean
 
 
 EDITED = [p for p in PATHS if p.name not in REFUSED]
 
 
 @pytest.mark.parametrize("path", EDITED, ids=[p.name for p in EDITED])
-def test_real_cards_with_a_signer(
-    path: Path,
-    signer: Signer,
-    records: list[EvaluationRecord],
-    monkeypatch: pytest.MonkeyPatch,
+def test_real_cards_keep_the_authors_tokens_untouched(
+    path: Path, records: list[EvaluationRecord]
 ) -> None:
     old = read(path)
-    change = propose_card(old, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
+    change = propose_card(old, records, repo_id=REPO_ID, space_url=SPACE_URL)
 
     card = ModelCard(change.text)
     ours = [r for r in card.data.eval_results if r.source_name == "evalbot"]
     assert len(ours) == 4
-    for result in ours:
-        claims = verify_token(result.verify_token, keys(signer))
-        assert claims["value"] == result.metric_value
-        assert result.verified is None
+    assert all(r.verify_token is None and r.verified is None for r in ours)
     old_results = ModelCard(old, ignore_metadata_errors=True).data.eval_results or []
     assert [r for r in card.data.eval_results if r.source_name != "evalbot"] == old_results
-    unsigned = propose_card(old, records, repo_id=REPO_ID, space_url=SPACE_URL).text
-    assert change.text.count("\n") == unsigned.count("\n") + 4  # one verifyToken line each
+    assert tokens(change.text) == [r.verify_token for r in old_results if r.verify_token]
 
-    later(monkeypatch, 3600)
-    again = propose_card(change.text, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
+
+def test_the_hubs_tokens_survive_our_merge_byte_for_byte(records: list[EvaluationRecord]) -> None:
+    """A card the Hub's evaluation service verified keeps each token exactly where it was."""
+    old = read(next(p for p in PATHS if p.name.startswith("02-")))
+    theirs = tokens(old)
+    assert theirs
+
+    new = propose_card(old, records, repo_id=REPO_ID, space_url=SPACE_URL).text
+
+    assert tokens(new) == theirs
+    again = propose_card(new, records, repo_id=REPO_ID, space_url=SPACE_URL)
     assert not again.changed
 
 
-def test_refused_cards_stay_refused_with_a_signer(
-    signer: Signer, records: list[EvaluationRecord]
-) -> None:
+def test_refused_cards_stay_refused(records: list[EvaluationRecord]) -> None:
     for path in PATHS:
         if path.name in REFUSED:
             with pytest.raises(CardError):
-                propose_card(
-                    read(path), records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer
-                )
+                propose_card(read(path), records, repo_id=REPO_ID, space_url=SPACE_URL)

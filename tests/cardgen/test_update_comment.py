@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import yaml
 
 from cardgen.card import propose_card
 from cardgen.pr import parse_marker, parse_markers
-from cardgen.signing import Signer
 from cardgen.update import MAX_CHANGES, update_comment
 from store.types import EvaluationRecord
 from tests.cardgen.markdown_check import HOSTILE, assert_inert
@@ -61,7 +59,7 @@ def test_added_split_moved_value_new_variant_and_revision(make_records: MakeReco
         "- `dair-ai/emotion` (config `split`), split `test`: Accuracy 0.8000 → 0.8123.",
         "- Robustness table of `dair-ai/emotion`, split `test`: added `uppercase`.",
     ]
-    assert f"({SPACE_URL}/?model={REPO_ID})" in text
+    assert f"({SPACE_URL}/?view=model&model={REPO_ID})" in text
     found = parse_marker(text)
     assert found is not None and found[1] == NEW_SHA
 
@@ -84,10 +82,10 @@ def test_removed_split_metric_and_variant(make_records: MakeRecords) -> None:
     ]
 
 
-def test_same_values_say_refreshed(records: list[EvaluationRecord], tmp_path: Path) -> None:
-    previous = card_for(records)  # unsigned; the update signs the same values
-    signer = Signer.load_or_create(tmp_path / "key.pem")
-    change = propose_card(previous, records, repo_id=REPO_ID, space_url=SPACE_URL, signer=signer)
+def test_same_values_say_refreshed(records: list[EvaluationRecord]) -> None:
+    old_space = "https://huggingface.co/spaces/evalbot/old"  # the Space moved: new links only
+    previous = propose_card(None, records, repo_id=REPO_ID, space_url=old_space).text
+    change = propose_card(previous, records, repo_id=REPO_ID, space_url=SPACE_URL)
     assert change.changed
 
     text = update_comment(previous, change, records, repo_id=REPO_ID, space_url=SPACE_URL)
