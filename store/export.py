@@ -24,24 +24,14 @@ import pyarrow as pa
 
 from store import tables as t
 from store.codec import as_utc
-from store.db import Store
+from store.db import RESULT_KEY_FIELDS, Store
 
 Doc = dict[str, Any]
 Row = dict[str, Any]
 
 _BATCH = 50_000
 _WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack")
-_IDENTITY = (
-    "model_id",
-    "model_sha",
-    "dataset_id",
-    "dataset_config",
-    "dataset_revision",
-    "split",
-    "variant",
-    "config_version",
-    "code_version",
-)
+_IDENTITY = RESULT_KEY_FIELDS  # an evaluation's identity: the result's unique key
 
 
 def _ts(value: object) -> datetime | None:
