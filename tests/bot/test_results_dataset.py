@@ -88,7 +88,7 @@ def test_a_publication_creates_the_repo_and_every_table_reads_back(
     assert report.summary().startswith(f"{repo_id}: committed 15 tables at {report.commit[:7]}")
 
     expected = build_tables(store, signer)
-    for name in ("scores", "models", "keys"):
+    for name in (table.name for table in t.TABLES if expected[table.name].num_rows):
         loaded = datasets.load_dataset(repo_id, name, split="train")
         assert loaded.column_names == t.BY_NAME[name].schema.names
         assert loaded.num_rows == expected[name].num_rows
