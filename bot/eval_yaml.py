@@ -128,23 +128,26 @@ def _tasks_or_reason(item: ModuleFile, *, endpoint: str, token: str | None) -> l
     except GatedRepoError:
         return f"{dataset_id} is gated: set HF_TOKEN to a token with access to it"
     except RepositoryNotFoundError as error:
-        raise BenchmarkTaskError(
-            str(item.path),
-            module_id=module.id,
-            dataset_id=dataset_id,
-            task_id=module.benchmark.task_id,
-            detail=f"there is no dataset {dataset_id} on the Hub at {endpoint}",
+        raise _refused(
+            item, f"there is no dataset {dataset_id} on the Hub at {endpoint}"
         ) from error
     except RemoteEntryNotFoundError as error:
-        raise BenchmarkTaskError(
-            str(item.path),
-            module_id=module.id,
-            dataset_id=dataset_id,
-            task_id=module.benchmark.task_id,
-            detail=f"{dataset_id} has no {EVAL_FILE} at its root, so it is not a Hub Benchmark",
-        ) from error
+        detail = f"{dataset_id} has no {EVAL_FILE} at its root, so it is not a Hub Benchmark"
+        raise _refused(item, detail) from error
     except (LocalEntryNotFoundError, OfflineModeIsEnabled, httpx2.TransportError):
         return _unreachable(endpoint)
+
+
+def _refused(item: ModuleFile, detail: str) -> BenchmarkTaskError:
+    module = item.module
+    assert module.benchmark is not None
+    return BenchmarkTaskError(
+        str(item.path),
+        module_id=module.id,
+        dataset_id=module.dataset.repo,
+        task_id=module.benchmark.task_id,
+        detail=detail,
+    )
 
 
 def _unreachable(endpoint: str) -> str:
