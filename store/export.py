@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -169,48 +170,28 @@ def _with_id(ids: _Ids, docs: Iterable[Doc], row: Callable[[Doc], Row]) -> Itera
             yield {"evaluation_id": eid, **row(d)}
 
 
-def _class_row(d: Doc) -> Row:
+def _cell(kind: pa.DataType, value: object) -> object:
+    """A document's value as a column of type ``kind`` holds it (nested values as JSON)."""
+    if pa.types.is_integer(kind):
+        return _int(value)
+    if pa.types.is_floating(kind):
+        return _num(value)
+    if pa.types.is_timestamp(kind):
+        return _ts(value)
+    if pa.types.is_list(kind):
+        inner = kind.value_type
+        return [int(v) if pa.types.is_integer(inner) else str(v) for v in value or []]  # type: ignore[attr-defined]
+    if pa.types.is_string(kind) and isinstance(value, dict | list):
+        return t.dumps(value or None)
+    return value
+
+
+def _row(table: t.Table, d: Doc) -> Row:
+    """The row of ``table`` from a document holding its columns under the same names."""
     return {
-        "model_id": d.get("model_id"),
-        "model_sha": d.get("model_sha"),
-        "dataset_id": d.get("dataset_id"),
-        "split": d.get("split"),
-        "variant": d.get("variant"),
-        "class_id": _int(d.get("class_id")),
-        "label": d.get("label"),
-        "tp": _int(d.get("tp")),
-        "fp": _int(d.get("fp")),
-        "fn": _int(d.get("fn")),
-        "support": _int(d.get("support")),
-        "precision": _num(d.get("precision")),
-        "recall": _num(d.get("recall")),
-        "f1": _num(d.get("f1")),
-        "metrics": t.dumps(d.get("metrics") or None),
-    }
-
-
-def _runtime_row(d: Doc) -> Row:
-    return {
-        "model_id": d.get("model_id"),
-        "dataset_id": d.get("dataset_id"),
-        "variant": d.get("variant"),
-        "total_s": _num(d.get("total_s")),
-        "per_instance_ms": _num(d.get("per_instance_ms")),
-        "instances_per_s": _num(d.get("instances_per_s")),
-        "device": d.get("device"),
-        "batch_size": _int(d.get("batch_size")),
-        "versions": t.dumps(d.get("versions") or None),
-    }
-
-
-def _miss_row(d: Doc) -> Row:
-    return {
-        "dataset_id": d.get("dataset_id"),
-        "split": d.get("split"),
-        "example_id": _int(d.get("example_id")),
-        "true_label": d.get("true_label"),
-        "predicted_label": d.get("predicted_label"),
-        "confidence": _num(d.get("confidence")),
+        field.name: _cell(field.type, d.get(field.name))
+        for field in table.schema
+        if field.name != "evaluation_id"
     }
 
 
@@ -280,14 +261,17 @@ def export_tables(store: Store) -> dict[str, pa.Table]:
         t.SCORES.name: _batched(t.SCORES, scores),
         t.CLASS_RESULTS.name: _batched(
             t.CLASS_RESULTS,
-            _with_id(ids, store.class_results.find({}, context | {"_id": 0}), _class_row),
+            _with_id(ids, store.class_results.find({}, context), partial(_row, t.CLASS_RESULTS)),
         ),
         t.RUNTIMES.name: _batched(
-            t.RUNTIMES, _with_id(ids, store.runtimes.find({}, context), _runtime_row)
+            t.RUNTIMES,
+            _with_id(ids, store.runtimes.find({}, context), partial(_row, t.RUNTIMES)),
         ),
         t.MISCLASSIFICATIONS.name: _batched(
             t.MISCLASSIFICATIONS,
-            _with_id(ids, store.misclassifications.find({}, context), _miss_row),
+            _with_id(
+                ids, store.misclassifications.find({}, context), partial(_row, t.MISCLASSIFICATIONS)
+            ),
         ),
         t.DETECTION_ERRORS.name: _batched(
             t.DETECTION_ERRORS,
@@ -295,48 +279,27 @@ def export_tables(store: Store) -> dict[str, pa.Table]:
         ),
         t.EXAMPLES.name: _batched(
             t.EXAMPLES,
-            (
-                {k: d.get(k) for k in t.EXAMPLES.schema.names}
-                for d in store.dataset_examples.find({}, context)
-            ),
+            (_row(t.EXAMPLES, d) for d in store.dataset_examples.find({}, context)),
         ),
         t.DATASETS.name: _batched(t.DATASETS, _datasets(store)),
         t.SPLITS.name: _batched(
             t.SPLITS,
-            (
-                {**{k: d.get(k) for k in t.SPLITS.schema.names}}
-                | {"class_counts": [int(c) for c in d.get("class_counts") or []]}
-                for d in store.dataset_splits.find({}, context)
-            ),
+            (_row(t.SPLITS, d) for d in store.dataset_splits.find({}, context)),
         ),
         t.VARIANTS.name: _batched(
             t.VARIANTS,
             (
-                {
-                    "variant_id": d["_id"],
-                    "name": d.get("name") or d["_id"],
-                    "modality": d.get("modality"),
-                    "description": d.get("description"),
-                    "method": d.get("method"),
-                    "params": t.dumps(d.get("params") or None),
-                }
+                _row(t.VARIANTS, {**d, "variant_id": d["_id"], "name": d.get("name") or d["_id"]})
                 for d in store.variants.find({})
             ),
         ),
         t.CLAIMS.name: _batched(
             t.CLAIMS,
-            (
-                {k: d.get(k) for k in t.CLAIMS.schema.names}
-                | {"created_at": _ts(d.get("created_at"))}
-                for d in store.claims.find({}, context)
-            ),
+            (_row(t.CLAIMS, d) for d in store.claims.find({}, context)),
         ),
         t.REFERENCES.name: _batched(
             t.REFERENCES,
-            (
-                {"key": d["_id"], **{k: d.get(k) for k in t.REFERENCES.schema.names[1:]}}
-                for d in store.references.find({})
-            ),
+            (_row(t.REFERENCES, {**d, "key": d["_id"]}) for d in store.references.find({})),
         ),
         t.PROBLEMS.name: _batched(t.PROBLEMS, _problems(store)),
         t.KEYS.name: _batched(t.KEYS, _keys(store)),

@@ -72,15 +72,7 @@ def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) ->
     seed_world(build_world(), endpoint=demo_hub.url, token=demo_hub.tokens["demo"])
     db_name = f"space_{uuid.uuid4().hex[:10]}"
     env = _bot_env(demo_hub, mongo, db_name, tmp_path_factory.mktemp("space-hf-home"))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--once"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    _evalbot(env, "run", "--once")
     writer = Store.open(mongo.uri, db_name=db_name)
     try:  # a claims audit, written as the bot writes them
         model = writer.get_model("demo/vit-digits")
@@ -132,6 +124,18 @@ def _bot_env(hub: RunningSandbox, mongo: EmbeddedMongo, db_name: str, home: Path
     }
 
 
+def _evalbot(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 @pytest.fixture(scope="module")
 def published(
     demo_hub: RunningSandbox,
@@ -142,15 +146,7 @@ def published(
     """The results dataset as the bot publishes it on the Hub (``evalbot publish-results``, after
     the test's own additions to the store), downloaded: what the Space reads."""
     env = _bot_env(demo_hub, mongo, demo_db, tmp_path_factory.mktemp("publish-hf-home"))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "publish-results"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    _evalbot(env, "publish-results")
     root = tmp_path_factory.mktemp("space-results")
     snapshot_download(
         RESULTS, repo_type="dataset", local_dir=root, endpoint=demo_hub.url, token=False
