@@ -566,7 +566,7 @@ def cmd_publish_results(args: argparse.Namespace) -> int:
     from store.db import Store
 
     settings, config = _load(args)
-    repo_id = _results_dataset(args)
+    repo_id = args.dataset or config.settings.results_dataset  # the config is loaded once
     if repo_id is None:
         print(
             "evalbot: error: results_dataset is null in bot.yaml: give --dataset", file=sys.stderr
