@@ -35,6 +35,7 @@ from evaluators.coco import METRICS, Detections, GroundTruth, process_detection
 from evaluators.detection_labels import coco91_id2label
 from evaluators.image_classification import to_tensor
 from evaluators.object_detection import TransformersDetector
+from evaluators.predictions import Options
 from sandbox.world_detection import SPLIT, build_detection_world
 
 NUM_CLASSES = 80
@@ -68,7 +69,8 @@ def pycocotools_eval(
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    annotations, results = [], []
+    annotations: list[dict[str, object]] = []
+    results: list[dict[str, object]] = []
     for i, t in enumerate(truths):
         xywh = t.boxes.copy()
         xywh[:, 2:] -= xywh[:, :2]
@@ -196,7 +198,7 @@ def pipeline_speed(report: Report, *, batch_size: int = 8, repeats: int = 3) -> 
         return timed(lambda: _forward(detector.model, inputs))
 
     def ours(batch: Sequence[torch.Tensor]) -> Callable[[], float]:
-        return timed(lambda: detector.detect(batch, batch_size=batch_size))
+        return timed(lambda: detector.detect(batch, Options(batch_size=batch_size)))
 
     best = fastest(
         {"bare": [bare(b) for b in batches], "ours": [ours(b) for b in batches]},

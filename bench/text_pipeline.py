@@ -3,7 +3,7 @@
 
 - bare forward: tokenisation done beforehand, one padded tensor per batch of 32 in dataset
   order, ``model(**batch).logits.argmax(-1)`` under ``inference_mode``: the ceiling;
-- evalbot: ``TextClassifier.predict(texts, batch_size=32)`` (tokenises, softmax, confidences);
+- evalbot: ``TextClassifier.predict(texts, Options(batch_size=32))`` (tokenises, softmax, confidences);
 - evaluator: ``evaluate.evaluator("text-classification").compute(model_or_pipeline=<folder>)``,
   which builds a transformers pipeline and runs it one text at a time; its own timing of the
   pipeline call is used (model loading and the metric are not counted against it).
@@ -33,6 +33,7 @@ from bench.common import (
     timed,
     world,
 )
+from evaluators.predictions import Options
 from evaluators.text_classification import TextClassifier
 
 MODEL = "demo/minilm-emotion"
@@ -75,7 +76,7 @@ def main(
 
     def ours_unit(rows: Sequence[int]) -> Callable[[], float]:
         batch = [texts[i] for i in rows]
-        return timed(lambda: clf.predict(batch, batch_size=batch_size, max_length=128))
+        return timed(lambda: clf.predict(batch, Options(batch_size=batch_size, max_length=128)))
 
     # The evaluator maps the pipeline's label names to dataset ids through label_mapping (model
     # class i is dataset class i for the demo models).
@@ -89,7 +90,7 @@ def main(
                 model_or_pipeline=str(spec.path),
                 data=data.select(rows),
                 metric=LocalAccuracy(),
-                label_mapping=mapping,  # type: ignore[arg-type]
+                label_mapping=mapping,
             )
             return evaluator_seconds(result)
 

@@ -4,7 +4,8 @@ evalbot run --once                  one cycle: discover -> re-plan -> evaluate -
 evalbot serve [--once]              the timer: discover and re-plan every interval, queue jobs
 evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs (any number)
 evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
-evalbot validate [PATH]             check config YAML (benchmark task ids: against the Hub)
+evalbot validate [PATH] [--online]  check config YAML (benchmark task ids: against the Hub;
+                                    --online: every module against its dataset on the Hub)
 evalbot status [--health]           queue, failures by reason, module problems, PRs, declines
                                     (--health: exit 0 if MongoDB answers and workers here beat)
 evalbot requeue [--module ID] [--reason R] [--model ORG/NAME] [--all]   queue models again
@@ -48,7 +49,7 @@ def _setup_logging(verbose: bool) -> None:
     setup(
         verbose=verbose,
         json_format=settings.log_format == "json",
-        secrets=[settings.hf_token or ""],
+        secrets=[settings.hf_token or "", settings.hf_read_token or ""],
     )
 
 
@@ -367,7 +368,9 @@ def _evaluate_zoo_model(
         if model is None:
             print(f"evalbot: no zoo model {repo_id} of a configured task", file=sys.stderr)
             return 1
-        report = Executor(modules, api=api, store=None if args.dry_run else store).evaluate(model)
+        compute = config.settings.compute.compute()
+        target = None if args.dry_run else store
+        report = Executor(modules, api=api, store=target, compute=compute).evaluate(model)
         if not args.dry_run:
             store.upsert_model(model)
             save_report(store, report)
@@ -396,6 +399,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"ok: {item.path} (module '{item.module.id}', task {item.module.task})")
         print(f"ok: {config.path} ({len(config.modules)} evaluation modules)")
         modules = config.modules
+    for item in modules:
+        if item.module.dataset.revision is None:
+            print(
+                f"warning: {item.path}: module '{item.module.id}': dataset.revision is not "
+                f"pinned: results follow the head of main of {item.module.dataset.repo}, which "
+                "can change; pin the commit sha you evaluated (`validate --online` prints it)"
+            )
     settings = Settings.from_env()
     try:  # a benchmark's task_id against its eval.yaml on the Hub (unchecked when unreachable)
         checks = check_benchmarks(modules, endpoint=settings.hf_endpoint, token=settings.hf_token)
@@ -404,7 +414,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 2
     for check in checks:
         print(check.line())
-    return 0
+    if not args.online:
+        return 0
+    from bot.online_check import check_modules
+
+    online = check_modules(modules, endpoint=settings.hf_endpoint, token=settings.hf_token)
+    for result in online:
+        print(result.line(), file=sys.stderr if result.wrong else sys.stdout)
+    return 2 if any(result.wrong for result in online) else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -693,6 +710,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="check the config YAML files")
     val.add_argument("path", nargs="?", default="config", help="config folder or one module file")
+    val.add_argument(
+        "--online",
+        action="store_true",
+        help="also check each module against its dataset on the Hub (HF_ENDPOINT, with HF_TOKEN): "
+        "revision, config, split, columns and class names",
+    )
     val.set_defaults(func=cmd_validate)
 
     st = sub.add_parser("status", help="queue, failures by reason, PRs by state")

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evaluators.config import ModuleFile, format_validation_error, load_modules, read_yaml
+from evaluators.device import Compute
 from evaluators.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,34 @@ class Isolation(_Strict):
     """Where models run: a child process, offline, without the token, under limits (default)."""
 
     enabled: bool = True
+    # the child and the decode workers it starts, together (evaluators/memory_limit.py): a
+    # cgroup v2 memory.max where the host delegates it, else a watchdog of their own memory
     memory_gib: float = Field(default=8, gt=0)
-    timeout_minutes: float = Field(default=30, gt=0)
+    timeout_minutes: float = Field(default=30, gt=0)  # the child's wall clock, imports included
+
+
+class ComputeSettings(_Strict):
+    """How an evaluation uses the machine (README, "Sizing"); null: from the machine."""
+
+    decode_workers: int | None = Field(default=None, ge=0)  # 0: decode in the evaluating process
+    torch_threads: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)  # overrides every module's batch_size
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # on CUDA; the CPU is fp32
+
+    def compute(self) -> Compute:
+        return Compute(
+            decode_workers=self.decode_workers,
+            torch_threads=self.torch_threads,
+            batch_size=self.batch_size,
+            precision=self.precision,
+        )
+
+
+class CacheSettings(_Strict):
+    """The worker's disk (README, "Disk"): model snapshots and the dataset cache."""
+
+    max_gib: float = Field(default=200, gt=0)  # the datasets, together; past it: LRU evicted
+    models: Literal["delete", "keep"] = "delete"  # a model's snapshot after its job
 
 
 class RaySettings(_Strict):
@@ -94,6 +121,8 @@ class BotSettings(_Strict):
     queue: Queue = Queue()
     hub: Hub = Hub()
     isolation: Isolation = Isolation()
+    cache: CacheSettings = CacheSettings()
+    compute: ComputeSettings = ComputeSettings()
     # the public results dataset (a Hub dataset repo the token can write); None: not published
     results_dataset: str | None = Field(
         default="evalbot/results", pattern=r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$"

@@ -141,7 +141,9 @@ def export_fiftyone(
     perturbation = None if variant == ORIGINAL else from_spec(variant)
     split = executor.split(EvaluationTask(module, record.dataset_revision, perturbation))
     assert isinstance(split, DetectionSplit)
-    detections, _, _ = predict_split(_detector(executor, api, model), module, split)
+    detections, _, _ = predict_split(
+        _detector(executor, api, model), module, split, executor.options(module)
+    )
 
     use_store_for_fiftyone(store)
     import fiftyone as fo

@@ -2,6 +2,9 @@
 
 ``HF_ENDPOINT``  the Hub (default https://huggingface.co; the demo points it at the sandbox)
 ``HF_TOKEN``     the bot's token (needed to open PRs; never logged, stored or written anywhere)
+``EVALBOT_HF_READ_TOKEN`` with ``executor: ray``, a token whose role is ``read`` that the Ray tasks
+                   download models and datasets with (gated datasets); unset: anonymously. The
+                   write token never goes to Ray; a token of another role is refused at start
 ``MONGODB_URI``  MongoDB; unset: an embedded mongod with data under ``EVALBOT_MONGO_DIR``
 ``EVALBOT_CONFIG`` the config folder (default ``./config``)
 ``EVALBOT_SPACE_URL`` overrides ``space_url`` of bot.yaml (the demo sets it to its local Space)
@@ -40,6 +43,7 @@ class Settings:
     space_url: str | None = None  # EVALBOT_SPACE_URL overrides bot.yaml's space_url
     log_format: str = "text"  # EVALBOT_LOG_FORMAT: text | json
     hf_token: str | None = field(default=None, repr=False)
+    hf_read_token: str | None = field(default=None, repr=False)  # EVALBOT_HF_READ_TOKEN
     signing_key: Path | None = None  # EVALBOT_SIGNING_KEY; None: the default path
     demo_dir: Path = DEFAULT_DEMO_DIR
     fiftyone_database_uri: str | None = None
@@ -50,6 +54,7 @@ class Settings:
         return cls(
             hf_endpoint=os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/"),
             hf_token=os.environ.get("HF_TOKEN") or None,
+            hf_read_token=os.environ.get("EVALBOT_HF_READ_TOKEN") or None,
             mongodb_uri=os.environ.get("MONGODB_URI") or None,
             config_dir=config_dir or Path(os.environ.get("EVALBOT_CONFIG", "config")),
             space_url=os.environ.get("EVALBOT_SPACE_URL") or None,

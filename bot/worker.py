@@ -31,6 +31,7 @@ from bot.keys import load_signer
 from bot.publisher import Outcome, Publisher, PublishResult, publish_locked
 from cardgen.eval_results import BenchmarkSpec
 from cardgen.optout import opted_out
+from evaluators.cache import DiskCache
 from evaluators.datasets_io import DatasetError
 from evaluators.errors import Cancelled, EvaluationError
 from evaluators.executor import CODE_VERSION, ExecutionReport, Executor
@@ -137,6 +138,7 @@ def make_executor(
     isolation = config.settings.isolation
     cap = int(config.settings.hub.max_model_gib * 2**30)
     if config.settings.executor == "ray":
+        from bot.settings import Settings
         from evaluators.ray_executor import RayExecutor
 
         ray = config.settings.ray
@@ -155,9 +157,14 @@ def make_executor(
             isolation=isolation.enabled,
             memory_limit=int(isolation.memory_gib * 2**30),
             timeout=isolation.timeout_minutes * 60,
+            read_token=Settings.from_env().hf_read_token,  # never the write token
+            compute=config.settings.compute.compute(),
         )
+    compute = config.settings.compute.compute()
     if not isolation.enabled:
-        return Executor(modules, api=api, store=store, device=device, max_model_bytes=cap)
+        return Executor(
+            modules, api=api, store=store, device=device, max_model_bytes=cap, compute=compute
+        )
     return IsolatedExecutor(
         modules,
         api=api,
@@ -166,6 +173,7 @@ def make_executor(
         max_model_bytes=cap,
         memory_limit=int(isolation.memory_gib * 2**30),
         timeout=isolation.timeout_minutes * 60,
+        compute=compute,
     )
 
 
@@ -203,6 +211,8 @@ class Worker:
         self.queue = config.settings.queue
         self.planner = planner_for(config)
         self.executor = make_executor(config, api=self.api, store=self.store, device=self.device)
+        cache = config.settings.cache
+        self.disk = DiskCache(int(cache.max_gib * 2**30), delete_models=cache.models == "delete")
         self.publisher = Publisher(
             self.api,
             self.store,
@@ -231,9 +241,16 @@ class Worker:
     # -- one job --------------------------------------------------------------------------
 
     def process(self, job: Job, cancel: threading.Event | None = None) -> JobResult:
-        """Evaluate, store and publish one leased job; ``cancel`` set: stop, write nothing."""
-        cancel = cancel or threading.Event()
+        """Evaluate, store and publish one leased job; ``cancel`` set: stop, write nothing.
+
+        Then, whatever the outcome, the model's snapshot is deleted and the datasets are
+        evicted down to ``cache.max_gib`` (:mod:`evaluators.cache`).
+        """
         self.refresh()
+        with self.disk.job(job.repo_id):
+            return self._process(job, cancel or threading.Event())
+
+    def _process(self, job: Job, cancel: threading.Event) -> JobResult:
         model = self.store.get_model(job.repo_id)
         if model is None or model.evaluated_sha != job.sha:
             self._finish(job, "superseded")
@@ -246,7 +263,8 @@ class Worker:
             return JobResult("blocked")
         target = replace(model, sha=job.sha)  # the revision whose content is evaluated
         try:
-            execution = self.executor.evaluate(target, cancel=cancel)
+            with self.disk.reading(m.dataset.repo for m in self.planner.modules_of(model)):
+                execution = self.executor.evaluate(target, cancel=cancel)
         except Cancelled:
             log.warning("%s: evaluation cancelled: the lease was lost", job.repo_id)
             return JobResult("lease lost")

@@ -8,6 +8,7 @@ file's own keys.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ PROCESSORS: dict[str, str] = {
 # The processors a task takes; the first is always on. Classification tasks take the rest.
 TASK_PROCESSORS: dict[str, tuple[str, ...]] = {"object-detection": ("coco", "detection_errors")}
 CLASSIFICATION_PROCESSORS = ("classification", "misclassifications", "calibration", "bootstrap")
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")  # a dataset revision, as the Hub names commits
 
 
 class _Strict(BaseModel):
@@ -74,13 +76,26 @@ class DatasetRef(_Strict):
     name: str
     config: str | None = None
     split: str = "test"
-    revision: str | None = None  # None: the head of main, resolved and stored at evaluation time
+    # A full commit sha of `repo`; None: the head of main, resolved and stored at evaluation time
+    # (`evalbot validate` warns: results then follow whatever main becomes)
+    revision: str | None = None
     columns: Columns
     objects: ObjectColumns | None = None  # object detection only
     labels: list[str] = Field(min_length=2)
     description: str | None = None
     homepage: str | None = None
     reference: Reference | None = None
+
+    @field_validator("revision")
+    @classmethod
+    def _full_commit_sha(cls, revision: str | None) -> str | None:
+        if revision is not None and not COMMIT_SHA.fullmatch(revision):
+            raise ValueError(
+                f"use the full 40-character commit sha (lowercase hex) of the revision "
+                f"evaluated, not {revision!r}: a branch or tag moves and a short sha can become "
+                f"ambiguous (the dataset's commit history on the Hub shows full shas)"
+            )
+        return revision
 
     @field_validator("labels")
     @classmethod

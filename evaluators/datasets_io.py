@@ -33,19 +33,31 @@ class DatasetError(RuntimeError):
 
 @dataclass(frozen=True)
 class EvalSplit:
+    """A split to evaluate on: its labels in memory, its inputs read on access.
+
+    ``inputs`` is a :class:`~evaluators.streaming.Column` of the Arrow-backed dataset (texts as
+    ``str``, images as RGB uint8 tensors C, H, W, decoded when read) or, for a variant, a
+    :class:`~evaluators.streaming.Perturbed` view of it; any sequence does (tests pass lists).
+    """
+
     dataset_id: str
     revision: str
     split: str
-    inputs: Sequence[Any]  # texts (str) or images (uint8 tensors C, H, W)
+    inputs: Sequence[Any]
     labels: npt.NDArray[np.int64]  # dataset class indices, in module label order
+    perturbation: Perturbation | None = None
 
     def class_counts(self, num_classes: int) -> list[int]:
         return [int(n) for n in np.bincount(self.labels, minlength=num_classes)]
 
-    def perturbed(self, inputs: Sequence[Any], perturbation: Perturbation) -> EvalSplit:
-        """This split with ``inputs`` perturbed by ``perturbation`` (a detection split also
-        moves its boxes)."""
-        return dataclasses.replace(self, inputs=inputs)
+    def perturbed(self, perturbation: Perturbation, *, seed: int) -> EvalSplit:
+        """This split as ``perturbation`` makes it, read lazily (a detection split also moves
+        its boxes)."""
+        from evaluators.streaming import Perturbed
+
+        return dataclasses.replace(
+            self, inputs=Perturbed(self.inputs, perturbation, seed=seed), perturbation=perturbation
+        )
 
 
 def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.int64]:
@@ -125,21 +137,18 @@ def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
 
 
 def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
-    """Load ``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
+    """``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
 
-    Images are decoded once, here, into RGB uint8 tensors.
+    Only the labels are read here; inputs are read (images decoded) when a batch asks for them.
     """
+    from evaluators.streaming import Column
+
     ref = module.dataset
     ds = load_rows(module, revision)
-    labels = _labels(module, ds)
-    column = ds[ref.columns.input]
-    inputs: list[Any]
-    if MODALITY[module.task] == "image":
-        from evaluators.image_classification import to_tensor
-
-        inputs = [to_tensor(image) for image in column]
-    else:
-        inputs = [str(t) for t in column]
     return EvalSplit(
-        dataset_id=ref.repo, revision=revision, split=ref.split, inputs=inputs, labels=labels
+        dataset_id=ref.repo,
+        revision=revision,
+        split=ref.split,
+        inputs=Column(ds, ref.columns.input, image=MODALITY[module.task] == "image"),
+        labels=_labels(module, ds),
     )

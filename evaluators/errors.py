@@ -13,6 +13,21 @@ class ConfigError(ValueError):
         self.path = path
 
 
+READ_TOKEN_ENV = "EVALBOT_HF_READ_TOKEN"  # the read-only token that Ray tasks download with
+
+
+class ReadTokenError(ConfigError):
+    """The token set for Ray tasks (``EVALBOT_HF_READ_TOKEN``) is not a valid "read" token.
+
+    Ray tasks never get the write token: a token whose role is not ``read`` is refused before
+    any task is submitted. ``role``: what ``whoami`` said (None when the Hub refused the token).
+    """
+
+    def __init__(self, message: str, *, role: str | None = None) -> None:
+        super().__init__(READ_TOKEN_ENV, message)
+        self.role = role
+
+
 class Cancelled(Exception):
     """The evaluation was cancelled (its job's lease was lost): nothing it made is kept."""
 

@@ -4,8 +4,9 @@
 2. task creation: dataset x split x variant, plus the compatible datasets (``also_evaluate_on``);
 3. task filtering: drop what the store already holds for this model revision, dataset revision,
    variant, module version and code version (so adding a perturbation runs only that variant);
-4. execution: download and load the model once, batched inference; perturbed variants are made
-   once and reused by later models;
+4. execution: download and load the model once, then stream each split through it in batches
+   (:mod:`evaluators.streaming`): decode worker processes read, decode and perturb each batch
+   ahead of the model, so neither a split nor a variant is ever held whole;
 5. processing: the module's Processors turn predictions into per-class results and metrics.
 
 The Executor returns records; storing them is the caller's job (``bot``).
@@ -24,9 +25,9 @@ import torch
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-from evaluators.config import EvaluationModule
+from evaluators.config import MODALITY, EvaluationModule
 from evaluators.datasets_io import DatasetError, EvalSplit, load_split
-from evaluators.device import describe, pick_device
+from evaluators.device import Compute, describe, pick_device
 from evaluators.errors import (
     Cancelled,
     IncompatibleLibraryError,
@@ -42,6 +43,7 @@ from evaluators.metadata import (
     dataset_record,
     dataset_reference,
     error_examples,
+    example_ids,
     examples,
     find_reference,
     hyperparameters,
@@ -57,11 +59,12 @@ from evaluators.object_detection import (
     load_detection_split,
 )
 from evaluators.planner import select_modules, with_compatible
-from evaluators.predictions import Classifier
+from evaluators.predictions import Classifier, Options, autocast_dtype
 from evaluators.processing import process_classification
 from evaluators.progress import labelled
+from evaluators.streaming import Loading
 from evaluators.text_classification import TextClassifier
-from evaluators.variants import SEED, VariantCache
+from evaluators.variants import SEED
 from perturbations import Perturbation
 from store.db import Store
 from store.types import (
@@ -149,14 +152,19 @@ class Executor:
         store: Store | None = None,
         device: str | None = None,
         max_model_bytes: int | None = None,
+        compute: Compute | None = None,
     ) -> None:
         self.modules = list(modules)
         self.api = api
         self.store = store
         self.max_model_bytes = max_model_bytes  # refuse bigger downloads ("too large")
         self.device = pick_device(device)
-        self.variants = VariantCache()
+        self.compute = compute or Compute()
+        self.compute.apply_threads()
+        self.loading = Loading.for_device(self.device, self.compute.decode_workers)
+        # clean splits: labels in memory, inputs read lazily from the datasets cache
         self._splits: dict[tuple[str, str, str | None, str, int | None], EvalSplit] = {}
+        self._shown: dict[tuple[str, str], dict[int, bytes]] = {}  # thumbnails made on the way
         self._versions = _versions()
         self._cancel: threading.Event | None = None
 
@@ -278,11 +286,12 @@ class Executor:
                 report.references.append(reference)
             clean = self.split(EvaluationTask(module, task.dataset_revision))
             report.splits.append(split_record(module, clean))
-            if self.store is None or not self.store.has_examples(clean.dataset_id, clean.split):
+            made = self._shown.pop((clean.dataset_id, clean.split), {})
+            if self._wants_examples(clean):
                 if isinstance(clean, DetectionSplit):
                     report.examples.extend(detection_examples(module, clean))
                 else:
-                    report.examples.extend(examples(module, clean))
+                    report.examples.extend(examples(module, clean, made=made))
             if not isinstance(clean, DetectionSplit):
                 report.examples.extend(self._errors_shown(report, module, clean))
 
@@ -318,14 +327,39 @@ class Executor:
             return TransformersImageClassifier.load(model.repo_id, folder, self.device)
         raise IncompatibleLibraryError(model.repo_id, f"no loader for task '{model.pipeline_tag}'")
 
+    def _device_label(self) -> str:
+        """The device as stored with each runtime, naming the autocast precision if any."""
+        dtype = autocast_dtype(self.device, self.compute.precision)
+        label = describe(self.device)
+        return label if dtype is None else f"{label}, {str(dtype).removeprefix('torch.')} autocast"
+
+    def _wants_examples(self, clean: EvalSplit) -> bool:
+        return self.store is None or not self.store.has_examples(clean.dataset_id, clean.split)
+
+    def options(
+        self, module: EvaluationModule, thumbnails: frozenset[int] = frozenset()
+    ) -> Options:
+        """How ``module``'s splits are predicted on this machine."""
+        return Options(
+            batch_size=self.compute.batch_size or module.batch_size,
+            max_length=module.max_length,
+            loading=self.loading,
+            thumbnails=thumbnails,
+            precision=self.compute.precision,
+            probe=self.compute.batch_size is None,
+        )
+
     def split(self, task: EvaluationTask) -> EvalSplit:
+        """The task's split: labels read, inputs read lazily (perturbed as they are read)."""
         ref = task.module.dataset
         key = (ref.repo, task.dataset_revision, ref.config, ref.split, task.module.limit)
         if key not in self._splits:
             load = load_detection_split if task.module.task == "object-detection" else load_split
             self._splits[key] = load(task.module, task.dataset_revision)
         clean = self._splits[key]
-        return clean if task.perturbation is None else self.variants.get(clean, task.perturbation)
+        if task.perturbation is None:
+            return clean
+        return clean.perturbed(task.perturbation, seed=SEED)
 
     def _run_task(
         self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
@@ -347,8 +381,9 @@ class Executor:
                 classifier,
                 module,
                 split,
+                self.options(module),
                 key=task.key(model),
-                device=describe(self.device),
+                device=self._device_label(),
                 versions=self._versions,
             )
         labels = module.dataset.labels
@@ -356,9 +391,14 @@ class Executor:
             model.repo_id, classifier.id2label, labels, aliases=module.label_aliases
         )
         split = self.split(task)
-        predictions = classifier.predict(
-            split.inputs, batch_size=module.batch_size, max_length=module.max_length
-        )
+        shown: frozenset[int] = frozenset()
+        image = MODALITY[module.task] == "image"
+        if task.perturbation is None and image and self._wants_examples(split):
+            shown = frozenset(example_ids(module, split))  # made from the batches as they pass
+        options = self.options(module, shown)
+        predictions = classifier.predict(split.inputs, options)
+        if predictions.thumbnails:
+            self._shown[(split.dataset_id, split.split)] = predictions.thumbnails
         to_dataset = np.full(
             max(max(mapping), int(predictions.labels.max(initial=0))) + 1, -1, dtype=np.int64
         )
@@ -397,8 +437,8 @@ class Executor:
                 total_s=predictions.seconds,
                 per_instance_ms=1000 * predictions.seconds / max(n, 1),
                 instances_per_s=n / seconds,
-                device=describe(self.device),
-                batch_size=module.batch_size,
+                device=self._device_label(),
+                batch_size=predictions.batch_size or options.batch_size,
                 versions=self._versions,
             ),
             label_mapping=describe_mapping(classifier.id2label, mapping, labels),

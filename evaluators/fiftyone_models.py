@@ -27,6 +27,8 @@ from evaluators.coco import Detections
 from evaluators.config import EvaluationModule
 from evaluators.errors import EvaluationError, InsufficientMetadataError
 from evaluators.object_detection import DetectorOutput
+from evaluators.predictions import Options
+from evaluators.streaming import spans, stream
 from store.types import FailureReason, ModelRecord
 
 ORIGIN = "fiftyone"
@@ -108,14 +110,15 @@ class FiftyOneDetector:
             raise InsufficientMetadataError(repo_id, "the zoo model names no classes")
         return cls(repo_id, model, dict(enumerate(map(str, classes))), device)
 
-    def detect(self, images: Sequence[torch.Tensor], *, batch_size: int) -> DetectorOutput:
+    def detect(self, images: Sequence[torch.Tensor], options: Options) -> DetectorOutput:
         label2id: dict[str, int] = {}
         for i, name in self.id2label.items():
             label2id.setdefault(name, i)
         found: list[Detections] = []
         start = time.perf_counter()
-        for lo in range(0, len(images), batch_size):
-            batch = [image.permute(1, 2, 0).numpy() for image in images[lo : lo + batch_size]]
+        parts = spans(len(images), options.batch_size)
+        for decoded in stream(images, parts, loading=options.loading):
+            batch = [image.permute(1, 2, 0).numpy() for image in decoded]
             for array, labels in zip(batch, self.model.predict_all(batch), strict=True):
                 height, width = array.shape[:2]
                 items = labels.detections if labels is not None else []

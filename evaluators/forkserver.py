@@ -11,7 +11,8 @@ stderr, the job's dataset cache, and dies with the server, which dies with the w
 The server never runs a model itself (no torch threads, no CUDA context exist when it forks).
 
 Protocol (lines on the server's stdin and stdout):
-    worker -> server: ``<job folder>\\t<memory limit in bytes or 0>``
+    worker -> server: ``<job folder>\\t<memory limit>\\t<RLIMIT_DATA>`` (bytes, or 0: none; see
+    :func:`evaluators.isolation.child_main`)
     server -> worker: ``ready`` (once), ``started <pid>``, then ``exit <code>`` (negative: signal)
 """
 
@@ -47,7 +48,7 @@ class ForkServer:
 
     Example:
         >>> server = ForkServer(env)  # doctest: +SKIP
-        >>> pid = server.start(folder, memory_limit=8 * 2**30)  # doctest: +SKIP
+        >>> pid = server.start(folder, 8 * 2**30, rlimit_data=None)  # doctest: +SKIP
         >>> server.wait(timeout=1800)  # doctest: +SKIP
         0
     """
@@ -58,8 +59,11 @@ class ForkServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._buffer = b""
 
-    def start(self, folder: Path, memory_limit: int | None) -> int:
+    def start(self, folder: Path, memory_limit: int | None, rlimit_data: int | None) -> int:
         """Fork a child for the job in ``folder``; its pid (also its process group id).
+
+        ``memory_limit`` is named in the child's messages (the worker enforces it);
+        ``rlimit_data`` is set by the child on itself.
 
         Raises:
             ForkServerError: When the server cannot be started or does not answer.
@@ -67,7 +71,7 @@ class ForkServer:
         proc = self._ensure()
         assert proc.stdin is not None
         try:
-            proc.stdin.write(f"{folder}\t{memory_limit or 0}\n".encode())
+            proc.stdin.write(f"{folder}\t{memory_limit or 0}\t{rlimit_data or 0}\n".encode())
             proc.stdin.flush()
         except (BrokenPipeError, OSError) as error:
             self.close()
@@ -166,10 +170,10 @@ def serve_forever() -> None:
     out.write(b"ready\n")
     out.flush()
     for raw in sys.stdin.buffer:
-        folder, limit = raw.decode().rstrip("\n").split("\t")
+        folder, limit, rlimit_data = raw.decode().rstrip("\n").split("\t")
         pid = os.fork()
         if pid == 0:
-            _child(folder, limit)
+            _child(folder, limit, rlimit_data)
         out.write(f"started {pid}\n".encode())
         out.flush()
         _, status = os.waitpid(pid, 0)
@@ -177,7 +181,7 @@ def serve_forever() -> None:
         out.flush()
 
 
-def _child(folder: str, limit: str) -> None:
+def _child(folder: str, limit: str, rlimit_data: str) -> None:
     """In the forked child: a session of its own, the job's log and dataset cache; never
     returns."""
     code = 1
@@ -198,7 +202,7 @@ def _child(folder: str, limit: str) -> None:
         _use_dataset_cache(Path(folder) / "datasets")
         from evaluators.isolation import child_main
 
-        child_main(folder, limit)
+        child_main(folder, limit, rlimit_data)
         code = 0
     except BaseException:  # the parent sees no result file: a typed death with this log
         import traceback

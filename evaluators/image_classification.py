@@ -1,16 +1,19 @@
-"""Image classification: transformers and timm classifiers over decoded uint8 image tensors.
+"""Image classification: transformers and timm classifiers over streamed uint8 image batches.
 
-Images are decoded once per split into RGB ``uint8`` tensors (C, H, W); perturbations work on
-those tensors, and each model's own preprocessing (size, crop, mean/std) is applied in batches on
-the device, so a variant costs a cheap tensor op, not a decode.
+A split's images are read in batches by decode worker processes (:func:`evaluators.streaming.
+stream`): each decodes its batch into RGB ``uint8`` tensors (C, H, W), applies the variant's
+perturbation at the image's own size, then the model's resize and crop (:meth:`Preprocess.
+geometry`); the evaluating process rescales, normalises and runs the model on the device, so only
+one batch per worker is ever decoded at a time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,18 +23,20 @@ import torch
 import torchvision.transforms.v2.functional as F
 from PIL import Image
 
-from evaluators.errors import EvaluationError, InsufficientMetadataError
+from evaluators.errors import InsufficientMetadataError
 from evaluators.labels import model_labels
-from evaluators.loading import load_config, load_transformers_model
-from evaluators.predictions import Predictions
-from evaluators.progress import batches
-from store.types import FailureReason
+from evaluators.loading import load_config, load_timm_model, load_transformers_model
+from evaluators.metadata import thumbnail_png
+from evaluators.predictions import Options, Predictions, autocast
+from evaluators.streaming import Span, spans, stream
+from evaluators.timm_labels import timm_label_names
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
     """A PIL image as an RGB uint8 tensor (C, H, W)."""
     array = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+    # numpy's transposing copy: torch's uint8 permute-copy is ~10x slower, more so on 2 threads
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)))
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,17 @@ class Preprocess:
     interpolation: F.InterpolationMode = F.InterpolationMode.BILINEAR
 
     def __call__(self, images: Sequence[torch.Tensor], device: torch.device) -> torch.Tensor:
+        """``images`` (uint8, C, H, W) as the model's input batch on ``device``."""
+        return self.normalize(self.geometry(images).to(device, non_blocking=True))
+
+    def geometry(self, images: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Resize and crop ``images`` (uint8, C, H, W) into one uint8 batch (N, C, h, w)."""
         if len({tuple(image.shape) for image in images}) == 1:  # usual: one size per split
-            batch = self._geometry(torch.stack(list(images)).to(device, non_blocking=True))
-        else:
-            batch = torch.stack([self._geometry(image.to(device)) for image in images])
+            return self._geometry(torch.stack(list(images)))
+        return torch.stack([self._geometry(image) for image in images])
+
+    def normalize(self, batch: torch.Tensor) -> torch.Tensor:
+        """A uint8 batch as the model's float input: rescaled to [0, 1], then normalised."""
         return F.normalize(batch.float().div_(255.0), list(self.mean), list(self.std))
 
     def _geometry(self, images: torch.Tensor) -> torch.Tensor:
@@ -64,29 +76,115 @@ class Preprocess:
         return F.center_crop(images, [self.height, self.width])
 
 
+@dataclass(frozen=True)
+class _Prepare:
+    """What the decode workers do to a batch: the model's geometry, and the thumbnails of the
+    examples the executor wants shown (made from the same decoded images)."""
+
+    preprocess: Preprocess
+    thumbnails: frozenset[int]
+
+    def __call__(
+        self, images: list[torch.Tensor], part: Span
+    ) -> tuple[torch.Tensor, dict[int, bytes]]:
+        shown: dict[int, bytes] = {}
+        if self.thumbnails:
+            rows = range(part.start, part.stop) if isinstance(part, slice) else part.tolist()
+            shown = {
+                int(i): thumbnail_png(image)
+                for i, image in zip(rows, images, strict=True)
+                if i in self.thumbnails
+            }
+        return self.preprocess.geometry(images), shown
+
+
 def _run(
-    model: torch.nn.Module,
+    forward: Callable[[torch.Tensor], torch.Tensor],
     preprocess: Preprocess,
     images: Sequence[torch.Tensor],
-    batch_size: int,
+    options: Options,
     device: torch.device,
-    *,
-    timm: bool,
 ) -> Predictions:
-    labels = np.empty(len(images), dtype=np.int64)
-    confidences = np.empty(len(images), dtype=np.float32)
+    """Stream ``images`` through the decode workers (geometry there), normalise on ``device``,
+    forward (under bf16 autocast on CUDA when ``options.precision`` allows), softmax."""
+    n = len(images)
+    labels = np.empty(n, dtype=np.int64)
+    confidences = np.empty(n, dtype=np.float32)
+    thumbnails: dict[int, bytes] = {}
+    parts = spans(n, options.batch_size)
+    prepare = _Prepare(preprocess, frozenset(options.thumbnails))
     start = time.perf_counter()
-    with torch.inference_mode():
-        for lo in batches(len(images), batch_size):
-            pixels = preprocess(images[lo : lo + batch_size], device)
-            output = model(pixels) if timm else model(pixel_values=pixels).logits
-            probs = torch.softmax(output.float(), dim=-1)
+    with torch.inference_mode(), autocast(device, options.precision):
+        for part, (batch, shown) in zip(
+            parts, stream(images, parts, loading=options.loading, transform=prepare), strict=True
+        ):
+            pixels = preprocess.normalize(batch.to(device, non_blocking=True))
+            probs = torch.softmax(forward(pixels).float(), dim=-1)
             conf, pred = probs.max(dim=-1)
-            labels[lo : lo + len(pred)] = pred.cpu().numpy()
-            confidences[lo : lo + len(pred)] = conf.cpu().numpy()
+            assert isinstance(part, slice)
+            labels[part] = pred.cpu().numpy()
+            confidences[part] = conf.cpu().numpy()
+            thumbnails.update(shown)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    return Predictions(labels=labels, confidences=confidences, seconds=time.perf_counter() - start)
+    return Predictions(
+        labels=labels,
+        confidences=confidences,
+        seconds=time.perf_counter() - start,
+        thumbnails=thumbnails,
+        batch_size=options.batch_size,
+    )
+
+
+PROBE_FACTOR = 8  # a probed batch is at most this many times the module's
+PROBE_MEMORY_SHARE = 0.7  # of the GPU's memory, at the peak of the probing forward
+
+
+def sized(
+    probed: dict[int, int],
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    preprocess: Preprocess,
+    device: torch.device,
+    options: Options,
+) -> Options:
+    """``options`` with the probed batch size on CUDA when asked (probed once per model and
+    starting size: ``probed`` is the model's memo)."""
+    if not options.probe or device.type != "cuda":
+        return options
+    if options.batch_size not in probed:
+        probed[options.batch_size] = probe_batch_size(forward, preprocess, device, options)
+    return dataclasses.replace(options, batch_size=probed[options.batch_size])
+
+
+def probe_batch_size(
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    preprocess: Preprocess,
+    device: torch.device,
+    options: Options,
+) -> int:
+    """The largest batch, doubling from ``options.batch_size`` up to ``PROBE_FACTOR`` times it,
+    whose forward (on zeros of the model's input size) peaks under ``PROBE_MEMORY_SHARE`` of the
+    GPU's memory: a short probe, a few forwards, before a split is predicted."""
+    total = torch.cuda.get_device_properties(device).total_memory
+    best = size = options.batch_size
+    while size * 2 <= options.batch_size * PROBE_FACTOR:
+        size *= 2
+        pixels = None
+        try:
+            torch.cuda.reset_peak_memory_stats(device)
+            pixels = torch.zeros((size, 3, preprocess.height, preprocess.width), device=device)
+            with torch.inference_mode(), autocast(device, options.precision):
+                forward(pixels)
+            torch.cuda.synchronize(device)
+            if torch.cuda.max_memory_allocated(device) > PROBE_MEMORY_SHARE * total:
+                break
+            best = size
+        except torch.cuda.OutOfMemoryError:
+            break
+        finally:
+            del pixels
+            torch.cuda.empty_cache()
+    return best
 
 
 @dataclass
@@ -96,6 +194,7 @@ class TransformersImageClassifier:
     preprocess: Preprocess
     id2label: dict[int, str]
     device: torch.device
+    probed: dict[int, int] = dataclasses.field(default_factory=dict)  # batch size -> probed
 
     @classmethod
     def load(cls, repo_id: str, path: Path, device: torch.device) -> TransformersImageClassifier:
@@ -117,8 +216,12 @@ class TransformersImageClassifier:
         id2label = model_labels(repo_id, config.id2label)
         return cls(repo_id, model, _processor_preprocess(processor), id2label, device)
 
-    def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
-        return _run(self.model, self.preprocess, inputs, batch_size, self.device, timm=False)
+    def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
+        def forward(pixels: torch.Tensor) -> torch.Tensor:
+            return self.model(pixel_values=pixels).logits
+
+        options = sized(self.probed, forward, self.preprocess, self.device, options)
+        return _run(forward, self.preprocess, inputs, options, self.device)
 
 
 def _size(value: Any) -> dict[str, int]:
@@ -176,6 +279,7 @@ class TimmImageClassifier:
     preprocess: Preprocess
     id2label: dict[int, str]
     device: torch.device
+    probed: dict[int, int] = dataclasses.field(default_factory=dict)  # batch size -> probed
 
     @classmethod
     def load(cls, repo_id: str, path: Path, device: torch.device) -> TimmImageClassifier:
@@ -187,20 +291,14 @@ class TimmImageClassifier:
             raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
         if not isinstance(cfg, dict) or "architecture" not in cfg:
             raise InsufficientMetadataError(repo_id, "config.json names no timm architecture")
-        try:
-            model = timm.create_model(f"local-dir:{path}", pretrained=True)
-        except (RuntimeError, ValueError, KeyError, OSError) as exc:
-            raise EvaluationError(
-                repo_id, f"timm failed to load the model: {exc}", reason=FailureReason.LOAD_ERROR
-            ) from exc
-        pretrained = cfg.get("pretrained_cfg", cfg)
-        names = cfg.get("label_names") or (
-            pretrained.get("label_names") if isinstance(pretrained, dict) else None
-        )
-        if not names:
-            raise InsufficientMetadataError(repo_id, "config.json has no label_names")
-        if not isinstance(names, list):
-            raise InsufficientMetadataError(repo_id, "label_names in config.json is not a list")
+        names = timm_label_names(repo_id, cfg)
+        if names is None:
+            raise InsufficientMetadataError(
+                repo_id,
+                "config.json has no label_names and its pretrained tag names no ImageNet subset "
+                "timm knows: add label_names (one class name per output, in class-index order)",
+            )
+        model = load_timm_model(repo_id, path, device)
         data = timm.data.resolve_data_config({}, model=model)
         _, height, width = data["input_size"]
         crop_pct = float(data.get("crop_pct") or 1.0)
@@ -215,11 +313,12 @@ class TimmImageClassifier:
         )
         return cls(
             repo_id,
-            model.eval().to(device),
+            model,
             preprocess,
             model_labels(repo_id, dict(enumerate(names))),
             device,
         )
 
-    def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
-        return _run(self.model, self.preprocess, inputs, batch_size, self.device, timm=True)
+    def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
+        options = sized(self.probed, self.model, self.preprocess, self.device, options)
+        return _run(self.model, self.preprocess, inputs, options, self.device)

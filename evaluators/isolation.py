@@ -10,18 +10,22 @@ are dropped; ``HF_TOKEN_PATH`` points at a file that does not exist) and is offl
 (``HF_HUB_OFFLINE``, ``HF_DATASETS_OFFLINE``, ``TRANSFORMERS_OFFLINE``).
 
 Limits:
-    memory: the child sets ``RLIMIT_DATA`` (soft and hard) on itself before reading its job. It
-        counts the heap and private writable mappings (malloc, torch's CPU allocator), not file
-        mappings nor address space reserved without access. ``RLIMIT_AS`` is not used: CUDA
-        reserves far more address space than it uses and fails to initialise under it. The
-        ~1-2 GiB that importing torch, transformers and datasets takes count against the limit;
-        GPU memory does not (torch raises its own OutOfMemoryError there, also ``out of
-        memory``).
-        The limit is set after the child's imports (native code crashes, rather than raises,
-        when an import's allocation fails) and before its job is read. Past it, Python raises
-        MemoryError and torch "can't allocate memory": reason ``out of memory``; a SIGKILL
-        (the kernel's OOM killer) is too. Native code that crashes on a failed allocation
-        (SIGSEGV, SIGABRT) is reported as ``load error`` naming the signal and the limit.
+    memory: one limit for the child and every process it starts (its decode workers), together
+        (:mod:`evaluators.memory_limit`): a cgroup v2 of its own with ``memory.max`` where the
+        host delegates the memory controller to the worker, else a watchdog thread in the
+        worker that sums the tree's anonymous and shared memory (proportional set size:
+        memory-mapped files and pages shared copy-on-write with the decode workers count once,
+        or not at all) every 0.25 s and kills the tree past the limit. With the watchdog and a
+        CPU device the child also sets ``RLIMIT_DATA`` at the limit on itself, after its imports
+        (native code crashes, rather than raises, when an import's allocation fails) and before
+        its job is read, so that an oversized allocation fails at once; never with CUDA, which
+        maps large private regions to initialise. GPU memory does not count (torch raises its
+        own OutOfMemoryError there, also ``out of memory``). What the preloaded imports take
+        (~0.5 GB) counts in part (see :mod:`evaluators.memory_limit`).
+        Reason ``out of memory``: the cgroup's or the watchdog's kill, Python's MemoryError,
+        torch's "can't allocate memory", any other SIGKILL (the host's OOM killer). Native code
+        that crashes on a failed allocation (SIGSEGV, SIGABRT) is reported as ``load error``
+        naming the signal and the limit.
     time: wall clock from the child's start, its imports included (~5-8 s here); on expiry
         the child's whole process group gets SIGKILL.
 
@@ -35,7 +39,8 @@ the parent's files); that is what "safetensors only, never remote code" is for.
 
 Debug hook: with ``EVALBOT_ISOLATION_PROBE=<path>`` in the parent's environment, the child writes
 a JSON description of itself (pid, process group, environment variable names, ``HF_*`` settings,
-whether ``huggingface_hub`` finds a token, its memory limit) to that path before it evaluates.
+whether ``huggingface_hub`` finds a token, its ``RLIMIT_DATA`` and cgroups) to that path before it
+evaluates.
 """
 
 from __future__ import annotations
@@ -65,19 +70,27 @@ import store.types
 from evaluators import errors, progress
 from evaluators.config import EvaluationModule
 from evaluators.datasets_io import DatasetError, load_dataset
+from evaluators.device import Compute
 from evaluators.errors import Cancelled, EvaluationError, UnsafeWeightsError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
+from evaluators.memory_limit import MemoryLimit, gib
 from evaluators.metadata import ModelMetadata
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
 _log = logging.getLogger(__name__)
-DEFAULT_MEMORY_LIMIT = 8 * 2**30  # bytes of RLIMIT_DATA
+DEFAULT_MEMORY_LIMIT = 8 * 2**30  # bytes, for the child and the processes it starts together
 DEFAULT_TIMEOUT_S = 1800.0
 PROBE_ENV = "EVALBOT_ISOLATION_PROBE"
-SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MONGODB_URI", "FIFTYONE_DATABASE_URI")
+SECRET_ENV = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "EVALBOT_HF_READ_TOKEN",
+    "MONGODB_URI",
+    "FIFTYONE_DATABASE_URI",
+)
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
@@ -90,9 +103,9 @@ JOB_FILE, RESULT_FILE, LOG_FILE = "job.pickle", "result.pickle", "child.log"
 _CHILD_CODE = (
     "import ctypes, os, sys\n"
     "if sys.platform.startswith('linux'): ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG\n"
-    "if os.getppid() != int(sys.argv[3]): os._exit(1)\n"
+    "if os.getppid() != int(sys.argv[4]): os._exit(1)\n"
     "from evaluators.isolation import child_main\n"
-    "child_main(*sys.argv[1:3])\n"
+    "child_main(*sys.argv[1:4])\n"
 )
 _MEMORY_MARKERS = (
     "MemoryError",
@@ -112,6 +125,7 @@ class ChildJob:
     modules: tuple[EvaluationModule, ...]
     fetched: FetchedModel
     device: str
+    compute: Compute = field(default_factory=Compute)
 
 
 @dataclass(frozen=True)
@@ -132,7 +146,8 @@ class IsolatedExecutor:
         >>> report = executor.evaluate(model_record)  # doctest: +SKIP
 
     Args:
-        memory_limit: bytes of ``RLIMIT_DATA`` for the child (``None``: no limit).
+        memory_limit: bytes for the child and the processes it starts, together (``None``: no
+            limit); see :mod:`evaluators.memory_limit`.
         timeout: seconds of wall clock for the child, start-up included.
         preload: fork the child from a preloaded server (:mod:`evaluators.forkserver`,
             started on first use) instead of starting a fresh interpreter per model.
@@ -149,10 +164,12 @@ class IsolatedExecutor:
         timeout: float = DEFAULT_TIMEOUT_S,
         preload: bool = True,
         max_model_bytes: int | None = None,
+        compute: Compute | None = None,
     ) -> None:
         self.executor = Executor(
             modules, api=api, store=store, device=device, max_model_bytes=max_model_bytes
         )
+        self.compute = compute or Compute()  # applied in the child
         self.preload = preload
         self._server: ForkServer | None = None
         self.modules = self.executor.modules
@@ -191,7 +208,12 @@ class IsolatedExecutor:
             folder = Path(tmp)
             self._cache_datasets(todo, folder / "datasets")
             job = ChildJob(
-                model, tuple(todo), tuple(self.modules), fetched, str(self.executor.device)
+                model,
+                tuple(todo),
+                tuple(self.modules),
+                fetched,
+                str(self.executor.device),
+                self.compute,
             )
             (folder / JOB_FILE).write_bytes(pickle.dumps(job))
             report = self._run_child(model.repo_id, folder, cancel)
@@ -277,12 +299,15 @@ class IsolatedExecutor:
         self, repo_id: str, folder: Path, cancel: threading.Event | None = None
     ) -> ExecutionReport:
         (folder / LOG_FILE).touch()
-        if self.preload:
-            status = self._run_forked(repo_id, folder, cancel)
-        else:
-            status = self._run_spawned(folder, cancel)
+        with MemoryLimit(self.memory_limit, device=str(self.executor.device)) as limit:
+            if self.preload:
+                status = self._run_forked(repo_id, folder, limit, cancel)
+            else:
+                status = self._run_spawned(folder, limit, cancel)
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"{repo_id}: the evaluation was cancelled")
+        if limit.exceeded is not None:
+            raise EvaluationError(repo_id, limit.exceeded, reason=FailureReason.OUT_OF_MEMORY)
         if status is None:
             raise EvaluationError(
                 repo_id, f"evaluation exceeded {self.timeout:g} s", reason=FailureReason.TIMEOUT
@@ -295,7 +320,11 @@ class IsolatedExecutor:
         return outcome
 
     def _run_forked(
-        self, repo_id: str, folder: Path, cancel: threading.Event | None = None
+        self,
+        repo_id: str,
+        folder: Path,
+        limit: MemoryLimit,
+        cancel: threading.Event | None = None,
     ) -> int | None:
         """The child forked by the preloaded server; its exit code, None past the timeout.
 
@@ -309,8 +338,9 @@ class IsolatedExecutor:
             self._server = ForkServer(env, log_path=private / "server.log")
         server = self._server
         try:
-            pid = server.start(folder, self.memory_limit)
+            pid = server.start(folder, self.memory_limit, limit.rlimit_data)
             try:
+                limit.watch(pid)
                 status = _wait_relaying_progress(
                     server.wait, folder / LOG_FILE, self.timeout, cancel
                 )
@@ -325,7 +355,9 @@ class IsolatedExecutor:
             ) from error
         return status
 
-    def _run_spawned(self, folder: Path, cancel: threading.Event | None = None) -> int | None:
+    def _run_spawned(
+        self, folder: Path, limit: MemoryLimit, cancel: threading.Event | None = None
+    ) -> int | None:
         """A fresh interpreter for the child; its exit code, None past the timeout."""
         command = [
             sys.executable,
@@ -333,6 +365,7 @@ class IsolatedExecutor:
             _CHILD_CODE,
             str(folder),
             str(self.memory_limit or 0),
+            str(limit.rlimit_data or 0),
             str(os.getpid()),
         ]
         with (folder / LOG_FILE).open("ab") as log:
@@ -352,6 +385,7 @@ class IsolatedExecutor:
                 return None
 
         try:
+            limit.watch(child.pid)
             return _wait_relaying_progress(wait, folder / LOG_FILE, self.timeout, cancel)
         finally:
             _kill_group(child)
@@ -399,10 +433,6 @@ def _kill_group(child: subprocess.Popen[bytes]) -> None:
     child.wait()
 
 
-def _gib(limit: int | None) -> str:
-    return f"{limit / 2**30:.3g} GiB" if limit else "no limit"
-
-
 def _death(repo_id: str, status: int, log: Path, memory_limit: int | None) -> EvaluationError:
     """The error for a child that ended without writing a result."""
     with log.open("rb") as f:
@@ -413,12 +443,12 @@ def _death(repo_id: str, status: int, log: Path, memory_limit: int | None) -> Ev
     if status == -signal.SIGKILL or any(m in tail for m in _MEMORY_MARKERS):
         return EvaluationError(
             repo_id,
-            f"the evaluation ran out of memory (limit {_gib(memory_limit)}){last}",
+            f"the evaluation ran out of memory (limit {gib(memory_limit)}){last}",
             reason=FailureReason.OUT_OF_MEMORY,
         )
     if status < 0:  # native code may crash rather than raise when an allocation fails
         name = signal.Signals(-status).name if -status in signal.valid_signals() else -status
-        how = f"died of signal {name} (memory limit {_gib(memory_limit)})"
+        how = f"died of signal {name} (memory limit {gib(memory_limit)})"
     else:
         how = f"exited with {status}"
     return EvaluationError(
@@ -477,8 +507,12 @@ def rebuild_failure(repo_id: str, failure: ChildFailure) -> Exception:
 # -- the child ------------------------------------------------------------------------------
 
 
-def child_main(folder: str, memory_limit: str) -> None:
+def child_main(folder: str, memory_limit: str, rlimit_data: str) -> None:
     """Entry point of the child process: evaluate the job in ``folder``, write the outcome.
+
+    ``memory_limit``: bytes (``0``: none), named in messages; the parent enforces it.
+    ``rlimit_data``: bytes of ``RLIMIT_DATA`` to set (``0``: none; see
+    :class:`~evaluators.memory_limit.MemoryLimit`).
 
     Every exception becomes a :class:`ChildFailure`: the parent gets a result or a dead child.
     """
@@ -489,8 +523,8 @@ def child_main(folder: str, memory_limit: str) -> None:
     progress.log.setLevel(logging.INFO)
     outcome: ExecutionReport | ChildFailure
     try:
-        if limit:
-            _limit_memory(limit)
+        if int(rlimit_data):
+            _limit_data(int(rlimit_data))
         _write_probe()
         job = pickle.loads((Path(folder) / JOB_FILE).read_bytes())
         outcome = _evaluate(job)
@@ -501,7 +535,7 @@ def child_main(folder: str, memory_limit: str) -> None:
     partial.rename(Path(folder) / RESULT_FILE)
 
 
-def _limit_memory(limit: int) -> None:
+def _limit_data(limit: int) -> None:
     hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
@@ -510,7 +544,7 @@ def _limit_memory(limit: int) -> None:
 
 def _evaluate(job: ChildJob) -> ExecutionReport:
     refuse_pickles(job.model.repo_id, job.fetched.path)
-    executor = Executor(job.modules, api=HfApi(), device=job.device)
+    executor = Executor(job.modules, api=HfApi(), device=job.device, compute=job.compute)
     return executor.execute(ExecutionReport(model=job.model), job.tasks, job.fetched)
 
 
@@ -549,7 +583,7 @@ def child_failure(exc: BaseException, limit: int | None) -> ChildFailure:
     if _caused_by_memory(exc):
         return ChildFailure(
             "EvaluationError",
-            f"out of memory (limit {_gib(limit)}): {type(exc).__name__}: {exc}"[:1000],
+            f"out of memory (limit {gib(limit)}): {type(exc).__name__}: {exc}"[:1000],
             FailureReason.OUT_OF_MEMORY,
         )
     if isinstance(exc, EvaluationError):
@@ -575,5 +609,6 @@ def _write_probe() -> None:
         "hf": {k: v for k, v in os.environ.items() if k.startswith(("HF_", "TRANSFORMERS_"))},
         "token_found": get_token() is not None,
         "rlimit_data": resource.getrlimit(resource.RLIMIT_DATA)[0],
+        "cgroup": Path("/proc/self/cgroup").read_text(),
     }
     Path(path).write_text(json.dumps(probe))

@@ -1,5 +1,18 @@
-"""Load a transformers model from a local snapshot: safetensors only, never remote code,
-every failure a typed ``EvaluationError``."""
+"""Load a model from a local snapshot onto its device: safetensors only, never remote code,
+every failure a typed ``EvaluationError``.
+
+The weights go from the file to the device without a second copy in the CPU's memory, so the
+evaluation's memory limit (:mod:`evaluators.memory_limit`) counts only what stays on the CPU:
+
+- transformers 5 builds the model on the meta device and maps the safetensors file: on the CPU
+  the parameters are views of the file's pages (page cache, not the evaluation's own memory),
+  and ``.to(device)`` copies each from there to an accelerator. (``device_map`` would place them
+  tensor by tensor the same way, but transformers requires ``accelerate`` for it, which evalbot
+  does not install; ``low_cpu_mem_usage`` is gone in transformers 5, where this is the default.)
+- timm builds the model with random weights on the device itself (:func:`load_timm_model`), then
+  takes the tensors that safetensors maps (CPU) or reads straight onto the device (CUDA) in place
+  of them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +22,7 @@ from typing import Any
 import torch
 from huggingface_hub.errors import StrictDataclassError
 from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
 from store.types import FailureReason
@@ -39,7 +53,19 @@ def load_config(repo_id: str, path: Path) -> Any:
 def load_transformers_model(
     repo_id: str, auto_class: Any, path: Path, config: Any, *, kind: str, device: torch.device
 ) -> torch.nn.Module:
-    """``auto_class.from_pretrained`` in eval mode on ``device``; ``kind`` names it in errors."""
+    """``auto_class.from_pretrained`` in eval mode on ``device``; ``kind`` names it in errors.
+
+    Example:
+        >>> model = load_transformers_model(  # doctest: +SKIP
+        ...     "org/model", AutoModelForSequenceClassification, path, config,
+        ...     kind="a text classifier", device=torch.device("cuda"),
+        ... )
+
+    Raises:
+        IncompatibleLibraryError: transformers cannot build ``auto_class`` from the config.
+        EvaluationError: ``load error``: unreadable or corrupt weights, or weights that hold
+            fewer than half of the model's tensors.
+    """
     try:
         model, info = auto_class.from_pretrained(
             path,
@@ -68,3 +94,45 @@ def load_transformers_model(
         )
     module: torch.nn.Module = model.eval().to(device)
     return module
+
+
+def load_timm_model(repo_id: str, path: Path, device: torch.device) -> torch.nn.Module:
+    """The timm model of a local snapshot in timm's Hub format, on ``device``, in eval mode.
+
+    Built from ``config.json`` with random weights on ``device`` (so buffers that are not saved
+    are computed there), then given the snapshot's safetensors tensors in their place: mapped
+    from the file on the CPU, read straight onto an accelerator. Tensors saved in another dtype
+    are converted to the model's, as ``timm.create_model(..., pretrained=True)`` does.
+
+    Example:
+        >>> model = load_timm_model("org/resnet", path, torch.device("cuda"))  # doctest: +SKIP
+        >>> timm.data.resolve_data_config({}, model=model)  # doctest: +SKIP
+
+    Raises:
+        EvaluationError: ``load error``: an unknown architecture, no safetensors file, corrupt
+            weights, or weights that do not fit the architecture (names or shapes).
+    """
+    import timm
+
+    weights = path / "model.safetensors"
+    if not weights.is_file():  # timm's own fallback: the first safetensors file by name
+        weights = next(iter(sorted(path.glob("*.safetensors"))), weights)
+    try:
+        with torch.device(device):
+            model = timm.create_model(f"local-dir:{path}", pretrained=False)
+        state = load_file(weights, device=str(device))
+        expected = model.state_dict()
+        for name, tensor in state.items():
+            if name in expected and tensor.dtype != expected[name].dtype:
+                state[name] = tensor.to(expected[name].dtype)
+        model.load_state_dict(state, strict=True, assign=True)
+    except (RuntimeError, ValueError, KeyError, OSError) as exc:
+        raise EvaluationError(
+            repo_id, f"timm failed to load the model: {exc}", reason=FailureReason.LOAD_ERROR
+        ) from exc
+    except SafetensorError as exc:  # truncated, zero bytes, a header that lies
+        raise EvaluationError(
+            repo_id, f"corrupt safetensors weights: {exc}", reason=FailureReason.LOAD_ERROR
+        ) from exc
+    model.eval()
+    return model

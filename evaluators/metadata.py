@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,8 @@ def split_record(module: EvaluationModule, split: EvalSplit) -> DatasetSplitReco
     )
 
 
-def _thumbnail(image: torch.Tensor) -> bytes:
+def thumbnail_png(image: torch.Tensor) -> bytes:
+    """A PNG thumbnail of a uint8 image (C, H, W), ``THUMBNAIL`` pixels on its longer side."""
     from PIL import Image
 
     array = image.permute(1, 2, 0).cpu().numpy()
@@ -151,20 +152,36 @@ def _thumbnail(image: torch.Tensor) -> bytes:
     return buffer.getvalue()
 
 
-def examples(
+def example_ids(
     module: EvaluationModule, split: EvalSplit, per_class: int = EXAMPLES_PER_CLASS
-) -> list[DatasetExampleRecord]:
-    """Up to ``per_class`` examples of every class: text snippets or PNG thumbnails."""
-    out: list[DatasetExampleRecord] = []
+) -> list[int]:
+    """The examples shown for each class: the first ``per_class`` of it, in split order."""
+    out: list[int] = []
     taken = [0] * len(module.dataset.labels)
     for index, class_id in enumerate(split.labels.tolist()):
         if taken[class_id] >= per_class:
             continue
         taken[class_id] += 1
-        out.append(_example(module, split, index))
+        out.append(index)
         if min(taken) >= per_class:
             break
     return out
+
+
+def examples(
+    module: EvaluationModule,
+    split: EvalSplit,
+    per_class: int = EXAMPLES_PER_CLASS,
+    *,
+    made: Mapping[int, bytes] | None = None,
+) -> list[DatasetExampleRecord]:
+    """Up to ``per_class`` examples of every class: text snippets or PNG thumbnails (those in
+    ``made`` were made while the split streamed by; the others are read now)."""
+    made = made or {}
+    return [
+        _example(module, split, index, made.get(index))
+        for index in example_ids(module, split, per_class)
+    ]
 
 
 def error_examples(
@@ -174,8 +191,19 @@ def error_examples(
     return [_example(module, split, index) for index in sorted(set(example_ids))]
 
 
-def _example(module: EvaluationModule, split: EvalSplit, index: int) -> DatasetExampleRecord:
+def _example(
+    module: EvaluationModule, split: EvalSplit, index: int, png: bytes | None = None
+) -> DatasetExampleRecord:
     class_id = int(split.labels[index])
+    if png is not None:
+        return DatasetExampleRecord(
+            dataset_id=split.dataset_id,
+            split=split.split,
+            class_id=class_id,
+            label=module.dataset.labels[class_id],
+            example_id=index,
+            thumbnail_png=png,
+        )
     item = split.inputs[index]
     return DatasetExampleRecord(
         dataset_id=split.dataset_id,
@@ -184,7 +212,7 @@ def _example(module: EvaluationModule, split: EvalSplit, index: int) -> DatasetE
         label=module.dataset.labels[class_id],
         example_id=index,
         text=item[:SNIPPET] if isinstance(item, str) else None,
-        thumbnail_png=None if isinstance(item, str) else _thumbnail(item),
+        thumbnail_png=None if isinstance(item, str) else thumbnail_png(item),
     )
 
 

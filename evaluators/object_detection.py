@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +26,10 @@ from evaluators.config import EvaluationModule, ObjectColumns
 from evaluators.datasets_io import DatasetError, EvalSplit, load_rows
 from evaluators.detection_labels import map_detector_labels
 from evaluators.errors import InsufficientMetadataError
-from evaluators.image_classification import to_tensor
 from evaluators.labels import describe_mapping, normalize
 from evaluators.loading import load_transformers_model
+from evaluators.predictions import Options, autocast
+from evaluators.streaming import CHUNK, Column, spans, stream
 from perturbations import Perturbation
 from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord, RuntimeStats
 
@@ -35,20 +37,29 @@ from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord, Run
 @dataclass(frozen=True)
 class DetectionSplit(EvalSplit):
     """An evaluation split for detection: ``labels`` holds one class id per (non-crowd) object,
-    so ``class_counts`` counts objects; ``targets`` holds the boxes of each image."""
+    so ``class_counts`` counts objects; ``targets`` holds the boxes of each image and ``sizes``
+    its (width, height), read from the image headers (the pixels are read in batches)."""
 
     targets: tuple[GroundTruth, ...] = ()
+    sizes: tuple[tuple[int, int], ...] = ()
 
-    def perturbed(self, inputs: Sequence[Any], perturbation: Perturbation) -> DetectionSplit:
+    def perturbed(self, perturbation: Perturbation, *, seed: int) -> DetectionSplit:
+        variant = super().perturbed(perturbation, seed=seed)
+        assert isinstance(variant, DetectionSplit)
         if not perturbation.moves_boxes:
-            return dataclasses.replace(self, inputs=inputs)
-        moved = []
-        for image, target in zip(self.inputs, self.targets, strict=True):
+            return variant
+        moved, sizes = [], []
+        for (width, height), target in zip(self.sizes, self.targets, strict=True):
             boxes = perturbation.apply_boxes(
-                torch.from_numpy(target.boxes), width=image.shape[-1], height=image.shape[-2]
+                torch.from_numpy(target.boxes), width=width, height=height
             )
             moved.append(dataclasses.replace(target, boxes=boxes.numpy()))
-        return dataclasses.replace(self, inputs=inputs, targets=tuple(moved))
+            # the whole image, moved as a box, gives the variant's size (rotated90 swaps sides)
+            frame = perturbation.apply_boxes(
+                torch.tensor([[0.0, 0.0, width, height]]), width=width, height=height
+            )[0]
+            sizes.append((round(float(frame[2] - frame[0])), round(float(frame[3] - frame[1]))))
+        return dataclasses.replace(variant, targets=tuple(moved), sizes=tuple(sizes))
 
 
 @dataclass(frozen=True)
@@ -64,7 +75,7 @@ class Detector(Protocol):
     repo_id: str
     id2label: dict[int, str]
 
-    def detect(self, images: Sequence[torch.Tensor], *, batch_size: int) -> DetectorOutput: ...
+    def detect(self, images: Sequence[torch.Tensor], options: Options) -> DetectorOutput: ...
 
 
 def _class_names(feature: Any, key: str) -> list[str] | None:
@@ -126,14 +137,37 @@ def load_detection_split(module: EvaluationModule, revision: str) -> DetectionSp
 
     targets = tuple(_target(_objects(v), spec, remap) for v in ds[ref.columns.label])
     counted = [t.labels[~t.is_crowd()] for t in targets]
+    images = Column(ds, ref.columns.input, image=True)
     return DetectionSplit(
         dataset_id=ref.repo,
         revision=revision,
         split=ref.split,
-        inputs=[to_tensor(image) for image in ds[ref.columns.input]],
+        inputs=images,
         labels=np.concatenate(counted) if counted else np.zeros(0, dtype=np.int64),
         targets=targets,
+        sizes=image_sizes(images),
     )
+
+
+def image_sizes(images: Column) -> tuple[tuple[int, int], ...]:
+    """Each image's (width, height) as decoded (EXIF orientation applied), from its header."""
+    sizes = []
+    for lo in range(0, len(images), CHUNK):
+        for value in images.raw(slice(lo, lo + CHUNK)):
+            sizes.append(_header_size(value))
+    return tuple(sizes)
+
+
+def _header_size(value: Any) -> tuple[int, int]:
+    from PIL import Image
+
+    if not isinstance(value, dict):  # already an image
+        return tuple(value.size)
+    source = io.BytesIO(value["bytes"]) if value.get("bytes") is not None else value["path"]
+    with Image.open(source) as image:
+        width, height = image.size
+        orientation = image.getexif().get(Image.ExifTags.Base.Orientation)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 @dataclass
@@ -164,13 +198,13 @@ class TransformersDetector:
         id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
         return cls(repo_id, model, processor, id2label, device)
 
-    def detect(self, images: Sequence[torch.Tensor], *, batch_size: int) -> DetectorOutput:
+    def detect(self, images: Sequence[torch.Tensor], options: Options) -> DetectorOutput:
         accepted = set(inspect.signature(self.model.forward).parameters)
         found: list[Detections] = []
+        parts = spans(len(images), options.batch_size)
         start = time.perf_counter()
-        with torch.inference_mode():
-            for lo in range(0, len(images), batch_size):
-                batch = list(images[lo : lo + batch_size])
+        with torch.inference_mode(), autocast(self.device, options.precision):
+            for batch in stream(images, parts, loading=options.loading):
                 inputs = self.processor(images=batch, return_tensors="pt")
                 inputs = {k: v.to(self.device) for k, v in inputs.items() if k in accepted}
                 outputs = self.model(**inputs)
@@ -201,7 +235,7 @@ def to_dataset_ids(found: Detections, mapping: dict[int, int]) -> Detections:
 
 
 def predict_split(
-    detector: Detector, module: EvaluationModule, split: DetectionSplit
+    detector: Detector, module: EvaluationModule, split: DetectionSplit, options: Options
 ) -> tuple[list[Detections], dict[int, int], float]:
     """(detections in dataset class ids, the label mapping, seconds) of ``detector`` on ``split``.
 
@@ -211,7 +245,7 @@ def predict_split(
     mapping = map_detector_labels(
         detector.repo_id, detector.id2label, module.dataset.labels, aliases=module.label_aliases
     )
-    output = detector.detect(split.inputs, batch_size=module.batch_size)
+    output = detector.detect(split.inputs, options)
     return [to_dataset_ids(found, mapping) for found in output.detections], mapping, output.seconds
 
 
@@ -220,6 +254,7 @@ def detection_record(
     detector: Detector,
     module: EvaluationModule,
     split: DetectionSplit,
+    options: Options,
     *,
     key: dict[str, Any],
     device: str,
@@ -227,7 +262,7 @@ def detection_record(
 ) -> EvaluationRecord:
     """Detect, map labels, and process one split into a stored result (``key``: the task's)."""
     labels = module.dataset.labels
-    detections, mapping, seconds = predict_split(detector, module, split)
+    detections, mapping, seconds = predict_split(detector, module, split, options)
     result = process_detection(
         split.targets, detections, labels, score_threshold=module.score_threshold
     )
@@ -246,7 +281,7 @@ def detection_record(
             per_instance_ms=1000 * seconds / max(n, 1),
             instances_per_s=n / max(seconds, 1e-9),
             device=device,
-            batch_size=module.batch_size,
+            batch_size=options.batch_size,
             versions=versions,
         ),
         label_mapping=describe_mapping(detector.id2label, mapping, labels),
@@ -257,7 +292,7 @@ def detection_examples(
     module: EvaluationModule, split: DetectionSplit, per_class: int = 20
 ) -> list[DatasetExampleRecord]:
     """Up to ``per_class`` images showing each class (an image counts for its first class)."""
-    from evaluators.metadata import _thumbnail
+    from evaluators.metadata import thumbnail_png
 
     labels = module.dataset.labels
     taken = [0] * len(labels)
@@ -274,7 +309,7 @@ def detection_examples(
                 class_id=present[0],
                 label=labels[present[0]],
                 example_id=index,
-                thumbnail_png=_thumbnail(split.inputs[index]),
+                thumbnail_png=thumbnail_png(split.inputs[index]),
             )
         )
     return out

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -46,19 +46,30 @@ def batches(total: int, size: int) -> Iterator[int]:
         total: Number of examples.
         size: Batch size.
     """
+    with tracked(total) as advance:
+        for lo in range(0, total, size):
+            yield lo
+            advance(min(lo + size, total) - lo)
+
+
+@contextmanager
+def tracked(total: int) -> Iterator[Callable[[int], None]]:
+    """Progress over ``total`` examples: call the function it gives with each count done."""
     label = _LABEL.get()
     bar = tqdm(total=total, desc=label, unit="ex", disable=not _interactive(), leave=False, delay=2)
     start = time.perf_counter()
     logged = total >= int(os.environ.get(MIN_ENV) or 1000)
-    next_tenth = 1
+    state = {"done": 0, "next_tenth": 1}
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        done = state["done"] = state["done"] + n
+        if logged and done * 10 >= state["next_tenth"] * total:
+            state["next_tenth"] = done * 10 // total + 1
+            _log(label, done, total, time.perf_counter() - start)
+
     try:
-        for lo in range(0, total, size):
-            yield lo
-            done = min(lo + size, total)
-            bar.update(done - lo)
-            if logged and done * 10 >= next_tenth * total:
-                next_tenth = done * 10 // total + 1
-                _log(label, done, total, time.perf_counter() - start)
+        yield advance
     finally:
         bar.close()
 

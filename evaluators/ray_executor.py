@@ -3,11 +3,20 @@
 The driver (an evalbot worker: it holds the token, the store and the job's lease) plans (steps
 1-3: select, create, filter against the store), then submits steps 4-5 as a Ray task with
 ``num_gpus``/``num_cpus``/``memory`` per job; Ray places it. On the Ray worker the task
-downloads the model's safe files and the datasets anonymously (no token, no database
-credentials ever reach the cluster), evaluates them (in an isolated child process unless
-``isolation.enabled`` is false, or in ``ray.shards_per_job`` parallel shards) and returns the
-:class:`ExecutionReport`. The driver stores it with the store's idempotent upserts and
+downloads the model's safe files and the datasets, evaluates them (in an isolated child process
+unless ``isolation.enabled`` is false, or in ``ray.shards_per_job`` parallel shards) and returns
+the :class:`ExecutionReport`. The driver stores it with the store's idempotent upserts and
 publishes, as with the local executors: MongoDB stays the one record of jobs and results.
+
+Credentials: the write token and the database URI never reach the cluster. The task downloads
+anonymously, or with ``read_token`` (``EVALBOT_HF_READ_TOKEN``): a token whose role the driver
+checked with ``whoami`` to be ``read`` (anything else is refused before a task is submitted),
+so that gated datasets (ImageNet-1k) the token's account was granted can be evaluated. It
+travels in the task's arguments, not in its runtime environment (which Ray shows in its
+dashboard and state API); the task downloads with it and the isolated child still gets no
+token. Before submitting, the driver checks that the task may download each dataset
+(``auth_check`` with the task's token): a gated or private one it may not is a
+:class:`DatasetError` naming the fix, not a model's failure.
 
 Failures:
     typed evaluation errors (unsupported, unknown labels, out of memory...) come back as data
@@ -26,20 +35,24 @@ Example:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
 from huggingface_hub import HfApi
-from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
 from evaluators.config import EvaluationModule
-from evaluators.errors import Cancelled, EvaluationError
+from evaluators.datasets_io import DatasetError
+from evaluators.device import Compute
+from evaluators.errors import READ_TOKEN_ENV, Cancelled, EvaluationError, ReadTokenError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.isolation import ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
@@ -67,6 +80,8 @@ class RemoteSpec:
     timeout_s: float
     shards: int
     cpus: float
+    compute: Compute = field(default_factory=Compute)
+    read_token: str | None = field(default=None, repr=False)  # None: anonymous downloads
 
 
 @dataclass(frozen=True)
@@ -108,11 +123,12 @@ def _executor_for(spec: RemoteSpec) -> _Remote:
     if spec.executor_id in _EXECUTORS:
         _EXECUTORS.move_to_end(spec.executor_id)
         return _EXECUTORS[spec.executor_id]
-    api = HfApi(endpoint=spec.endpoint, token=False)  # anonymous: the token stays with the driver
+    api = HfApi(endpoint=spec.endpoint, token=spec.read_token or False)  # never the write token
     common: dict[str, Any] = {
         "api": api,
         "device": spec.device,
         "max_model_bytes": spec.max_model_bytes,
+        "compute": spec.compute,
     }
     executor: _Remote
     if spec.shards > 1:
@@ -133,6 +149,15 @@ def _executor_for(spec: RemoteSpec) -> _Remote:
     return executor
 
 
+def _within(compute: Compute, *, cpus: float, gpus: float) -> Compute:
+    """``compute`` for a task of ``cpus`` CPUs: unless set, decode workers fit the task's CPUs
+    (all but one beside a GPU, half without), not the whole node's cores."""
+    if compute.decode_workers is not None:
+        return compute
+    workers = max(0, int(cpus) - 1) if gpus else int(cpus) // 2
+    return replace(compute, decode_workers=workers)
+
+
 def evaluate_on_ray_worker(job: RayJob) -> ExecutionReport | ChildFailure | HubError:
     """The Ray task: steps 4-5 of ``job``; a typed failure comes back as data.
 
@@ -141,12 +166,33 @@ def evaluate_on_ray_worker(job: RayJob) -> ExecutionReport | ChildFailure | HubE
     """
     executor = _executor_for(job.spec)
     executor.todo = job.tasks
+    with _implicit_token(job.spec.read_token):
+        try:
+            return executor.evaluate(job.model)
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            return exc
+        except Exception as exc:  # sent back typed, raised again by the driver
+            return as_failure(exc, job.spec.memory_limit)
+
+
+@contextmanager
+def _implicit_token(token: str | None) -> Iterator[None]:
+    """``HF_TOKEN`` of this Ray worker process while one task runs: the read token or none.
+
+    The executors evaluating in this process (isolation off, shards) load datasets with the
+    process's token; the isolated child's environment drops it. Without a read token the task's
+    runtime environment sets ``HF_HUB_DISABLE_IMPLICIT_TOKEN`` as well, so a token the node has
+    of its own is never used.
+    """
+    before = os.environ.pop("HF_TOKEN", None)
+    if token is not None:
+        os.environ["HF_TOKEN"] = token
     try:
-        return executor.evaluate(job.model)
-    except (HfHubHTTPError, httpx2.TransportError) as exc:
-        return exc
-    except Exception as exc:  # sent back typed, raised again by the driver
-        return as_failure(exc, job.spec.memory_limit)
+        yield
+    finally:
+        os.environ.pop("HF_TOKEN", None)
+        if before is not None:
+            os.environ["HF_TOKEN"] = before
 
 
 class RayExecutor:
@@ -162,6 +208,12 @@ class RayExecutor:
             (:mod:`evaluators.sharding`; the model then runs in Ray workers, not a child).
         isolation: evaluate in an offline child process on the Ray worker.
         memory_limit, timeout: the child's limits, as for :class:`IsolatedExecutor`.
+        read_token: the token the Ray tasks download with (``EVALBOT_HF_READ_TOKEN``); its
+            role must be ``read``. None: they download anonymously.
+
+    Raises:
+        ReadTokenError: ``read_token`` is the write token, is refused by the Hub, or its role
+            is not ``read`` (checked before Ray is started or joined).
     """
 
     def __init__(
@@ -181,9 +233,13 @@ class RayExecutor:
         isolation: bool = True,
         memory_limit: int | None = None,
         timeout: float = 1800.0,
+        read_token: str | None = None,
+        compute: Compute | None = None,
     ) -> None:
         import ray
 
+        if read_token is not None:
+            _check_read_token(api, read_token)
         self.planner = Executor(
             modules, api=api, store=store, device="cpu", max_model_bytes=max_model_bytes
         )
@@ -192,6 +248,8 @@ class RayExecutor:
         self.store = store
         self.timeout = timeout
         self.max_retries = max_retries
+        self._read_token = read_token
+        self._readable: set[str] = set()  # datasets the Ray task may download (checked once)
         if not ray.is_initialized():
             ray.init(address=address, log_to_driver=False, include_dashboard=False)
         self._spec = RemoteSpec(
@@ -205,7 +263,12 @@ class RayExecutor:
             timeout_s=timeout,
             shards=shards,
             cpus=cpus,
+            compute=_within(compute or Compute(), cpus=cpus, gpus=gpus),
+            read_token=read_token,
         )
+        env = {"HF_ENDPOINT": api.endpoint}
+        if read_token is None:
+            env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
         self._task = ray.remote(evaluate_on_ray_worker).options(
             name=TASK_NAME,
             num_gpus=gpus,
@@ -213,9 +276,7 @@ class RayExecutor:
             memory=memory,
             max_retries=max_retries,
             retry_exceptions=False,  # a typed evaluation failure is an answer, not a crash
-            runtime_env={
-                "env_vars": {"HF_ENDPOINT": api.endpoint, "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"}
-            },
+            runtime_env={"env_vars": env},
         )
 
     def plan(self, model: ModelRecord) -> tuple[list[EvaluationTask], list[EvaluationTask]]:
@@ -232,13 +293,15 @@ class RayExecutor:
         Raises:
             EvaluationError: typed as locally; ``worker lost`` once Ray's retries are spent,
                 ``timeout`` when the task outlives the isolation timeout.
-            DatasetError: a module YAML does not match its dataset.
+            DatasetError: a module YAML does not match its dataset, or the Ray task may not
+                download it (gated or private to the task's token): the message names the fix.
         """
         import ray
 
         todo, skipped = self.plan(model)
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)
+        self._check_downloadable(todo)
         job = RayJob(self._spec, model, tuple(todo))
         ref = self._task.remote(job)
         try:
@@ -277,6 +340,26 @@ class RayExecutor:
         report.examples = self._unstored(report.examples)
         return report
 
+    def _check_downloadable(self, todo: Sequence[EvaluationTask]) -> None:
+        """Whether the Ray task, with its token, may download each dataset of ``todo``.
+
+        Raises:
+            DatasetError: a gated dataset the task's token has no access to, or a private one
+                it cannot see.
+        """
+        for task in todo:
+            repo, module = task.module.dataset.repo, task.module.id
+            if repo in self._readable:
+                continue
+            try:
+                self.api.auth_check(repo, repo_type="dataset", token=self._read_token or False)
+            except RepositoryNotFoundError as exc:  # GatedRepoError included
+                raise DatasetError(
+                    _not_downloadable(repo, module, exc, read_token=self._read_token is not None),
+                    module=module,
+                ) from exc
+            self._readable.add(repo)
+
     def _unstored(self, examples: list[DatasetExampleRecord]) -> list[DatasetExampleRecord]:
         """The examples of splits the store has none of (the Ray task cannot ask the store)."""
         if self.store is None:
@@ -290,6 +373,52 @@ class RayExecutor:
             if not known[key]:
                 out.append(example)
         return out
+
+
+def _check_read_token(api: HfApi, token: str) -> None:
+    """Refuse ``token`` unless the Hub says its role is ``read``.
+
+    Raises:
+        ReadTokenError: it is the driver's own token, the Hub refuses it, or its role is
+            another (``write``, ``fineGrained``).
+    """
+    fix = (
+        f"create a token with the 'read' role for an account granted access to the gated "
+        f"datasets and set {READ_TOKEN_ENV} to it, or unset {READ_TOKEN_ENV} to download "
+        "anonymously"
+    )
+    if token == api.token:
+        raise ReadTokenError(f"it is HF_TOKEN, the bot's write token, which stays off Ray: {fix}")
+    try:
+        role = api.whoami(token=token)["auth"]["accessToken"]["role"]
+    except HfHubHTTPError as exc:
+        if exc.response.status_code != 401:
+            raise
+        raise ReadTokenError(f"the Hub at {api.endpoint} refuses this token (401): {fix}") from None
+    if role != "read":
+        raise ReadTokenError(
+            f"the token's role is '{role}', and only a 'read' token goes to Ray tasks: {fix}",
+            role=role,
+        )
+
+
+def _not_downloadable(repo: str, module: str, exc: Exception, *, read_token: bool) -> str:
+    problem = (
+        f"{repo} is gated on the Hub"
+        if isinstance(exc, GatedRepoError)
+        else f"{repo} is private on the Hub (or gone)"
+    )
+    then = f"then `evalbot requeue --module {module}`"
+    if read_token:
+        return (
+            f"{problem} and the account of {READ_TOKEN_ENV} may not download it: grant that "
+            f"account access to {repo}, or set {READ_TOKEN_ENV} to a read token of one that "
+            f"has it, {then}"
+        )
+    return (
+        f"{problem} and the Ray tasks download anonymously: set {READ_TOKEN_ENV} to a read "
+        f"token of an account granted access to {repo}, {then}"
+    )
 
 
 def _get(ref: Any, timeout: float, cancel: threading.Event | None) -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ import numpy.typing as npt
 
 from evaluators.executor import Executor
 from evaluators.object_detection import Detector
-from evaluators.predictions import Classifier, Predictions
+from evaluators.predictions import Classifier, Options, Predictions
+from evaluators.streaming import Loading, read
 from evaluators.text_classification import length_order
 from store.types import ModelRecord
 
@@ -54,7 +56,7 @@ def batch_order(inputs: Sequence[Any]) -> npt.NDArray[np.intp]:
 
     A slice of texts already in this order is batched by the classifier in the same order.
     """
-    if inputs and all(isinstance(x, str) for x in inputs):
+    if len(inputs) and isinstance(inputs[0], str):  # a column holds one kind
         return length_order(inputs)
     return np.arange(len(inputs))
 
@@ -72,10 +74,8 @@ def merge_predictions(
     return Predictions(labels=labels, confidences=confidences, seconds=seconds)
 
 
-def _predict_shard(
-    classifier: Classifier, inputs: Sequence[Any], batch_size: int, max_length: int
-) -> Predictions:
-    return classifier.predict(inputs, batch_size=batch_size, max_length=max_length)
+def _predict_shard(classifier: Classifier, inputs: Sequence[Any], options: Options) -> Predictions:
+    return classifier.predict(inputs, options)
 
 
 class ShardedClassifier:
@@ -90,7 +90,9 @@ class ShardedClassifier:
         self.num_cpus = num_cpus
         self._ref: Any = None
 
-    def predict(self, inputs: Sequence[Any], *, batch_size: int, max_length: int) -> Predictions:
+    def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
+        """Shards read in their Ray task, in-process (the shards are the parallelism); the
+        thumbnails asked for are made afterwards by the executor."""
         import ray
 
         start = time.perf_counter()
@@ -98,9 +100,10 @@ class ShardedClassifier:
             self._ref = ray.put(self.inner)  # once per model, shared by every shard and split
         remote = ray.remote(_predict_shard).options(num_cpus=self.num_cpus, max_retries=2)
         order = batch_order(inputs)
+        shard_options = replace(options, loading=Loading(workers=0), thumbnails=frozenset())
         futures = [
-            remote.remote(self._ref, [inputs[i] for i in order[a:b]], batch_size, max_length)
-            for a, b in shard_bounds(len(inputs), self.shards, batch_size)
+            remote.remote(self._ref, read(inputs, order[a:b]), shard_options)
+            for a, b in shard_bounds(len(inputs), self.shards, options.batch_size)
             if b > a
         ]
         parts = ray.get(futures)

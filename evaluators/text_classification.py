@@ -15,16 +15,19 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from evaluators.errors import InsufficientMetadataError
 from evaluators.labels import model_labels
 from evaluators.loading import load_config, load_transformers_model
-from evaluators.predictions import Predictions
-from evaluators.progress import batches
+from evaluators.predictions import Options, Predictions, autocast
+from evaluators.streaming import Loading, spans, stream
 
+_IN_PROCESS = Loading(workers=0)  # reading texts costs little next to the model
 VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
 
 
 def length_order(texts: Sequence[str]) -> npt.NDArray[np.intp]:
     """The order in which :meth:`TextClassifier.predict` batches texts: by length (stable), so
     a batch holds texts of similar length (less padding). Sharding cuts along it."""
-    return np.argsort([len(t) for t in texts], kind="stable")
+    return np.argsort(
+        np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable"
+    )
 
 
 @dataclass
@@ -76,33 +79,36 @@ class TextClassifier:
         )
 
     @torch.inference_mode()
-    def predict(
-        self, texts: Sequence[str], *, batch_size: int, max_length: int = 128
-    ) -> Predictions:
-        """Predict every text. Batches are formed from texts of similar length (less padding)."""
+    def predict(self, texts: Sequence[str], options: Options) -> Predictions:
+        """Predict every text. Batches are formed from texts of similar length (less padding);
+        texts are read (and perturbed) batch by batch."""
         order = length_order(texts)
         labels = np.empty(len(texts), dtype=np.int64)
         confidences = np.empty(len(texts), dtype=np.float32)
         tokenizer = self.tokenizer
         # never more tokens than the model has positions (a module's max_length may exceed them)
+        max_length = options.max_length
         positions = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
         if isinstance(positions, int) and positions > 0:
             max_length = min(max_length, positions)
+        parts = spans(len(texts), options.batch_size, order)
         start = time.perf_counter()
-        for lo in batches(len(texts), batch_size):
-            idx = order[lo : lo + batch_size]
-            batch = tokenizer(  # type: ignore[operator]
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(self.device)
-            logits = self.model(**batch).logits.float()
-            probs = torch.softmax(logits, dim=-1)
-            conf, pred = probs.max(dim=-1)
-            labels[idx] = pred.cpu().numpy()
-            confidences[idx] = conf.cpu().numpy()
+        with autocast(self.device, options.precision):
+            for idx, batch_texts in zip(
+                parts, stream(texts, parts, loading=_IN_PROCESS), strict=True
+            ):
+                batch = tokenizer(  # type: ignore[operator]
+                    batch_texts,
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                ).to(self.device)
+                logits = self.model(**batch).logits.float()
+                probs = torch.softmax(logits, dim=-1)
+                conf, pred = probs.max(dim=-1)
+                labels[idx] = pred.cpu().numpy()
+                confidences[idx] = conf.cpu().numpy()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         return Predictions(

@@ -1,18 +1,17 @@
-"""Perturbed variants of an evaluation split, made once and reused by later models.
+"""Perturbed variants of an evaluation split: the seed every variant is drawn with, and a whole
+list perturbed at once (the reference the streamed variants of :mod:`evaluators.streaming` equal).
 
-The cache key is (dataset, revision, split, limit, variant id): the variant id names the
-perturbation and all its parameters, so a changed parameter is another variant.
+The executor never perturbs a whole split: it reads a :class:`~evaluators.streaming.Perturbed`
+view batch by batch. :func:`perturb` is for lists already in memory (benchmarks, tests, tools).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from evaluators.datasets_io import EvalSplit
 from perturbations import Perturbation
 
 SEED = 0  # every variant is drawn with this seed; stored in the Variant's method
@@ -31,32 +30,3 @@ def perturb(inputs: Sequence[Any], perturbation: Perturbation, *, seed: int = SE
             out.extend(perturbation.apply_images(batch, seed=seed, start=lo).unbind(0))
         return out
     return [perturbation.apply_image(image, seed=seed, index=i) for i, image in enumerate(inputs)]
-
-
-class VariantCache:
-    """An LRU of perturbed splits (default: 8 variants held)."""
-
-    def __init__(self, capacity: int = 8) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str, str, int, str], EvalSplit] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, split: EvalSplit, perturbation: Perturbation) -> EvalSplit:
-        key = (
-            split.dataset_id,
-            split.revision,
-            split.split,
-            len(split.inputs),
-            perturbation.variant_id,
-        )
-        if key in self._items:
-            self.hits += 1
-            self._items.move_to_end(key)
-            return self._items[key]
-        self.misses += 1
-        variant = split.perturbed(perturb(split.inputs, perturbation), perturbation)
-        self._items[key] = variant
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-        return variant

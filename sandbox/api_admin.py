@@ -3,9 +3,16 @@
 - `GET /_sandbox/health` → `{"ok": true, "data_dir": "/absolute/data/dir"}`
 - `POST /_sandbox/faults` `{status, count?, seconds?, path_prefix?, method?, retry_after?}` (see
   `sandbox.faults`); `GET` lists the live faults, `DELETE` disarms them
-- `GET /_sandbox/log` → `[{method, path, query, status}]`; `DELETE` clears it
-- `POST /_sandbox/repos/{type}/{namespace}/{name}` `{gated, disabled, private,
-  discussions_disabled, security_issues, downloads, likes}` (any subset) → the repo's settings
+- `GET /_sandbox/log` → `[{method, path, query, status, user, role}]` (who asked, and the
+  role of the token: `read` or `write`; None when anonymous); `DELETE` clears it
+- `POST /_sandbox/repos/{type}/{namespace}/{name}` `{gated, granted, disabled, private,
+  discussions_disabled, security_issues, downloads, likes}` (any subset) → the repo's settings.
+  `granted`: the users given access to the repo while it is gated (replaces the list), as an
+  owner's approval of an access request does on the Hub
+- `POST /_sandbox/repos/{type}/{namespace}/{name}/mirror` `{revision, branch?}` → `{id, branch,
+  commit}`: the branch (default `main`) then ends at a commit with the id `revision` holding its
+  files, a stand-in for that revision of the real repo (`Storage.mirror`; `sandbox.seed` mirrors
+  the dataset revisions the shipped evaluation modules pin)
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from sandbox import errors
 from sandbox.faults import parse_fault
 from sandbox.routing import REPO, Ctx, json_response, route
 from sandbox.storage import REPO_TYPES, Repo
+from sandbox.users import user_names
 
 
 async def health(ctx: Ctx) -> Response:
@@ -44,6 +52,7 @@ def _settings(repo: Repo) -> dict[str, Any]:
         "id": repo.id,
         "type": repo.type,
         "gated": repo.gated,
+        "granted": repo.granted,
         "disabled": repo.disabled,
         "private": repo.private,
         "discussions_disabled": repo.discussions_disabled,
@@ -51,6 +60,15 @@ def _settings(repo: Repo) -> dict[str, Any]:
         "downloads": repo.downloads,
         "likes": repo.likes,
     }
+
+
+def _granted(value: Any) -> list[str]:
+    known = user_names()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise errors.bad_request("granted must be a list of user names")
+    if unknown := [name for name in value if name not in known]:
+        raise errors.bad_request(f"granted: unknown users {unknown}; the users are {known}")
+    return list(dict.fromkeys(value))
 
 
 def _issues(value: Any) -> list[dict[str, Any]]:
@@ -70,11 +88,13 @@ async def repo_settings(ctx: Ctx) -> Response:
     if repo is None:
         raise errors.repo_not_found()
     body = await ctx.json_object()
+    granted = _granted(body["granted"]) if "granted" in body else repo.granted
     with ctx.hub.storage.lock:
         if "gated" in body:
             if body["gated"] not in ("auto", "manual", False):
                 raise errors.bad_request("gated must be 'auto', 'manual' or false")
             repo.gated = body["gated"]
+        repo.granted = granted
         for key in ("disabled", "private", "discussions_disabled"):
             if key in body:
                 setattr(repo, key, bool(body[key]))
@@ -87,9 +107,23 @@ async def repo_settings(ctx: Ctx) -> Response:
     return json_response(_settings(repo))
 
 
+async def mirror(ctx: Ctx) -> Response:
+    repo_type = ctx.params["kind"].removesuffix("s")
+    repo = ctx.hub.storage.get_repo(repo_type, ctx.repo_id) if repo_type in REPO_TYPES else None
+    if repo is None:
+        raise errors.repo_not_found()
+    body = await ctx.json_object()
+    revision, branch = body.get("revision"), body.get("branch", "main")
+    if not isinstance(revision, str) or not isinstance(branch, str):
+        raise errors.bad_request("revision (a full commit sha) and branch must be strings")
+    commit = ctx.hub.storage.mirror(repo, branch, revision, author="sandbox")
+    return json_response({"id": repo.id, "branch": branch, "commit": commit.id})
+
+
 ROUTES = [
     route("GET", "/_sandbox/health", health, public=True),
     route("GET POST DELETE", "/_sandbox/faults", faults, public=True),
     route("GET DELETE", "/_sandbox/log", log, public=True),
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}", repo_settings, public=True),
+    route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/mirror", mirror, public=True),
 ]

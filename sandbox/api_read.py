@@ -1,4 +1,4 @@
-"""Read endpoints: repo info, listings, trees, paths-info, file downloads, whoami."""
+"""Read endpoints: repo info, listings, trees, paths-info, file downloads, auth-check, whoami."""
 
 from __future__ import annotations
 
@@ -159,8 +159,7 @@ async def resolve(ctx: Ctx) -> Response:
     if "ns" not in ctx.params:
         raise errors.repo_not_found()
     repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, ctx.user)
-    if repo.gated and not ctx.hub.can_write(repo, ctx.user):
-        raise errors.gated(repo.id, authenticated=ctx.user is not None)
+    ctx.hub.require_files(repo, ctx.user)
     commit = ctx.hub.revision(repo, ctx.params["rev"])
     path = ctx.params["path"]
     ref = commit.tree.get(path)
@@ -217,6 +216,14 @@ async def refs(ctx: Ctx) -> Response:
     return json_response(data)
 
 
+async def auth_check(ctx: Ctx) -> Response:
+    """`GET /api/{type}s/{repo}/auth-check`: 200 when the caller may download the repo's files
+    (`HfApi.auth_check`); 404 RepoNotFound, or 401/403 GatedRepo, when not."""
+    repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, ctx.user)
+    ctx.hub.require_files(repo, ctx.user)
+    return json_response({})
+
+
 async def whoami(ctx: Ctx) -> Response:
     """`GET /api/whoami-v2`."""
     user = ctx.hub.require_user(ctx.user)
@@ -231,9 +238,10 @@ ROUTES = [
     route("GET", f"/api/{TYPE}/{REPO}", repo_info),
     route("GET", f"/api/{TYPE}/{REPO}/revision/(?P<rev>.+)", repo_info),
     route("GET", f"/api/{TYPE}/{REPO}/tree/{REV}(?:/(?P<path>.*))?", tree),
-    route("POST", f"/api/{TYPE}/{REPO}/paths-info/{REV}", paths_info),
+    route("POST", f"/api/{TYPE}/{REPO}/paths-info/{REV}", paths_info, write=False),
     route("GET", f"/api/{TYPE}/{REPO}/commits/{REV}", commits),
     route("GET", f"/api/{TYPE}/{REPO}/refs", refs),
+    route("GET", f"/api/{TYPE}/{REPO}/auth-check", auth_check),
     route("GET", f"{_RESOLVE_PREFIX}{REPO}/resolve/{REV}/(?P<path>.+)", resolve),
     route("GET", f"{_RESOLVE_PREFIX}(?P<name>[^/]+)/resolve/{REV}/(?P<path>.+)", resolve),
 ]

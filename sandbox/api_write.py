@@ -348,7 +348,7 @@ ROUTES = [
     route("POST", "/api/repos/create", create_repo),
     route("DELETE", "/api/repos/delete", delete_repo),
     route("POST", "/api/repos/move", move_repo),
-    route("POST", "/api/validate-yaml", validate_yaml),
+    route("POST", "/api/validate-yaml", validate_yaml, write=False),
     route("PUT", f"/api/{TYPE}/{REPO}/settings", update_settings),
     route("POST", f"/api/{TYPE}/{REPO}/preupload/{REV}", preupload),
     route("POST", f"/api/{TYPE}/{REPO}/commit/{REV}", commit),

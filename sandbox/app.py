@@ -24,6 +24,7 @@ from sandbox.routing import (
     moved_location,
     redirect_response,
 )
+from sandbox.users import READ, User
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +49,15 @@ def create_app(data_dir: Path, *, page_size: int | None = None) -> Starlette:
         raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?")[0]
         path = request.url.path
         found: routing.Route | None = None
+        user: User | None = None
         try:
             if (fault := hub.faults.take(method, path)) is not None:
                 raise fault
             found, params = match(_ROUTES, method, raw_path or path)
-            user = (
-                None
-                if found.public
-                else hub.users.authenticate(request.headers.get("authorization"))
-            )
+            if not found.public:
+                user = hub.users.authenticate(request.headers.get("authorization"))
+            if found.write and user is not None and user.role == READ:
+                raise errors.read_only_token()
             response = await found.handler(Ctx(request, hub, user, params))
             if method == "HEAD" and not isinstance(response, FileResponse):
                 headers = {k: v for k, v in response.headers.items() if k != "content-length"}
@@ -74,7 +75,7 @@ def create_app(data_dir: Path, *, page_size: int | None = None) -> Starlette:
         except Exception:
             logger.exception("sandbox failed on %s %s", method, path)
             response = error_response(errors.HubError(500, "Internal Error"), head=method == "HEAD")
-        hub.log.record(method, path, request.url.query, response.status_code)
+        hub.log.record(method, path, request.url.query, response.status_code, user)
         return response
 
     app = Starlette(routes=[Route("/{rest:path}", dispatch, methods=_METHODS)])

@@ -79,18 +79,25 @@ def entry_not_found(path: str, commit: str | None = None) -> HubError:
     return HubError(404, f"Entry not found: {path}", code="EntryNotFound", headers=headers)
 
 
-def gated(repo_id: str, *, authenticated: bool) -> HubError:
+def gated(repo_id: str, *, authenticated: bool, repo_type: str = "model") -> HubError:
     if authenticated:
         message = (
-            f"Access to model {repo_id} is restricted and you are not in the authorized list. "
-            f"Visit the repo page to ask for access."
+            f"Access to {repo_type} {repo_id} is restricted and you are not in the authorized "
+            "list. Visit the repo page to ask for access."
         )
         return HubError(403, message, code="GatedRepo")
     message = (
-        f"Access to model {repo_id} is restricted. You must have access to it and be "
+        f"Access to {repo_type} {repo_id} is restricted. You must have access to it and be "
         "authenticated to access it. Please log in."
     )
     return HubError(401, message, code="GatedRepo")
+
+
+def read_only_token() -> HubError:
+    return HubError(
+        403,
+        "This token has the 'read' role and cannot write: use a token with the 'write' role",
+    )
 
 
 def disabled() -> HubError:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox import errors
+from sandbox.users import User
 
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 _LOG_LIMIT = 50_000
@@ -143,17 +144,22 @@ class Faults:
 
 
 class RequestLog:
-    """Every non-admin request served: method, path, query string and status."""
+    """Every non-admin request served: method, path, query string, status, and who asked
+    (`user` and the token's `role`, both None for an anonymous request; never the token)."""
 
     def __init__(self) -> None:
         self._entries: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def record(self, method: str, path: str, query: str, status: int) -> None:
+    def record(
+        self, method: str, path: str, query: str, status: int, user: User | None = None
+    ) -> None:
         if path.startswith("/_sandbox"):
             return
+        entry = {"method": method, "path": path, "query": query, "status": status}
+        entry.update(user=user and user.name, role=user and user.role)
         with self._lock:
-            self._entries.append({"method": method, "path": path, "query": query, "status": status})
+            self._entries.append(entry)
             del self._entries[:-_LOG_LIMIT]
 
     def entries(self) -> list[dict[str, Any]]:

@@ -56,6 +56,18 @@ class Hub:
     def can_write(self, repo: Repo, user: User | None) -> bool:
         return self.users.can_write(user, repo.namespace)
 
+    def require_files(self, repo: Repo, user: User | None) -> None:
+        """Refuse the files of a gated repo to all but its owners and the users granted access
+        (any token role). Its info and file listings stay public, as on the Hub.
+
+        Raises:
+            HubError: 401 GatedRepo (anonymous) or 403 GatedRepo.
+        """
+        if not repo.gated or self.can_write(repo, user):
+            return
+        if user is None or user.name not in repo.granted:
+            raise errors.gated(repo.id, authenticated=user is not None, repo_type=repo.type)
+
     def readable_repo(self, repo_type: str, repo_id: str, user: User | None) -> Repo:
         """The repo if `user` may see it.
 

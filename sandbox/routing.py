@@ -76,11 +76,20 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     public: bool = False  # admin routes: no authentication at all
+    write: bool = False  # refused (403) to read tokens
 
 
-def route(methods: str, pattern: str, handler: Handler, *, public: bool = False) -> Route:
-    """A route for space-separated `methods` and a regex over the raw path (anchored)."""
-    return Route(frozenset(methods.split()), re.compile(f"^{pattern}$"), handler, public)
+def route(
+    methods: str, pattern: str, handler: Handler, *, public: bool = False, write: bool | None = None
+) -> Route:
+    """A route for space-separated `methods` and a regex over the raw path (anchored).
+
+    `write`: whether it changes anything, so that read tokens are refused; by default any
+    method but GET does (pass False for a POST that only reads, such as paths-info).
+    """
+    verbs = frozenset(methods.split())
+    changes = bool(verbs - {"GET"}) if write is None else write
+    return Route(verbs, re.compile(f"^{pattern}$"), handler, public, changes)
 
 
 def match(routes: list[Route], method: str, raw_path: str) -> tuple[Route, dict[str, str]]:

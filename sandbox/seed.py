@@ -13,8 +13,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import httpx2
+import yaml
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils import hf_raise_for_status
 from huggingface_hub.utils.sha import git_hash
 
 from sandbox.benchmarks import benchmark_files
@@ -22,10 +25,16 @@ from sandbox.errors import DataDirInUse
 from sandbox.users import load_tokens
 from sandbox.world import World, build_world
 
+# The shipped evaluation modules: seeded datasets they pin are mirrored at that revision.
+TASKS_DIR = Path(__file__).resolve().parents[1] / "config" / "tasks"
+
 
 def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
     """Creates every dataset and model repo of `world` and uploads its files, then the Hub
     Benchmark datasets made from them (`sandbox.benchmarks`: `mteb/mnist` and its `eval.yaml`).
+    A dataset that a shipped evaluation module pins (`pinned_revisions`) then has its `main` end
+    at exactly that commit sha, a stand-in for the real revision (`Storage.mirror`), so the
+    module evaluates here as it does on the Hub.
 
     Idempotent: a repo whose files already match (git blob id, or LFS sha256) gets no commit.
     Repos may be created in any namespace that is not another user's (`dair-ai/emotion`,
@@ -68,8 +77,38 @@ def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
                 commit_message=f"Upload {repo_id} (evalbot demo world benchmark)",
             )
     datasets = [repo_id for repo_type, repo_id, _ in repos if repo_type == "dataset"]
+    pins = pinned_revisions()
+    for repo_id in [*datasets, *benchmarks]:
+        if repo_id in pins:
+            _mirror(endpoint, repo_id, pins[repo_id])
     models = [repo_id for repo_type, repo_id, _ in repos if repo_type == "model"]
     return [*datasets, *benchmarks, *models]
+
+
+def pinned_revisions() -> dict[str, str]:
+    """The dataset revision each shipped evaluation module pins: `{dataset repo: commit sha}`.
+
+    Read from the module files (their `dataset.repo` and `dataset.revision`) under
+    `config/tasks/`; templates (`_*`) name no dataset.
+
+    Raises:
+        ValueError: two modules pin one dataset at two revisions.
+    """
+    pins: dict[str, str] = {}
+    for path in sorted(TASKS_DIR.glob("*/*.yaml")):
+        if path.name.startswith("_") or path.parent.name.startswith("_"):
+            continue
+        dataset = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("dataset") or {}
+        repo_id, revision = dataset.get("repo"), dataset.get("revision")
+        if repo_id and revision and pins.setdefault(repo_id, revision) != revision:
+            raise ValueError(f"{path}: {repo_id} is pinned at {pins[repo_id]} elsewhere")
+    return pins
+
+
+def _mirror(endpoint: str, repo_id: str, revision: str) -> None:
+    """Make the dataset's main end at `revision` (see `Storage.mirror`)."""
+    url = f"{endpoint}/_sandbox/repos/dataset/{repo_id}/mirror"
+    hf_raise_for_status(httpx2.post(url, json={"revision": revision}, timeout=30))
 
 
 def _up_to_date(api: HfApi, repo_id: str, repo_type: str, files: dict[str, bytes | Path]) -> bool:

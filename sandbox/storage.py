@@ -17,11 +17,13 @@ Example:
     >>> store = Storage(Path("/tmp/hub"))
     >>> repo = store.create_repo("model", "demo/tiny", author="demo")
     >>> store.commit_to_branch(repo, "main", [AddFile("README.md", b"hi")], title="Add card", author="demo")
+    >>> store.mirror(repo, "main", "cf6afcbae72cc3bb1fc07a9480fe0d8e0b615fcd", author="sandbox")
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import shutil
 import threading
@@ -34,6 +36,7 @@ from sandbox import errors, lfs
 from sandbox.jsonfile import now_iso, read_json, write_bytes, write_json
 
 REPO_TYPES = ("model", "dataset", "space")
+COMMIT_ID = re.compile(r"[0-9a-f]{40}")
 
 DEFAULT_GITATTRIBUTES = "".join(
     f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
@@ -165,6 +168,7 @@ class Repo:
     created_at: str
     private: bool = False
     gated: str | bool = False
+    granted: list[str] = field(default_factory=list)  # users given access to a gated repo
     disabled: bool = False
     discussions_disabled: bool = False
     security_issues: list[dict[str, Any]] = field(default_factory=list)
@@ -362,9 +366,21 @@ class Storage:
         author: str,
         message: str = "",
         extra_parents: Sequence[str] = (),
+        commit_id: str | None = None,
     ) -> Commit:
-        """Write a commit on top of `parent` (refs are not moved: see `set_ref`)."""
+        """Write a commit on top of `parent` (refs are not moved: see `set_ref`).
+
+        `commit_id`: the id the commit gets instead of a random one, to stand in for a revision
+        of a real Hub repo (a dataset revision that evaluation modules pin); see `mirror`. Ids
+        are unique across the sandbox's repos.
+
+        Raises:
+            HubError: 400 when `commit_id` is not a full commit sha, 409 when a commit already
+                has it.
+        """
         with self.lock:
+            if commit_id is not None:
+                self._check_new_id(repo, commit_id)
             base = self.get_commit(repo, parent) if parent else None
             tree = dict(base.tree) if base else {}
             for operation in operations:
@@ -374,7 +390,7 @@ class Storage:
             parents = [p for p in (parent, *extra_parents) if p]
             seed = f"{parents}{sorted(tree.items())}{title}{message}{author}{date}{secrets.token_hex(8)}"
             commit = Commit(
-                id=hashlib.sha1(seed.encode()).hexdigest(),
+                id=commit_id or hashlib.sha1(seed.encode()).hexdigest(),
                 parents=parents,
                 title=title,
                 message=message,
@@ -384,6 +400,48 @@ class Storage:
             )
             write_json(self.repo_dir(repo) / "commits" / f"{commit.id}.json", commit.to_json())
             self._commits[commit.id] = commit
+            return commit
+
+    def _check_new_id(self, repo: Repo, commit_id: str) -> None:
+        if not COMMIT_ID.fullmatch(commit_id):
+            raise errors.bad_request(
+                f"Not a full commit sha (40 lowercase hex digits): {commit_id!r}"
+            )
+        if self.get_commit(repo, commit_id) is not None:
+            raise errors.HubError(
+                409,
+                f"the sandbox already has a commit {commit_id} (commit ids are unique across its "
+                "repos); one id names one commit, so a revision changed since it was mirrored "
+                "needs a fresh data dir",
+            )
+
+    def mirror(self, repo: Repo, branch: str, commit_id: str, *, author: str) -> Commit:
+        """Make `branch` end at a commit with id `commit_id` that holds the branch's files: the
+        sandbox's stand-in for that revision of the real Hub repo (its own ids are random).
+
+        A commit on top of the branch's head that changes nothing; nothing happens when the
+        branch already ends at `commit_id`.
+
+        Raises:
+            HubError: 404 when there is no such branch; 400 or 409 as `commit` raises them.
+        """
+        with self.lock:
+            head = repo.refs.get(branch)
+            if head is None:
+                raise errors.revision_not_found(branch)
+            if head == commit_id:
+                commit = self.get_commit(repo, head)
+                assert commit is not None
+                return commit
+            commit = self.commit(
+                repo,
+                parent=head,
+                operations=[],
+                title=f"Mirror revision {commit_id}",
+                author=author,
+                commit_id=commit_id,
+            )
+            self.set_ref(repo, branch, commit.id)
             return commit
 
     def _mark_lfs(self, tree: dict[str, FileRef], operations: Sequence[Operation]) -> None:

@@ -7,7 +7,11 @@ Two users exist in every data dir:
 - `evalbot` is the bot: it writes only `evalbot/*`, and elsewhere it may only open pull requests
   and comment on, retitle or close its own discussions.
 
-Tokens are random (`hf_` prefix) and written once to `<data-dir>/tokens.json`.
+Each user has two tokens, as on the Hub: `<user>` in `<data-dir>/tokens.json` is its "write"
+token, `<user>:read` its "read" token. A read token reads what its user may read and is refused
+(403) on every write endpoint; `whoami` names the role (`auth.accessToken.role`). Tokens are
+random (`hf_` prefix) and written once; a data dir made before read tokens existed gets them on
+its next start.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sandbox import errors
@@ -23,40 +27,56 @@ from sandbox.jsonfile import write_json
 
 DEMO = "demo"
 BOT = "evalbot"
+READ, WRITE = "read", "write"  # token roles
+READ_SUFFIX = ":read"  # `tokens.json` names a user's read token `<user>:read`
 
 
 @dataclass(frozen=True)
 class User:
-    """An account of the sandbox."""
+    """An account of the sandbox, as the token of a request presents it.
+
+    `role` is the token's: `read` tokens read what the account may read and write nothing.
+    """
 
     name: str
     org_member: bool
+    role: str = WRITE
 
 
 _USERS = {DEMO: User(DEMO, org_member=True), BOT: User(BOT, org_member=False)}
 
 
+def user_names() -> list[str]:
+    return list(_USERS)
+
+
 def load_tokens(data_dir: Path) -> dict[str, str]:
-    """Read `tokens.json`, creating it with fresh tokens on the first start of a data dir.
+    """Read `tokens.json`, creating the tokens it lacks (all of them on the first start).
 
     Example:
-        >>> load_tokens(Path("/tmp/hub"))["evalbot"][:3]
-        'hf_'
+        >>> tokens = load_tokens(Path("/tmp/hub"))
+        >>> tokens["evalbot"][:3], tokens["evalbot:read"][:3]
+        ('hf_', 'hf_')
     """
     path = data_dir / "tokens.json"
-    if path.exists():
-        tokens: dict[str, str] = json.loads(path.read_text())
-        return tokens
-    tokens = {name: "hf_" + secrets.token_urlsafe(24).replace("-", "x") for name in _USERS}
-    write_json(path, tokens)
+    tokens: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    names = [*_USERS, *(name + READ_SUFFIX for name in _USERS)]
+    if missing := [name for name in names if name not in tokens]:
+        for name in missing:
+            tokens[name] = "hf_" + secrets.token_urlsafe(24).replace("-", "x")
+        write_json(path, tokens)
     return tokens
 
 
 class Users:
-    """Maps tokens to users and answers permission questions."""
+    """Maps tokens to users (with the token's role) and answers permission questions."""
 
     def __init__(self, tokens: dict[str, str]) -> None:
-        self._by_token = {token: _USERS[name] for name, token in tokens.items() if name in _USERS}
+        self._by_token: dict[str, User] = {}
+        for key, token in tokens.items():
+            name, read = key.removesuffix(READ_SUFFIX), key.endswith(READ_SUFFIX)
+            if name in _USERS:
+                self._by_token[token] = replace(_USERS[name], role=READ if read else WRITE)
 
     def authenticate(self, authorization: str | None) -> User | None:
         """The user behind an `authorization: Bearer <token>` header; None when anonymous.
@@ -80,7 +100,8 @@ class Users:
 
     @staticmethod
     def can_write(user: User | None, namespace: str) -> bool:
-        """Whether `user` may create repos in, and commit to the branches of, `namespace`."""
+        """Whether `user`'s account may create repos in, and commit to the branches of,
+        `namespace` (a read token is refused on every write endpoint before this is asked)."""
         if user is None:
             return False
         if namespace == user.name:
@@ -113,7 +134,7 @@ def whoami(user: User, orgs: list[str]) -> dict[str, object]:
         ],
         "auth": {
             "type": "access_token",
-            "accessToken": {"displayName": f"{user.name}-sandbox", "role": "write"},
+            "accessToken": {"displayName": f"{user.name}-sandbox-{user.role}", "role": user.role},
         },
     }
 

@@ -84,7 +84,6 @@ def test_the_pr_adds_an_eval_results_entry_without_tokens(
         trained_on=[config.tag],
         limit=24,
         perturbations=[],
-        dataset={"revision": None},  # the sandbox's copy has its own commits
     )
     repo_id = f"{config.tag}/bench-digits"
     demo_api.create_repo(repo_id)
@@ -112,7 +111,8 @@ def test_the_pr_adds_an_eval_results_entry_without_tokens(
     space_url = config.load().settings.space_url
     assert (entry.dataset_id, entry.task_id) == ("mteb/mnist", "MNIST")
     assert entry.value == round(ours.metrics["accuracy"] * 100, 2)
-    assert entry.dataset_revision == ours.dataset_revision
+    pin = yaml.safe_load((ROOT / "config" / MODULE).read_text())["dataset"]["revision"]
+    assert entry.dataset_revision == ours.dataset_revision == pin  # the sandbox mirrors the pin
     assert entry.source_url == f"{space_url}/?view=model&model={repo_id}"
     assert entry.notes == "evalbot, original test split"
     assert entry.verify_token is None and "verifyToken" not in text

@@ -8,7 +8,7 @@ import torch
 
 from evaluators.coco import GroundTruth
 from evaluators.object_detection import DetectionSplit
-from evaluators.variants import VariantCache, perturb
+from evaluators.variants import SEED, perturb
 from perturbations import get
 
 BOXES = [[[3, 5, 17, 12], [20, 0, 40, 30]], [], [[0, 0, 40, 1]]]
@@ -25,7 +25,9 @@ def split() -> DetectionSplit:
         images.append(image)
         targets.append(GroundTruth.of(np.array(boxes, dtype=float), [0] * len(boxes)))
     labels = np.zeros(sum(len(b) for b in BOXES), dtype=np.int64)
-    return DetectionSplit("d", "r", "val", images, labels, tuple(targets))
+    return DetectionSplit(
+        "d", "r", "val", images, labels, targets=tuple(targets), sizes=((40, 30),) * len(images)
+    )
 
 
 def pixels_of(image: torch.Tensor, box: np.ndarray, value: int) -> bool:
@@ -39,7 +41,7 @@ def pixels_of(image: torch.Tensor, box: np.ndarray, value: int) -> bool:
 @pytest.mark.parametrize("name", ["flipped", "mirrored", "rotated90"])
 def test_geometric_variants_move_the_boxes_with_the_pixels(name: str) -> None:
     clean = split()
-    variant = VariantCache().get(clean, get(name))
+    variant = clean.perturbed(get(name), seed=SEED)
     assert isinstance(variant, DetectionSplit)
     for image, target in zip(variant.inputs, variant.targets, strict=True):
         for box, value in zip(target.boxes, (255, 128), strict=False):
@@ -47,12 +49,17 @@ def test_geometric_variants_move_the_boxes_with_the_pixels(name: str) -> None:
     if name == "rotated90":
         assert variant.inputs[0].shape == (3, 40, 30)
     assert [len(t.labels) for t in variant.targets] == [2, 0, 1]
+    assert variant.sizes == tuple((image.shape[-1], image.shape[-2]) for image in variant.inputs)
+    # read lazily, item by item or in one batch: the same pixels as a whole perturbed copy
+    whole = perturb(clean.inputs, get(name))
+    assert all(torch.equal(a, b) for a, b in zip(variant.inputs[0:3], whole, strict=True))
+    assert all(torch.equal(variant.inputs[i], whole[i]) for i in range(3))
 
 
 @pytest.mark.parametrize("name", ["greyscale", "inverted", "gaussian_noise"])
 def test_colour_variants_keep_the_boxes(name: str) -> None:
     clean = split()
-    variant = VariantCache().get(clean, get(name))
+    variant = clean.perturbed(get(name), seed=SEED)
     assert isinstance(variant, DetectionSplit)
     for before, after in zip(clean.targets, variant.targets, strict=True):
         assert np.array_equal(before.boxes, after.boxes)
@@ -65,8 +72,9 @@ def test_boxes_round_trip(name: str, times: int) -> None:
     current = clean
     perturbation = get(name)
     for _ in range(times):
-        current = current.perturbed(perturb(current.inputs, perturbation), perturbation)
+        current = current.perturbed(perturbation, seed=SEED)
     for before, after in zip(clean.targets, current.targets, strict=True):
         assert np.array_equal(before.boxes, after.boxes)
+    assert current.sizes == clean.sizes
     for before, after in zip(clean.inputs, current.inputs, strict=True):
         assert torch.equal(before, after)

@@ -14,6 +14,7 @@ import torch
 from evaluators.coco import GroundTruth, process_detection
 from evaluators.detection_labels import COCO_LABELS, coco91_id2label, map_detector_labels
 from evaluators.object_detection import TransformersDetector, to_dataset_ids
+from evaluators.predictions import Options
 
 
 def rt_detr(folder: Path) -> None:
@@ -90,7 +91,7 @@ def test_detector_family(build: Callable[[Path], None], boxes: int, tmp_path: Pa
     mapping = map_detector_labels("org/tiny", detector.id2label, COCO_LABELS)
     assert sorted(mapping.values()) == list(range(80))
     images = [torch.randint(0, 256, (3, 96, 80 + 8 * i), dtype=torch.uint8) for i in range(5)]
-    output = detector.detect(images, batch_size=2)  # ragged sizes, batches of two
+    output = detector.detect(images, Options(batch_size=2))  # ragged sizes, batches of two
     assert [len(found.labels) for found in output.detections] == [boxes] * 5
     for image, found in zip(images, output.detections, strict=True):
         assert ((found.scores >= 0) & (found.scores <= 1)).all()

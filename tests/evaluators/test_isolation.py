@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import pickle
+import resource
 import tempfile
 import time
 import uuid
@@ -38,6 +39,7 @@ from evaluators.isolation import (
     rebuild_failure,
     refuse_pickles,
 )
+from evaluators.memory_limit import cgroup_parent
 from sandbox.seed import seed_world
 from sandbox.server import RunningSandbox
 from sandbox.world import build_world
@@ -121,7 +123,8 @@ def test_same_results_as_in_process_without_token_and_offline(
 
     direct = Executor(modules, api=bot_api).evaluate(model)
     store.add_examples(direct.examples)  # the store has examples: the child's are dropped too
-    isolated = IsolatedExecutor(modules, api=bot_api, store=store).evaluate(model)
+    executor = IsolatedExecutor(modules, api=bot_api, store=store)
+    isolated = executor.evaluate(model)
 
     assert [r.variant for r in isolated.records] == ["original", "lowercase"]
     for ours, theirs in zip(isolated.records, direct.records, strict=True):
@@ -142,7 +145,12 @@ def test_same_results_as_in_process_without_token_and_offline(
     assert probe["token_found"] is False
     assert {probe["hf"][k] for k in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")} == {"1"}
     assert probe["hf"]["TRANSFORMERS_OFFLINE"] == "1"
-    assert probe["rlimit_data"] == 8 * 2**30
+    cgroup = cgroup_parent()
+    if cgroup is None and executor.executor.device.type == "cpu":  # the watchdog's backstop
+        assert probe["rlimit_data"] == 8 * 2**30
+    else:  # never with CUDA, nor beside a cgroup
+        assert probe["rlimit_data"] == resource.getrlimit(resource.RLIMIT_DATA)[0]
+    assert ("/evalbot-" in probe["cgroup"]) is (cgroup is not None)
     assert probe["pgid"] == probe["pid"]  # its own process group
     assert os.environ["HF_TOKEN"] == token  # the parent's environment is untouched
 
@@ -177,13 +185,22 @@ def test_timeout_kills_the_child_and_its_group(
     executor.close()
 
 
-def test_memory_limit_gives_out_of_memory(tiny: Path, bot_api: HfApi, child_tmp: Path) -> None:
-    executor = IsolatedExecutor([emotion()], api=bot_api, memory_limit=256 * 2**20)
+@pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
+def test_memory_limit_gives_out_of_memory(
+    tiny: Path, bot_api: HfApi, child_tmp: Path, preload: bool
+) -> None:
+    """Forked: a MemoryError under RLIMIT_DATA or the watchdog's kill, whichever comes first
+    (the kernel's, with a cgroup); spawned: the child's imports alone outgrow 64 MiB, before
+    it sets any RLIMIT_DATA."""
+    executor = IsolatedExecutor([emotion()], api=bot_api, memory_limit=64 * 2**20, preload=preload)
     with pytest.raises(EvaluationError) as caught:
         executor.evaluate(record(bot_api, "demo/tiny-emotion"))
     assert caught.value.reason is FailureReason.OUT_OF_MEMORY, caught.value.detail
-    assert caught.value.detail.startswith("out of memory (limit 0.25 GiB): MemoryError")
+    assert caught.value.detail.startswith("out of memory (limit 0.0625 GiB): ")
+    if not preload and cgroup_parent() is None:
+        assert "of the evaluation held" in caught.value.detail  # the watchdog's words
     assert children_under(child_tmp) == []
+    executor.close()
 
 
 def test_a_snapshot_with_a_pickle_file_is_refused(

@@ -16,6 +16,7 @@ from bot.config import BotConfig
 from bot.discovery import to_record
 from bot.worker import make_executor, save_report
 from evaluators.executor import Executor
+from evaluators.predictions import Options
 from evaluators.sharding import ShardedClassifier, shard_bounds
 from sandbox.world import World
 from store.db import Store
@@ -93,7 +94,8 @@ def test_the_sharded_classifier_predicts_what_the_model_does_in_order(
     model = to_record(HfApi().model_info("demo/tiny-emotion"))
     inner = executor.load(model, world.model("demo/tiny-emotion").path)
     texts = [f"i feel {w} today number {i}" for i, w in enumerate(["sad", "happy", "angry"] * 30)]
-    whole = inner.predict(texts, batch_size=8, max_length=32)  # type: ignore[union-attr]
-    sharded = ShardedClassifier(inner, shards=4).predict(texts, batch_size=8, max_length=32)  # type: ignore[arg-type]
+    options = Options(batch_size=8, max_length=32)
+    whole = inner.predict(texts, options)  # type: ignore[union-attr]
+    sharded = ShardedClassifier(inner, shards=4).predict(texts, options)  # type: ignore[arg-type]
     np.testing.assert_array_equal(sharded.labels, whole.labels)
     np.testing.assert_array_equal(sharded.confidences, whole.confidences)

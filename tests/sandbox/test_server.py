@@ -138,7 +138,8 @@ def test_restart_keeps_repos_and_discussions(tmp_path: Path) -> None:
         assert pr.author == "evalbot" and pr.is_pull_request
         assert "results.json" in api.list_repo_files("keep/model", revision="refs/pr/1")
     tokens = json.loads((tmp_path / "hub" / "tokens.json").read_text())
-    assert set(tokens) == {"demo", "evalbot"} and tokens["demo"].startswith("hf_")
+    assert set(tokens) == {"demo", "evalbot", "demo:read", "evalbot:read"}
+    assert tokens["demo"].startswith("hf_")
 
 
 def test_python_m_sandbox_serve(tmp_path: Path) -> None:
