@@ -1,12 +1,22 @@
 """``make bench``: every benchmark in one run, a table of examples/s, then the BENCH lines
 (the Space and re-planning benchmarks, ``bench/space.py`` and ``bench/replan.py``, print their
-tables as they go)."""
+tables as they go). The streaming benchmark (``bench/streaming.py``: 50,000 ImageNet-shaped images,
+about an hour on 2 cores) runs last; ``EVALBOT_BENCH_IMAGES`` shrinks it."""
 
 from __future__ import annotations
 
 import time
 
-from bench import detection, image_pipeline, isolation, ray_cycle, replan, space, text_pipeline
+from bench import (
+    detection,
+    image_pipeline,
+    isolation,
+    ray_cycle,
+    replan,
+    space,
+    streaming,
+    text_pipeline,
+)
 from bench.common import Report, header, load, quiet
 
 quiet()
@@ -21,5 +31,6 @@ space.main(report)
 replan.main(report)
 detection.main(report)
 ray_cycle.main(report)
+streaming.main(report)
 report.note(f"at the end: {load()}; took {time.perf_counter() - start:.0f} s")
 report.print()

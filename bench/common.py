@@ -152,6 +152,13 @@ class Report:
             print(f"BENCH {name} {value:.2f} {unit}")
 
 
+def cache_root() -> Path:
+    """Where benchmarks keep what is slow to make: ``$EVALBOT_BENCH_CACHE``, else
+    ``~/.cache/evalbot/bench``."""
+    env = os.environ.get("EVALBOT_BENCH_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "evalbot" / "bench"
+
+
 def header() -> str:
     return f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU"
 
@@ -168,10 +175,15 @@ def evaluator_seconds(result: dict[str, Any]) -> float:
     return float(result["total_time_in_seconds"])
 
 
-def run_on_own_hub(module: str, report: Report) -> dict[str, Any] | None:
+def run_on_own_hub(
+    module: str, report: Report, *, timeout_s: float = 1800.0, relay: bool = False
+) -> dict[str, Any] | None:
     """Run ``python -m <module> <tmp> <port>`` with ``HF_ENDPOINT`` on a free port (the module
     starts its own sandbox Hub there: the endpoint must be set before huggingface_hub is
-    imported) and return the JSON object its last output line holds; None (noted) on failure."""
+    imported) and return the JSON object its last output line holds; None (noted) on failure.
+
+    ``relay``: the module's stderr goes straight to ours (progress of a long run) instead of
+    into the note of a failure."""
     import json
     import socket
     import subprocess
@@ -197,12 +209,14 @@ def run_on_own_hub(module: str, report: Report) -> dict[str, Any] | None:
             [sys.executable, "-m", module, tmp, str(port)],
             env=env,
             cwd=Path(__file__).resolve().parents[1],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=None if relay else subprocess.PIPE,
             text=True,
-            timeout=1800,
+            timeout=timeout_s,
         )
     if done.returncode != 0:
-        report.note(f"{module} failed: {done.stderr[-2000:]}")
+        said = "its output above" if relay else done.stderr[-2000:]
+        report.note(f"{module} failed (exit {done.returncode}): {said}")
         return None
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result

@@ -60,7 +60,7 @@ def _measure(folder: str, port: int) -> None:
         module = load_module(ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml")
         module = module.model_copy(update={"perturbations": []})
         model = to_record(api.model_info("demo/tiny-emotion"))
-        executors = {
+        executors: dict[str, Executor | IsolatedExecutor] = {
             "in": Executor([module], api=api),
             "iso": IsolatedExecutor([module], api=api),  # its fork server persists, as in a worker
             "spawn": IsolatedExecutor([module], api=api, preload=False),
