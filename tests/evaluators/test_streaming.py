@@ -94,11 +94,16 @@ def assert_close(a: dict[str, float], b: dict[str, float]) -> None:
         assert a[key] == pytest.approx(b[key], abs=1e-6), key
 
 
-@pytest.mark.parametrize("repo_id", ["demo/vit-digits", "demo/timm-digits"])
+@pytest.mark.parametrize(
+    ("repo_id", "variants"),
+    [("demo/vit-digits", None), ("demo/timm-digits", ["rotated90", "gaussian_noise"])],
+)
 def test_streamed_image_variants_equal_the_whole_split_path(  # type: ignore[no-untyped-def]
-    seeded, bot_api: HfApi, repo_id: str
+    seeded, bot_api: HfApi, repo_id: str, variants: list[str] | None
 ) -> None:
-    module = mnist()
+    module = mnist()  # every configured variant for one model, two for the other loader
+    if variants is not None:
+        module = module.model_copy(update={"perturbations": variants})
     streamed = evaluate(bot_api, repo_id, module)
     assert set(streamed) == {"original", *(p.variant_id for p in module.variants())}
     executor = Executor([module], api=bot_api, device="cpu")
