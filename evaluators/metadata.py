@@ -195,24 +195,18 @@ def _example(
     module: EvaluationModule, split: EvalSplit, index: int, png: bytes | None = None
 ) -> DatasetExampleRecord:
     class_id = int(split.labels[index])
-    if png is not None:
-        return DatasetExampleRecord(
-            dataset_id=split.dataset_id,
-            split=split.split,
-            class_id=class_id,
-            label=module.dataset.labels[class_id],
-            example_id=index,
-            thumbnail_png=png,
-        )
-    item = split.inputs[index]
+    item = None if png is not None else split.inputs[index]  # a thumbnail made: no read
+    text = item[:SNIPPET] if isinstance(item, str) else None
+    if item is not None and text is None:
+        png = thumbnail_png(item)
     return DatasetExampleRecord(
         dataset_id=split.dataset_id,
         split=split.split,
         class_id=class_id,
         label=module.dataset.labels[class_id],
         example_id=index,
-        text=item[:SNIPPET] if isinstance(item, str) else None,
-        thumbnail_png=None if isinstance(item, str) else thumbnail_png(item),
+        text=text,
+        thumbnail_png=png,
     )
 
 
