@@ -338,6 +338,7 @@ class Sampler:
 
     interval: float = 0.2
     peak: dict[str, int] = field(default_factory=lambda: {"held": 0, "rss": 0, "pss": 0})
+    at_peak: list[int] = field(default_factory=list)  # each process's "held" at the held peak
     peak_processes: int = 0
     samples: int = 0
     server_held: int = 0
@@ -360,6 +361,8 @@ class Sampler:
             servers = {p for p in _children(me) if _is_fork_server(p)}
             pids = [p for p in _descendants(me) if p not in servers]
             usage = [_usage(p) for p in pids]
+            if sum(u["held"] for u in usage) > self.peak["held"]:
+                self.at_peak = [u["held"] for u in usage]
             for key in self.peak:
                 self.peak[key] = max(self.peak[key], sum(u[key] for u in usage))
             self.peak_processes = max(self.peak_processes, len(pids))
@@ -444,7 +447,7 @@ def _upload_model(url: str, token: str, folder: Path) -> None:
 
 def _evaluate(
     executor: IsolatedExecutor, model: ModelRecord, expected: set[str], limit: int
-) -> dict[str, float | int]:
+) -> dict[str, Any]:
     """One isolated evaluation under the sampler; checks that every variant ran on ``limit``
     examples."""
     with Sampler() as sampler:
@@ -466,6 +469,7 @@ def _evaluate(
         "peak_held": sampler.peak["held"],
         "peak_rss": sampler.peak["rss"],
         "peak_pss": sampler.peak["pss"],
+        "at_peak": sampler.at_peak,
         "processes": sampler.peak_processes,
         "samples": sampler.samples,
         "server_held": sampler.server_held,
@@ -561,7 +565,8 @@ def _report_evaluations(report: Report, recipe: ImageNetRecipe, result: dict[str
             f"streaming at {run['limit']:,}: wall {run['wall_s']:.0f} s, runtime "
             f"{run['runtime_s']:.0f} s; peak RssAnon+RssShmem {run['peak_held'] / GIB:.2f} GiB "
             f"(Pss_Anon+Pss_Shmem {run['peak_pss'] / GIB:.2f} GiB, total RSS "
-            f"{run['peak_rss'] / GIB:.2f} GiB) over {run['processes']} processes, "
+            f"{run['peak_rss'] / GIB:.2f} GiB) over {run['processes']} processes (at the peak: "
+            f"{', '.join(f'{b / GIB:.2f}' for b in run['at_peak'])} GiB), "
             f"{run['samples']} samples; fork server {run['server_held'] / GIB:.2f} GiB apart"
         )
     decoded = Plan.of(recipe).decoded_bytes()
