@@ -23,7 +23,8 @@ evaluation's processes (the isolated child and its decode workers, found through
 ``/proc/<pid>/task/*/children``; the idle fork server is not counted): ``RssAnon + RssShmem``
 summed over them, what the evaluation holds (the memory-mapped Arrow cache's file pages are page
 cache the kernel reclaims). Printed beside it: ``Pss_Anon + Pss_Shmem`` (pages the forked
-workers share counted once, as the isolation's memory watchdog counts them) and total RSS.
+workers share counted once, as the isolation's memory watchdog counts them; read every 2 s, as
+the kernel walks the whole address space for it) and total RSS.
 
 Ends with ``BENCH eval_peak_rss_gib`` (the peak on the whole split), ``BENCH eval_rss_growth``
 (that peak over the tenth's: target at most 1.2) and ``BENCH eval_images_per_s`` (images per
@@ -318,25 +319,27 @@ def _kib(path: str, fields: Sequence[str]) -> dict[str, int]:
     return out
 
 
-def _usage(pid: int) -> dict[str, int]:
-    """What ``pid`` holds, in bytes: ``held`` (RssAnon + RssShmem), ``rss`` (VmRSS) and ``pss``
-    (Pss_Anon + Pss_Shmem: pages shared with forked workers counted once)."""
+def _usage(pid: int, *, pss: bool) -> dict[str, int]:
+    """What ``pid`` holds, in bytes: ``held`` (RssAnon + RssShmem), ``rss`` (VmRSS) and, with
+    ``pss``, ``pss`` (Pss_Anon + Pss_Shmem: pages shared with forked workers counted once; the
+    kernel walks the whole address space for it, ~50 ms for an evaluation child here)."""
     status = _kib(f"/proc/{pid}/status", ("RssAnon", "RssShmem", "VmRSS"))
-    rollup = _kib(f"/proc/{pid}/smaps_rollup", ("Pss_Anon", "Pss_Shmem"))
-    return {
-        "held": 1024 * (status["RssAnon"] + status["RssShmem"]),
-        "rss": 1024 * status["VmRSS"],
-        "pss": 1024 * (rollup["Pss_Anon"] + rollup["Pss_Shmem"]),
-    }
+    usage = {"held": 1024 * (status["RssAnon"] + status["RssShmem"]), "rss": 1024 * status["VmRSS"]}
+    if pss:
+        rollup = _kib(f"/proc/{pid}/smaps_rollup", ("Pss_Anon", "Pss_Shmem"))
+        usage["pss"] = 1024 * (rollup["Pss_Anon"] + rollup["Pss_Shmem"])
+    return usage
 
 
 @dataclass
 class Sampler:
     """Samples, every ``interval`` s, the memory of this process's descendants less the fork
     server (a direct child that forks the evaluations and holds only its preloaded imports):
-    the evaluation child and its decode workers. Peaks are of the sums over those processes."""
+    the evaluation child and its decode workers. Peaks are of the sums over those processes;
+    the PSS, dearer to read, every ``pss_every`` samples."""
 
     interval: float = 0.2
+    pss_every: int = 10
     peak: dict[str, int] = field(default_factory=lambda: {"held": 0, "rss": 0, "pss": 0})
     at_peak: list[int] = field(default_factory=list)  # each process's "held" at the held peak
     peak_processes: int = 0
@@ -360,14 +363,16 @@ class Sampler:
         while not self._stop.wait(self.interval):
             servers = {p for p in _children(me) if _is_fork_server(p)}
             pids = [p for p in _descendants(me) if p not in servers]
-            usage = [_usage(p) for p in pids]
+            pss = self.samples % self.pss_every == 0
+            usage = [_usage(p, pss=pss) for p in pids]
             if sum(u["held"] for u in usage) > self.peak["held"]:
                 self.at_peak = [u["held"] for u in usage]
             for key in self.peak:
-                self.peak[key] = max(self.peak[key], sum(u[key] for u in usage))
+                total = sum(u.get(key, 0) for u in usage)
+                self.peak[key] = max(self.peak[key], total)
             self.peak_processes = max(self.peak_processes, len(pids))
             for server in servers:
-                self.server_held = max(self.server_held, _usage(server)["held"])
+                self.server_held = max(self.server_held, _usage(server, pss=False)["held"])
             self.samples += 1
 
 
