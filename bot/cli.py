@@ -300,12 +300,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _print_records(records: Sequence[EvaluationRecord]) -> None:
+    from store import catalogue
+
     for record in records:
-        m = record.metrics
-        scores = (
-            f"AP {m['ap'] or 0:.4f}, AP50 {m['ap50'] or 0:.4f}"
-            if record.task == "object-detection"
-            else f"accuracy {m['accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}"
+        spec = catalogue.task(record.task)
+        scores = ", ".join(
+            f"{m.short} {'n/a' if value is None else f'{value:.4f}'}"
+            for m in (spec.headline, spec.second)
+            for value in [record.metrics.get(m.key)]
         )
         print(
             f"{record.dataset_id} [{record.split}, {record.variant}] n={record.num_examples}: "

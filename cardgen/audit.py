@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from huggingface_hub import EvalResult
 
-from store.catalogue import DETECTION_NAMES, HUB_DETECTION_TYPES
+from store import catalogue
+from store.catalogue import TaskSpec
 from store.types import EvaluationRecord
 
 from .card import SOURCE_NAME, read_results
@@ -24,20 +25,12 @@ from .results import card_records, rounded
 
 TOLERANCE = 0.005  # a claim this close to our value agrees: it may be our value, rounded
 
-# our metric keys, as the PR body names them
-METRIC_NAMES = {
-    "accuracy": "accuracy",
-    "macro_f1": "F1 (macro)",
-    "macro_precision": "precision (macro)",
-    "macro_recall": "recall (macro)",
-    **DETECTION_NAMES,
-}
-_AVERAGED = ("f1", "precision", "recall")
 # The older spelling of COCO AP: `mAP` (or `mAP50`, `mAP@0.5:0.95` ...) with the IoU in its args,
 # its type or its name; the IoU thresholds it names -> our key.
 _MAP_SPELLING = re.compile(r"map(?:[@_ -]?[0-9.:\[\]_@-]+)?")
 _NUMBER = re.compile(r"\d*\.\d+|\d+")
-_MAP_IOU = {(0.5, 0.95): "ap", (0.5, 0.05, 0.95): "ap", (0.5,): "ap50", (0.75,): "ap75"}
+# the IoU thresholds an old spelling names -> the Hub's id of that AP
+_MAP_IOU = {(0.5, 0.95): "map", (0.5, 0.05, 0.95): "map", (0.5,): "map_50", (0.75,): "map_75"}
 _IOU_ARGS = ("iou", "iou_threshold", "iou_thresholds")
 _OTHER_AVERAGES = ("micro", "weighted", "binary", "samples")
 
@@ -49,7 +42,7 @@ class Claim:
     Attributes:
         dataset: Our dataset id.
         split: Our split it was compared with.
-        metric: Our metric key (see `METRIC_NAMES`).
+        metric: Our metric key (see `store.catalogue`).
         claimed: The card's value, as a fraction (percentages divided by 100).
         measured: Our value, rounded as on the card.
         low: Our confidence interval's lower bound, or None when the metric has none.
@@ -69,6 +62,7 @@ class Claim:
     high: float | None
     verdict: str
     note: str
+    task: str = field(default="", compare=False)  # the record's task: names the metric
 
     @property
     def agrees(self) -> bool:
@@ -131,7 +125,7 @@ def verdict(claimed: float, measured: float, low: float | None, high: float | No
 def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | None:
     notes: list[str] = []
     record = _record(result, records, notes)
-    key = _metric_key(result, notes)
+    key = _metric_key(result, catalogue.task(record.task), notes) if record else None
     claimed = _fraction(result.metric_value, notes)
     if record is None or key is None or claimed is None:
         return None
@@ -150,6 +144,7 @@ def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | N
         high=high,
         verdict=verdict(claimed, measured, low, high),
         note="; ".join(notes),
+        task=record.task,
     )
 
 
@@ -191,34 +186,41 @@ def _split_in_name(name: object) -> str | None:
     return next((split for split in ("test", "validation", "train") if split in words), None)
 
 
-def _metric_key(result: EvalResult, notes: list[str]) -> str | None:
+def _metric_key(result: EvalResult, spec: TaskSpec, notes: list[str]) -> str | None:
+    """Our key of the metric a claim names, among ``spec``'s metrics with a Hub id; None: not
+    one of ours."""
     kind = str(result.metric_type).casefold()
-    if kind == "accuracy":
-        return "accuracy"
-    if kind != "map" and kind in HUB_DETECTION_TYPES:
-        return HUB_DETECTION_TYPES[kind]
-    if _MAP_SPELLING.fullmatch(kind):
-        return _map_key(result, notes)
-    if kind not in _AVERAGED:
+    metrics = [m for m in spec.metrics if m.hub_type is not None]
+    plain = {m.hub_type: m.key for m in metrics if not m.hub_args}
+    if kind in plain and kind != "map":  # `map` may carry an IoU in its args
+        return plain[kind]
+    if _MAP_SPELLING.fullmatch(kind) and "map" in plain:
+        return _map_key(result, plain, notes)
+    averaged = [m for m in metrics if m.hub_type == kind and m.hub_args and "average" in m.hub_args]
+    if not averaged:
         return None
+    ours = averaged[0]
+    assert ours.hub_args is not None
+    wanted = ours.hub_args["average"]
     args = result.metric_args
     average = args.get("average") if isinstance(args, dict) else args
     if average is None:
         name = str(result.metric_name or "").casefold()
-        if any(other in name for other in _OTHER_AVERAGES):
+        if any(other in name for other in _OTHER_AVERAGES if other != wanted):
             return None  # e.g. "Precision Micro" without args
-        if "macro" not in name:
-            notes.append(f"the card gives no average for {kind}; compared with our macro {kind}")
-    elif str(average).casefold() != "macro":
+        if wanted not in name:
+            notes.append(f"the card gives no average for {kind}; compared with our {wanted} {kind}")
+    elif str(average).casefold() != wanted:
         return None
-    return f"macro_{kind}"
+    return ours.key
 
 
-def _map_key(result: EvalResult, notes: list[str]) -> str | None:
+def _map_key(result: EvalResult, keys: dict[str | None, str], notes: list[str]) -> str | None:
     """Our AP key for a `map`/`mAP` claim: the IoU from its args, else its type, else its name.
 
     No IoU anywhere reads as `map` does in torchmetrics: IoU 0.50:0.95. An IoU we do not report
-    (``mAP@0.6``, a year in the name...) is no claim on our values.
+    (``mAP@0.6``, a year in the name...) is no claim on our values. ``keys``: the Hub's ids of
+    the task's card metrics -> our keys.
     """
     args = result.metric_args
     if isinstance(args, dict):
@@ -228,13 +230,14 @@ def _map_key(result: EvalResult, notes: list[str]) -> str | None:
     for text in (iou, str(result.metric_type)[3:], result.metric_name):
         if text is not None and (numbers := _NUMBER.findall(str(text))):
             thresholds = tuple(float(n) / 100 if float(n) > 1 else float(n) for n in numbers)
-            return _MAP_IOU.get(thresholds)
+            hub_id = _MAP_IOU.get(thresholds)
+            return keys.get(hub_id) if hub_id else None
     if result.metric_type != "map":
         notes.append(
             f"the card gives no IoU for {code(str(result.metric_type))}; compared with our "
             "AP (IoU 0.50:0.95)"
         )
-    return "ap"
+    return keys["map"]
 
 
 def _fraction(value: object, notes: list[str]) -> float | None:

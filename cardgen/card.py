@@ -19,7 +19,7 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 
-from store.catalogue import DETECTION_METRICS
+from store import catalogue
 from store.types import EvaluationRecord
 
 from .errors import CardError, Refusal
@@ -32,21 +32,6 @@ from .section import END, START, render_section, space_page
 
 SOURCE_NAME = "evalbot"
 
-# (metric type, display name, args, key in EvaluationRecord.metrics)
-_METRICS: tuple[tuple[str, str, dict[str, str] | None, str], ...] = (
-    ("accuracy", "Accuracy", None, "accuracy"),
-    ("f1", "F1 (macro)", {"average": "macro"}, "macro_f1"),
-    ("precision", "Precision (macro)", {"average": "macro"}, "macro_precision"),
-    ("recall", "Recall (macro)", {"average": "macro"}, "macro_recall"),
-)
-# Detection metrics go on the card under the ids the Hub's tooling writes (torchmetrics'
-# MeanAveragePrecision: map, map_50, map_75, mar_100), named as the card's summary names them.
-_DETECTION_ON_CARD = ("ap", "ap50", "ap75", "ar100")
-_TASK_METRICS = {  # tasks whose headline metrics differ from classification's
-    "object-detection": tuple(
-        (m.hub_type, m.name, None, m.key) for m in DETECTION_METRICS if m.key in _DETECTION_ON_CARD
-    ),
-}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -169,10 +154,12 @@ def hub_metric(task: str, key: str) -> tuple[str, dict[str, str] | None] | None:
         >>> hub_metric("text-classification", "weighted_f1") is None
         True
     """
-    for metric_type, _, args, ours in _TASK_METRICS.get(task, _METRICS):
-        if ours == key:
-            return metric_type, dict(args) if args else None
-    return None
+    spec = catalogue.task(task)
+    if key not in spec.card:
+        return None
+    metric = spec.metric(key)
+    assert metric.hub_type is not None  # TaskSpec checks it
+    return metric.hub_type, dict(metric.hub_args) if metric.hub_args else None
 
 
 def _newline(text: str) -> str:
@@ -199,16 +186,16 @@ def _our_results(
             dataset_config=r.dataset_config,
             dataset_split=r.split,
             dataset_revision=r.dataset_revision,
-            metric_type=metric_type,
+            metric_type=m.hub_type or m.key,  # card metrics have a Hub id
             metric_value=value,
-            metric_name=metric_name,
-            metric_args=dict(args) if args else None,
+            metric_name=m.name,
+            metric_args=dict(m.hub_args) if m.hub_args else None,
             source_name=SOURCE_NAME,
             source_url=url,
         )
         for r in records
-        for metric_type, metric_name, args, key in _TASK_METRICS.get(r.task, _METRICS)
-        if (value := rounded(r.metrics.get(key))) is not None
+        for m in catalogue.task(r.task).card_metrics()
+        if (value := rounded(r.metrics.get(m.key))) is not None
     ]
     if not eval_results:
         return []

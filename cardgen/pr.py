@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from store import catalogue
 from store.types import EvaluationRecord
 
-from .audit import METRIC_NAMES, TOLERANCE, Claim
+from .audit import TOLERANCE, Claim
 from .card import CardChange
 from .inert import code, escape_pipes
 from .optout import OPT_IN_TAG, OPT_OUT_TAG
 from .results import ORIGINAL, card_records
-from .section import DETECTION, HEADING, fmt, short_sha, space_page
+from .section import HEADING, fmt, short_sha, space_page
 
 # On a line of its own, as `marker` writes it.
 _MARKER = re.compile(
@@ -124,28 +125,25 @@ Space. Merging it is a thanks, not a no.
 """
 
 
-_HEADLINES = {
-    False: (("accuracy", "F1 (macro)", "precision (macro)", "recall (macro)"),
-            ("accuracy", "macro_f1", "macro_precision", "macro_recall")),
-    True: (("AP", "AP50", "AP75", "AR100"), ("ap", "ap50", "ap75", "ar100")),
-}  # fmt: skip
-
-
 def _headline_tables(selected: Sequence[EvaluationRecord]) -> str:
-    """One table of headline numbers for classification results, one for detection results."""
+    """One table of headline numbers per kind of task (classification, detection...)."""
+    groups: dict[tuple[str, ...], list[EvaluationRecord]] = {}
+    for spec in catalogue.tasks():  # in the registry's order, tasks sharing metrics together
+        groups.setdefault(spec.card, []).extend(r for r in selected if r.task == spec.name)
     tables = []
-    for detection in (False, True):
-        names, keys = _HEADLINES[detection]
+    for keys, records in groups.items():
+        if not records:
+            continue
+        metrics = catalogue.task(records[0].task).card_metrics()
         rows = [
             f"| {code(r.dataset_id, table=True)} | {code(r.split, table=True)} | "
             + " | ".join(fmt(r.metrics.get(key), 4) for key in keys)
             + " |"
-            for r in selected
-            if (r.task == DETECTION) is detection
+            for r in records
         ]
-        if rows:
-            header = "| dataset | split | " + " | ".join(names) + " |"
-            tables.append("\n".join([header, "| --- | --- | ---: | ---: | ---: | ---: |", *rows]))
+        header = "| dataset | split | " + " | ".join(m.short for m in metrics) + " |"
+        align = "| --- | --- | " + " | ".join("---:" for _ in metrics) + " |"
+        tables.append("\n".join([header, align, *rows]))
     return "\n\n".join(tables)
 
 
@@ -154,7 +152,7 @@ def _claims_section(claims: Sequence[Claim]) -> str:
     if not claims:
         return ""
     rows = "\n".join(
-        f"| {code(c.dataset, table=True)} | {code(c.split, table=True)} | {METRIC_NAMES[c.metric]} "
+        f"| {code(c.dataset, table=True)} | {code(c.split, table=True)} | {_metric_label(c)} "
         f"| {c.claimed:.4f} "
         f"| {c.measured:.4f} | "
         + ("n/a" if c.low is None or c.high is None else f"{c.low:.4f}–{c.high:.4f}")
@@ -209,3 +207,9 @@ def parse_marker(body: str) -> tuple[str, str] | None:
     """
     markers = parse_markers(body)
     return markers[-1] if markers else None
+
+
+def _metric_label(claim: Claim) -> str:
+    """The claim's metric as the card's tables name it."""
+    spec = catalogue.find(claim.task)
+    return spec.metric(claim.metric).label if spec is not None else claim.metric

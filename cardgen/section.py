@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from store.catalogue import DETECTION_METRICS
+from store import catalogue
 from store.types import EvaluationRecord
 
 from .inert import code
@@ -15,21 +15,10 @@ START = "<!-- evalbot:results:start -->"
 END = "<!-- evalbot:results:end -->"
 HEADING = "## Evaluation results (evalbot)"
 
-_SUMMARY = (
-    ("accuracy", "accuracy"),
-    ("precision (macro)", "macro_precision"),
-    ("recall (macro)", "macro_recall"),
-    ("F1 (macro)", "macro_f1"),
-    ("F1 (weighted)", "weighted_f1"),
-)
-DETECTION = "object-detection"
-# COCO's summary, as pycocotools prints it
-_DETECTION_SUMMARY = tuple((m.name, m.key) for m in DETECTION_METRICS)
-
 
 def headline(record: EvaluationRecord) -> str:
-    """The metric key a record is summed up by: COCO AP for detection, else accuracy."""
-    return "ap" if record.task == DETECTION else "accuracy"
+    """The metric key a record is summed up by (its task's first card metric: accuracy, AP...)."""
+    return catalogue.task(record.task).headline.key
 
 
 def space_page(space_url: str, repo_id: str) -> str:
@@ -126,9 +115,9 @@ def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[
 
 
 def _summary_table(record: EvaluationRecord) -> str:
-    summary = _DETECTION_SUMMARY if record.task == DETECTION else _SUMMARY
     rows = [
-        (name, fmt(record.metrics.get(key), 4), _interval(record, key)) for name, key in summary
+        (m.label, fmt(record.metrics.get(m.key), m.digits), _interval(record, m.key))
+        for m in catalogue.task(record.task).summary_metrics()
     ]
     return _table(("metric", "value", "95% CI"), ("---", "---:", "---:"), rows)
 
@@ -152,10 +141,10 @@ def _calibration(record: EvaluationRecord) -> str:
 
 
 def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRecord]) -> str:
-    """The headline metric (accuracy or AP) on each perturbed variant, the change from the
-    original, and a second metric (macro F1 or AP50)."""
-    key = headline(record)
-    second, second_name = ("ap50", "AP50") if key == "ap" else ("macro_f1", "F1 (macro)")
+    """The headline metric (accuracy, AP...) on each perturbed variant, the change from the
+    original, and the task's second card metric (macro F1, AP50...)."""
+    spec = catalogue.task(record.task)
+    key, second = spec.headline.key, spec.second.key
     base = number(record.metrics.get(key))
     rows = [("original", fmt(base, 4), "", fmt(record.metrics.get(second), 4))]
     for variant in variants:
@@ -169,8 +158,8 @@ def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRec
                 fmt(variant.metrics.get(second), 4),
             )
         )
-    name = "AP" if key == "ap" else "accuracy"
-    table = _table(("variant", name, "change", second_name), ("---", "---:", "---:", "---:"), rows)
+    header = ("variant", spec.headline.short, "change", spec.second.short)
+    table = _table(header, ("---", "---:", "---:", "---:"), rows)
     return (
         "Robustness: the same examples, perturbed (each variant is described on the Space):"
         f"\n\n{table}"
@@ -178,15 +167,14 @@ def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRec
 
 
 def _class_table(record: EvaluationRecord) -> str:
-    if record.task == DETECTION:
-        return _detection_class_table(record)
-    header = ("class", "precision", "recall", "F1", "support", "TP", "FP", "FN")
+    """Per class (or entity type...): the task's per-class metrics, then support and counts."""
+    spec = catalogue.task(record.task)
+    columns = spec.class_metrics()
+    header = (spec.unit, *(m.short for m in columns), spec.support, "TP", "FP", "FN")
     rows = [
         (
             code(c.label, table=True),
-            fmt(c.precision, 3),
-            fmt(c.recall, 3),
-            fmt(c.f1, 3),
+            *(fmt(m.class_value(c), m.digits - 1) for m in columns),
             f"{c.support:,}",
             f"{c.tp:,}",
             f"{c.fp:,}",
@@ -194,30 +182,8 @@ def _class_table(record: EvaluationRecord) -> str:
         )
         for c in sorted(record.classes, key=lambda c: c.class_id)
     ]
-    return _table(header, ("---", *["---:"] * 7), rows)
-
-
-def _detection_class_table(record: EvaluationRecord) -> str:
-    """Per class: COCO AP, AP50 and AR100, then the counts at IoU 0.5 above the score threshold."""
-    header = ("class", "AP", "AP50", "AR100", "objects", "TP", "FP", "FN")
-    rows = [
-        (
-            code(c.label, table=True),
-            fmt(c.metrics.get("ap"), 3),
-            fmt(c.metrics.get("ap50"), 3),
-            fmt(c.metrics.get("ar100"), 3),
-            f"{c.support:,}",
-            f"{c.tp:,}",
-            f"{c.fp:,}",
-            f"{c.fn:,}",
-        )
-        for c in sorted(record.classes, key=lambda c: c.class_id)
-    ]
-    table = _table(header, ("---", *["---:"] * 7), rows)
-    return (
-        f"{table}\n\nTP, FP and FN count detections matched at IoU 0.5 among those scoring at "
-        "least the module's score threshold; AP and AR use every detection."
-    )
+    table = _table(header, ("---", *["---:"] * (len(header) - 1)), rows)
+    return f"{table}\n\n{spec.class_note}" if spec.class_note else table
 
 
 def _mapping_table(mapping: dict[str, str]) -> str:

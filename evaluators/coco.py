@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from store.catalogue import OBJECT_DETECTION
 from store.types import ClassResult, DetectionError
 
 FloatArray = npt.NDArray[np.float64]
@@ -30,21 +31,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 MATCH_IOU = 0.5
 MAX_DETS = 100
-# name -> (summary index in COCOeval.stats): the 12 numbers pycocotools prints.
-METRICS = (
-    "ap",
-    "ap50",
-    "ap75",
-    "ap_small",
-    "ap_medium",
-    "ap_large",
-    "ar1",
-    "ar10",
-    "ar100",
-    "ar_small",
-    "ar_medium",
-    "ar_large",
-)
+# Our keys of the 12 numbers pycocotools prints, in COCOeval.stats' order (the catalogue's).
+METRICS = tuple(m.key for m in OBJECT_DETECTION.metrics)
 
 
 @dataclass(frozen=True)

@@ -17,27 +17,17 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evaluators import tasks as task_types
 from evaluators.errors import ConfigError
 from perturbations import Perturbation, from_spec
+from store import catalogue
 
-TaskName = Literal["text-classification", "image-classification", "object-detection"]
-MODALITY: dict[str, str] = {
-    "text-classification": "text",
-    "image-classification": "image",
-    "object-detection": "image",
-}
-# Processors by name: what each adds to a result. "classification" is always on.
-PROCESSORS: dict[str, str] = {
-    "classification": "per-class TP/FP/FN/support, precision/recall/F1, accuracy, averages, confusion matrix",
-    "misclassifications": "the most confident errors per (true, predicted) class pair",
-    "calibration": "expected calibration error and reliability-diagram bins",
-    "bootstrap": "95% bootstrap confidence intervals for accuracy and macro F1",
-    "coco": "COCO AP/AR (AP50, AP75, small/medium/large, AR1/10/100) overall and per class",
-    "detection_errors": "false positives and missed objects with class, confidence and box",
-}
-# The processors a task takes; the first is always on. Classification tasks take the rest.
-TASK_PROCESSORS: dict[str, tuple[str, ...]] = {"object-detection": ("coco", "detection_errors")}
-CLASSIFICATION_PROCESSORS = ("classification", "misclassifications", "calibration", "bootstrap")
+
+def modality(task: str) -> str:
+    """What task ``task``'s inputs are (``text``, ``image``...), from its catalogue entry."""
+    return catalogue.task(task).modality
+
+
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")  # a dataset revision, as the Hub names commits
 
 
@@ -111,7 +101,7 @@ class Benchmark(_Strict):
 
     # One of the `tasks[].id` of the eval.yaml at the dataset's root (`evalbot validate` checks it)
     task_id: str = Field(min_length=1)
-    metric: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = "accuracy"
+    metric: str = "accuracy"  # one of the task's card metrics (store.catalogue)
     scale: Literal[1, 100] = 100  # 100: the leaderboard shows percentages
 
 
@@ -124,14 +114,14 @@ class EvaluationModule(_Strict):
     """One evaluation module: which models it selects and how they are evaluated on a dataset."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    task: TaskName
+    task: str  # a registered task type (evaluators.tasks)
     version: int = Field(ge=1)
     dataset: DatasetRef
     trained_on: list[str] = Field(min_length=1)
     also_evaluate_on: list[str] = Field(default_factory=list)  # ids of compatible modules
     label_aliases: dict[str, list[str]] = Field(default_factory=dict)
     perturbations: list[str | dict[str, Any]] = Field(default_factory=list)
-    processors: list[str] = Field(default_factory=lambda: list(CLASSIFICATION_PROCESSORS))
+    processors: list[str] = Field(default_factory=list)  # default: all of the task's
     batch_size: int = Field(default=32, ge=1, le=4096)
     max_length: int = Field(default=128, ge=8, le=8192)  # text only: tokens per example
     limit: int | None = Field(default=None, ge=1)
@@ -139,41 +129,59 @@ class EvaluationModule(_Strict):
     # object detection: detections scoring below this are not counted as TP/FP (AP uses all)
     score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, name: str) -> str:
+        try:
+            task_types.get(name)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        return name
+
     @model_validator(mode="before")
     @classmethod
     def _default_processors(cls, data: Any) -> Any:
         if isinstance(data, dict) and "processors" not in data:
-            task = data.get("task")
-            return {
-                **data,
-                "processors": list(TASK_PROCESSORS.get(str(task), CLASSIFICATION_PROCESSORS)),
-            }
+            task_type = task_types.find(str(data.get("task")))
+            if task_type is not None:
+                return {**data, "processors": list(task_type.processors)}
         return data
 
     @field_validator("processors")
     @classmethod
     def _known_processors(cls, names: list[str]) -> list[str]:
+        known = task_types.all_processors()
         for name in names:
-            if name not in PROCESSORS:
-                raise ValueError(f"unknown processor '{name}'{did_you_mean(name, PROCESSORS)}")
+            if name not in known:
+                raise ValueError(f"unknown processor '{name}'{did_you_mean(name, known)}")
         return names
 
     @model_validator(mode="after")
     def _check(self) -> EvaluationModule:
-        allowed = TASK_PROCESSORS.get(self.task, CLASSIFICATION_PROCESSORS)
+        task_type = task_types.get(self.task)
+        allowed = list(task_type.processors)
         if allowed[0] not in self.processors:
             raise ValueError(f"processors must include '{allowed[0]}'")
         other = [name for name in self.processors if name not in allowed]
         if other:
             raise ValueError(
-                f"processors {other} are not for task '{self.task}' (it takes {list(allowed)})"
+                f"processors {other} are not for task '{self.task}' (it takes {allowed})"
             )
-        if (self.task == "object-detection") != (self.dataset.objects is not None):
-            raise ValueError("dataset.objects is required for object-detection and only there")
+        if task_type.uses_objects != (self.dataset.objects is not None):
+            needing = [name for name in task_types.names() if task_types.get(name).uses_objects]
+            raise ValueError(
+                f"dataset.objects is required for {' and '.join(needing)} and only there"
+            )
+        if self.benchmark is not None and self.benchmark.metric not in task_type.spec.card:
+            raise ValueError(
+                f"benchmark.metric: '{self.benchmark.metric}' is not one of task "
+                f"'{self.task}''s card metrics {list(task_type.spec.card)}"
+            )
+        task_type.check(self)
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))
         if unknown:
             raise ValueError(f"label_aliases names labels not in dataset.labels: {unknown}")
-        modality = MODALITY[self.task]
+        modality = task_type.modality
         for spec in self.perturbations:
             try:
                 perturbation = from_spec(spec)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 from datasets.exceptions import DatasetNotFoundError
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-from evaluators.config import MODALITY, EvaluationModule
+from evaluators.config import EvaluationModule, modality
 from evaluators.labels import normalize
 
 if TYPE_CHECKING:
@@ -149,6 +149,6 @@ def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
         dataset_id=ref.repo,
         revision=revision,
         split=ref.split,
-        inputs=Column(ds, ref.columns.input, image=MODALITY[module.task] == "image"),
+        inputs=Column(ds, ref.columns.input, image=modality(module.task) == "image"),
         labels=_labels(module, ds),
     )

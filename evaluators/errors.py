@@ -73,3 +73,38 @@ class UnsafeWeightsError(EvaluationError):
 
 class IncompatibleLibraryError(EvaluationError):
     reason = FailureReason.INCOMPATIBLE_LIBRARY
+
+
+class TagFormatError(ValueError):
+    """A tag that is neither ``O`` nor ``B-``/``I-``/``E-``/``S-`` followed by an entity type.
+
+    ``tag`` is the offending tag; the message says where it was found and what to write instead.
+    """
+
+    def __init__(self, tag: str, detail: str) -> None:
+        super().__init__(f"tag {tag!r}: {detail}")
+        self.tag = tag
+
+
+class SequenceLengthError(ValueError):
+    """Per-word sequences that should be aligned have different lengths.
+
+    ``sentence`` is the index of the first sentence that differs (None when the number of
+    sentences differs).
+    """
+
+    def __init__(self, detail: str, *, sentence: int | None = None) -> None:
+        super().__init__(detail)
+        self.sentence = sentence
+
+
+class AnswerInputError(ValueError):
+    """Extractive-QA inputs that cannot be scored or decoded (SQuAD metrics, span decoding).
+
+    ``index`` is the position of the first offending example (None when the inputs as a whole
+    are wrong, e.g. their counts differ); the message says what to change.
+    """
+
+    def __init__(self, detail: str, *, index: int | None = None) -> None:
+        super().__init__(detail if index is None else f"example {index}: {detail}")
+        self.index = index

@@ -17,53 +17,35 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
 import torch
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
-from evaluators.config import MODALITY, EvaluationModule
-from evaluators.datasets_io import DatasetError, EvalSplit, load_split
+from evaluators import tasks as task_types
+from evaluators.config import EvaluationModule
+from evaluators.datasets_io import DatasetError
 from evaluators.device import Compute, describe, pick_device
-from evaluators.errors import (
-    Cancelled,
-    IncompatibleLibraryError,
-    InsufficientMetadataError,
-    UnsupportedModelError,
-)
+from evaluators.errors import Cancelled, IncompatibleLibraryError, UnsupportedModelError
 from evaluators.hub import FetchedModel, fetch_model, resolve_dataset_revision
-from evaluators.image_classification import TimmImageClassifier, TransformersImageClassifier
-from evaluators.labels import describe_mapping, map_labels
 from evaluators.metadata import (
     ModelMetadata,
     count_parameters,
     dataset_record,
     dataset_reference,
-    error_examples,
-    example_ids,
-    examples,
     find_reference,
     hyperparameters,
     split_record,
     variant_record,
 )
-from evaluators.object_detection import (
-    DetectionSplit,
-    Detector,
-    TransformersDetector,
-    detection_examples,
-    detection_record,
-    load_detection_split,
-)
+from evaluators.object_detection import Detector
 from evaluators.planner import select_modules, with_compatible
 from evaluators.predictions import Classifier, Options, autocast_dtype
-from evaluators.processing import process_classification
 from evaluators.progress import labelled
 from evaluators.streaming import Loading
-from evaluators.text_classification import TextClassifier
 from evaluators.variants import SEED
 from perturbations import Perturbation
 from store.db import Store
@@ -163,7 +145,7 @@ class Executor:
         self.compute.apply_threads()
         self.loading = Loading.for_device(self.device, self.compute.decode_workers)
         # clean splits: labels in memory, inputs read lazily from the datasets cache
-        self._splits: dict[tuple[str, str, str | None, str, int | None], EvalSplit] = {}
+        self._splits: dict[tuple[str, str, str | None, str, int | None], Any] = {}
         self._shown: dict[tuple[str, str], dict[int, bytes]] = {}  # thumbnails made on the way
         self._versions = _versions()
         self._cancel: threading.Event | None = None
@@ -287,16 +269,13 @@ class Executor:
             clean = self.split(EvaluationTask(module, task.dataset_revision))
             report.splits.append(split_record(module, clean))
             made = self._shown.pop((clean.dataset_id, clean.split), {})
-            if self._wants_examples(clean):
-                if isinstance(clean, DetectionSplit):
-                    report.examples.extend(detection_examples(module, clean))
-                else:
-                    report.examples.extend(examples(module, clean, made=made))
-            if not isinstance(clean, DetectionSplit):
-                report.examples.extend(self._errors_shown(report, module, clean))
+            task_type = task_types.get(module.task)
+            if self.wants_examples(clean):
+                report.examples.extend(task_type.examples(module, clean, made))
+            report.examples.extend(self._errors_shown(report, module, clean))
 
     def _errors_shown(
-        self, report: ExecutionReport, module: EvaluationModule, clean: EvalSplit
+        self, report: ExecutionReport, module: EvaluationModule, clean: task_types.Split
     ) -> list[DatasetExampleRecord]:
         """The examples behind the stored misclassifications on the original data (the Space
         shows them), less those already in the report."""
@@ -311,21 +290,19 @@ class Executor:
             for e in report.examples
             if (e.dataset_id, e.split) == (clean.dataset_id, clean.split)
         }
-        return error_examples(module, clean, wrong)
+        return task_types.get(module.task).error_examples(module, clean, wrong)
 
     def load(self, model: ModelRecord, path: object) -> Classifier | Detector:
+        """The model of ``model`` from its snapshot at ``path``, by its task type's loader."""
         from pathlib import Path
 
-        folder = Path(str(path))
-        if model.pipeline_tag == "object-detection":
-            return TransformersDetector.load(model.repo_id, folder, self.device)
-        if model.pipeline_tag == "text-classification":
-            return TextClassifier.load(model.repo_id, folder, self.device)
-        if model.pipeline_tag == "image-classification":
-            if model.library_name == "timm":
-                return TimmImageClassifier.load(model.repo_id, folder, self.device)
-            return TransformersImageClassifier.load(model.repo_id, folder, self.device)
-        raise IncompatibleLibraryError(model.repo_id, f"no loader for task '{model.pipeline_tag}'")
+        task_type = task_types.find(model.pipeline_tag)
+        if task_type is None:
+            raise IncompatibleLibraryError(
+                model.repo_id, f"no loader for task '{model.pipeline_tag}'"
+            )
+        loaded: Classifier | Detector = task_type.load_model(model, Path(str(path)), self.device)
+        return loaded
 
     def _device_label(self) -> str:
         """The device as stored with each runtime, naming the autocast precision if any."""
@@ -333,8 +310,24 @@ class Executor:
         label = describe(self.device)
         return label if dtype is None else f"{label}, {str(dtype).removeprefix('torch.')} autocast"
 
-    def _wants_examples(self, clean: EvalSplit) -> bool:
-        return self.store is None or not self.store.has_examples(clean.dataset_id, clean.split)
+    def wants_examples(self, split: task_types.Split) -> bool:
+        """Whether the store still needs the example records of ``split``."""
+        return self.store is None or not self.store.has_examples(split.dataset_id, split.split)
+
+    def keep_thumbnails(self, split: task_types.Split, thumbnails: Mapping[int, bytes]) -> None:
+        """Thumbnails made while ``split`` streamed by, for its example records."""
+        self._shown[(split.dataset_id, split.split)] = dict(thumbnails)
+
+    def runtime(self, seconds: float, examples: int, batch_size: int) -> RuntimeStats:
+        """The runtime record of one evaluated split on this machine."""
+        return RuntimeStats(
+            total_s=seconds,
+            per_instance_ms=1000 * seconds / max(examples, 1),
+            instances_per_s=examples / max(seconds, 1e-9),
+            device=self._device_label(),
+            batch_size=batch_size,
+            versions=self._versions,
+        )
 
     def options(
         self, module: EvaluationModule, thumbnails: frozenset[int] = frozenset()
@@ -349,12 +342,12 @@ class Executor:
             probe=self.compute.batch_size is None,
         )
 
-    def split(self, task: EvaluationTask) -> EvalSplit:
-        """The task's split: labels read, inputs read lazily (perturbed as they are read)."""
+    def split(self, task: EvaluationTask) -> Any:
+        """The task's split: targets read, inputs read lazily (perturbed as they are read)."""
         ref = task.module.dataset
         key = (ref.repo, task.dataset_revision, ref.config, ref.split, task.module.limit)
         if key not in self._splits:
-            load = load_detection_split if task.module.task == "object-detection" else load_split
+            load = task_types.get(task.module.task).load_split
             self._splits[key] = load(task.module, task.dataset_revision)
         clean = self._splits[key]
         if task.perturbation is None:
@@ -362,84 +355,10 @@ class Executor:
         return clean.perturbed(task.perturbation, seed=SEED)
 
     def _run_task(
-        self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
+        self, model: ModelRecord, predictor: Classifier | Detector, task: EvaluationTask
     ) -> EvaluationRecord:
         label = f"{model.repo_id} on {task.module.dataset.repo} [{task.variant}]"
+        task_type = task_types.get(task.module.task)
         with labelled(label):
-            record = self._evaluate_task(model, classifier, task)
+            record = task_type.evaluate(self, model, predictor, self.split(task), task)
         return dataclasses.replace(record, fingerprint=model.fingerprint)
-
-    def _evaluate_task(
-        self, model: ModelRecord, classifier: Classifier | Detector, task: EvaluationTask
-    ) -> EvaluationRecord:
-        module = task.module
-        if isinstance(classifier, Detector):
-            split = self.split(task)
-            assert isinstance(split, DetectionSplit)
-            return detection_record(
-                model,
-                classifier,
-                module,
-                split,
-                self.options(module),
-                key=task.key(model),
-                device=self._device_label(),
-                versions=self._versions,
-            )
-        labels = module.dataset.labels
-        mapping = map_labels(
-            model.repo_id, classifier.id2label, labels, aliases=module.label_aliases
-        )
-        split = self.split(task)
-        shown: frozenset[int] = frozenset()
-        image = MODALITY[module.task] == "image"
-        if task.perturbation is None and image and self._wants_examples(split):
-            shown = frozenset(example_ids(module, split))  # made from the batches as they pass
-        options = self.options(module, shown)
-        predictions = classifier.predict(split.inputs, options)
-        if predictions.thumbnails:
-            self._shown[(split.dataset_id, split.split)] = predictions.thumbnails
-        to_dataset = np.full(
-            max(max(mapping), int(predictions.labels.max(initial=0))) + 1, -1, dtype=np.int64
-        )
-        for model_index, dataset_index in mapping.items():
-            to_dataset[model_index] = dataset_index
-        y_pred = to_dataset[predictions.labels]
-        if (y_pred < 0).any():
-            raise InsufficientMetadataError(
-                model.repo_id, "the model predicts classes that its id2label does not name"
-            )
-        result = process_classification(split.labels, y_pred, predictions.confidences, labels)
-        n = len(split.inputs)
-        seconds = max(predictions.seconds, 1e-9)
-        wanted = set(module.processors)
-        return EvaluationRecord(
-            model_id=model.repo_id,
-            model_sha=model.sha,
-            task=module.task,
-            module_id=module.id,
-            dataset_id=module.dataset.repo,
-            dataset_name=module.dataset.name,
-            dataset_config=module.dataset.config,
-            dataset_revision=task.dataset_revision,
-            split=module.dataset.split,
-            variant=task.variant,
-            config_version=module.version,
-            code_version=CODE_VERSION,
-            num_examples=n,
-            metrics=result.metrics,
-            classes=result.classes,
-            confusion=result.confusion,
-            misclassifications=result.misclassifications if "misclassifications" in wanted else (),
-            calibration=result.calibration if "calibration" in wanted else None,
-            intervals=result.intervals if "bootstrap" in wanted else {},
-            runtime=RuntimeStats(
-                total_s=predictions.seconds,
-                per_instance_ms=1000 * predictions.seconds / max(n, 1),
-                instances_per_s=n / seconds,
-                device=self._device_label(),
-                batch_size=predictions.batch_size or options.batch_size,
-                versions=self._versions,
-            ),
-            label_mapping=describe_mapping(classifier.id2label, mapping, labels),
-        )

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from evaluators.config import MODALITY, EvaluationModule
+from evaluators.config import EvaluationModule, modality
 from evaluators.datasets_io import EvalSplit
 from perturbations import Perturbation
 from store.types import (
@@ -109,7 +109,7 @@ def dataset_record(module: EvaluationModule, modules: Sequence[EvaluationModule]
     return DatasetRecord(
         dataset_id=ref.repo,
         name=ref.name,
-        modality=MODALITY[module.task],
+        modality=modality(module.task),
         task=module.task,
         labels=tuple(ref.labels),
         description=ref.description,

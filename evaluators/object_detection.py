@@ -21,17 +21,17 @@ import datasets
 import numpy as np
 import torch
 
-from evaluators.coco import Detections, GroundTruth, process_detection
+from evaluators.coco import Detections, GroundTruth
 from evaluators.config import EvaluationModule, ObjectColumns
 from evaluators.datasets_io import DatasetError, EvalSplit, load_rows
 from evaluators.detection_labels import map_detector_labels
 from evaluators.errors import InsufficientMetadataError
-from evaluators.labels import describe_mapping, normalize
+from evaluators.labels import normalize
 from evaluators.loading import load_transformers_model
 from evaluators.predictions import Options, autocast
 from evaluators.streaming import CHUNK, Column, spans, stream
 from perturbations import Perturbation
-from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord, RuntimeStats
+from store.types import DatasetExampleRecord
 
 
 @dataclass(frozen=True)
@@ -247,45 +247,6 @@ def predict_split(
     )
     output = detector.detect(split.inputs, options)
     return [to_dataset_ids(found, mapping) for found in output.detections], mapping, output.seconds
-
-
-def detection_record(
-    model: ModelRecord,
-    detector: Detector,
-    module: EvaluationModule,
-    split: DetectionSplit,
-    options: Options,
-    *,
-    key: dict[str, Any],
-    device: str,
-    versions: dict[str, str],
-) -> EvaluationRecord:
-    """Detect, map labels, and process one split into a stored result (``key``: the task's)."""
-    labels = module.dataset.labels
-    detections, mapping, seconds = predict_split(detector, module, split, options)
-    result = process_detection(
-        split.targets, detections, labels, score_threshold=module.score_threshold
-    )
-    n = len(split.inputs)
-    return EvaluationRecord(
-        **key,
-        task=module.task,
-        module_id=module.id,
-        dataset_name=module.dataset.name,
-        num_examples=n,
-        metrics=result.metrics,
-        classes=result.classes,
-        detection_errors=result.errors if "detection_errors" in module.processors else (),
-        runtime=RuntimeStats(
-            total_s=seconds,
-            per_instance_ms=1000 * seconds / max(n, 1),
-            instances_per_s=n / max(seconds, 1e-9),
-            device=device,
-            batch_size=options.batch_size,
-            versions=versions,
-        ),
-        label_mapping=describe_mapping(detector.id2label, mapping, labels),
-    )
 
 
 def detection_examples(

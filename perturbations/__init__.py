@@ -1,4 +1,5 @@
-"""Pure, seeded perturbations of images, texts and boxes, registered by name.
+"""Pure, seeded perturbations of images, texts and boxes, and of tagged words and QA answer
+spans (kept aligned, see `perturbations.spans`), registered by name.
 
 Example:
     >>> from perturbations import get, from_spec
@@ -9,6 +10,7 @@ Example:
 """
 
 from perturbations.errors import (
+    AlignmentError,
     ImageFormatError,
     ModalityError,
     PerturbationParamError,
@@ -22,12 +24,17 @@ from perturbations.registry import (
     names,
     suggest,
 )
+from perturbations.spans import QA_TARGETS, QAExample, QATarget
 
 __all__ = [
+    "QA_TARGETS",
+    "AlignmentError",
     "ImageFormatError",
     "ModalityError",
     "Perturbation",
     "PerturbationParamError",
+    "QAExample",
+    "QATarget",
     "UnknownPerturbationError",
     "describe_all",
     "from_spec",

@@ -14,6 +14,8 @@ from perturbations.errors import PerturbationParamError
 
 Modality = Literal["image", "text"]
 ParamValue = int | float
+WordsFn = Callable[..., tuple[list[str], list[int]]]
+ContextFn = Callable[..., tuple[str, list[int]]]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class Definition:
     one seeded `torch.Generator` per image (used only when ``stochastic``);
     ``texts(text, rng, **params)`` maps one text, with a seeded `random.Random`.
     ``boxes(boxes, width, height)`` maps xyxy pixel boxes; None means boxes do not move.
+
+    Text perturbations that keep targets aligned also set ``words`` and ``context`` (see
+    `perturbations.spans`): ``words(words, rng, **params)`` returns the new words and, for each,
+    the index of the word it came from; ``context(context, spans, rng, **params)`` returns the new
+    context and the new offset of every old character offset (``len(context) + 1`` of them), given
+    the answers' ``(start, end)`` character spans.
     """
 
     name: str
@@ -73,11 +81,18 @@ class Definition:
     images: Callable[..., torch.Tensor] | None = None
     texts: Callable[..., str] | None = None
     boxes: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None
+    words: WordsFn | None = None
+    context: ContextFn | None = None
 
 
-def item_seed(seed: int, index: int) -> int:
-    """A 63-bit seed for item ``index`` under run seed ``seed``, stable across platforms."""
-    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
+def item_seed(seed: int, index: int, stream: str = "") -> int:
+    """A 63-bit seed for item ``index`` under run seed ``seed``, stable across platforms.
+
+    ``stream`` names a second, independent stream of the same item (a QA context beside its
+    question); the default stream is ``blake2b(f"{seed}:{index}")``.
+    """
+    key = f"{seed}:{index}:{stream}" if stream else f"{seed}:{index}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
 
 
@@ -86,5 +101,5 @@ def torch_generator(seed: int, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(item_seed(seed, index))
 
 
-def python_rng(seed: int, index: int) -> random.Random:
-    return random.Random(item_seed(seed, index))
+def python_rng(seed: int, index: int, stream: str = "") -> random.Random:
+    return random.Random(item_seed(seed, index, stream))

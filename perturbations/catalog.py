@@ -7,7 +7,7 @@ Robustness to Common Corruptions and Perturbations", ICLR).
 
 from __future__ import annotations
 
-from perturbations import boxes, image, text
+from perturbations import boxes, image, spans, text
 from perturbations.base import Definition, ParamSpec
 
 IMAGENET_C = "ImageNet-C table, Hendrycks & Dietterich 2019"
@@ -136,15 +136,19 @@ _TEXT = (
         "lowercase",
         "text",
         "Lowercase: every text is written in lowercase letters.",
-        "Python str.lower().",
+        "Python str.lower(); tagged words one by one; QA answers with their context.",
         texts=text.lowercase,
+        words=spans.lowercase_words,
+        context=spans.lowercase_context,
     ),
     Definition(
         "uppercase",
         "text",
         "Uppercase: every text is written in capital letters.",
-        "Python str.upper().",
+        "Python str.upper(); tagged words one by one; QA answers with their context.",
         texts=text.uppercase,
+        words=spans.uppercase_words,
+        context=spans.uppercase_context,
     ),
     Definition(
         "typos",
@@ -153,18 +157,24 @@ _TEXT = (
         "Each letter (str.isalpha) starts a typo with probability rate: swap with the next "
         "letter of the same run of letters (if different), drop it (never a run's last letter) "
         "or double it, chosen uniformly among those allowed; other characters are untouched; "
-        f"random.Random {ITEM_SEED}.",
+        f"random.Random {ITEM_SEED}. Tagged words: within each word; QA contexts: outside the "
+        "answers.",
         params=(_rate(0.05),),
         stochastic=True,
         texts=text.typos,
+        words=spans.typos_words,
+        context=spans.typos_context,
     ),
     Definition(
         "no_punctuation",
         "text",
         "No punctuation: all punctuation marks are removed.",
         "Every character whose Unicode category starts with 'P' (unicodedata.category) is "
-        "deleted; nothing else changes.",
+        "deleted; nothing else changes. Tagged words of punctuation only are dropped with their "
+        "tags (B- re-tagged, as by word_dropout); a QA answer of punctuation only is kept.",
         texts=text.no_punctuation,
+        words=spans.no_punctuation_words,
+        context=spans.no_punctuation_context,
     ),
     Definition(
         "word_dropout",
@@ -172,10 +182,13 @@ _TEXT = (
         "Word dropout: random words are left out.",
         "Split on whitespace (str.split), keep each word with probability 1 − rate, keep one "
         "word chosen at random if none survive, join with single spaces; random.Random "
-        f"{ITEM_SEED}.",
+        f"{ITEM_SEED}. Tagged words drop with their tags, an I- tag left starting its entity "
+        "becoming B-; in QA contexts a word overlapping an answer is never dropped.",
         params=(_rate(0.1),),
         stochastic=True,
         texts=text.word_dropout,
+        words=spans.word_dropout_words,
+        context=spans.word_dropout_context,
     ),
 )
 

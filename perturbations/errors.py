@@ -41,3 +41,12 @@ class ImageFormatError(ValueError):
         super().__init__(f"{message} (got shape {shape}, dtype {dtype})")
         self.shape = shape
         self.dtype = dtype
+
+
+class AlignmentError(ValueError):
+    """Targets do not fit their input: tags and words of different lengths, an answer that is not
+    the context's text at its start, or tag ids without their names."""
+
+    def __init__(self, message: str, *, index: int) -> None:
+        super().__init__(f"item {index}: {message}")
+        self.index = index

@@ -7,6 +7,10 @@ by every parameter (defaults included) in sorted order: ``"gaussian_noise(severi
 
 Randomness is per item: item ``i`` of a call with ``start=s`` draws from a generator seeded by
 ``(seed, s + i)``, so an item gets the same output alone, in any batch, on any device.
+
+A text perturbation may also keep targets aligned: word tags (``apply_words``) and QA answer
+spans (``apply_qa``), under the same ``variant_id``; ``supports`` tells which inputs it takes
+(`perturbations.spans` describes what each one does to tags and answers).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import torch
 
+from perturbations import spans
 from perturbations.base import (
     Definition,
     Modality,
@@ -35,6 +40,7 @@ from perturbations.errors import (
 )
 
 MODALITIES = ("image", "text")
+INPUTS = ("image", "boxes", "text", "words", "qa")
 _SPEC = re.compile(r"^\s*(?P<name>[\w.-]+)\s*(?:\((?P<args>[^()]*)\))?\s*$")
 
 
@@ -104,10 +110,98 @@ class Perturbation:
             raise ValueError(f"boxes must be shaped (K, 4) (got {tuple(boxes.shape)})")
         return boxes.clone() if fn is None else fn(boxes, width, height)
 
+    def supports(self, kind: str) -> bool:
+        """Whether this perturbation takes ``kind``, one of `INPUTS`: ``"image"``, ``"boxes"``
+        (moved or kept with their image), ``"text"``, ``"words"`` (`apply_words`) or ``"qa"``
+        (`apply_qa`, any target).
+
+        Example:
+            >>> get("typos").supports("words"), get("greyscale").supports("qa")
+            (True, False)
+        """
+        if kind not in INPUTS:
+            raise ValueError(f"kind must be one of {INPUTS} (got {kind!r})")
+        return kind in _inputs(DEFINITIONS[self.name])
+
+    def apply_words(
+        self,
+        words: Sequence[str],
+        tags: Sequence[spans.Tag],
+        *,
+        seed: int,
+        index: int,
+        labels: Sequence[str] | None = None,
+    ) -> tuple[list[str], list[spans.Tag]]:
+        """Perturbs one sentence of words, item ``index``, keeping one tag per word.
+
+        ``tags`` are IOB2 names, or ids with ``labels`` (their names in id order). Words are never
+        merged or split; a dropped word drops its tag, and an ``I-X`` left starting its entity
+        becomes ``B-X``.
+
+        Raises:
+            ModalityError: the perturbation cannot keep tags aligned (``supports("words")``).
+            AlignmentError: not one tag per word, or ids without ``labels``.
+        """
+        fn = self._supporting("words").words
+        assert fn is not None
+        rng = python_rng(seed, index)
+        return spans.perturb_words(
+            fn, words, tags, rng=rng, params=self.params, index=index, labels=labels
+        )
+
+    def apply_qa(
+        self,
+        question: str,
+        context: str,
+        answers: Sequence[tuple[str, int]],
+        *,
+        seed: int,
+        index: int,
+        target: spans.QATarget,
+    ) -> spans.QAExample:
+        """Perturbs one QA item's ``target`` (``"question"``, ``"context"`` or ``"both"``).
+
+        ``answers`` are ``(text, start)`` pairs, ``start`` a character offset into ``context``;
+        the result's answers are slices of its context, in the same order.
+
+        Raises:
+            ModalityError: the perturbation cannot keep answers aligned (``supports("qa")``).
+            AlignmentError: an answer that is not the context's text at its start.
+        """
+        definition = self._supporting("qa")
+        assert definition.texts is not None and definition.context is not None
+        return spans.perturb_qa(
+            definition.texts,
+            definition.context,
+            question,
+            context,
+            answers,
+            seed=seed,
+            index=index,
+            target=target,
+            params=self.params,
+        )
+
+    def _supporting(self, kind: str) -> Definition:
+        if not self.supports(kind):
+            raise ModalityError(self.name, modality=self.modality, expected=kind)
+        return DEFINITIONS[self.name]
+
     def _definition(self, expected: str) -> Definition:
         if self.modality != expected:
             raise ModalityError(self.name, modality=self.modality, expected=expected)
         return DEFINITIONS[self.name]
+
+
+def _inputs(definition: Definition) -> tuple[str, ...]:
+    has = {
+        "image": definition.images is not None,
+        "boxes": definition.images is not None,
+        "text": definition.texts is not None,
+        "words": definition.words is not None,
+        "qa": definition.texts is not None and definition.context is not None,
+    }
+    return tuple(kind for kind in INPUTS if has[kind])
 
 
 def _check_images(images: torch.Tensor, *, ndim: int) -> None:
@@ -221,8 +315,8 @@ def describe_all() -> list[dict[str, Any]]:
     """Every registered perturbation, for Variant records and the docs.
 
     Each entry: ``name``, ``modality``, ``description`` and ``method`` (not specific to
-    parameter values), ``stochastic``, ``moves_boxes`` and ``params``
-    (name -> ``{type, default, min, max}``, ranges inclusive).
+    parameter values), ``stochastic``, ``moves_boxes``, ``supports`` (the `INPUTS` it takes)
+    and ``params`` (name -> ``{type, default, min, max}``, ranges inclusive).
     """
     return [
         {
@@ -232,6 +326,7 @@ def describe_all() -> list[dict[str, Any]]:
             "method": d.method,
             "stochastic": d.stochastic,
             "moves_boxes": d.boxes is not None,
+            "supports": list(_inputs(d)),
             "params": {spec.name: spec.schema() for spec in d.params},
         }
         for d in DEFINITIONS.values()

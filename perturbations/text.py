@@ -19,8 +19,13 @@ def uppercase(text: str, rng: random.Random) -> str:
     return text.upper()
 
 
+def is_punctuation(ch: str) -> bool:
+    """Whether the character's Unicode category is punctuation (``P*``)."""
+    return unicodedata.category(ch).startswith("P")
+
+
 def no_punctuation(text: str, rng: random.Random) -> str:
-    return "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+    return "".join(ch for ch in text if not is_punctuation(ch))
 
 
 def typos(text: str, rng: random.Random, *, rate: float) -> str:

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from space.data import ReadError, Snapshot
+from store import catalogue
 from store.types import (
     Calibration,
     CalibrationBin,
@@ -43,10 +44,16 @@ Row = dict[str, Any]
 DataError = ReadError
 
 ORIGINAL = "original"
+_CLASSIFICATION = catalogue.task("text-classification")
 #: whole-dataset metrics a page may ask for (``metric`` values of the ``scores`` table)
-RESULT_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "weighted_f1")
+RESULT_METRICS = (
+    *_CLASSIFICATION.card,
+    *(key for key in _CLASSIFICATION.summary if key not in _CLASSIFICATION.card),
+)
 #: per-class metrics (columns of ``class_results``, fields of ``ClassResult``)
-CLASS_METRICS = ("f1", "precision", "recall")
+CLASS_METRICS = tuple(sorted(_CLASSIFICATION.class_columns))
+#: a per-class metric -> its macro average over the classes
+_AVERAGE_OF = {m.hub_type: m.key for m in _CLASSIFICATION.card_metrics() if m.hub_args}
 #: scatter axes besides the metrics
 OTHER_AXES = ("instances_per_s", "per_instance_ms", "total_s", "num_parameters", "size_mb", "ece")
 MODEL_SORTS = {
@@ -630,9 +637,7 @@ class VariantComparison:
 
 
 def _overall_metric(metric: str) -> str:
-    return {"f1": "macro_f1", "precision": "macro_precision", "recall": "macro_recall"}.get(
-        metric, metric
-    )
+    return _AVERAGE_OF.get(metric, metric)
 
 
 def _per_class(

@@ -1,182 +1,412 @@
 """The Task and Metric entities (thesis table 3.3d): what evalbot computes, and how.
 
+This is the one list of metric names. Each task type registers a :class:`TaskSpec` here: its
+modality, what its results are disaggregated by, and one :class:`Metric` entry per number it
+stores, which says everything the card, the claims audit, the PR, the CLI and the Space need
+(display names, ``higher_is_better``, the model-index ``type`` and ``args``, the digits shown).
+Nothing else in the house keeps its own list: it asks :func:`task` (or :func:`metric`).
+
 Classification metrics are named by their key in a result's ``metrics`` (or a class result's
-field). Object detection's COCO box metrics are named as the Hub's tooling names them
+field). Object detection's COCO box metrics go on cards under the ids the Hub's tooling uses
 (torchmetrics' ``MeanAveragePrecision``, which transformers' object-detection example reports and
 Trainer cards carry: ``map``, ``map_50`` ... ``mar_large``); their ``key`` is where evalbot
-stores the value (:data:`evaluators.coco.METRICS`: ``ap``, ``ap50`` ... ``ar_large``).
+stores the value (``ap``, ``ap50`` ... ``ar_large``).
+
+Example:
+    >>> spec = task("text-classification")
+    >>> [m.key for m in spec.card_metrics()]
+    ['accuracy', 'macro_f1', 'macro_precision', 'macro_recall']
+    >>> task("object-detection").headline.hub_type
+    'map'
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-TASKS: list[dict[str, object]] = [
-    {
-        "name": "text-classification",
-        "modality": "text",
-        "description": "Assign one class to a text.",
-    },
-    {
-        "name": "image-classification",
-        "modality": "image",
-        "description": "Assign one class to an image.",
-    },
-    {
-        "name": "object-detection",
-        "modality": "image",
-        "description": "Find the objects of each class in an image, as scored boxes.",
-    },
-]
+from store.types import ClassResult
 
 
-class DetectionMetric(NamedTuple):
-    """One COCO box metric: our stored key, the Hub's metric id and a readable name."""
+@dataclass(frozen=True)
+class Metric:
+    """One number a task stores, as every reader of results names and shows it.
 
-    key: str  # in EvaluationRecord.metrics and ClassResult.metrics
-    hub_type: str  # the model-index ``type`` (torchmetrics' MeanAveragePrecision key)
-    name: str  # the model-index ``name`` and the card's label
+    Attributes:
+        key: Where the value lives: a key of ``EvaluationRecord.metrics`` or, with ``per_class``,
+            a ``ClassResult`` field or a key of its ``metrics``.
+        name: The readable name on cards (model-index ``name``, the summary table).
+        description: One sentence for the catalogue and the Space.
+        calculation: How it is computed, precisely enough to reproduce.
+        range: Its range and direction, in words.
+        higher_is_better: False for errors (ECE...).
+        hub_type: The model-index metric ``type``; None: not put on cards.
+        hub_args: The model-index ``args`` (e.g. ``{"average": "macro"}``).
+        label: The name in running text and the claims audit (default: ``name``).
+        short: The name as a table column (default: ``label``).
+        digits: Decimals shown in summaries (per-class tables show ``digits - 1``).
+        per_class: Stored per disaggregation unit (class, entity type...), not per result.
+        id: The catalogue id (default: ``hub_type`` for per-class COCO numbers, else ``key``).
+    """
+
+    key: str
+    name: str
     description: str
+    calculation: str
+    range: str = "0 to 1, higher is better"
+    higher_is_better: bool = True
+    hub_type: str | None = None
+    hub_args: Mapping[str, str] | None = None
+    label: str = ""
+    short: str = ""
+    digits: int = 4
+    per_class: bool = False
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+        if not self.short:
+            object.__setattr__(self, "short", self.label)
+        if not self.id:
+            object.__setattr__(self, "id", self.key)
+
+    def class_value(self, result: ClassResult) -> float | None:
+        """This per-class metric's value in one class result."""
+        if self.key in result.metrics:
+            return result.metrics[self.key]
+        value = getattr(result, self.key, None)
+        return value if isinstance(value, float | int) else None
 
 
-# The 12 numbers pycocotools prints, in its order.
-DETECTION_METRICS: tuple[DetectionMetric, ...] = (
-    DetectionMetric("ap", "map", "AP (IoU 0.50:0.95)", "AP averaged over IoU 0.50 to 0.95"),
-    DetectionMetric("ap50", "map_50", "AP (IoU 0.50)", "AP at IoU 0.50"),
-    DetectionMetric("ap75", "map_75", "AP (IoU 0.75)", "AP at IoU 0.75"),
-    DetectionMetric("ap_small", "map_small", "AP small", "AP on objects under 32² pixels"),
-    DetectionMetric("ap_medium", "map_medium", "AP medium", "AP on objects of 32² to 96² pixels"),
-    DetectionMetric("ap_large", "map_large", "AP large", "AP on objects over 96² pixels"),
-    DetectionMetric("ar1", "mar_1", "AR (1 detection)", "AR with 1 detection per image"),
-    DetectionMetric("ar10", "mar_10", "AR (10 detections)", "AR with 10 detections per image"),
-    DetectionMetric("ar100", "mar_100", "AR (100 detections)", "AR with 100 detections per image"),
-    DetectionMetric("ar_small", "mar_small", "AR small", "AR on objects under 32² pixels"),
-    DetectionMetric("ar_medium", "mar_medium", "AR medium", "AR on objects of 32² to 96² pixels"),
-    DetectionMetric("ar_large", "mar_large", "AR large", "AR on objects over 96² pixels"),
-)
-HUB_DETECTION_TYPES = {m.hub_type: m.key for m in DETECTION_METRICS}  # Hub id -> our key
-DETECTION_NAMES = {m.key: m.name for m in DETECTION_METRICS}  # our key -> readable name
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the house needs to know about one task type's results.
 
-_CLS = ["text-classification", "image-classification"]
+    Attributes:
+        name: The Hub's ``pipeline_tag`` (and the model-index ``task.type``).
+        modality: What its inputs are: ``text``, ``image``...
+        description: One sentence.
+        metrics: Every metric it stores, documentation-only entries included.
+        card: Keys of the metrics on cards, in order: the first is the headline (what a result is
+            summed up by, its robustness table's value), the second the robustness table's other
+            column; the PR's headline table shows them all.
+        summary: Keys of the card's summary table, in order.
+        class_columns: Keys of the per-class table's metric columns, in order.
+        unit: What results are disaggregated by, singular ("class", "entity type"...).
+        support: The per-class table's support column ("support", "objects"...).
+        class_note: A sentence under the per-class table, if it needs one.
+        intervals: Keys that get a bootstrap confidence interval.
+    """
+
+    name: str
+    modality: str
+    description: str
+    metrics: tuple[Metric, ...]
+    card: tuple[str, ...]
+    summary: tuple[str, ...]
+    class_columns: tuple[str, ...]
+    unit: str = "class"
+    support: str = "support"
+    class_note: str = ""
+    intervals: tuple[str, ...] = ()
+    _by_key: dict[str, Metric] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for metric in self.metrics:
+            if metric.key in self._by_key:
+                raise ValueError(f"task {self.name}: metric key {metric.key!r} twice")
+            self._by_key[metric.key] = metric
+        for key in (*self.card, *self.summary, *self.class_columns, *self.intervals):
+            if key not in self._by_key:
+                raise ValueError(f"task {self.name}: {key!r} is not one of its metrics")
+        for key in self.card:
+            if self._by_key[key].hub_type is None:
+                raise ValueError(f"task {self.name}: {key!r} goes on cards but has no hub_type")
+        if len(self.card) < 2:
+            raise ValueError(f"task {self.name}: name a headline and a second card metric")
+
+    def metric(self, key: str) -> Metric:
+        """The metric stored under ``key``.
+
+        Raises:
+            KeyError: naming the task's metrics.
+        """
+        try:
+            return self._by_key[key]
+        except KeyError:
+            raise KeyError(
+                f"task {self.name} has no metric {key!r} (it has {sorted(self._by_key)})"
+            ) from None
+
+    @property
+    def headline(self) -> Metric:
+        return self._by_key[self.card[0]]
+
+    @property
+    def second(self) -> Metric:
+        return self._by_key[self.card[1]]
+
+    def card_metrics(self) -> list[Metric]:
+        return [self._by_key[key] for key in self.card]
+
+    def summary_metrics(self) -> list[Metric]:
+        return [self._by_key[key] for key in self.summary]
+
+    def class_metrics(self) -> list[Metric]:
+        return [self._by_key[key] for key in self.class_columns]
+
+    def document(self) -> dict[str, object]:
+        """The task as stored in the ``tasks`` collection."""
+        return {"name": self.name, "modality": self.modality, "description": self.description}
+
+
+_TASKS: dict[str, TaskSpec] = {}
+
+
+def register(spec: TaskSpec, *, replace: bool = False) -> TaskSpec:
+    """Add a task type's catalogue entry (once per name, unless ``replace``)."""
+    if spec.name in _TASKS and not replace and _TASKS[spec.name] != spec:
+        raise ValueError(f"task {spec.name!r} is registered already")
+    _TASKS[spec.name] = spec
+    return spec
+
+
+def task(name: str) -> TaskSpec:
+    """The catalogue entry of task ``name``.
+
+    Raises:
+        KeyError: the task is not registered, with the closest registered name.
+    """
+    try:
+        return _TASKS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(_TASKS), n=1)
+        hint = f" — did you mean '{close[0]}'?" if close else ""
+        raise KeyError(f"unknown task '{name}'{hint} (known: {sorted(_TASKS)})") from None
+
+
+def tasks() -> list[TaskSpec]:
+    """Every registered task, in registration order."""
+    return list(_TASKS.values())
+
+
+def find(name: str) -> TaskSpec | None:
+    """The catalogue entry of task ``name``, or None."""
+    return _TASKS.get(name)
+
+
+def metric(task_name: str, key: str) -> Metric:
+    """The metric ``key`` of task ``task_name`` (see :meth:`TaskSpec.metric`)."""
+    return task(task_name).metric(key)
+
+
+def _documents() -> Iterator[dict[str, Any]]:
+    """Every metric once per catalogue id, with the tasks that store it."""
+    seen: dict[str, dict[str, Any]] = {}
+    for spec in _TASKS.values():
+        for m in spec.metrics:
+            doc = seen.get(m.id)
+            if doc is not None:
+                doc["tasks"].append(spec.name)
+                continue
+            doc = {
+                "name": m.id,
+                "key": m.key,
+                "per_class": m.per_class,
+                "tasks": [spec.name],
+                "range": m.range,
+                "higher_is_better": m.higher_is_better,
+                "description": m.description,
+                "calculation": m.calculation,
+            }
+            if m.hub_type is not None:
+                doc["hub_type"] = m.hub_type
+            seen[m.id] = doc
+    yield from seen.values()
+
+
+def metric_documents() -> list[dict[str, Any]]:
+    """The Metric entities as stored in the ``metrics`` collection."""
+    return list(_documents())
+
+
+def task_documents() -> list[dict[str, object]]:
+    """The Task entities as stored in the ``tasks`` collection."""
+    return [spec.document() for spec in _TASKS.values()]
+
+
+# -- the built-in tasks ------------------------------------------------------------------------
+
 _MACRO = (
     "mean({}) over the classes in the references or the predictions, undefined as 0: "
     'as scikit-learn\'s default average="macro" (zero_division=0)'
 )
+_MACRO_ARGS = {"average": "macro"}
 
-METRICS: list[dict[str, object]] = [
-    {
-        "name": "accuracy",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better",
-        "description": "Share of examples whose predicted class is the true class.",
-        "calculation": "correct / examples",
-    },
-    {
-        "name": "precision",
-        "per_class": True,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better; n/a when the class is never predicted",
-        "description": "Of the examples predicted as the class, the share that are the class.",
-        "calculation": "TP / (TP + FP)",
-    },
-    {
-        "name": "recall",
-        "per_class": True,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better; n/a when the class has no examples",
-        "description": "Of the examples of the class, the share predicted as the class.",
-        "calculation": "TP / (TP + FN)",
-    },
-    {
-        "name": "f1",
-        "per_class": True,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better; n/a when the class has no examples",
-        "description": "Harmonic mean of precision and recall.",
-        "calculation": (
-            "2 * precision * recall / (precision + recall); 0 when both are 0 or the class is "
-            "never predicted"
-        ),
-    },
-    {
-        "name": "macro_f1",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better",
-        "description": (
-            "Unweighted mean of per-class F1 over the classes in the references or the "
-            "predictions, an undefined F1 counting as 0."
-        ),
-        "calculation": _MACRO.format("F1_c"),
-    },
-    {
-        "name": "macro_precision",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better",
-        "description": (
-            "Unweighted mean of per-class precision over the classes in the references or the "
-            "predictions, an undefined precision (class never predicted) counting as 0."
-        ),
-        "calculation": _MACRO.format("precision_c"),
-    },
-    {
-        "name": "macro_recall",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better",
-        "description": (
-            "Unweighted mean of per-class recall over the classes in the references or the "
-            "predictions, an undefined recall (class without examples) counting as 0."
-        ),
-        "calculation": _MACRO.format("recall_c"),
-    },
-    {
-        "name": "weighted_f1",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, higher is better",
-        "description": "Per-class F1 weighted by the class's support.",
-        "calculation": (
-            "sum(F1_c * support_c) / examples, an undefined F1 counting as 0 "
-            '(scikit-learn\'s f1_score(average="weighted"))'
-        ),
-    },
-    {
-        "name": "ece",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "0 to 1, lower is better",
-        "description": "Expected calibration error: how far confidence is from accuracy.",
-        "calculation": "sum over 15 equal-width confidence bins of (n_b / N) * |accuracy_b - confidence_b|",
-    },
-    {
-        "name": "ci95",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "an interval",
-        "description": "95% bootstrap confidence interval of accuracy and macro F1.",
-        "calculation": "percentile method over 1,000 resamples of the examples (seed 0)",
-    },
-    {
-        "name": "instances_per_s",
-        "per_class": False,
-        "tasks": _CLS,
-        "range": "higher is faster",
-        "description": "Examples evaluated per second, preprocessing included.",
-        "calculation": "examples / (preprocessing + forward time)",
-    },
-    *(
-        {
-            "name": m.hub_type,
-            "key": m.key,
-            "per_class": True,
-            "tasks": ["object-detection"],
-            "range": "0 to 1, higher is better; n/a for a class without ground truth",
-            "description": f"{m.name}: COCO's {m.description}.",
-            "calculation": "pycocotools' COCOeval (bbox, 101 recall points), via faster-coco-eval",
-        }
-        for m in DETECTION_METRICS
+CLASSIFICATION_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "accuracy",
+        "Accuracy",
+        "Share of examples whose predicted class is the true class.",
+        "correct / examples",
+        hub_type="accuracy",
+        label="accuracy",
     ),
-]
+    Metric(
+        "precision",
+        "Precision",
+        "Of the examples predicted as the class, the share that are the class.",
+        "TP / (TP + FP)",
+        range="0 to 1, higher is better; n/a when the class is never predicted",
+        label="precision",
+        per_class=True,
+    ),
+    Metric(
+        "recall",
+        "Recall",
+        "Of the examples of the class, the share predicted as the class.",
+        "TP / (TP + FN)",
+        range="0 to 1, higher is better; n/a when the class has no examples",
+        label="recall",
+        per_class=True,
+    ),
+    Metric(
+        "f1",
+        "F1",
+        "Harmonic mean of precision and recall.",
+        "2 * precision * recall / (precision + recall); 0 when both are 0 or the class is "
+        "never predicted",
+        range="0 to 1, higher is better; n/a when the class has no examples",
+        per_class=True,
+    ),
+    Metric(
+        "macro_f1",
+        "F1 (macro)",
+        "Unweighted mean of per-class F1 over the classes in the references or the "
+        "predictions, an undefined F1 counting as 0.",
+        _MACRO.format("F1_c"),
+        hub_type="f1",
+        hub_args=_MACRO_ARGS,
+    ),
+    Metric(
+        "macro_precision",
+        "Precision (macro)",
+        "Unweighted mean of per-class precision over the classes in the references or the "
+        "predictions, an undefined precision (class never predicted) counting as 0.",
+        _MACRO.format("precision_c"),
+        hub_type="precision",
+        hub_args=_MACRO_ARGS,
+        label="precision (macro)",
+    ),
+    Metric(
+        "macro_recall",
+        "Recall (macro)",
+        "Unweighted mean of per-class recall over the classes in the references or the "
+        "predictions, an undefined recall (class without examples) counting as 0.",
+        _MACRO.format("recall_c"),
+        hub_type="recall",
+        hub_args=_MACRO_ARGS,
+        label="recall (macro)",
+    ),
+    Metric(
+        "weighted_f1",
+        "F1 (weighted)",
+        "Per-class F1 weighted by the class's support.",
+        "sum(F1_c * support_c) / examples, an undefined F1 counting as 0 "
+        '(scikit-learn\'s f1_score(average="weighted"))',
+    ),
+    Metric(
+        "ece",
+        "ECE",
+        "Expected calibration error: how far confidence is from accuracy.",
+        "sum over 15 equal-width confidence bins of (n_b / N) * |accuracy_b - confidence_b|",
+        range="0 to 1, lower is better",
+        higher_is_better=False,
+    ),
+    Metric(
+        "ci95",
+        "95% CI",
+        "95% bootstrap confidence interval of accuracy and macro F1.",
+        "percentile method over 1,000 resamples of the examples (seed 0)",
+        range="an interval",
+    ),
+    Metric(
+        "instances_per_s",
+        "Instances per second",
+        "Examples evaluated per second, preprocessing included.",
+        "examples / (preprocessing + forward time)",
+        range="higher is faster",
+    ),
+)
+
+
+def classification(name: str, modality: str, description: str) -> TaskSpec:
+    """The catalogue entry of a single-label classification task."""
+    return TaskSpec(
+        name=name,
+        modality=modality,
+        description=description,
+        metrics=CLASSIFICATION_METRICS,
+        card=("accuracy", "macro_f1", "macro_precision", "macro_recall"),
+        summary=("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1"),
+        class_columns=("precision", "recall", "f1"),
+        intervals=("accuracy", "macro_f1"),
+    )
+
+
+_COCO = "pycocotools' COCOeval (bbox, 101 recall points), via faster-coco-eval"
+# The 12 numbers pycocotools prints, in its order: (key, Hub id, name, short, description).
+_COCO_NUMBERS = (
+    ("ap", "map", "AP (IoU 0.50:0.95)", "AP", "AP averaged over IoU 0.50 to 0.95"),
+    ("ap50", "map_50", "AP (IoU 0.50)", "AP50", "AP at IoU 0.50"),
+    ("ap75", "map_75", "AP (IoU 0.75)", "AP75", "AP at IoU 0.75"),
+    ("ap_small", "map_small", "AP small", "", "AP on objects under 32² pixels"),
+    ("ap_medium", "map_medium", "AP medium", "", "AP on objects of 32² to 96² pixels"),
+    ("ap_large", "map_large", "AP large", "", "AP on objects over 96² pixels"),
+    ("ar1", "mar_1", "AR (1 detection)", "", "AR with 1 detection per image"),
+    ("ar10", "mar_10", "AR (10 detections)", "", "AR with 10 detections per image"),
+    ("ar100", "mar_100", "AR (100 detections)", "AR100", "AR with 100 detections per image"),
+    ("ar_small", "mar_small", "AR small", "", "AR on objects under 32² pixels"),
+    ("ar_medium", "mar_medium", "AR medium", "", "AR on objects of 32² to 96² pixels"),
+    ("ar_large", "mar_large", "AR large", "", "AR on objects over 96² pixels"),
+)
+COCO_METRICS: tuple[Metric, ...] = tuple(
+    Metric(
+        key,
+        name,
+        f"{name}: COCO's {description}.",
+        _COCO,
+        range="0 to 1, higher is better; n/a for a class without ground truth",
+        hub_type=hub_type,
+        short=short,
+        per_class=True,
+        id=hub_type,
+    )
+    for key, hub_type, name, short, description in _COCO_NUMBERS
+)
+
+TEXT_CLASSIFICATION = register(
+    classification("text-classification", "text", "Assign one class to a text.")
+)
+IMAGE_CLASSIFICATION = register(
+    classification("image-classification", "image", "Assign one class to an image.")
+)
+OBJECT_DETECTION = register(
+    TaskSpec(
+        name="object-detection",
+        modality="image",
+        description="Find the objects of each class in an image, as scored boxes.",
+        metrics=COCO_METRICS,
+        card=("ap", "ap50", "ap75", "ar100"),
+        summary=tuple(m.key for m in COCO_METRICS),
+        class_columns=("ap", "ap50", "ar100"),
+        support="objects",
+        class_note=(
+            "TP, FP and FN count detections matched at IoU 0.5 among those scoring at least the "
+            "module's score threshold; AP and AR use every detection."
+        ),
+    )
+)

@@ -39,7 +39,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from store.catalogue import METRICS, TASKS
+from store.catalogue import metric_documents, task_documents
 from store.codec import (
     as_utc,
     class_to_doc,
@@ -675,9 +675,9 @@ class Store:
 
     def seed_catalogue(self) -> None:
         """The Task and Metric entities: what evalbot computes and how."""
-        for task in TASKS:
+        for task in task_documents():
             self.tasks.update_one({"_id": task["name"]}, {"$set": task}, upsert=True)
-        for metric in METRICS:
+        for metric in metric_documents():
             self.metrics.update_one({"_id": metric["name"]}, {"$set": metric}, upsert=True)
 
     # -- jobs --------------------------------------------------------------------------------

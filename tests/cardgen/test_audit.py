@@ -272,6 +272,7 @@ def test_claims_to_dicts(records: list[EvaluationRecord]) -> None:
             "high": 0.9,
             "verdict": "claims 13.0 points more than measured",
             "note": "",
+            "task": "text-classification",
             "agrees": False,
         }
     ]

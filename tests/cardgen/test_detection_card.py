@@ -10,7 +10,7 @@ from huggingface_hub import ModelCard
 from cardgen.card import propose_card
 from cardgen.pr import pr_body
 from evaluators.coco import METRICS as COCO_KEYS
-from store.catalogue import DETECTION_METRICS, METRICS
+from store.catalogue import metric_documents, task
 from store.types import ClassResult, EvaluationRecord
 from tests.cardgen.conftest import emotion_record
 
@@ -113,8 +113,9 @@ def test_older_map_entries_of_evalbot_are_replaced() -> None:
 
 
 def test_catalogue_speaks_hub_ids_for_every_coco_number() -> None:
-    assert [m.key for m in DETECTION_METRICS] == list(COCO_KEYS)
-    assert [m.hub_type for m in DETECTION_METRICS] == TORCHMETRICS_MAP
-    entries = {m["name"]: m for m in METRICS if m["tasks"] == ["object-detection"]}
+    detection = task("object-detection").metrics
+    assert [m.key for m in detection] == list(COCO_KEYS)
+    assert [m.hub_type for m in detection] == TORCHMETRICS_MAP
+    entries = {m["name"]: m for m in metric_documents() if m["tasks"] == ["object-detection"]}
     assert list(entries) == TORCHMETRICS_MAP
     assert [e["key"] for e in entries.values()] == list(COCO_KEYS)

@@ -15,7 +15,7 @@ import yaml
 
 from bot.cli import main
 from bot.config import load_config
-from evaluators.config import MODALITY, EvaluationModule, ModuleFile
+from evaluators.config import EvaluationModule, ModuleFile, modality
 from evaluators.labels import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def test_labels_and_aliases_are_unambiguous(module: EvaluationModule) -> None:
 
 
 def test_perturbations_fit_the_modality(module: EvaluationModule) -> None:
-    assert {p.modality for p in module.variants()} <= {MODALITY[module.task]}
+    assert {p.modality for p in module.variants()} <= {modality(module.task)}
 
 
 def test_trained_on_selects_one_module_per_task() -> None:
