@@ -35,9 +35,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Columns(_Strict):
-    input: str
-    label: str
+class Columns(BaseModel):
+    """Dataset column per role. Classification reads ``input`` and ``label``; other task types
+    name their own roles (``tokens`` and ``tags``, ``question``, ``context`` and ``answers``...)
+    and say which they need (:attr:`evaluators.tasks.TaskType.columns`)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, str] = Field(init=False)
+
+    input: str = ""
+    label: str = ""
+
+    def roles(self) -> dict[str, str]:
+        """Every role named: role -> column."""
+        named = {"input": self.input, "label": self.label, **(self.__pydantic_extra__ or {})}
+        return {role: column for role, column in named.items() if column}
+
+    def role(self, name: str) -> str:
+        """The column of role ``name``.
+
+        Raises:
+            KeyError: the module names no column for it.
+        """
+        column = self.roles().get(name)
+        if column is None:
+            raise KeyError(f"dataset.columns names no '{name}' column")
+        return column
 
 
 class ObjectColumns(_Strict):
@@ -71,7 +94,7 @@ class DatasetRef(_Strict):
     revision: str | None = None
     columns: Columns
     objects: ObjectColumns | None = None  # object detection only
-    labels: list[str] = Field(min_length=2)
+    labels: list[str] = Field(default_factory=list)  # class names (NER: tag names), in order
     description: str | None = None
     homepage: str | None = None
     reference: Reference | None = None
@@ -177,20 +200,34 @@ class EvaluationModule(_Strict):
                 f"benchmark.metric: '{self.benchmark.metric}' is not one of task "
                 f"'{self.task}''s card metrics {list(task_type.spec.card)}"
             )
+        roles = self.dataset.columns.roles()
+        missing = [role for role in task_type.columns if role not in roles]
+        if missing:
+            raise ValueError(
+                f"dataset.columns: task '{self.task}' needs {missing} (it reads "
+                f"{list(task_type.columns)})"
+            )
+        extra = sorted(set(roles) - set(task_type.columns) - set(task_type.optional_columns))
+        if extra:
+            raise ValueError(
+                f"dataset.columns: {extra} are not read by task '{self.task}' (it reads "
+                f"{[*task_type.columns, *task_type.optional_columns]})"
+            )
+        if task_type.needs_labels and len(self.dataset.labels) < 2:
+            raise ValueError(f"dataset.labels: task '{self.task}' needs at least 2 labels")
         task_type.check(self)
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))
         if unknown:
             raise ValueError(f"label_aliases names labels not in dataset.labels: {unknown}")
-        modality = task_type.modality
         for spec in self.perturbations:
             try:
                 perturbation = from_spec(spec)
             except (KeyError, ValueError, TypeError) as exc:
                 raise ValueError(f"perturbations: {exc.args[0] if exc.args else exc}") from exc
-            if perturbation.modality != modality:
+            if not perturbation.supports(task_type.perturbs):
                 raise ValueError(
                     f"perturbations: '{perturbation.name}' is for {perturbation.modality}, "
-                    f"this module's task '{self.task}' takes {modality}"
+                    f"this module's task '{self.task}' takes {task_type.perturbs}"
                 )
         ids = [p.variant_id for p in self.variants()]
         if len(set(ids)) != len(ids):

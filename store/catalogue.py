@@ -113,15 +113,27 @@ class TaskSpec:
     class_note: str = ""
     intervals: tuple[str, ...] = ()
     _by_key: dict[str, Metric] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _per_class: dict[str, Metric] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        for metric in self.metrics:
-            if metric.key in self._by_key:
-                raise ValueError(f"task {self.name}: metric key {metric.key!r} twice")
-            self._by_key[metric.key] = metric
-        for key in (*self.card, *self.summary, *self.class_columns, *self.intervals):
+        # A per-class metric is also a result's (COCO's AP is both) unless the task has a
+        # result metric of that key (QA's exact match overall and per group).
+        for per_class in (False, True):
+            for metric in (m for m in self.metrics if m.per_class is per_class):
+                keyed = self._per_class if per_class else self._by_key
+                if metric.key in keyed:
+                    raise ValueError(f"task {self.name}: metric key {metric.key!r} twice")
+                keyed[metric.key] = metric
+                if per_class:
+                    self._by_key.setdefault(metric.key, metric)
+        for key in (*self.card, *self.summary, *self.intervals):
             if key not in self._by_key:
-                raise ValueError(f"task {self.name}: {key!r} is not one of its metrics")
+                raise ValueError(f"task {self.name}: {key!r} is not one of its result metrics")
+        for key in self.class_columns:
+            if key not in self._per_class:
+                raise ValueError(f"task {self.name}: {key!r} is not one of its per-class metrics")
         for key in self.card:
             if self._by_key[key].hub_type is None:
                 raise ValueError(f"task {self.name}: {key!r} goes on cards but has no hub_type")
@@ -129,17 +141,16 @@ class TaskSpec:
             raise ValueError(f"task {self.name}: name a headline and a second card metric")
 
     def metric(self, key: str) -> Metric:
-        """The metric stored under ``key``.
+        """The metric stored under ``key``: a result's, else a per-class one.
 
         Raises:
             KeyError: naming the task's metrics.
         """
-        try:
-            return self._by_key[key]
-        except KeyError:
-            raise KeyError(
-                f"task {self.name} has no metric {key!r} (it has {sorted(self._by_key)})"
-            ) from None
+        found = self._by_key.get(key) or self._per_class.get(key)
+        if found is None:
+            known = sorted({*self._by_key, *self._per_class})
+            raise KeyError(f"task {self.name} has no metric {key!r} (it has {known})")
+        return found
 
     @property
     def headline(self) -> Metric:
@@ -156,7 +167,7 @@ class TaskSpec:
         return [self._by_key[key] for key in self.summary]
 
     def class_metrics(self) -> list[Metric]:
-        return [self._by_key[key] for key in self.class_columns]
+        return [self._per_class[key] for key in self.class_columns]
 
     def document(self) -> dict[str, object]:
         """The task as stored in the ``tasks`` collection."""
@@ -407,6 +418,204 @@ OBJECT_DETECTION = register(
         class_note=(
             "TP, FP and FN count detections matched at IoU 0.5 among those scoring at least the "
             "module's score threshold; AP and AR use every detection."
+        ),
+    )
+)
+
+_SEQEVAL = "seqeval 1.2.2's default (conlleval) reading of the tags; equal to its {}"
+_ENTITY = "an entity is right when its sentence, start, end and type all match the reference"
+NER_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "overall_f1",
+        "F1 (entities)",
+        f"Harmonic mean of entity precision and recall over all entity types ({_ENTITY}).",
+        _SEQEVAL.format("f1_score (micro average)"),
+        hub_type="f1",
+        short="F1",
+    ),
+    Metric(
+        "overall_precision",
+        "Precision (entities)",
+        "Of the entities predicted, the share that are right.",
+        _SEQEVAL.format("precision_score (micro average)"),
+        hub_type="precision",
+        short="precision",
+    ),
+    Metric(
+        "overall_recall",
+        "Recall (entities)",
+        "Of the reference entities, the share predicted right.",
+        _SEQEVAL.format("recall_score (micro average)"),
+        hub_type="recall",
+        short="recall",
+    ),
+    Metric(
+        "overall_accuracy",
+        "Accuracy (words)",
+        "Share of words whose predicted tag is the reference tag.",
+        "correct words / words (seqeval's accuracy_score)",
+        hub_type="accuracy",
+        short="word accuracy",
+    ),
+    Metric(
+        "macro_f1",
+        "F1 (macro over entity types)",
+        "Unweighted mean of per-type entity F1, an undefined F1 counting as 0.",
+        _SEQEVAL.format('classification_report "macro avg"'),
+    ),
+    Metric(
+        "weighted_f1",
+        "F1 (weighted over entity types)",
+        "Per-type entity F1 weighted by the type's reference entities.",
+        _SEQEVAL.format('classification_report "weighted avg"'),
+    ),
+    Metric(
+        "precision",
+        "Precision",
+        "Of the entities predicted with the type, the share that are right.",
+        "TP / (TP + FP) over entities of the type",
+        range="0 to 1, higher is better; n/a when the type is never predicted",
+        label="precision",
+        per_class=True,
+        id="entity_precision",
+    ),
+    Metric(
+        "recall",
+        "Recall",
+        "Of the reference entities of the type, the share predicted right.",
+        "TP / (TP + FN) over entities of the type",
+        range="0 to 1, higher is better; n/a when the type has no entities",
+        label="recall",
+        per_class=True,
+        id="entity_recall",
+    ),
+    Metric(
+        "f1",
+        "F1",
+        "Harmonic mean of the type's entity precision and recall.",
+        "2 * precision * recall / (precision + recall)",
+        range="0 to 1, higher is better; n/a when the type has no entities",
+        per_class=True,
+        id="entity_f1",
+    ),
+)
+TOKEN_CLASSIFICATION = register(
+    TaskSpec(
+        name="token-classification",
+        modality="text",
+        description="Tag each word of a sentence with an entity type (named-entity recognition).",
+        metrics=NER_METRICS,
+        card=("overall_f1", "overall_precision", "overall_recall", "overall_accuracy"),
+        summary=(
+            "overall_precision",
+            "overall_recall",
+            "overall_f1",
+            "macro_f1",
+            "weighted_f1",
+            "overall_accuracy",
+        ),
+        class_columns=("precision", "recall", "f1"),
+        unit="entity type",
+        support="entities",
+        class_note=(
+            "An entity counts as right (TP) only when its start, end and type all match a "
+            "reference entity; a predicted entity that does not is an FP, a reference entity "
+            "not found an FN."
+        ),
+    )
+)
+
+_SQUAD = "after SQuAD's normalisation (lowercase; no punctuation, articles or extra spaces)"
+QA_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "exact_match",
+        "Exact match",
+        "Share of questions whose answer equals one of the reference answers.",
+        f"max over the references of normalised answer == normalised reference, {_SQUAD}; "
+        "as evaluate-v1.1.py and evaluate-v2.0.py (which print percent)",
+        hub_type="exact_match",
+        label="exact match",
+    ),
+    Metric(
+        "f1",
+        "F1",
+        "Mean token overlap F1 of the answer with the closest reference answer.",
+        f"max over the references of the token F1, {_SQUAD}; as the official scripts",
+        hub_type="f1",
+    ),
+    Metric(
+        "has_answer_exact_match",
+        "Exact match (answerable)",
+        "Exact match over the questions the context answers (SQuAD v2's HasAns_exact).",
+        "exact match restricted to questions with a reference answer",
+        label="exact match (answerable)",
+    ),
+    Metric(
+        "has_answer_f1",
+        "F1 (answerable)",
+        "F1 over the questions the context answers (SQuAD v2's HasAns_f1).",
+        "F1 restricted to questions with a reference answer",
+    ),
+    Metric(
+        "no_answer_accuracy",
+        "No-answer accuracy",
+        "Share of unanswerable questions answered with nothing (SQuAD v2's NoAns_exact).",
+        "exact match restricted to questions without a reference answer",
+        label="no-answer accuracy",
+    ),
+    Metric(
+        "best_f1",
+        "F1 (best no-answer threshold)",
+        "F1 when the no-answer probability is cut at the threshold that maximises it "
+        "(SQuAD v2's best_f1).",
+        "evaluate-v2.0.py's find_best_thresh over the no-answer probabilities",
+    ),
+    Metric(
+        "best_f1_threshold",
+        "Best no-answer threshold",
+        "The no-answer probability threshold that gives best_f1.",
+        "evaluate-v2.0.py's best_f1_thresh",
+        range="0 to 1",
+    ),
+    Metric(
+        "exact_match",
+        "Exact match",
+        "Exact match over the questions of the group.",
+        "as exact_match, restricted to the group",
+        label="exact match",
+        per_class=True,
+        id="group_exact_match",
+    ),
+    Metric(
+        "f1",
+        "F1",
+        "F1 over the questions of the group.",
+        "as f1, restricted to the group",
+        per_class=True,
+        id="group_f1",
+    ),
+)
+QUESTION_ANSWERING = register(
+    TaskSpec(
+        name="question-answering",
+        modality="text",
+        description="Extract the answer to a question from a context passage.",
+        metrics=QA_METRICS,
+        card=("exact_match", "f1"),
+        summary=(
+            "exact_match",
+            "f1",
+            "has_answer_exact_match",
+            "has_answer_f1",
+            "no_answer_accuracy",
+            "best_f1",
+        ),
+        class_columns=("exact_match", "f1"),
+        unit="group",
+        support="questions",
+        class_note=(
+            "Groups: the reference answer's type (number, date, proper name, phrase, no answer) "
+            "and the question word; TP counts exact matches, FN the other questions."
         ),
     )
 )

@@ -84,15 +84,25 @@ class TaskType:
 
     Attributes:
         spec: The catalogue entry (:class:`store.catalogue.TaskSpec`).
-        columns: The roles of ``dataset.columns`` a module of this task names.
+        columns: The roles of ``dataset.columns`` a module of this task must name.
+        optional_columns: Roles it may name besides.
+        needs_labels: Whether ``dataset.labels`` lists its classes (at least two).
         processors: Processor name -> what it adds to a result; the first is always on.
         uses_objects: Whether a module describes objects (``dataset.objects``).
     """
 
     spec: ClassVar[TaskSpec]
     columns: ClassVar[tuple[str, ...]] = ("input", "label")
+    optional_columns: ClassVar[tuple[str, ...]] = ()
+    needs_labels: ClassVar[bool] = True
     processors: ClassVar[Mapping[str, str]] = {}
     uses_objects: ClassVar[bool] = False
+
+    @property
+    def perturbs(self) -> str:
+        """What its perturbations apply to (``Perturbation.supports``): its modality by default;
+        ``words`` for tagged words, ``qa`` for question and context."""
+        return self.modality
 
     @property
     def name(self) -> str:
