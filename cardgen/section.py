@@ -95,7 +95,7 @@ def _render_result(
         f"{record.num_examples:,} examples, evalbot code version {code(record.code_version)}, "
         f"evaluation config version {record.config_version}.",
         _summary_table(record),
-        _class_table(record),
+        *([_class_table(record)] if record.classes else []),
         f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
         f"{code(record.runtime.device)}, batch size {record.runtime.batch_size}.",
     ]

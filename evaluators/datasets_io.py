@@ -47,6 +47,9 @@ class EvalSplit:
     labels: npt.NDArray[np.int64]  # dataset class indices, in module label order
     perturbation: Perturbation | None = None
 
+    def __len__(self) -> int:
+        return len(self.inputs)
+
     def class_counts(self, num_classes: int) -> list[int]:
         return [int(n) for n in np.bincount(self.labels, minlength=num_classes)]
 
@@ -124,7 +127,7 @@ def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
     """
     ref = module.dataset
     ds = load_dataset(module, revision)
-    missing = [c for c in (ref.columns.input, ref.columns.label) if c not in ds.column_names]
+    missing = [c for c in ref.columns.roles().values() if c not in ds.column_names]
     if missing:
         raise DatasetError(
             f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "

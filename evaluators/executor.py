@@ -38,7 +38,6 @@ from evaluators.metadata import (
     dataset_reference,
     find_reference,
     hyperparameters,
-    split_record,
     variant_record,
 )
 from evaluators.object_detection import Detector
@@ -190,14 +189,20 @@ class Executor:
     # steps 4-5 -------------------------------------------------------------------------------
 
     def evaluate(
-        self, model: ModelRecord, *, cancel: threading.Event | None = None
+        self,
+        model: ModelRecord,
+        *,
+        cancel: threading.Event | None = None,
+        todo: Sequence[EvaluationTask] | None = None,
     ) -> ExecutionReport:
         """Steps 1-5 for one model revision. Raises a typed ``EvaluationError`` on failure.
 
         ``cancel``: checked between tasks; once set, :class:`Cancelled` is raised.
+        ``todo``: the tasks to run, planned elsewhere (a Ray driver against its store); by
+        default :meth:`plan` decides.
         """
         self._cancel = cancel
-        todo, skipped = self.plan(model)
+        todo, skipped = self.plan(model) if todo is None else (list(todo), [])
         report = ExecutionReport(model=model, skipped=skipped)
         if not todo:
             return report
@@ -267,9 +272,9 @@ class Executor:
             if (reference := dataset_reference(module)) is not None:
                 report.references.append(reference)
             clean = self.split(EvaluationTask(module, task.dataset_revision))
-            report.splits.append(split_record(module, clean))
-            made = self._shown.pop((clean.dataset_id, clean.split), {})
             task_type = task_types.get(module.task)
+            report.splits.append(task_type.split_record(module, clean))
+            made = self._shown.pop((clean.dataset_id, clean.split), {})
             if self.wants_examples(clean):
                 report.examples.extend(task_type.examples(module, clean, made))
             report.examples.extend(self._errors_shown(report, module, clean))

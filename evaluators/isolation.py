@@ -77,6 +77,7 @@ from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
 from evaluators.memory_limit import MemoryLimit, gib
 from evaluators.metadata import ModelMetadata
+from evaluators.planner import unstored_examples
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
@@ -183,7 +184,11 @@ class IsolatedExecutor:
         return self.executor.plan(model)
 
     def evaluate(
-        self, model: ModelRecord, *, cancel: threading.Event | None = None
+        self,
+        model: ModelRecord,
+        *,
+        cancel: threading.Event | None = None,
+        todo: Sequence[EvaluationTask] | None = None,
     ) -> ExecutionReport:
         """Steps 1-5 for one model revision, 4-5 in the child.
 
@@ -197,8 +202,8 @@ class IsolatedExecutor:
         if model.origin != "huggingface":
             # A curated zoo's model (FiftyOne): its weights come from the zoo's own URLs, and
             # no arbitrary upload runs; evaluated in this process.
-            return self.executor.evaluate(model, cancel=cancel)
-        todo, skipped = self.plan(model)
+            return self.executor.evaluate(model, cancel=cancel, todo=todo)
+        todo, skipped = self.plan(model) if todo is None else (list(todo), [])
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)
         fetched = fetch_model(
@@ -218,8 +223,7 @@ class IsolatedExecutor:
             (folder / JOB_FILE).write_bytes(pickle.dumps(job))
             report = self._run_child(model.repo_id, folder, cancel)
         report = replace(report, model=model, skipped=skipped)
-        if self.store is not None:
-            report.examples = self._unstored(report)
+        report.examples = unstored_examples(self.store, report.examples)
         return report
 
     def _cache_datasets(self, todo: Sequence[EvaluationTask], root: Path) -> None:
@@ -269,19 +273,6 @@ class IsolatedExecutor:
             if not (root / rel).exists():
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 (root / rel).symlink_to(prepared, target_is_directory=True)
-
-    def _unstored(self, report: ExecutionReport) -> list[store.types.DatasetExampleRecord]:
-        """The examples the store does not hold yet (the child, without the store, sends all)."""
-        assert self.store is not None
-        stored: dict[tuple[str, str], set[int]] = {}
-        out = []
-        for example in report.examples:
-            key = (example.dataset_id, example.split)
-            if key not in stored:
-                stored[key] = self.store.stored_example_ids(*key)
-            if example.example_id not in stored[key]:
-                out.append(example)
-        return out
 
     def _environment(self, folder: Path) -> dict[str, str]:
         tokens = {t for t in (self.api.token, get_token()) if isinstance(t, str) and len(t) >= 8}

@@ -17,9 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from evaluators.config import EvaluationModule
-from store.types import FailureReason, ModelRecord, task_key
+from store.types import DatasetExampleRecord, FailureReason, ModelRecord, task_key
+
+if TYPE_CHECKING:
+    from store.db import Store
 
 ORIGINAL = "original"
 
@@ -118,3 +122,22 @@ class Planner:
     def modules_of(self, model: ModelRecord) -> list[EvaluationModule]:
         """The modules (selected and compatible) that evaluate ``model``."""
         return with_compatible(select_modules(model, self.modules), self.modules)
+
+
+def unstored_examples(
+    store: Store | None, examples: Iterable[DatasetExampleRecord]
+) -> list[DatasetExampleRecord]:
+    """The example records ``store`` does not hold yet: a runner that evaluated without the store
+    (the isolated child, a Ray task) sends them all; one of each is kept."""
+    if store is None:
+        return list(examples)
+    stored: dict[tuple[str, str], set[int]] = {}
+    out = []
+    for example in examples:
+        key = (example.dataset_id, example.split)
+        if key not in stored:
+            stored[key] = set(store.stored_example_ids(*key))
+        if example.example_id not in stored[key]:
+            stored[key].add(example.example_id)
+            out.append(example)
+    return out

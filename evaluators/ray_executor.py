@@ -57,9 +57,10 @@ from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.isolation import ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
 from evaluators.isolation import rebuild_failure as rebuild
+from evaluators.planner import unstored_examples
 from evaluators.sharding import ShardedExecutor
 from store.db import Store
-from store.types import DatasetExampleRecord, FailureReason, ModelRecord
+from store.types import FailureReason, ModelRecord
 
 TASK_NAME = "evalbot-evaluate"  # the Ray task's name (and its worker's process title)
 _GRACE_S = 120.0  # beyond the isolation timeout, before a silent task is cancelled
@@ -93,28 +94,7 @@ class RayJob:
     tasks: tuple[EvaluationTask, ...]
 
 
-class _Planned:
-    """Mixin: ``plan`` answers the driver's plan (the driver filtered against the store)."""
-
-    todo: Sequence[EvaluationTask] = ()
-
-    def plan(self, model: ModelRecord) -> tuple[list[EvaluationTask], list[EvaluationTask]]:
-        return list(self.todo), []
-
-
-class _PlannedExecutor(_Planned, Executor):
-    pass
-
-
-class _PlannedIsolatedExecutor(_Planned, IsolatedExecutor):
-    pass
-
-
-class _PlannedShardedExecutor(_Planned, ShardedExecutor):
-    pass
-
-
-_Remote = _PlannedExecutor | _PlannedIsolatedExecutor | _PlannedShardedExecutor
+_Remote = Executor | IsolatedExecutor | ShardedExecutor
 _EXECUTORS: OrderedDict[str, _Remote] = OrderedDict()  # per Ray worker process, a few at most
 
 
@@ -132,15 +112,13 @@ def _executor_for(spec: RemoteSpec) -> _Remote:
     }
     executor: _Remote
     if spec.shards > 1:
-        executor = _PlannedShardedExecutor(
-            spec.modules, shards=spec.shards, num_cpus=spec.cpus, **common
-        )
+        executor = ShardedExecutor(spec.modules, shards=spec.shards, num_cpus=spec.cpus, **common)
     elif spec.isolation:
-        executor = _PlannedIsolatedExecutor(
+        executor = IsolatedExecutor(
             spec.modules, memory_limit=spec.memory_limit, timeout=spec.timeout_s, **common
         )
     else:
-        executor = _PlannedExecutor(spec.modules, **common)
+        executor = Executor(spec.modules, **common)
     _EXECUTORS[spec.executor_id] = executor
     while len(_EXECUTORS) > 4:
         _, old = _EXECUTORS.popitem(last=False)
@@ -165,10 +143,9 @@ def evaluate_on_ray_worker(job: RayJob) -> ExecutionReport | ChildFailure | HubE
     driver's worker retries the job later, as when it downloads itself.
     """
     executor = _executor_for(job.spec)
-    executor.todo = job.tasks
     with _implicit_token(job.spec.read_token):
-        try:
-            return executor.evaluate(job.model)
+        try:  # planned by the driver, against its store
+            return executor.evaluate(job.model, todo=job.tasks)
         except (HfHubHTTPError, httpx2.TransportError) as exc:
             return exc
         except Exception as exc:  # sent back typed, raised again by the driver
@@ -337,7 +314,7 @@ class RayExecutor:
         if isinstance(outcome, HubError):
             raise outcome
         report: ExecutionReport = replace(outcome, model=model, skipped=skipped)
-        report.examples = self._unstored(report.examples)
+        report.examples = unstored_examples(self.store, report.examples)
         return report
 
     def _check_downloadable(self, todo: Sequence[EvaluationTask]) -> None:
@@ -359,20 +336,6 @@ class RayExecutor:
                     module=module,
                 ) from exc
             self._readable.add(repo)
-
-    def _unstored(self, examples: list[DatasetExampleRecord]) -> list[DatasetExampleRecord]:
-        """The examples of splits the store has none of (the Ray task cannot ask the store)."""
-        if self.store is None:
-            return examples
-        known: dict[tuple[str, str], bool] = {}
-        out = []
-        for example in examples:
-            key = (example.dataset_id, example.split)
-            if key not in known:
-                known[key] = self.store.has_examples(*key)
-            if not known[key]:
-                out.append(example)
-        return out
 
 
 def _check_read_token(api: HfApi, token: str) -> None:

@@ -32,7 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from store.catalogue import TaskSpec
-from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord, RuntimeStats
+from store.types import (
+    DatasetExampleRecord,
+    DatasetSplitRecord,
+    EvaluationRecord,
+    ModelRecord,
+    RuntimeStats,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -44,6 +50,8 @@ if TYPE_CHECKING:
 BUILTIN = (
     "evaluators.tasks.classification",
     "evaluators.tasks.object_detection",
+    "evaluators.tasks.question_answering",
+    "evaluators.tasks.token_classification",
 )
 
 
@@ -55,6 +63,11 @@ class Split(Protocol):
 
     @property
     def split(self) -> str: ...
+
+    @property
+    def revision(self) -> str: ...
+
+    def __len__(self) -> int: ...
 
     def perturbed(self, perturbation: Any, *, seed: int) -> Any: ...
 
@@ -133,6 +146,17 @@ class TaskType:
     ) -> EvaluationRecord:
         """Predict ``split`` with ``predictor``, map the labels, process: one stored result."""
         raise NotImplementedError
+
+    def split_record(self, module: EvaluationModule, split: Any) -> DatasetSplitRecord:
+        """The split as stored (thesis table 3.2c): its size, and its examples per class where
+        the task has classes."""
+        return DatasetSplitRecord(
+            dataset_id=split.dataset_id,
+            revision=split.revision,
+            split=split.split,
+            num_examples=len(split),
+            class_counts=(),
+        )
 
     def examples(
         self, module: EvaluationModule, split: Any, made: Mapping[int, bytes]

@@ -15,12 +15,12 @@ import numpy as np
 from evaluators.datasets_io import EvalSplit, load_split
 from evaluators.errors import InsufficientMetadataError
 from evaluators.labels import describe_mapping, map_labels
-from evaluators.metadata import error_examples, example_ids, examples
+from evaluators.metadata import error_examples, example_ids, examples, split_record
 from evaluators.predictions import Classifier
 from evaluators.processing import process_classification
 from evaluators.tasks.base import Context, TaskType, register, result
 from store import catalogue
-from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord
+from store.types import DatasetExampleRecord, DatasetSplitRecord, EvaluationRecord, ModelRecord
 
 if TYPE_CHECKING:
     import torch
@@ -95,6 +95,9 @@ class Classification(TaskType):
             ),
             label_mapping=describe_mapping(predictor.id2label, mapping, labels),
         )
+
+    def split_record(self, module: EvaluationModule, split: EvalSplit) -> DatasetSplitRecord:
+        return split_record(module, split)
 
     def examples(
         self, module: EvaluationModule, split: EvalSplit, made: Mapping[int, bytes]

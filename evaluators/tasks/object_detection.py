@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from evaluators.coco import process_detection
 from evaluators.labels import describe_mapping
+from evaluators.metadata import split_record
 from evaluators.object_detection import (
     DetectionSplit,
     Detector,
@@ -17,7 +18,7 @@ from evaluators.object_detection import (
 )
 from evaluators.tasks.base import Context, TaskType, register, result
 from store import catalogue
-from store.types import DatasetExampleRecord, EvaluationRecord, ModelRecord
+from store.types import DatasetExampleRecord, DatasetSplitRecord, EvaluationRecord, ModelRecord
 
 if TYPE_CHECKING:
     import torch
@@ -69,6 +70,9 @@ class ObjectDetection(TaskType):
             runtime=context.runtime(seconds, len(split.inputs), options.batch_size),
             label_mapping=describe_mapping(predictor.id2label, mapping, labels),
         )
+
+    def split_record(self, module: EvaluationModule, split: DetectionSplit) -> DatasetSplitRecord:
+        return split_record(module, split)
 
     def examples(
         self, module: EvaluationModule, split: DetectionSplit, made: Mapping[int, bytes]
