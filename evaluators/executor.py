@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,8 +134,10 @@ class Executor:
         device: str | None = None,
         max_model_bytes: int | None = None,
         compute: Compute | None = None,
+        wrap: Callable[[Any, task_types.TaskType], Any] | None = None,
     ) -> None:
         self.modules = list(modules)
+        self.wrap = wrap  # applied to each loaded model (sharding.sharded: predict on Ray)
         self.api = api
         self.store = store
         self.max_model_bytes = max_model_bytes  # refuse bigger downloads ("too large")
@@ -307,7 +309,7 @@ class Executor:
                 model.repo_id, f"no loader for task '{model.pipeline_tag}'"
             )
         loaded: Classifier | Detector = task_type.load_model(model, Path(str(path)), self.device)
-        return loaded
+        return loaded if self.wrap is None else self.wrap(loaded, task_type)
 
     def _device_label(self) -> str:
         """The device as stored with each runtime, naming the autocast precision if any."""

@@ -58,7 +58,7 @@ from evaluators.isolation import ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
 from evaluators.isolation import rebuild_failure as rebuild
 from evaluators.planner import unstored_examples
-from evaluators.sharding import ShardedExecutor
+from evaluators.sharding import sharded
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
@@ -94,7 +94,7 @@ class RayJob:
     tasks: tuple[EvaluationTask, ...]
 
 
-_Remote = Executor | IsolatedExecutor | ShardedExecutor
+_Remote = Executor | IsolatedExecutor
 _EXECUTORS: OrderedDict[str, _Remote] = OrderedDict()  # per Ray worker process, a few at most
 
 
@@ -112,7 +112,7 @@ def _executor_for(spec: RemoteSpec) -> _Remote:
     }
     executor: _Remote
     if spec.shards > 1:
-        executor = ShardedExecutor(spec.modules, shards=spec.shards, num_cpus=spec.cpus, **common)
+        executor = Executor(spec.modules, wrap=sharded(spec.shards, spec.cpus), **common)
     elif spec.isolation:
         executor = IsolatedExecutor(
             spec.modules, memory_limit=spec.memory_limit, timeout=spec.timeout_s, **common

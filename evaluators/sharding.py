@@ -10,27 +10,25 @@ calibration (ECE) and the bootstrap intervals (same seed) are those of the unsha
 construction. Only the runtime fields differ.
 
 Example:
-    >>> executor = ShardedExecutor(modules, api=HfApi(), shards=4)  # doctest: +SKIP
+    >>> executor = Executor(modules, api=HfApi(), wrap=sharded(4))  # doctest: +SKIP
     >>> report = executor.evaluate(model_record)  # Ray must be initialised  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from evaluators.executor import Executor
-from evaluators.object_detection import Detector
 from evaluators.predictions import Classifier, Options, Predictions
 from evaluators.streaming import Loading, read
+from evaluators.tasks import TaskType
+from evaluators.tasks.classification import Classification
 from evaluators.text_classification import length_order
-from store.types import ModelRecord
 
 
 def shard_bounds(n: int, shards: int, batch_size: int) -> list[tuple[int, int]]:
@@ -110,19 +108,14 @@ class ShardedClassifier:
         return merge_predictions(parts, order, seconds=time.perf_counter() - start)
 
 
-class ShardedExecutor(Executor):
-    """:class:`Executor` predicting each classification split in ``shards`` Ray tasks.
+def sharded(shards: int, num_cpus: float = 1) -> Callable[[Any, TaskType], Any]:
+    """A wrapper for :class:`evaluators.executor.Executor`'s ``wrap``: each loaded classifier
+    (text or image classification) predicts in ``shards`` Ray tasks; the models of other task
+    types are unchanged. Ray must be initialised (``ray.init``)."""
 
-    Detection models are evaluated unsharded. Ray must be initialised (``ray.init``).
-    """
+    def wrap(predictor: Any, task_type: TaskType) -> Any:
+        if shards <= 1 or not isinstance(task_type, Classification):
+            return predictor
+        return ShardedClassifier(predictor, shards=shards, num_cpus=num_cpus)
 
-    def __init__(self, *args: Any, shards: int, num_cpus: float = 1, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.shards = shards
-        self.num_cpus = num_cpus
-
-    def load(self, model: ModelRecord, path: object) -> Classifier | Detector:
-        loaded = super().load(model, Path(str(path)))
-        if isinstance(loaded, Detector) or self.shards <= 1:
-            return loaded
-        return ShardedClassifier(loaded, shards=self.shards, num_cpus=self.num_cpus)
+    return wrap
