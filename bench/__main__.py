@@ -11,6 +11,8 @@ from bench import (
     detection,
     image_pipeline,
     isolation,
+    ner,
+    qa,
     ray_cycle,
     replan,
     space,
@@ -25,6 +27,8 @@ print(f"{header()}; {load()}", flush=True)
 report = Report()
 report.note(f"at the start: {load()}")
 text_pipeline.main(report)
+ner.main(report)
+qa.main(report)
 image_pipeline.main(report)
 isolation.main(report)
 space.main(report)

@@ -6,6 +6,8 @@ evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs 
 evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
 evalbot validate [PATH] [--online]  check config YAML (benchmark task ids: against the Hub;
                                     --online: every module against its dataset on the Hub)
+evalbot modules [--from-card DATASET]   the modules and their source (yaml, card) | the YAML a
+                                    dataset's train-eval-index derives
 evalbot status [--health]           queue, failures by reason, module problems, PRs, declines
                                     (--health: exit 0 if MongoDB answers and workers here beat)
 evalbot requeue [--module ID] [--reason R] [--model ORG/NAME] [--all]   queue models again
@@ -426,6 +428,58 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if any(result.wrong for result in online) else 0
 
 
+def cmd_modules(args: argparse.Namespace) -> int:
+    """The evaluation modules: the YAML ones, then those datasets' cards configured (stored by
+    the bot); ``--from-card DATASET``: the YAML a dataset's card derives, read on the Hub."""
+    from bot.self_configuring import card_module_files
+
+    settings, config = _load(args)
+    if args.from_card:
+        return _print_card_module(settings, config, args.from_card)
+    from store.db import Store
+
+    for item in config.modules:
+        module = item.module
+        print(f"{module.id}\t{module.task}\t{module.dataset.repo}\tyaml\t{item.path}")
+    on = config.settings.discovery.self_configuring
+    source = "card" if on else "card (unused: discovery.self_configuring is off)"
+    with Store.open(settings.mongodb_uri) as store:
+        for item in card_module_files(store, [m.module for m in config.modules]):
+            module = item.module
+            print(f"{module.id}\t{module.task}\t{module.dataset.repo}\t{source}\t{item.path}")
+    return 0
+
+
+def _print_card_module(settings: Settings, config: BotConfig, dataset_id: str) -> int:
+    from bot.hub import make_api
+    from bot.self_configuring import derive, tasks_dir_of
+    from evaluators.card_modules import covers, to_yaml
+    from evaluators.errors import CardModuleError
+
+    api = make_api(settings, need_token=False, hub=config.settings.hub)
+    try:
+        derived = derive(api, dataset_id, tasks_dir=tasks_dir_of(config))
+    except CardModuleError as exc:
+        print(f"evalbot: error: {exc}", file=sys.stderr)
+        return 2
+    module = derived.module
+    at = f" at {derived.revision}" if derived.revision else ""
+    comments = [
+        f"Derived by evalbot from the train-eval-index of {dataset_id}'s dataset card{at}.",
+        f"Review it, then commit it as config/tasks/{module.task}/{module.id}.yaml: a YAML "
+        "module always wins over the card.",
+        *(f"Check: {warning}" for warning in derived.warnings),
+    ]
+    if covers([m.module for m in config.modules], dataset_id):
+        print(
+            f"evalbot: note: a YAML module covers {dataset_id} already: the bot never reads "
+            "its card",
+            file=sys.stderr,
+        )
+    print(to_yaml(module, comments=comments), end="")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env(config_dir=args.config)
     if args.health:
@@ -469,19 +523,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_requeue(args: argparse.Namespace) -> int:
     from bot.replan import replan
+    from bot.self_configuring import with_card_modules
     from bot.worker import planner_for
     from store.db import Store
 
     settings, config = _load(args)
-    planner = planner_for(config)
-    unknown = sorted(set(args.module) - set(planner.digests))
-    if unknown:
-        print(
-            f"evalbot requeue: no module {', '.join(unknown)} in {config.path.parent}",
-            file=sys.stderr,
-        )
-        return 2
     with Store.open(settings.mongodb_uri) as store:
+        planner = planner_for(with_card_modules(config, store))  # datasets' cards' modules too
+        unknown = sorted(set(args.module) - set(planner.digests))
+        if unknown:
+            print(
+                f"evalbot requeue: no module {', '.join(unknown)} in {config.path.parent}",
+                file=sys.stderr,
+            )
+            return 2
         if args.module and not args.reason and not args.model:
             for module in args.module:  # a module's dataset problem ends with an operator's word
                 store.clear_module_problem(module)
@@ -719,6 +774,17 @@ def build_parser() -> argparse.ArgumentParser:
         "revision, config, split, columns and class names",
     )
     val.set_defaults(func=cmd_validate)
+
+    mods = sub.add_parser(
+        "modules", help="list the evaluation modules (YAML and datasets' cards) with their source"
+    )
+    mods.add_argument(
+        "--from-card",
+        metavar="DATASET",
+        default=None,
+        help="print the module YAML that DATASET's card (train-eval-index) on the Hub derives",
+    )
+    mods.set_defaults(func=cmd_modules)
 
     st = sub.add_parser("status", help="queue, failures by reason, PRs by state")
     st.add_argument(

@@ -29,6 +29,9 @@ class Discovery(_Strict):
     limit_per_query: int = Field(default=500, ge=1, le=100_000)  # new heads looked up / cycle
     backfill_days: float = Field(default=3, ge=0, le=3650)  # the first run lists this far back
     fiftyone_models: list[str] = Field(default_factory=lambda: ["*"])  # zoo names, fnmatch
+    # also list each task's newest models and evaluate them on modules their datasets' cards
+    # configure (`train-eval-index`) where no YAML module covers the dataset
+    self_configuring: bool = True
 
     def zoo_patterns(self) -> list[str] | None:
         """The zoo model names the ``fiftyone`` source takes; None when it is off."""

@@ -1,5 +1,8 @@
 """One bot cycle: discover, re-plan, refresh PR states, then work through the queue.
 
+Discovery includes the modules datasets configure in their own cards, where bot.yaml's
+``discovery.self_configuring`` is on (:mod:`bot.self_configuring`).
+
 :func:`plan_cycle` is what the timer (``evalbot serve``) runs every interval; :func:`run_cycle`
 adds a worker that empties the queue in this process (``evalbot run``). Both end by publishing
 the results dataset (:func:`bot.results_dataset.publish_results`), which never fails a cycle.
@@ -17,6 +20,7 @@ from bot.jobloop import CycleReport, drain
 from bot.publisher import Publisher
 from bot.replan import replan
 from bot.results_dataset import publish_results
+from bot.self_configuring import self_configure, with_card_modules
 from bot.worker import Worker, planner_for
 from store.db import Store
 
@@ -41,7 +45,10 @@ def plan_cycle(config: BotConfig, *, api: HfApi, store: Store) -> CycleReport:
         zoo=discovery.zoo_patterns(),
     )
     report.listed, report.queued = found.seen, len(found.queued)
-    report.replanned = replan(store, planner_for(config)).total
+    if discovery.self_configuring and "huggingface" in discovery.sources:
+        cards = self_configure(config, api=api, store=store)
+        report.listed, report.queued = report.listed + cards.seen, report.queued + len(cards.queued)
+    report.replanned = replan(store, planner_for(with_card_modules(config, store))).total
     if api.token and config.settings.pull_requests.enabled:
         publisher = Publisher(
             api, store, config.settings.pull_requests, space_url=config.settings.space_url

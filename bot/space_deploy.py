@@ -6,7 +6,8 @@ builds its repo in a temporary folder from this install:
     app.py               runs ``space.app.main()``
     space/               the app's package
     store/__init__.py    the modules of ``store`` the app reads with: the results tables'
-    store/errors.py      contract, the record types and the package's errors (no pymongo)
+    store/catalogue.py   contract, the metric catalogue, the record types and the package's
+    store/errors.py      errors (no pymongo)
     store/tables.py
     store/types.py
     requirements.txt     the app's packages, pinned from evalbot's lock (gradio comes from
@@ -58,7 +59,7 @@ from bot.errors import SpaceConfigError, SpaceDeployError, SpaceRejectedError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = "evalbot_space.json"
 APP_FILE = "app.py"
-STORE_MODULES = ("__init__.py", "errors.py", "tables.py", "types.py")
+STORE_MODULES = ("__init__.py", "catalogue.py", "errors.py", "tables.py", "types.py")
 # What the app may import besides the standard library and what the folder ships.
 THIRD_PARTY = (
     "duckdb",

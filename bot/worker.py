@@ -29,6 +29,7 @@ from bot.failures import Fault, backoff, classify, describe, hint
 from bot.jobloop import JobResult, persist
 from bot.keys import load_signer
 from bot.publisher import Outcome, Publisher, PublishResult, publish_locked
+from bot.self_configuring import with_card_modules
 from cardgen.eval_results import BenchmarkSpec
 from cardgen.optout import opted_out
 from evaluators.cache import DiskCache
@@ -207,6 +208,9 @@ class Worker:
         self._configure(config)
 
     def _configure(self, config: BotConfig) -> None:
+        self.source = config  # as loaded; the modules datasets' cards configure are added
+        self.cards = self.store.card_modules_stamp()
+        config = with_card_modules(config, self.store)
         self.config = config
         self.queue = config.settings.queue
         self.planner = planner_for(config)
@@ -222,13 +226,14 @@ class Worker:
         )
 
     def refresh(self) -> None:
-        """Take up a changed config (``watcher``), if any."""
-        if self.watcher is None:
+        """Take up a changed config (``watcher``) or new modules from datasets' cards, if any."""
+        config = self.watcher.current() if self.watcher is not None else self.source
+        if config is self.source and self.store.card_modules_stamp() == self.cards:
             return
-        config = self.watcher.current()
-        if config is self.config:
-            return
-        log.info("worker %s: config changed, reloading the evaluation modules", self.name)
+        log.info(
+            "worker %s: config or card modules changed, reloading the evaluation modules",
+            self.name,
+        )
         close = getattr(self.executor, "close", None)
         if callable(close):
             close()

@@ -108,3 +108,16 @@ class AnswerInputError(ValueError):
     def __init__(self, detail: str, *, index: int | None = None) -> None:
         super().__init__(detail if index is None else f"example {index}: {detail}")
         self.index = index
+
+
+class CardModuleError(ValueError):
+    """A dataset card's ``train-eval-index`` cannot be turned into an evaluation module.
+
+    ``dataset_id`` names the dataset; the message says what the card lacks and that a
+    maintainer can write the module YAML (``config/tasks/<task>/<id>.yaml``) instead.
+    """
+
+    def __init__(self, dataset_id: str, detail: str) -> None:
+        super().__init__(f"{dataset_id}: {detail}")
+        self.dataset_id = dataset_id
+        self.detail = detail

@@ -27,6 +27,7 @@ import gradio as gr
 import pandas as pd
 
 from space import queries as q
+from space import tasks
 from space import views as v
 from space.data import DirectorySource, HubSource, ResultsData, Snapshot, Source
 from space.errors import NoResultsSourceError, SpaceConfigError
@@ -130,9 +131,25 @@ class App:
 
     def classes_and_variants(self, dataset: str) -> tuple[Any, Any]:
         data = self.results.current
-        labels = q.dataset_labels(data, dataset) if dataset else []
+        labels = q.unit_names(data, dataset) if dataset else []
         variants = q.dataset_variants(data, dataset) if dataset else []
         return gr.update(choices=labels), gr.update(choices=variants or [q.ORIGINAL])
+
+    def scatter_dataset(self, dataset: str, x: str, y: str) -> tuple[Any, ...]:
+        """A new dataset in the scatterplot: its units, variants and its task's axes."""
+        choices, x, y = v.axis_picker(self.results.current, dataset or "", x, y)
+        return (
+            *self.classes_and_variants(dataset),
+            gr.update(choices=choices, value=x),
+            gr.update(choices=choices, value=y),
+        )
+
+    def find_dataset(self, dataset: str, metric: str) -> tuple[Any, ...]:
+        """A new dataset in the query form: its units, variants and its task's metrics."""
+        choices, metric = v.metric_picker(
+            self.results.current, dataset or "", metric, preferred="recall"
+        )
+        return (*self.classes_and_variants(dataset), gr.update(choices=choices, value=metric))
 
     def evaluated_on(self, dataset: str, variant: str) -> Any:
         data = self.results.current
@@ -165,15 +182,23 @@ class App:
 
     def r_result(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         view = v.result_view(data, p)
+        metrics = view.metric_choices or v.metric_choices(tasks.FALLBACK)
         return [
             view.header,
+            view.unit_heading,
+            gr.update(choices=metrics, value=[key for _, key in metrics]),
+            gr.update(label=f"{tasks.title(view.unit)} contains"),
+            gr.update(choices=view.sort_choices or v.sort_choices(tasks.FALLBACK), value="id"),
             view.chart,
-            _frame(v.CLASS_COLUMNS, view.rows),
+            _frame(view.columns, view.rows),
+            gr.update(visible=view.confusion is not None),
             gr.update(choices=view.classes, value=view.confusion_classes),
             view.confusion,
+            gr.update(visible=view.has_errors),
             gr.update(choices=[("All", ""), *[(x, x) for x in view.pairs]], value=""),
             view.gallery,
             view.errors,
+            gr.update(visible=view.calibration is not None),
             view.calibration,
             _link_md(
                 "result",
@@ -186,21 +211,25 @@ class App:
 
     def r_variants(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         view = v.variants_view(data, p)
+        choices, metric = v.metric_picker(data, p.get("dataset", ""), p.get("metric"))
         return [
             view.info,
             view.figure,
             _frame(view.headers, view.rows),
+            gr.update(choices=choices, value=metric),
             _link_md("variants", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
     def r_compare(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         view = v.compare_view(data, p)
+        choices, metric = v.metric_picker(data, p.get("dataset", ""), p.get("metric"))
         return [
             view.info,
             view.speed,
             view.figure,
             _frame(view.headers, view.rows),
             gr.update(choices=view.choices),
+            gr.update(choices=choices, value=metric),
             _link_md("compare", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
@@ -212,10 +241,13 @@ class App:
 
     def r_scatter(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         view = v.scatter_view(data, p)
+        axes, x, y = v.axis_picker(data, p.get("dataset", ""), p.get("x"), p.get("y"))
         return [
             view.info,
             view.figure,
             _frame(view.headers, view.rows),
+            gr.update(choices=axes, value=x),
+            gr.update(choices=axes, value=y),
             _link_md("scatter", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
@@ -229,9 +261,13 @@ class App:
 
     def r_find(self, data: Snapshot, p: dict[str, str]) -> list[Any]:
         view = v.find_view(data, p)
+        choices, metric = v.metric_picker(
+            data, p.get("dataset", ""), p.get("metric"), preferred="recall"
+        )
         return [
             view.info,
             _frame(view.headers, view.rows),
+            gr.update(choices=choices, value=metric),
             _link_md("find", **{k: val for k, val in p.items() if k != "view"}),
         ]
 
@@ -352,11 +388,11 @@ class App:
                         )
                         r_show = gr.Button("Show", elem_id="result-show")
                     r_header = gr.HTML(elem_id="result-header")
-                    gr.Markdown("### Per class")
+                    r_unit = gr.Markdown("### Per class", elem_id="result-unit")
                     with gr.Row():
                         r_metrics = gr.CheckboxGroup(
-                            list(q.CLASS_METRICS),
-                            value=list(q.CLASS_METRICS),
+                            v.metric_choices(tasks.FALLBACK),
+                            value=list(tasks.FALLBACK.class_columns),
                             label="Metrics",
                             elem_id="result-metrics",
                         )
@@ -364,35 +400,38 @@ class App:
                         r_sort = _dd(
                             "Sort by",
                             "result-sort",
-                            choices=["id", "precision", "recall", "f1", "support"],
+                            choices=v.sort_choices(tasks.FALLBACK),
                             value="id",
                         )
                         r_desc = gr.Checkbox(label="Descending", elem_id="result-desc")
                     r_chart = gr.Plot(elem_id="result-chart", show_label=False)
                     r_table = gr.Dataframe(interactive=False, elem_id="result-table", wrap=True)
-                    gr.Markdown("### Confusion matrix (opens on the most confused classes)")
-                    r_classes = _dd("Classes", "result-classes", multiselect=True)
-                    r_confusion = gr.Plot(elem_id="result-confusion", show_label=False)
-                    gr.Markdown("### Misclassifications (most confident errors first)")
-                    with gr.Row():
-                        r_pair = _dd("True → predicted", "result-pair", value="")
-                        r_conf = gr.Slider(
-                            0,
-                            1,
-                            value=0,
-                            step=0.05,
-                            label="Minimum confidence",
-                            elem_id="result-conf",
+                    with gr.Column() as r_confusion_box:  # shown where the result has one
+                        gr.Markdown("### Confusion matrix (opens on the most confused classes)")
+                        r_classes = _dd("Classes", "result-classes", multiselect=True)
+                        r_confusion = gr.Plot(elem_id="result-confusion", show_label=False)
+                    with gr.Column() as r_errors_box:
+                        gr.Markdown("### Misclassifications (most confident errors first)")
+                        with gr.Row():
+                            r_pair = _dd("True → predicted", "result-pair", value="")
+                            r_conf = gr.Slider(
+                                0,
+                                1,
+                                value=0,
+                                step=0.05,
+                                label="Minimum confidence",
+                                elem_id="result-conf",
+                            )
+                        r_gallery = gr.Gallery(
+                            label="Misclassified images",
+                            elem_id="result-gallery",
+                            columns=8,
+                            height="auto",
                         )
-                    r_gallery = gr.Gallery(
-                        label="Misclassified images",
-                        elem_id="result-gallery",
-                        columns=8,
-                        height="auto",
-                    )
-                    r_errors = gr.HTML(elem_id="result-errors")
-                    gr.Markdown("### Calibration")
-                    r_calibration = gr.Plot(elem_id="result-calibration", show_label=False)
+                        r_errors = gr.HTML(elem_id="result-errors")
+                    with gr.Column() as r_calibration_box:
+                        gr.Markdown("### Calibration")
+                        r_calibration = gr.Plot(elem_id="result-calibration", show_label=False)
                     r_link = gr.Markdown(elem_id="result-link")
                 r_inputs = [r_model, r_dataset, r_split, r_variant]
                 r_keys = ["model", "dataset", "split", "variant"]
@@ -402,13 +441,20 @@ class App:
                     self.r_result,
                     [
                         r_header,
+                        r_unit,
+                        r_metrics,
+                        r_filter,
+                        r_sort,
                         r_chart,
                         r_table,
+                        r_confusion_box,
                         r_classes,
                         r_confusion,
+                        r_errors_box,
                         r_pair,
                         r_gallery,
                         r_errors,
+                        r_calibration_box,
                         r_calibration,
                         r_link,
                     ],
@@ -419,8 +465,8 @@ class App:
                         v_model = gr.Textbox(label="Model", elem_id="variants-model")
                         v_dataset = gr.Textbox(label="Dataset", elem_id="variants-dataset")
                         v_metric = gr.Radio(
-                            list(q.CLASS_METRICS),
-                            value="f1",
+                            v.metric_choices(tasks.FALLBACK),
+                            value=tasks.default_class_key(tasks.FALLBACK),
                             label="Metric",
                             elem_id="variants-metric",
                         )
@@ -440,7 +486,7 @@ class App:
                     [v_model, v_dataset, v_metric, v_mode, v_filter],
                     _params(["model", "dataset", "metric", "mode", "filter"]),
                     self.r_variants,
-                    [v_info, v_plot, v_table, v_link],
+                    [v_info, v_plot, v_table, v_metric, v_link],
                 )
 
                 with gr.Tab("Compare", id="compare", elem_id="tab-compare"):
@@ -448,8 +494,8 @@ class App:
                         c_dataset = _dd("Dataset", "compare-dataset", value="")
                         c_models = _dd("Models (two or more)", "compare-models", multiselect=True)
                         c_metric = gr.Radio(
-                            list(q.CLASS_METRICS),
-                            value="f1",
+                            v.metric_choices(tasks.FALLBACK),
+                            value=tasks.default_class_key(tasks.FALLBACK),
                             label="Metric",
                             elem_id="compare-metric",
                         )
@@ -466,7 +512,7 @@ class App:
                     [c_dataset, c_models, c_metric, c_variant],
                     _params(["dataset", "models", "metric", "variant"]),
                     self.r_compare,
-                    [c_info, c_speed, c_plot, c_table, c_models, c_link],
+                    [c_info, c_speed, c_plot, c_table, c_models, c_metric, c_link],
                 )
 
                 with gr.Tab("Dataset", id="dataset", elem_id="tab-dataset"):
@@ -488,13 +534,13 @@ class App:
                         s_x = _dd(
                             "x axis",
                             "scatter-x",
-                            choices=[(v.AXIS_LABELS[a], a) for a in v.AXES],
-                            value="accuracy",
+                            choices=v.axis_choices(tasks.FALLBACK),
+                            value=tasks.FALLBACK.headline.key,
                         )
                         s_y = _dd(
                             "y axis",
                             "scatter-y",
-                            choices=[(v.AXIS_LABELS[a], a) for a in v.AXES],
+                            choices=v.axis_choices(tasks.FALLBACK),
                             value="instances_per_s",
                         )
                         s_class = _dd("Class (for per-class axes)", "scatter-class", value="")
@@ -510,7 +556,7 @@ class App:
                     [s_dataset, s_x, s_y, s_class, s_variant],
                     _params(["dataset", "x", "y", "class", "variant"]),
                     self.r_scatter,
-                    [s_info, s_plot, s_table, s_link],
+                    [s_info, s_plot, s_table, s_x, s_y, s_link],
                 )
 
                 with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard"):
@@ -549,8 +595,8 @@ class App:
                         f_class = _dd("Class", "find-class", value="")
                         f_variant = _dd("Variant", "find-variant", value="original")
                         f_metric = gr.Radio(
-                            list(q.CLASS_METRICS),
-                            value="recall",
+                            v.metric_choices(tasks.FALLBACK),
+                            value=tasks.default_class_key(tasks.FALLBACK, "recall"),
                             label="Metric",
                             elem_id="find-metric",
                         )
@@ -565,7 +611,7 @@ class App:
                     [f_dataset, f_class, f_variant, f_metric, f_min],
                     _params(["dataset", "class", "variant", "metric", "min_throughput"]),
                     self.r_find,
-                    [f_info, f_table, f_link],
+                    [f_info, f_table, f_metric, f_link],
                 )
 
                 with gr.Tab("Claims audit", id="audit", elem_id="tab-audit"):
@@ -628,13 +674,16 @@ class App:
                     inputs=views["leaderboard"][0],
                     outputs=views["leaderboard"][3],
                 )
-            for dataset_dd, class_dd, variant_dd in (
-                (s_dataset, s_class, s_variant),
-                (f_dataset, f_class, f_variant),
-            ):
-                dataset_dd.input(
-                    self.classes_and_variants, inputs=[dataset_dd], outputs=[class_dd, variant_dd]
-                )
+            s_dataset.input(
+                self.scatter_dataset,
+                inputs=[s_dataset, s_x, s_y],
+                outputs=[s_class, s_variant, s_x, s_y],
+            )
+            f_dataset.input(
+                self.find_dataset,
+                inputs=[f_dataset, f_metric],
+                outputs=[f_class, f_variant, f_metric],
+            )
             c_dataset.input(self.evaluated_on, inputs=[c_dataset, c_variant], outputs=[c_models])
             r_detail_inputs = [r_model, r_dataset, r_split, r_variant]
             for trigger in (r_metrics.input, r_filter.submit, r_sort.input, r_desc.input):
@@ -697,7 +746,7 @@ class App:
                     elif id(comp) in per_dataset and name == view and dataset:
                         kind = per_dataset[id(comp)]
                         extra["choices"] = (
-                            q.dataset_labels(data, dataset)
+                            q.unit_names(data, dataset)
                             if kind == "class"
                             else q.dataset_variants(data, dataset) or [q.ORIGINAL]
                         )
@@ -770,14 +819,14 @@ class App:
     ) -> list[Any]:
         detail = self._detail(model, dataset, split, variant)
         if detail is None:
-            return [None, _frame(v.CLASS_COLUMNS, [])]
-        sort = sort if sort in ("id", "precision", "recall", "f1", "support") else "id"
+            return [None, _frame(tasks.unit_columns(tasks.FALLBACK), [])]
+        sort = sort if sort in [key for _, key in v.sort_choices(detail.spec)] else "id"
         return [
             v.class_chart(
                 detail, metrics or [], search=search or "", sort=sort, descending=bool(desc)
             ),
             _frame(
-                v.CLASS_COLUMNS,
+                v.unit_columns(detail),
                 v.class_rows(detail, search=search or "", sort=sort, descending=bool(desc)),
             ),
         ]

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from space import tasks
 from space.data import ReadError, Snapshot
 from store import catalogue
+from store.catalogue import TaskSpec
 from store.types import (
     Calibration,
     CalibrationBin,
@@ -44,17 +46,7 @@ Row = dict[str, Any]
 DataError = ReadError
 
 ORIGINAL = "original"
-_CLASSIFICATION = catalogue.task("text-classification")
-#: whole-dataset metrics a page may ask for (``metric`` values of the ``scores`` table)
-RESULT_METRICS = (
-    *_CLASSIFICATION.card,
-    *(key for key in _CLASSIFICATION.summary if key not in _CLASSIFICATION.card),
-)
-#: per-class metrics (columns of ``class_results``, fields of ``ClassResult``)
-CLASS_METRICS = tuple(sorted(_CLASSIFICATION.class_columns))
-#: a per-class metric -> its macro average over the classes
-_AVERAGE_OF = {m.hub_type: m.key for m in _CLASSIFICATION.card_metrics() if m.hub_args}
-#: scatter axes besides the metrics
+#: scatter axes besides the metrics (which come from the catalogue entry of the dataset's task)
 OTHER_AXES = ("instances_per_s", "per_instance_ms", "total_s", "num_parameters", "size_mb", "ece")
 MODEL_SORTS = {
     "name": "repo_id",
@@ -89,6 +81,27 @@ def _marks(values: Sequence[object]) -> str:
 
 def _variant_order(variant: str) -> tuple[int, str]:
     return (0 if variant == ORIGINAL else 1, variant)
+
+
+def _headline_key(task_column: str) -> tuple[str, list[object]]:
+    """A SQL expression of the headline metric key of the task in ``task_column`` (an unknown
+    task's: :data:`space.tasks.FALLBACK`'s), and its parameters."""
+    specs = catalogue.tasks()
+    whens = " ".join("WHEN ? THEN ?" for _ in specs)
+    params: list[object] = [x for s in specs for x in (s.name, s.headline.key)]
+    return f"(CASE {task_column} {whens} ELSE ? END)", [*params, tasks.FALLBACK.headline.key]
+
+
+def dataset_task(data: Snapshot, dataset_id: str) -> TaskSpec:
+    """The catalogue entry of the task of ``dataset_id``: its ``datasets`` row's, else its
+    newest evaluation's (:data:`space.tasks.FALLBACK` when neither names one)."""
+    found = data.rows(
+        "SELECT task FROM (SELECT task, 0 AS o FROM datasets WHERE dataset_id = ?"
+        " UNION ALL SELECT * FROM (SELECT task, 1 FROM evaluations WHERE dataset_id = ?"
+        f" ORDER BY {_NEWEST} LIMIT 1)) WHERE coalesce(task, '') <> '' ORDER BY o LIMIT 1",
+        [_text(dataset_id), _text(dataset_id)],
+    )
+    return tasks.spec(found[0][0] if found else None)
 
 
 def has_results(data: Snapshot) -> bool:
@@ -127,8 +140,17 @@ class ModelRow:
     has_metrics: bool
     status: str
     failure_reason: str | None
-    accuracy: float | None  # on the first dataset it was evaluated on, original variant
+    # the headline metric (accuracy, entity F1, exact match, AP ...) of its result on the first
+    # dataset it was evaluated on, original variant, and that metric's key
+    score: float | None
     declined: int | None = None  # the evalbot PR the author closed (no further PRs)
+    score_metric: str = "accuracy"
+    score_label: str = "accuracy"  # the metric's short name
+
+    @property
+    def accuracy(self) -> float | None:
+        """The score where it is accuracy (a classification model's), else None."""
+        return self.score if self.score_metric == "accuracy" else None
 
 
 @dataclass(frozen=True)
@@ -215,21 +237,25 @@ def list_models(data: Snapshot, f: ModelFilter) -> ModelPage:
         f" WHERE {where} ORDER BY {column} {order} NULLS LAST, repo_id LIMIT ? OFFSET ?",
         [*params, per_page, (page - 1) * per_page],
     )
-    evaluated: dict[str, dict[str, float | None]] = {r["repo_id"]: {} for r in found}
+    evaluated: dict[str, dict[str, tuple[catalogue.Metric, float | None]]] = {
+        r["repo_id"]: {} for r in found
+    }
     shas = {r["repo_id"]: r["eval_sha"] for r in found}
-    for model_id, model_sha, dataset_id, accuracy in data.rows(
-        "SELECT e.model_id, e.model_sha, e.dataset_id, s.value FROM evaluations e"
-        " LEFT JOIN scores s ON s.evaluation_id = e.evaluation_id AND s.metric = 'accuracy'"
+    headline, headline_params = _headline_key("e.task")
+    for model_id, model_sha, dataset_id, task, score in data.rows(
+        "SELECT e.model_id, e.model_sha, e.dataset_id, e.task, s.value FROM evaluations e"
+        f" LEFT JOIN scores s ON s.evaluation_id = e.evaluation_id AND s.metric = {headline}"
         f" WHERE e.model_id IN ({_marks(list(evaluated))}) AND e.variant = ?"
         " ORDER BY e.created_at NULLS FIRST, e.evaluation_id",
-        [*evaluated, ORIGINAL],
+        [*headline_params, *evaluated, ORIGINAL],
     ):
         if model_sha == shas.get(model_id):
-            evaluated[model_id][dataset_id] = _num(accuracy)
+            evaluated[model_id][dataset_id] = (tasks.spec(task).headline, _num(score))
     rows = []
     for r in found:
         on = evaluated[r["repo_id"]]
         first = sorted(on)[0] if on else None
+        metric, score = on[first] if first else (tasks.FALLBACK.headline, None)
         rows.append(
             ModelRow(
                 repo_id=r["repo_id"],
@@ -240,8 +266,10 @@ def list_models(data: Snapshot, f: ModelFilter) -> ModelPage:
                 has_metrics=bool(on),
                 status=r["status"] or "pending",
                 failure_reason=r["failure_reason"],
-                accuracy=on[first] if first else None,
+                score=score,
                 declined=r["declined_pr"],
+                score_metric=metric.key,
+                score_label=metric.short,
             )
         )
     return ModelPage(rows=rows, total=total, page=page, pages=pages)
@@ -270,6 +298,12 @@ class ResultSummary:
     batch_size: int | None
     dataset_revision: str
     created_at: datetime | None
+    task: str = ""  # e.g. ``text-classification``: its catalogue entry names the metrics
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The catalogue entry of this result's task."""
+        return tasks.spec(self.task)
 
 
 @dataclass(frozen=True)
@@ -363,7 +397,7 @@ def _claim(r: Row) -> ClaimRecord:
 
 _SUMMARY_SQL = (
     "SELECT e.evaluation_id, e.dataset_id, e.dataset_name, e.split, e.variant, e.num_examples,"
-    " e.ece, e.dataset_revision, e.created_at, r.total_s, r.per_instance_ms, r.instances_per_s,"
+    " e.ece, e.dataset_revision, e.created_at, e.task, r.total_s, r.per_instance_ms, r.instances_per_s,"
     " r.device, r.batch_size FROM evaluations e LEFT JOIN runtimes r USING (evaluation_id)"
 )
 
@@ -402,6 +436,7 @@ def _summaries(data: Snapshot, where: str, params: Sequence[object]) -> list[Res
             batch_size=r["batch_size"],
             dataset_revision=r["dataset_revision"] or "",
             created_at=r["created_at"],
+            task=r["task"] or "",
         )
         for r in found
     ]
@@ -465,6 +500,18 @@ class ResultDetail:
     calibration: Calibration | None
     misclassifications: list[ExampleView]  # most confident first
     variants: list[ResultSummary]  # every variant of this dataset and split, original first
+    # the confusion matrix's rows and columns: ``labels``, then "(none)" where the task keeps a
+    # row and column for nothing matched (token classification's missed and spurious entities)
+    confusion_labels: list[str] = field(default_factory=list)
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The catalogue entry of this result's task."""
+        return tasks.spec(self.task)
+
+
+#: the name of a confusion matrix's row and column past the units (nothing matched)
+NO_MATCH = "(none)"
 
 
 def _latest(data: Snapshot, model_id: str, dataset_id: str, split: str, variant: str) -> Row | None:
@@ -537,9 +584,13 @@ def _misclassified(data: Snapshot, e: Row, labels: list[str]) -> list[ExampleVie
         )
     }
     class_ids = {label: i for i, label in enumerate(labels)}
+    by_example = {eid: found for (_, eid), found in sorted(stored.items(), reverse=True)}
     out = []
     for m in misses:
-        text, png = stored.get((class_ids.get(m.true_label, -1), m.example_id), (None, None))
+        text, png = stored.get(
+            (class_ids.get(m.true_label, -1), m.example_id),
+            by_example.get(m.example_id, (None, None)),  # stored under another unit
+        )
         out.append(ExampleView(item=m, text=text, thumbnail_png=png))
     return out
 
@@ -583,7 +634,10 @@ def result_detail(
         return None
     (summary,) = _summaries(data, "e.evaluation_id = ?", [e["evaluation_id"]])
     classes = _class_results(data, e)
-    labels = dataset_labels(data, e["dataset_id"]) or [c.label for c in classes]
+    if tasks.spec(e["task"]).unit == "class":
+        labels = dataset_labels(data, e["dataset_id"]) or [c.label for c in classes]
+    else:  # entity types, question groups ...: the dataset's labels are something else
+        labels = _unit_labels({c.class_id: c.label for c in classes})
     confusion, calibration = data.rows(
         "SELECT confusion, calibration FROM evaluation_details"
         " WHERE model_id = ? AND dataset_id = ? AND evaluation_id = ?",
@@ -595,6 +649,7 @@ def result_detail(
         [e["model_id"], e["model_sha"], e["dataset_id"], e["split"]],
     )
     siblings.sort(key=lambda s: _variant_order(s.variant))
+    matrix = _matrix(confusion, len(labels))
     return ResultDetail(
         model_id=e["model_id"],
         model_sha=e["model_sha"],
@@ -602,11 +657,17 @@ def result_detail(
         summary=summary,
         labels=labels,
         classes=classes,
-        confusion=_matrix(confusion, len(labels)),
+        confusion=matrix,
         calibration=_calibration(calibration),
         misclassifications=_misclassified(data, e, labels),
         variants=siblings,
+        confusion_labels=[*labels, *[NO_MATCH] * (len(matrix) - len(labels))],
     )
+
+
+def _unit_labels(units: dict[int, str]) -> list[str]:
+    """The names of units by class id (``0 .. max id``; an id without a name reads as itself)."""
+    return [units.get(i, str(i)) for i in range(max(units, default=-1) + 1)]
 
 
 def most_confused(confusion: Sequence[Sequence[int]], n: int = 3) -> list[tuple[int, int, int]]:
@@ -629,15 +690,17 @@ class VariantComparison:
     model_id: str
     dataset_id: str
     split: str
-    metric: str
-    labels: list[str]
+    metric: str  # a per-unit metric key of the task
+    labels: list[str]  # the units (classes, entity types, groups), by class id
     variants: list[str]  # original first
-    values: dict[str, list[float | None]]  # variant -> per-class value (by class id)
+    values: dict[str, list[float | None]]  # variant -> per-unit value (as ``labels``)
     overall: dict[str, float | None]  # variant -> whole-dataset value of the metric
+    task: str = ""
 
-
-def _overall_metric(metric: str) -> str:
-    return _AVERAGE_OF.get(metric, metric)
+    @property
+    def spec(self) -> TaskSpec:
+        """The catalogue entry of the compared results' task."""
+        return tasks.spec(self.task)
 
 
 def _per_class(
@@ -650,24 +713,42 @@ def _per_class(
     variant: str | None = None,
 ) -> dict[str, dict[int, tuple[str, float | None]]]:
     """evaluation id -> class id -> (label, ``metric``), for the evaluations ``ids`` of
-    ``model_ids`` on ``dataset_id`` (``metric`` is one of :data:`CLASS_METRICS`). The filter
+    ``model_ids`` on ``dataset_id`` (``metric`` is a per-unit catalogue key). The filter
     names the table's leading sort columns, so only the row groups holding them are read."""
     out: dict[str, dict[int, tuple[str, float | None]]] = {i: {} for i in ids}
     where = "dataset_id = ?" + (" AND variant = ?" if variant is not None else "")
     for eid, cid, label, value in data.rows(
-        f"SELECT evaluation_id, class_id, label, {metric} FROM class_results WHERE {where}"
-        f" AND model_id IN ({_marks(model_ids)}) AND evaluation_id IN ({_marks(ids)})",
+        f"SELECT evaluation_id, class_id, label, {tasks.class_sql(metric)} FROM class_results"
+        f" WHERE {where} AND model_id IN ({_marks(model_ids)})"
+        f" AND evaluation_id IN ({_marks(ids)})",
         [dataset_id, *([variant] if variant is not None else []), *model_ids, *ids],
     ):
-        out[eid][int(cid)] = (label, _num(value))
+        out[eid][int(cid)] = (label or str(cid), _num(value))
     return out
 
 
+def _units(
+    data: Snapshot,
+    spec: TaskSpec,
+    dataset_id: str,
+    per_class: dict[str, dict[int, tuple[str, float | None]]],
+) -> tuple[list[int], list[str]]:
+    """The class ids and names of the units compared: a classification dataset's classes, else
+    the units the results hold (entity types, question groups ...), by class id."""
+    labels = dataset_labels(data, dataset_id) if spec.unit == "class" else []
+    if labels:
+        return list(range(len(labels))), labels
+    found = {cid: label for rows in per_class.values() for cid, (label, _) in rows.items()}
+    ids = sorted(found)
+    return ids, [found[i] for i in ids]
+
+
 def variant_comparison(
-    data: Snapshot, model_id: str, dataset_id: str, *, metric: str = "f1", split: str = ""
+    data: Snapshot, model_id: str, dataset_id: str, *, metric: str = "", split: str = ""
 ) -> VariantComparison | None:
-    """Per class, one metric for every variant of a dataset the model was evaluated on."""
-    metric = metric if metric in CLASS_METRICS else "f1"
+    """Per unit (class, entity type ...), one metric for every variant of a dataset the model
+    was evaluated on; an empty or unknown ``metric`` is the task's default (F1, else its first
+    per-unit metric)."""
     model = _evaluated_sha(data, model_id)
     if model is None:
         return None
@@ -680,17 +761,17 @@ def variant_comparison(
     if not latest:
         return None
     variants = sorted(latest, key=_variant_order)
+    spec = latest[variants[0]].spec
+    metric = metric if metric in spec.class_columns else tasks.default_class_key(spec)
     ids = [latest[v].result_id for v in variants]
     per_class = _per_class(data, dataset_id, [model[0]], ids, metric)
-    labels = dataset_labels(data, dataset_id)
-    if not labels:
-        first = per_class[ids[0]]
-        labels = [first[i][0] for i in sorted(first)]
+    class_ids, labels = _units(data, spec, dataset_id, per_class)
     values = {
-        v: [per_class[latest[v].result_id].get(i, ("", None))[1] for i in range(len(labels))]
+        v: [per_class[latest[v].result_id].get(i, ("", None))[1] for i in class_ids]
         for v in variants
     }
-    overall = {v: latest[v].metrics.get(_overall_metric(metric)) for v in variants}
+    overall_key = tasks.overall_key(spec, metric)
+    overall = {v: latest[v].metrics.get(overall_key) if overall_key else None for v in variants}
     return VariantComparison(
         model_id=model[0],
         dataset_id=dataset_id,
@@ -700,6 +781,7 @@ def variant_comparison(
         variants=variants,
         values=values,
         overall=overall,
+        task=spec.name,
     )
 
 
@@ -714,10 +796,16 @@ class ComparedModel:
 class ModelComparison:
     dataset_id: str
     variant: str
-    metric: str
-    labels: list[str]
+    metric: str  # a per-unit metric key of the task
+    labels: list[str]  # the units (classes, entity types, groups)
     models: list[ComparedModel]
     missing: list[str]  # asked for, but not evaluated on this dataset and variant
+    task: str = ""
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The catalogue entry of the dataset's task."""
+        return tasks.spec(self.task)
 
 
 def compare_models(
@@ -725,12 +813,14 @@ def compare_models(
     dataset_id: str,
     model_ids: Sequence[str],
     *,
-    metric: str = "f1",
+    metric: str = "",
     variant: str = ORIGINAL,
 ) -> ModelComparison:
-    """Two or more models on one dataset: speed and a per-class metric side by side."""
-    metric = metric if metric in CLASS_METRICS else "f1"
+    """Two or more models on one dataset: speed and a per-unit metric side by side (an empty
+    or unknown ``metric`` is the task's default, as in :func:`variant_comparison`)."""
     dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
+    spec = dataset_task(data, dataset_id)
+    metric = metric if metric in spec.class_columns else tasks.default_class_key(spec)
     wanted = [m for m in dict.fromkeys(_text(m, limit=300) for m in model_ids) if m][:8]
     shas = dict(
         data.rows(
@@ -754,16 +844,14 @@ def compare_models(
         )
     }
     summaries = {m: found[eid] for m, eid in chosen.items()}
-    labels = dataset_labels(data, dataset_id)
     ids = [s.result_id for s in summaries.values()]
     per_class = _per_class(data, dataset_id, list(summaries), ids, metric, variant=variant)
+    class_ids, labels = _units(data, spec, dataset_id, per_class)
     models = [
         ComparedModel(
             model_id=m,
             summary=summaries[m],
-            per_class=[
-                per_class[summaries[m].result_id].get(i, ("", None))[1] for i in range(len(labels))
-            ],
+            per_class=[per_class[summaries[m].result_id].get(i, ("", None))[1] for i in class_ids],
         )
         for m in wanted
         if m in summaries
@@ -775,6 +863,7 @@ def compare_models(
         labels=labels,
         models=models,
         missing=[m for m in wanted if m not in summaries],
+        task=spec.name,
     )
 
 
@@ -842,6 +931,14 @@ class DatasetDetail:
     splits: list[DatasetSplitRecord]
     evaluated: list[VariantCount]
     problem: ModuleProblem | None = None  # its module's dataset cannot be used now
+    # what results are disaggregated by, as (class id, name): the classes (``labels``) of a
+    # classification dataset, else the units its results hold (entity types, question groups)
+    units: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def spec(self) -> TaskSpec:
+        """The catalogue entry of the dataset's task."""
+        return tasks.spec(self.task)
 
 
 def list_datasets(data: Snapshot) -> list[DatasetSummary]:
@@ -927,6 +1024,29 @@ def _evaluated(data: Snapshot, dataset_id: str, variants: list[str]) -> list[Var
     ]
 
 
+def _dataset_units(data: Snapshot, dataset_id: str) -> list[tuple[int, str]]:
+    """The units of a dataset whose results are not per class: those its results name (else
+    its examples), by class id."""
+    for table in ("class_results", "examples"):
+        found = data.rows(
+            f"SELECT class_id, min(label) FROM {table} WHERE dataset_id = ?"
+            " GROUP BY class_id ORDER BY class_id",
+            [dataset_id],
+        )
+        if found:
+            return [(int(cid), str(label or cid)) for cid, label in found]
+    return []
+
+
+def unit_names(data: Snapshot, dataset_id: str) -> list[str]:
+    """The names of what a dataset's results are disaggregated by (for pickers): its classes,
+    else the entity types, question groups ... its results hold."""
+    dataset_id = _text(dataset_id)
+    if dataset_task(data, dataset_id).unit == "class":
+        return dataset_labels(data, dataset_id)
+    return [name for _, name in _dataset_units(data, dataset_id)]
+
+
 def dataset_detail(
     data: Snapshot, dataset_id: str, *, examples_per_class: int = 4, max_classes: int = 100
 ) -> DatasetDetail | None:
@@ -937,6 +1057,9 @@ def dataset_detail(
     d = found[0]
     dataset_id = d["dataset_id"]
     variants = dataset_variants(data, dataset_id)
+    labels = [str(x) for x in d["labels"] or []]
+    spec = tasks.spec(d["task"]) if d["task"] else dataset_task(data, dataset_id)
+    units = list(enumerate(labels)) if spec.unit == "class" else _dataset_units(data, dataset_id)
     splits = [
         DatasetSplitRecord(
             dataset_id=s["dataset_id"],
@@ -953,17 +1076,18 @@ def dataset_detail(
         dataset_id=dataset_id,
         name=d["name"] or dataset_id,
         modality=d["modality"] or "",
-        task=d["task"] or "",
+        task=d["task"] or spec.name,
         description=d["description"],
         homepage=d["homepage"],
         reference=_reference(data, d["reference"]),
         compatible=list(d["compatible"] or []),
         variants=variants,
-        labels=[str(x) for x in d["labels"] or []],
+        labels=labels,
         examples=_examples(data, dataset_id, per_class=examples_per_class, max_classes=max_classes),
         splits=splits,
         evaluated=_evaluated(data, dataset_id, variants),
         problem=dataset_problem(data, dataset_id),
+        units=units,
     )
 
 
@@ -992,28 +1116,34 @@ class ModelPoint:
     model_id: str
     model_sha: str
     split: str
-    metrics: dict[str, float | None]
+    metrics: dict[str, float | None]  # the task's result metrics (``tasks.result_keys``)
     ece: float | None
     instances_per_s: float | None = None
     per_instance_ms: float | None = None
     total_s: float | None = None
     num_parameters: int | None = None
     size_mb: float | None = None
-    class_metrics: dict[str, float | None] = field(default_factory=dict)
+    class_metrics: dict[str, float | None] = field(default_factory=dict)  # one unit's
+
+
+def _column(key: str) -> str:
+    return '"' + key.replace('"', '""') + '"'
 
 
 def _points_table(data: Snapshot) -> str:
     """The derived table ``points``: one row per evaluation with its whole-dataset metrics
-    (pivoted from ``scores``) and runtime, made once per snapshot."""
+    (pivoted from ``scores``: a column per result metric of any catalogue task) and runtime,
+    made once per snapshot."""
 
     def make() -> str:
+        keys = tasks.all_result_keys()
         metrics = ", ".join(
-            f"max(value) FILTER (WHERE metric = '{m}') AS {m}" for m in RESULT_METRICS
+            f"max(value) FILTER (WHERE metric = '{k}') AS {_column(k)}" for k in keys
         )
         data.execute(
             "CREATE TABLE points AS SELECT e.evaluation_id, e.model_id, e.model_sha, e.split,"
             " e.dataset_id, e.variant, e.created_at, e.ece, "
-            + ", ".join(f"s.{m}" for m in RESULT_METRICS)
+            + ", ".join(f"s.{_column(k)}" for k in keys)
             + ", r.instances_per_s, r.per_instance_ms, r.total_s FROM evaluations e"
             f" LEFT JOIN (SELECT evaluation_id, {metrics} FROM scores GROUP BY evaluation_id) s"
             " USING (evaluation_id) LEFT JOIN runtimes r USING (evaluation_id)"
@@ -1034,22 +1164,25 @@ def model_points(
     with_weights: bool = False,
 ) -> list[ModelPoint]:
     """Every model's latest result on one dataset variant, with runtime and size: the rows of
-    the scatterplot, the query form and the leaderboard. With ``class_label``, that class's
-    precision/recall/F1 too (models without the class are left out). Parameter counts and
-    weight sizes are read only when asked for."""
+    the scatterplot, the query form and the leaderboard; its metrics are those of the dataset's
+    task. With ``class_label``, that unit's (class, entity type ...) per-unit metrics too (models
+    without it are left out). Parameter counts and weight sizes are read only when asked for."""
     dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
     label = _text(class_label)
+    spec = dataset_task(data, dataset_id)
+    keys, unit_keys = tasks.result_keys(spec), tasks.class_keys(spec)
     size = "m.num_parameters, m.weights_bytes" if with_parameters or with_weights else "NULL, NULL"
+    unit_values = ", ".join(f"{tasks.class_sql(k)} AS {_column(k)}" for k in unit_keys)
     sql = (
         "SELECT p.model_id, p.model_sha, p.split, p.ece, p.instances_per_s, p.per_instance_ms,"
         f" p.total_s, {size}, "
-        + ", ".join(f"p.{m}" for m in RESULT_METRICS)
-        + (", c.f1, c.precision, c.recall" if label else "")
+        + ", ".join(f"p.{_column(k)}" for k in keys)
+        + ("".join(f", c.{_column(k)}" for k in unit_keys) if label else "")
         + f" FROM (SELECT * FROM {_points_table(data)} WHERE dataset_id = ? AND variant = ?"
         f" QUALIFY row_number() OVER (PARTITION BY model_id ORDER BY {_NEWEST}) = 1) p"
         + (" LEFT JOIN models m ON m.repo_id = p.model_id" if size != "NULL, NULL" else "")
         + (
-            " JOIN (SELECT evaluation_id, f1, precision, recall FROM class_results"
+            f" JOIN (SELECT evaluation_id, {unit_values} FROM class_results"
             " WHERE dataset_id = ? AND variant = ? AND label = ?) c USING (evaluation_id)"
             if label
             else ""
@@ -1057,7 +1190,7 @@ def model_points(
         + " ORDER BY p.model_id"
     )
     params = [dataset_id, variant, *([dataset_id, variant, label] if label else [])]
-    n = len(RESULT_METRICS)
+    n = len(keys)
     out = []
     for row in data.rows(sql, params):
         model_id, model_sha, split, ece, speed, per_ms, total, parameters, weights = row[:9]
@@ -1067,14 +1200,14 @@ def model_points(
                 model_id=model_id,
                 model_sha=model_sha,
                 split=split or "",
-                metrics=dict(zip(RESULT_METRICS, values[:n], strict=True)),
+                metrics=dict(zip(keys, values[:n], strict=True)),
                 ece=_value(ece),
                 instances_per_s=_value(speed),
                 per_instance_ms=_value(per_ms),
                 total_s=_value(total),
                 num_parameters=(parameters or None) if with_parameters else None,
                 size_mb=weights / 1e6 if with_weights and weights else None,
-                class_metrics=dict(zip(CLASS_METRICS, values[n:], strict=True)) if label else {},
+                class_metrics=dict(zip(unit_keys, values[n:], strict=True)) if label else {},
             )
         )
     return out
@@ -1086,10 +1219,10 @@ def _value(x: float | None) -> float | None:
 
 
 def axis_value(point: ModelPoint, axis: str) -> float | None:
-    """The value of a whitelisted scatter axis (a metric, ``class:<metric>``, runtime, size)."""
-    if axis in RESULT_METRICS:
-        return point.metrics.get(axis)
-    if axis.startswith("class:") and axis[6:] in CLASS_METRICS:
+    """The value of a scatter axis (a result metric, ``class:<metric>``, runtime, size)."""
+    if axis in point.metrics:
+        return point.metrics[axis]
+    if axis.startswith("class:"):
         return point.class_metrics.get(axis[6:])
     if axis in OTHER_AXES:
         value = getattr(point, axis)
@@ -1099,20 +1232,24 @@ def axis_value(point: ModelPoint, axis: str) -> float | None:
 
 @dataclass(frozen=True)
 class Balance:
-    worst_f1: float | None
-    spread: float | None  # best minus worst class F1
+    worst_f1: float | None  # the worst unit's value of the task's balance metric (F1, AP ...)
+    spread: float | None  # best minus worst unit
 
 
 def class_balance(
     data: Snapshot, dataset_id: str, *, variant: str = ORIGINAL
 ) -> dict[tuple[str, str], Balance]:
-    """``(model id, sha) -> worst-class F1 and spread`` on a dataset variant: one pass over the
-    row groups of that dataset and variant, reading four columns."""
+    """``(model id, sha) -> worst-unit value and spread`` of the task's balance metric
+    (:func:`space.tasks.balance_key`: F1 for classes, entity types and question groups, AP for
+    detected classes) on a dataset variant: one pass over the row groups of that dataset and
+    variant."""
+    dataset_id = _text(dataset_id)
+    value = tasks.class_sql(tasks.balance_key(dataset_task(data, dataset_id)))
     out = {}
     for model_id, model_sha, lo, hi in data.rows(
-        "SELECT model_id, model_sha, min(f1), max(f1) FROM class_results"
+        f"SELECT model_id, model_sha, min({value}), max({value}) FROM class_results"
         " WHERE dataset_id = ? AND variant = ? GROUP BY model_id, model_sha",
-        [_text(dataset_id), _text(variant) or ORIGINAL],
+        [dataset_id, _text(variant) or ORIGINAL],
     ):
         lo, hi = _num(lo), _num(hi)
         out[(model_id, model_sha)] = Balance(
@@ -1121,15 +1258,18 @@ def class_balance(
     return out
 
 
-def robustness(data: Snapshot, dataset_id: str, *, metric: str = "accuracy") -> dict[str, float]:
-    """``model id -> mean relative drop`` of ``metric`` over the variants, vs the original
-    (each model's newest evaluation of each variant)."""
-    metric = metric if metric in RESULT_METRICS else "accuracy"
+def robustness(data: Snapshot, dataset_id: str, *, metric: str = "") -> dict[str, float]:
+    """``model id -> mean relative drop`` of ``metric`` (default: the task's headline metric)
+    over the variants, vs the original (each model's newest evaluation of each variant)."""
+    dataset_id = _text(dataset_id)
+    spec = dataset_task(data, dataset_id)
+    metric = metric if metric in tasks.result_keys(spec) else spec.headline.key
     by_model: dict[str, dict[str, float | None]] = {}
     for model_id, variant, value in data.rows(
-        f"SELECT model_id, variant, {metric} FROM {_points_table(data)} WHERE dataset_id = ?"
-        f" QUALIFY row_number() OVER (PARTITION BY model_id, variant ORDER BY {_NEWEST}) = 1",
-        [_text(dataset_id)],
+        f"SELECT model_id, variant, {_column(metric)} FROM {_points_table(data)}"
+        f" WHERE dataset_id = ? QUALIFY row_number() OVER"
+        f" (PARTITION BY model_id, variant ORDER BY {_NEWEST}) = 1",
+        [dataset_id],
     ):
         by_model.setdefault(model_id, {})[variant] = _num(value)
     out = {}

@@ -21,6 +21,8 @@ Collections (unique keys in brackets):
     claims            the card's self-reported values vs ours [model_id, dataset_id, split, metric]
     identity          the public key that signs results [_id = "signing"]
     workers           one per running worker: its host and last heartbeat [_id = worker name]
+    modules           evaluation modules derived from datasets' cards (``train-eval-index``),
+                      and cached refusals (expire after a TTL) [_id = dataset id, casefolded]
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ class Store:
         self.module_problems: Collection[Doc] = self.db["module_problems"]
         self.pr_slots: Collection[Doc] = self.db["pr_slots"]
         self.workers: Collection[Doc] = self.db["workers"]
+        self.modules: Collection[Doc] = self.db["modules"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -289,6 +292,8 @@ class Store:
         self.claims.create_index([("agrees", ASCENDING), ("created_at", DESCENDING)])
         # a worker that died leaves its record: gone a day after it went stale
         self.workers.create_index("fresh_until", expireAfterSeconds=86400)
+        # a dataset card that configured no module is read again once its refusal expires
+        self.modules.create_index("expires_at", expireAfterSeconds=0, sparse=True)
         self.dataset_classes.create_index(
             [("dataset_id", ASCENDING), ("class_id", ASCENDING)], unique=True
         )
@@ -1008,6 +1013,83 @@ class Store:
     def blocked_jobs(self, module_id: str) -> list[tuple[str, str]]:
         docs = self.jobs.find({"status": "blocked", "module": module_id}, {"repo_id": 1, "sha": 1})
         return [(d["repo_id"], d["sha"]) for d in docs]
+
+    # -- modules derived from dataset cards ---------------------------------------------------
+
+    def save_card_module(
+        self,
+        dataset_id: str,
+        module: Doc,
+        *,
+        revision: str | None,
+        warnings: Sequence[str] = (),
+        recheck_after: timedelta,
+    ) -> None:
+        """The module ``dataset_id``'s card configures (``module``: the module's dict), read at
+        ``revision``; the card is read again after ``recheck_after``."""
+        now = utcnow()
+        self.modules.replace_one(
+            {"_id": dataset_id.casefold()},
+            {
+                "dataset_id": dataset_id,
+                "source": "card",
+                "module": module,
+                "error": None,
+                "revision": revision,
+                "warnings": list(warnings),
+                "derived_at": now,
+                "recheck_at": now + recheck_after,
+            },
+            upsert=True,
+        )
+
+    def save_card_refusal(
+        self, dataset_id: str, error: str, *, revision: str | None, ttl: timedelta
+    ) -> None:
+        """``dataset_id``'s card configures no module (``error`` says why): kept for ``ttl``,
+        so that the card is not read every cycle."""
+        now = utcnow()
+        self.modules.replace_one(
+            {"_id": dataset_id.casefold()},
+            {
+                "dataset_id": dataset_id,
+                "source": "card",
+                "module": None,
+                "error": error[:1000],
+                "revision": revision,
+                "warnings": [],
+                "derived_at": now,
+                "recheck_at": now + ttl,
+                "expires_at": now + ttl,
+            },
+            upsert=True,
+        )
+
+    def card_module_docs(self) -> list[Doc]:
+        """Every stored module derived from a card, oldest first."""
+        return list(self.modules.find({"module": {"$ne": None}}).sort("derived_at", ASCENDING))
+
+    def card_answers_due(self, dataset_ids: Sequence[str]) -> list[str]:
+        """The datasets of ``dataset_ids`` whose card has no stored answer, or one due for a
+        new reading (a refusal past its TTL, a module past its recheck time)."""
+        keys = {d.casefold(): d for d in dataset_ids}
+        fresh = {
+            doc["_id"]
+            for doc in self.modules.find(
+                {"_id": {"$in": list(keys)}, "recheck_at": {"$gt": utcnow()}}, {"_id": 1}
+            )
+        }
+        return [dataset_id for key, dataset_id in keys.items() if key not in fresh]
+
+    def card_modules_stamp(self) -> tuple[int, datetime | None]:
+        """(count, newest derivation) of the card modules: changes when one is added or renewed."""
+        docs = list(
+            self.modules.find({"module": {"$ne": None}}, {"derived_at": 1})
+            .sort("derived_at", DESCENDING)
+            .limit(1)
+        )
+        count = self.modules.count_documents({"module": {"$ne": None}})
+        return count, (docs[0]["derived_at"] if docs else None)
 
     # -- pull requests -----------------------------------------------------------------------
 

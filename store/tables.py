@@ -153,7 +153,7 @@ SCORES = _table(
 
 CLASS_RESULTS = _table(
     "class_results",
-    "Per-class counts and metrics of every evaluation (disaggregated results).",
+    "Per-class (entity type, question group) counts and metrics of every evaluation.",
     ["dataset_id", "variant", "model_id", "model_sha", "split", "evaluation_id", "class_id"],
     [
         ("evaluation_id", pa.string(), "the evaluation (see `evaluations`)"),
@@ -167,11 +167,15 @@ CLASS_RESULTS = _table(
         ("tp", pa.int64(), "true positives"),
         ("fp", pa.int64(), "false positives"),
         ("fn", pa.int64(), "false negatives"),
-        ("support", pa.int64(), "examples (or objects) of the class"),
+        ("support", pa.int64(), "examples (objects, entities, questions) of the class"),
         ("precision", pa.float64(), "null when undefined (nothing predicted as the class)"),
         ("recall", pa.float64(), "null when undefined (no example of the class)"),
         ("f1", pa.float64(), "null when undefined"),
-        ("metrics", pa.string(), "JSON: task-specific per-class metrics (detection: ap, ap50 ...)"),
+        (
+            "metrics",
+            pa.string(),
+            "JSON: task-specific per-class metrics (detection: ap, ap50 ...; QA: exact_match, f1)",
+        ),
     ],
 )
 

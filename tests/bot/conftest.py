@@ -58,6 +58,8 @@ def write_config(
         "poll_seconds": 0.2,
         **(queue or {}),
     }
+    # the shared sandbox holds other tests' repos: a test lists them only when it asks to
+    bot["discovery"] = {**bot["discovery"], "self_configuring": False}
     for key, value in settings.items():
         bot[key] = {**bot.get(key, {}), **value} if isinstance(value, dict) else value
     root.mkdir(parents=True, exist_ok=True)

@@ -43,6 +43,7 @@ SHIPPED = [
     CONFIG_FILE,
     "requirements.txt",
     "store/__init__.py",
+    "store/catalogue.py",
     "store/errors.py",
     "store/tables.py",
     "store/types.py",

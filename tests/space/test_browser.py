@@ -344,7 +344,8 @@ def test_result_view_classes_confusion_errors_calibration(
     expect(page.locator("#result-chart .legendtext")).to_have_count(3)
     page.locator("#result-metrics label", has_text="precision").click()
     expect(page.locator("#result-chart .legendtext")).to_have_count(2)
-    assert page.locator("#result-chart .legendtext").all_text_contents() == ["f1", "recall"]
+    legend = page.locator("#result-chart .legendtext").all_text_contents()
+    assert legend == [m.short for m in detail.spec.class_metrics() if m.key != "precision"]
     # confusion matrix: opens on the most confused classes; the picker adds one
     expected = []
     for t, p, _ in q.most_confused(detail.confusion, 3):
