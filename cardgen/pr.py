@@ -89,8 +89,8 @@ its model card.
 
 {headline}
 
-Per-class precision, recall, F1, support and TP/FP/FN are in the card's \
-"{HEADING.lstrip("# ")}" section.{_claims_section(claims)}
+{_per_unit(selected)} are in the card's "{HEADING.lstrip("# ")}" section.\
+{_claims_section(claims)}
 
 ## What this PR changes
 
@@ -207,6 +207,20 @@ def parse_marker(body: str) -> tuple[str, str] | None:
     """
     markers = parse_markers(body)
     return markers[-1] if markers else None
+
+
+def _per_unit(selected: Sequence[EvaluationRecord]) -> str:
+    """What the card's per-class (per entity type, per group...) tables hold."""
+    specs = {r.task: catalogue.task(r.task) for r in selected}.values()
+    parts = list(
+        dict.fromkeys(
+            f"Per-{spec.unit} "
+            + ", ".join(m.label for m in spec.class_metrics())
+            + f", {spec.support} and TP/FP/FN"
+            for spec in specs
+        )
+    )
+    return "; ".join(parts) if parts else "Per-class results"
 
 
 def _metric_label(claim: Claim) -> str:

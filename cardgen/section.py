@@ -61,18 +61,29 @@ def render_section(
         HEADING,
         "These results were computed automatically by [evalbot]"
         f"({space_url.rstrip('/')}). They are not verified by Hugging Face. "
-        "Per class, TP, FP and FN count true positives, false positives and false negatives; "
-        "support is the number of examples of the class; precision, recall and F1 derive from "
-        "these counts, and are n/a where undefined (zero denominator, e.g. a class without "
-        "examples). Macro scores are unweighted means over the classes that occur in the "
-        "references or the predictions, an undefined value counting as 0 (scikit-learn's "
-        "defaults); weighted F1 weights each class by its support. Intervals are 95% bootstrap "
-        "confidence intervals over the examples; the calibration error compares the model's "
-        "confidence with its accuracy.",
+        + " ".join(_explanations(records)),
         *(_render_result(r, page, _variants_of(r, records)) for r in card_records(records)),
         END,
     ]
     return "\n\n".join(parts).replace("\n", newline)
+
+
+_CLASSES = (
+    "Per class, TP, FP and FN count true positives, false positives and false negatives; "
+    "support is the number of examples of the class; precision, recall and F1 derive from "
+    "these counts, and are n/a where undefined (zero denominator, e.g. a class without "
+    "examples). Macro scores are unweighted means over the classes that occur in the "
+    "references or the predictions, an undefined value counting as 0 (scikit-learn's "
+    "defaults); weighted F1 weights each class by its support. Intervals are 95% bootstrap "
+    "confidence intervals over the examples; the calibration error compares the model's "
+    "confidence with its accuracy."
+)
+
+
+def _explanations(records: Sequence[EvaluationRecord]) -> list[str]:
+    """What the tables mean, once per wording, for the tasks on the card."""
+    tasks = dict.fromkeys(r.task for r in card_records(records))
+    return list(dict.fromkeys(catalogue.task(t).explanation or _CLASSES for t in tasks))
 
 
 def _variants_of(

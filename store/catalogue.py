@@ -99,6 +99,8 @@ class TaskSpec:
         support: The per-class table's support column ("support", "objects"...).
         class_note: A sentence under the per-class table, if it needs one.
         intervals: Keys that get a bootstrap confidence interval.
+        explanation: What the card's tables mean, said once above them (default: the
+            classification wording).
     """
 
     name: str
@@ -112,6 +114,7 @@ class TaskSpec:
     support: str = "support"
     class_note: str = ""
     intervals: tuple[str, ...] = ()
+    explanation: str = ""
     _by_key: dict[str, Metric] = field(default_factory=dict, init=False, repr=False, compare=False)
     _per_class: dict[str, Metric] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -522,6 +525,12 @@ TOKEN_CLASSIFICATION = register(
             "reference entity; a predicted entity that does not is an FP, a reference entity "
             "not found an FN."
         ),
+        explanation=(
+            "Entity scores are those of seqeval's default (conlleval) reading of the IOB tags, "
+            "each word tagged by its first sub-token: precision, recall and F1 count whole "
+            "entities over all types (micro average); macro and weighted F1 average the entity "
+            "types, an undefined value counting as 0; word accuracy counts tags."
+        ),
     )
 )
 
@@ -616,6 +625,12 @@ QUESTION_ANSWERING = register(
         class_note=(
             "Groups: the reference answer's type (number, date, proper name, phrase, no answer) "
             "and the question word; TP counts exact matches, FN the other questions."
+        ),
+        explanation=(
+            "Answers are scored as the official SQuAD scripts score them, as fractions: exact "
+            "match and token F1 against the closest reference answer after SQuAD's "
+            "normalisation; where some questions have no answer, the answerable and "
+            "unanswerable ones are also scored apart (SQuAD v2.0)."
         ),
     )
 )
