@@ -4,8 +4,9 @@ Example:
     >>> from sandbox.seed import seed_world
     >>> from sandbox.world import build_world
     >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
-    ['dair-ai/emotion', 'ylecun/mnist', 'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
-     'demo/emotion-es', 'demo/vit-digits', 'demo/timm-digits']
+    ['dair-ai/emotion', 'ylecun/mnist', 'demo/ner-news', 'demo/qa-facts', 'demo/qa-facts-v2',
+     'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es',
+     'demo/vit-digits', 'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa']
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def seed_data_dir(data_dir: Path) -> list[str]:
 
     Example:
         >>> seed_data_dir(Path("/tmp/hub"))
-        ['dair-ai/emotion', 'ylecun/mnist', 'mteb/mnist', 'demo/minilm-emotion', ...]
+        ['dair-ai/emotion', 'ylecun/mnist', 'demo/ner-news', ...]
     """
     from sandbox.server import run_in_thread
 

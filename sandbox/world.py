@@ -1,5 +1,7 @@
 """The demo world: a synthetic `dair-ai/emotion` dataset and three small text classifiers, plus
-an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`).
+an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`),
+plus a CoNLL-2003-shaped NER dataset, SQuAD-shaped QA datasets and a tiny model for each task
+(`sandbox.world_spans`).
 
 Everything is generated locally and deterministically (no network), then cached on disk so that
 the demo and the tests train once per machine. `sandbox.seed` pushes the result into a running
@@ -7,10 +9,10 @@ sandbox Hub with the real `huggingface_hub` client.
 
 Example:
     >>> from sandbox.world import build_world
-    >>> world = build_world()  # 1–2 min on 2 CPU cores the first time, instant afterwards
+    >>> world = build_world()  # 2–3 min on 2 CPU cores the first time, instant afterwards
     >>> [m.repo_id for m in world.models]
     ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es', 'demo/vit-digits',
-     'demo/timm-digits']
+     'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa']
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import yaml
 from filelock import FileLock
 
 from sandbox.world_images import IMAGE_RECIPE, ImageRecipe, build_images
+from sandbox.world_spans import SPAN_RECIPE, SpanRecipe, build_spans
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
 RECIPE_VERSION = "3"
@@ -126,6 +129,7 @@ class Recipe:
     tiny_intermediate: int = 128
     threads: int = 2
     images: ImageRecipe = IMAGE_RECIPE
+    spans: SpanRecipe = SPAN_RECIPE
 
     def digest(self) -> str:
         """A short hash of RECIPE_VERSION and every parameter."""
@@ -673,7 +677,13 @@ def _build(root: Path, recipe: Recipe) -> World:
         )
     with _torch_threads(recipe.images.threads):
         mnist, image_models = build_images(root, recipe.images)
-    return World(root, (dataset, mnist), (minilm, tiny, spanish, *image_models))
+    with _torch_threads(recipe.spans.threads):
+        span_datasets, span_models = build_spans(root, recipe.spans)
+    return World(
+        root,
+        (dataset, mnist, *span_datasets),
+        (minilm, tiny, spanish, *image_models, *span_models),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -728,7 +738,7 @@ def load_world(root: Path) -> World:
 def build_world(cache_dir: Path | None = None) -> World:
     """Builds the demo world into `cache_dir/<recipe digest>/`, or returns the cached one.
 
-    The first call generates the datasets and trains the five models (1–2 min on two CPU
+    The first call generates the datasets and trains the seven models (2–3 min on two CPU
     cores); later calls read `world.json`. A file lock makes concurrent builds safe.
 
     Args:

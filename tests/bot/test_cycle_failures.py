@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
@@ -22,11 +21,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def config_dir(tmp_path: Path) -> tuple[Path, str]:
-    """The shipped config with the emotion module selecting a tag unique to this test."""
+    """The shipped config with the emotion module selecting a tag unique to this test, and no
+    self-configuring discovery (the demo world's NER and QA models are not this test's)."""
     tag = f"failtest-{uuid.uuid4().hex[:8]}"
     tasks = tmp_path / "tasks" / "text-classification"
     tasks.mkdir(parents=True)
-    shutil.copy(ROOT / "config" / "bot.yaml", tmp_path / "bot.yaml")
+    bot_yaml = (ROOT / "config" / "bot.yaml").read_text()
+    assert "self_configuring: true" in bot_yaml
+    (tmp_path / "bot.yaml").write_text(
+        bot_yaml.replace("self_configuring: true", "self_configuring: false")
+    )
     module = (ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml").read_text()
     (tasks / "emotion.yaml").write_text(
         module.replace("trained_on: [dair-ai/emotion, emotion]", f"trained_on: [{tag}]")

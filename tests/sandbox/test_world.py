@@ -1,7 +1,8 @@
 """The demo world: built once (cached in the default cache dir), pushed with the real client.
 
-The first run on a machine trains the five models (about 1 min on two CPU cores); later runs
-read the cache. The image part has its own tests in `test_world_images.py`.
+The first run on a machine trains the seven models (2–3 min on two CPU cores); later runs
+read the cache. The image and span parts have their own tests in `test_world_images.py` and
+`test_world_spans.py`.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from sandbox.world import (
     load_world,
 )
 from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
+from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
+SPAN_MODELS = (NER_MODEL_ID, QA_MODEL_ID)  # tested in test_world_spans.py
 ID2LABEL = {
     "demo/minilm-emotion": [name.capitalize() for name in LABELS],
     "demo/tiny-emotion": [f"LABEL_{i}" for i in range(len(LABELS))],
@@ -55,7 +58,8 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 
 
 def _repo_type(repo_id: str) -> str:
-    return "dataset" if repo_id in (DATASET_ID, MNIST_ID, MTEB_MNIST) else "model"
+    dataset_ids = (DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID)
+    return "dataset" if repo_id in dataset_ids else "model"
 
 
 def test_splits_are_deterministic_sized_and_disjoint() -> None:
@@ -81,11 +85,11 @@ def test_second_build_reads_the_manifest(world: World) -> None:
 
 
 def test_world_files(world: World) -> None:
-    assert [d.repo_id for d in world.datasets] == [DATASET_ID, MNIST_ID]
+    assert [d.repo_id for d in world.datasets] == [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID]
     dataset = world.dataset(DATASET_ID)
     names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
     assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
-    assert [m.repo_id for m in world.models] == [*MODELS, VIT_ID, TIMM_ID]
+    assert [m.repo_id for m in world.models] == [*MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS]
     for model in map(world.model, MODELS):
         files = {p.name for p in model.path.iterdir()}
         assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
@@ -154,7 +158,8 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    assert seed_data_dir(tmp_path) == [DATASET_ID, MNIST_ID, MTEB_MNIST, *MODELS, VIT_ID, TIMM_ID]
+    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, MTEB_MNIST]
+    assert seed_data_dir(tmp_path) == [*dataset_ids, *MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
         api = HfApi(endpoint=hub.url, token=tokens["evalbot"])

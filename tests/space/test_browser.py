@@ -255,7 +255,7 @@ def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Sto
     rows = table_rows(page, "#models-list")
     assert [r[0] for r in rows] == sorted(m.repo_id for m in db.list_models())
     assert {r[0] for r in rows if r[8] == "declined"} == {"demo/vit-digits"}
-    assert "Page 1 / 1 · 5 models" in page.locator("#models-info").inner_text()
+    assert f"Page 1 / 1 · {len(rows)} models" in page.locator("#models-info").inner_text()
     page.locator("#models-search textarea, #models-search input").first.fill("digits")
     page.locator("#models-search textarea, #models-search input").first.press("Enter")
     expect(page.locator("#models-info")).to_contain_text("2 models")
@@ -271,13 +271,14 @@ def test_models_view_filters_sorts_and_pages(page: Page, space_url: str, db: Sto
     assert row[0] == "demo/emotion-es" and row[7] == "unknown labels"
     shot(page, "models_filtered")
     open_view(page, space_url, "?view=models&per_page=2&sort=parameters&order=desc", "#models-list")
-    expect(page.locator("#models-info")).to_contain_text("Page 1 / 3")
+    pages = -(-len(rows) // 2)
+    expect(page.locator("#models-info")).to_contain_text(f"Page 1 / {pages}")
     biggest = max(
         (m for m in db.list_models() if m.num_parameters), key=lambda m: m.num_parameters or 0
     )
     assert table_rows(page, "#models-list")[0][0] == biggest.repo_id
     page.locator("#models-next").click()
-    expect(page.locator("#models-info")).to_contain_text("Page 2 / 3")
+    expect(page.locator("#models-info")).to_contain_text(f"Page 2 / {pages}")
 
 
 def test_model_view_from_a_pr_link(page: Page, space_url: str, db: Store) -> None:
