@@ -247,3 +247,42 @@ def test_claims_audit_and_public_key_are_stored(first_cycle, cli_env, db: Store)
     status = evalbot(cli_env, "status")
     assert "claims audit: " in status.stdout
     assert "demo/tiny-emotion: accuracy on dair-ai/emotion test: claims " in status.stdout
+
+
+@pytest.mark.parametrize(
+    ("repo_id", "task", "metric", "ours"),
+    [
+        ("demo/tiny-ner", "token-classification", "f1", "overall_f1"),
+        ("demo/tiny-qa", "question-answering", "exact_match", "exact_match"),
+    ],
+)
+def test_span_tasks_go_through_the_isolated_child_into_a_pr_and_the_results(
+    first_cycle,
+    world_on_hub,
+    db: Store,
+    demo_api: HfApi,
+    repo_id: str,
+    task: str,
+    metric: str,
+    ours: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """The datasets configure themselves (their cards' train-eval-index): the models of the
+    span tasks are evaluated in the isolated child, and the PR's card carries what was stored,
+    close to what the world measured after training with its own decoding."""
+    from sandbox.world_spans import span_scores
+
+    model = db.get_model(repo_id)
+    assert model is not None and model.status is ModelStatus.EVALUATED, model
+    (stored,) = original(db, repo_id, model.sha)
+    assert stored.task == task
+    assert stored.classes, "no per-unit results"
+    measured = span_scores(world_on_hub.root)[repo_id]
+    assert stored.metrics[ours] == pytest.approx(measured.value, abs=0.03)
+    (pr,) = bot_prs(demo_api, repo_id)
+    card = ModelCard.load(hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}"))
+    results = {r.metric_type: r for r in card.data.eval_results or [] if r.source_name == "evalbot"}
+    assert results[metric].task_type == task
+    assert results[metric].metric_value == pytest.approx(stored.metrics[ours], abs=5e-5)
+    assert "<!-- evalbot:results:start -->" in card.text
+    variants = {r.variant for r in db.results_for(repo_id, model.sha)}
+    assert len(variants) > 1, f"{repo_id}: no perturbed variant evaluated ({variants})"
