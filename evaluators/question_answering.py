@@ -382,7 +382,7 @@ def _groups(
     for groups in (by_type, by_word):
         for label, group in group_scores(groups, exact, f1).items():
             count = int(group.count)
-            tp = int(round(float(group.exact) * count))  # exact is 0 or 1 per question
+            tp = round(float(group.exact) * count)  # exact is 0 or 1 per question
             classes.append(
                 ClassResult(
                     class_id=GROUPS.index(label),
