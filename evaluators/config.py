@@ -202,16 +202,15 @@ class EvaluationModule(_Strict):
             )
         roles = self.dataset.columns.roles()
         missing = [role for role in task_type.columns if role not in roles]
+        reads = [*task_type.columns, *task_type.optional_columns]
         if missing:
             raise ValueError(
-                f"dataset.columns: task '{self.task}' needs {missing} (it reads "
-                f"{list(task_type.columns)})"
+                f"dataset.columns.{missing[0]} is missing: task '{self.task}' reads {reads}"
             )
-        extra = sorted(set(roles) - set(task_type.columns) - set(task_type.optional_columns))
+        extra = sorted(set(roles) - set(reads))
         if extra:
             raise ValueError(
-                f"dataset.columns: {extra} are not read by task '{self.task}' (it reads "
-                f"{[*task_type.columns, *task_type.optional_columns]})"
+                f"unknown key 'dataset.columns.{extra[0]}': task '{self.task}' reads {reads}"
             )
         if task_type.needs_labels and len(self.dataset.labels) < 2:
             raise ValueError(f"dataset.labels: task '{self.task}' needs at least 2 labels")
