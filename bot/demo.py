@@ -150,9 +150,10 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
     finally:
         for child in reversed(children):
             child.terminate()
+        deadline = time.monotonic() + 15  # all servers together, however busy the machine
         for child in children:
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
-        mongo.stop()
+        mongo.stop(timeout=10)
