@@ -397,7 +397,7 @@ def test_a_model_without_a_fast_tokenizer_is_refused(world: World, tmp_path: Pat
 
 
 def test_a_wrong_module_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"needs \['answers'\]"):
+    with pytest.raises(ValueError, match=r"dataset.columns.answers is missing"):
         _module(
             "qa-tests/x",
             dataset={
