@@ -37,11 +37,14 @@ import pytest  # noqa: E402
 from huggingface_hub import HfApi  # noqa: E402
 
 from bot.keys import create_signer  # noqa: E402
+from sandbox.seed import seed_world  # noqa: E402
 from sandbox.server import RunningSandbox, run_in_thread  # noqa: E402
+from sandbox.world import World, build_world  # noqa: E402
+from sandbox.world_detection import build_detection_world  # noqa: E402
 
 create_signer()
 
-pytest_plugins = ["tests.mongo_fixtures"]
+pytest_plugins = ["tests.mongo_fixtures", "tests.demo_cycle"]
 
 
 @pytest.fixture(scope="session")
@@ -77,3 +80,21 @@ def demo_api(demo_token: str) -> HfApi:
 @pytest.fixture(scope="session")
 def bot_api(bot_token: str) -> HfApi:
     return HfApi(token=bot_token)
+
+
+@pytest.fixture(scope="session")
+def demo_world(sandbox: RunningSandbox, demo_token: str) -> World:
+    """The demo world (built once per machine, `sandbox.world`), pushed once per session into the
+    session's sandbox Hub. Tests add repos of their own beside it; none changes its repos."""
+    built = build_world()
+    seed_world(built, endpoint=sandbox.url, token=demo_token)
+    return built
+
+
+@pytest.fixture(scope="session")
+def detection_world(sandbox: RunningSandbox, demo_token: str) -> World:
+    """The detection part of the demo world (`sandbox.world_detection`), pushed once per session
+    into the session's sandbox Hub."""
+    built = build_detection_world()
+    seed_world(built, endpoint=sandbox.url, token=demo_token)
+    return built

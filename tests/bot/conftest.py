@@ -20,18 +20,15 @@ from huggingface_hub import HfApi
 
 from bot.config import BotConfig, load_config
 from bot.ratelimit import RetryingHfApi, RetryPolicy
-from sandbox.seed import seed_world
-from sandbox.world import World, build_world
+from sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def world(sandbox, demo_token: str) -> World:  # type: ignore[no-untyped-def]
-    """The demo world, pushed once per session (the tests need its dataset and tiny model)."""
-    built = build_world()
-    seed_world(built, endpoint=sandbox.url, token=demo_token)
-    return built
+def world(demo_world: World) -> World:
+    """The demo world on the session's sandbox Hub (the tests need its dataset and tiny model)."""
+    return demo_world
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from huggingface_hub import HfApi
 
 from bot.config import load_config
 from bot.cycle import run_cycle
-from sandbox.seed import seed_world
-from sandbox.world import build_world
+from sandbox.world import World
 from store.db import Store
 from store.types import FailureReason, ModelRecord, ModelStatus
 from tests.sandbox.helpers import Admin
+
+pytestmark = pytest.mark.slow  # a cycle over failing repos, each in an isolated child
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,13 +53,13 @@ def _upload(api: HfApi, repo_id: str, folder: Path | None, files: dict[str, byte
 
 def test_bad_repos_fail_typed_and_the_cycle_goes_on(
     sandbox,
+    demo_world: World,  # its dataset and tiny model
     demo_api: HfApi,
     bot_api: HfApi,
     store: Store,
     config_dir: tuple[Path, str],  # type: ignore[no-untyped-def]
 ) -> None:
-    world = build_world()
-    seed_world(world, endpoint=sandbox.url, token=sandbox.tokens["demo"])  # the dataset
+    world = demo_world
     path, tag = config_dir
     ns = f"bad{uuid.uuid4().hex[:6]}"
     tiny = world.model("demo/tiny-emotion").path

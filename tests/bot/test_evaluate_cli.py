@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 from bot.config import ConfigWatcher
@@ -18,6 +19,7 @@ from store.types import ModelRecord
 from .conftest import FastConfig, bot_prs, card, evalbot, make_model, wait_for, write_config
 
 
+@pytest.mark.slow  # end to end: three `evalbot evaluate` processes
 def test_open_pr_publishes_once(
     world: World,
     demo_api: HfApi,
@@ -65,6 +67,7 @@ def test_open_pr_publishes_once(
     assert code == 2 and "--dry-run touches nothing" in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # end to end: `evalbot serve --with-worker` as a process
 def test_serve_with_worker_runs_timer_and_worker_in_one_process(
     world: World,
     demo_api: HfApi,

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from huggingface_hub import HfApi
 
 from bot.config import PullRequests
@@ -20,6 +21,9 @@ from store.db import Store
 from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
 from tests.bot.conftest import bot_prs, make_model, retrying_api, write_config
 from tests.sandbox.helpers import Admin
+
+# cycles against a Hub answering 429 and 5xx, and repos changing state
+pytestmark = pytest.mark.slow
 
 
 def test_429s_and_5xx_are_ridden_out(

@@ -35,6 +35,8 @@ from store.types import FailureReason, ModelStatus
 from tests.bot.conftest import ROOT, card, evalbot, make_model, retrying_api, write_config
 from tests.sandbox.helpers import Admin
 
+pytestmark = pytest.mark.slow  # many processes: workers, a restarted mongod, a month of cycles
+
 TERMINAL = {"done", "failed", "gone", "superseded"}
 FORGED = "0" * 64
 ALIASES = {

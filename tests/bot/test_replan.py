@@ -266,6 +266,7 @@ def test_an_operator_requeue_of_a_module_reaches_its_blocked_jobs(
     assert replan(store, planner).total == 0
 
 
+@pytest.mark.slow  # end to end: `evalbot requeue` as a process
 def test_the_requeue_command(
     store: Store,
     config: FastConfig,

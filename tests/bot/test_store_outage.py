@@ -7,6 +7,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 from bot.jobloop import CycleReport, drain
@@ -16,6 +17,8 @@ from store.db import Store
 from store.embedded import _free_port, start_embedded
 from store.types import ModelRecord, ModelStatus
 from tests.bot.conftest import bot_prs, make_model, retrying_api, wait_for, write_config
+
+pytestmark = pytest.mark.slow  # many processes: a mongod of its own, stopped and restarted
 
 
 def test_mongod_restarted_mid_job(

@@ -16,10 +16,8 @@ from huggingface_hub import HfApi
 
 from bot.cli import main
 from evaluators.config import load_module
-from sandbox.seed import seed_world
 from sandbox.server import RunningSandbox
 from sandbox.world import World
-from sandbox.world_detection import build_detection_world
 
 from .conftest import ROOT
 
@@ -34,9 +32,8 @@ IN_THE_WORLD = {  # the shipped modules whose datasets the sandbox's demo world 
 
 
 @pytest.fixture(scope="module")
-def hub(world: World, sandbox: RunningSandbox, demo_token: str) -> RunningSandbox:
+def hub(world: World, detection_world: World, sandbox: RunningSandbox) -> RunningSandbox:
     """The sandbox with the demo world and its detection part (`detection-datasets/coco`)."""
-    seed_world(build_detection_world(), endpoint=sandbox.url, token=demo_token)
     return sandbox
 
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 from bot.config import BotConfig
@@ -32,6 +33,8 @@ from tests.bot.conftest import (
     wait_for,
     write_config,
 )
+
+pytestmark = pytest.mark.slow  # many processes: worker processes killed and restarted
 
 
 def _job(store: Store, repo_id: str) -> dict:  # type: ignore[type-arg]

@@ -125,6 +125,7 @@ def test_imagenet_models_also_meet_sketches() -> None:
     assert "imagenet-sketch" in BY_ID["imagenet-sketch"].trained_on
 
 
+@pytest.mark.slow  # end to end: `evalbot validate` as a process
 def test_cli_validates_the_shipped_config() -> None:
     """Offline here (no Hub at HF_ENDPOINT): benchmark task ids are reported as not checked.
     tests/bot/test_benchmark_pr.py checks them against the sandbox Hub."""

@@ -20,6 +20,21 @@ from tests.corpus import cards
 from tests.corpus.conftest import REPO_ID, SPACE_URL
 
 CASES = cards.generate()
+# The size-stress cards (megabyte values, thousands of keys, deep nesting) take a second or two
+# each: the slow lane's.
+STRESS = {
+    "huge_value",
+    "many_keys",
+    "deep_nesting",
+    "long-line",
+    "deep-flow",
+    "deep-block",
+    "huge-front-list",
+}
+PARAMS = [
+    pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.id.rsplit(":", 1)[-1] in STRESS else [])
+    for c in CASES
+]
 # What some cases must give: the refusal, or None for a card change.
 EXPECTED: dict[str, Refusal | None] = {
     "bytes:latin1": Refusal.NOT_UTF8,
@@ -104,7 +119,7 @@ def _check_refusal(error: CardError) -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+@pytest.mark.parametrize("case", PARAMS)
 def test_card_is_edited_or_refused_typed(
     case: cards.CardCase, records: list[EvaluationRecord]
 ) -> None:

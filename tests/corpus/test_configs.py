@@ -45,6 +45,7 @@ def test_config_error_names_file_and_key(case: configs.ConfigCase, tmp_path: Pat
 VALIDATE = ["include:cycle", "module-file:invalid-utf8"]
 
 
+@pytest.mark.slow  # end to end: `evalbot validate` processes
 def test_validate_cli_exits_2_without_traceback(tmp_path: Path) -> None:
     """`evalbot validate DIR` on a few bad folders, as CI runs it (in parallel: imports are slow)."""
     by_id = {c.id: c for c in CASES}

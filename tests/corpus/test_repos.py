@@ -26,10 +26,12 @@ from store.types import FailureReason, ModelRecord, ModelStatus
 from tests.corpus import repos
 from tests.sandbox.helpers import Admin
 
+pytestmark = pytest.mark.slow  # the repo corpus: a cycle over ~90 repos, each in an isolated child
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _config(root: Path, tag: str, dataset: str) -> Path:
+def _config(root: Path, tag: str, dataset: str, revision: str) -> Path:
     bot = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text())
     bot["queue"].update(lease_seconds=60, max_attempts=2, retry_delay_seconds=0)
     bot["pull_requests"].update(max_per_hour=1000)
@@ -37,7 +39,7 @@ def _config(root: Path, tag: str, dataset: str) -> Path:
         (ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml").read_text()
     )
     module.update(trained_on=[tag], perturbations=[], limit=24)
-    module["dataset"]["repo"] = dataset
+    module["dataset"].update(repo=dataset, revision=revision)
     tasks = root / "tasks" / "text-classification"
     tasks.mkdir(parents=True)
     (root / "bot.yaml").write_text(yaml.safe_dump(bot))
@@ -64,12 +66,12 @@ def test_bad_repos_end_typed_in_one_cycle(
     tag = f"corpustest-{ns}"
     dataset = f"{ns}/emotion"
     demo_api.create_repo(dataset, repo_type="dataset")
-    demo_api.upload_folder(
+    revision = demo_api.upload_folder(
         repo_id=dataset,
         repo_type="dataset",
         folder_path=build_world().dataset("dair-ai/emotion").path,
-    )
-    config = load_config(_config(tmp_path / "config", tag, dataset))
+    ).oid
+    config = load_config(_config(tmp_path / "config", tag, dataset, revision))
     card = f"---\nlicense: mit\ndatasets:\n- {tag}\npipeline_tag: text-classification\n---\n# A model\n"
     cases = repos.generate(card)
     shas = {}

@@ -18,6 +18,8 @@ from store.db import Store
 from store.embedded import EmbeddedMongo
 from store.types import ModelStatus
 
+pytestmark = pytest.mark.slow  # end to end: a CLI cycle over the detection world
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -27,6 +27,8 @@ from sandbox.world_detection import COCO_ID, DETR_ID
 from store.db import Store
 from store.embedded import EmbeddedMongo
 
+pytestmark = pytest.mark.slow  # FiftyOne: its import, its zoo's detectors and its own evaluation
+
 ROOT = Path(__file__).resolve().parents[2]
 COCO_MODULE = load_module(ROOT / "config" / "tasks" / "object-detection" / "coco.yaml")
 ZOO_NAME = "evalbot-test-ssdlite-coco-torch"

@@ -8,12 +8,9 @@ the metrics with transformers' own pipeline and scikit-learn.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import datasets
 import numpy as np
@@ -22,71 +19,56 @@ from huggingface_hub import HfApi, ModelCard, hf_hub_download, snapshot_download
 from sklearn.metrics import classification_report
 from transformers import pipeline
 
-from sandbox.seed import seed_world
-from sandbox.world import build_world
+from sandbox.server import RunningSandbox
+from sandbox.world import World, build_world
 from store.db import Store
 from store.embedded import EmbeddedMongo
 from store.types import FailureReason, ModelStatus
+from tests.demo_cycle import SPACE, DemoCycle, evalbot
+
+pytestmark = pytest.mark.slow  # end to end: the CLI's cycles over the demo world
 
 EMOTION = ["sadness", "joy", "love", "anger", "fear", "surprise"]
-SPACE = "http://127.0.0.1:7860"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def world_on_hub(sandbox, demo_token):  # type: ignore[no-untyped-def]
-    world = build_world()
-    seed_world(world, endpoint=sandbox.url, token=demo_token)
-    return world
+def world_on_hub(demo_hub: RunningSandbox) -> World:
+    """The demo world, on the demo Hub (tests/demo_cycle.py)."""
+    return build_world()
 
 
 @pytest.fixture(scope="module")
-def db_name() -> str:
-    return f"e2e_{uuid.uuid4().hex[:10]}"
+def demo_api(demo_hub: RunningSandbox) -> HfApi:
+    """The demo Hub's client as ``demo``, the owner of the world's repos."""
+    return HfApi(endpoint=demo_hub.url, token=demo_hub.tokens["demo"])
 
 
 @pytest.fixture(scope="module")
-def cli_env(
-    sandbox, mongo: EmbeddedMongo, db_name: str, bot_token: str, tmp_path_factory
-) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {
-        **os.environ,
-        "HF_ENDPOINT": sandbox.url,
-        "HF_TOKEN": bot_token,
-        "HF_HOME": str(tmp_path_factory.mktemp("cli-hf-home")),
-        "HF_HUB_DISABLE_XET": "1",
-        "MONGODB_URI": mongo.uri,
-        "EVALBOT_DB": db_name,
-        "EVALBOT_SPACE_URL": SPACE,
-        "EVALBOT_CONFIG": str(ROOT / "config"),
-    }
-
-
-def evalbot(
-    env: dict[str, str], *args: str, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+def cli_env(demo_env: dict[str, str]) -> dict[str, str]:
+    """``evalbot`` as the user ``evalbot`` on the demo Hub and the cycle's database."""
+    return demo_env
 
 
 @pytest.fixture(scope="module")
-def first_cycle(world_on_hub, cli_env):  # type: ignore[no-untyped-def]
-    done = evalbot(cli_env, "run", "--once")
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+def first_cycle(demo_cycle: DemoCycle) -> DemoCycle:
+    """The session's `evalbot run --once` over the demo world."""
+    return demo_cycle
 
 
 @pytest.fixture(scope="module")
-def db(mongo: EmbeddedMongo, db_name: str) -> Iterator[Store]:
-    store = Store.open(mongo.uri, db_name=db_name)
+def db(mongo: EmbeddedMongo, demo_env: dict[str, str]) -> Iterator[Store]:
+    store = Store.open(mongo.uri, db_name=demo_env["EVALBOT_DB"])
     yield store
     store.client.close()
+
+
+def evalbots(
+    *runs: tuple[dict[str, str], tuple[str, ...]],
+) -> list[subprocess.CompletedProcess[str]]:
+    """``evalbot`` processes that depend on nothing of each other, run at once (each spends
+    seconds importing), in the order given."""
+    with ThreadPoolExecutor(len(runs)) as pool:
+        return list(pool.map(lambda run: evalbot(run[0], *run[1]), runs))
 
 
 def original(db: Store, repo_id: str, sha: str) -> list:  # type: ignore[type-arg]
@@ -105,7 +87,9 @@ def test_cycle_opens_prs_whose_card_matches_the_store(
         assert len(prs) == 1, f"{repo_id}: {prs}"
         pr = prs[0]
         assert pr.status == "open"
-        path = hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}")
+        path = hf_hub_download(
+            repo_id, "README.md", revision=f"refs/pr/{pr.num}", endpoint=demo_api.endpoint
+        )
         card = ModelCard.load(path)
         ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
         assert ours, f"{repo_id}: no evalbot results in the proposed card"
@@ -128,21 +112,32 @@ def test_cycle_opens_prs_whose_card_matches_the_store(
 def test_author_entries_are_kept(first_cycle, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     (pr,) = bot_prs(demo_api, "demo/tiny-emotion")
     card = ModelCard.load(
-        hf_hub_download("demo/tiny-emotion", "README.md", revision=f"refs/pr/{pr.num}")
+        hf_hub_download(
+            "demo/tiny-emotion",
+            "README.md",
+            revision=f"refs/pr/{pr.num}",
+            endpoint=demo_api.endpoint,
+        )
     )
     theirs = [r for r in card.data.eval_results or [] if r.source_name != "evalbot"]
     assert {(r.metric_type, r.metric_value) for r in theirs} == {("accuracy", 0.93), ("f1", 0.91)}
 
 
-def test_stored_per_class_metrics_equal_sklearn(first_cycle, db: Store) -> None:  # type: ignore[no-untyped-def]
+def test_stored_per_class_metrics_equal_sklearn(first_cycle, db: Store, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     """Recompute predictions with transformers' own pipeline and compare with scikit-learn."""
     repo_id = "demo/minilm-emotion"
     model = db.get_model(repo_id)
     assert model is not None
     (stored,) = original(db, repo_id, model.sha)
-    test = datasets.load_dataset("dair-ai/emotion", split="test", revision=stored.dataset_revision)
+    hub = {"endpoint": demo_api.endpoint, "token": False}
+    split = snapshot_download(
+        "dair-ai/emotion", repo_type="dataset", revision=stored.dataset_revision, **hub
+    )
+    test = datasets.load_dataset(split, split="test")  # the files the Hub serves at that revision
     classify = pipeline(
-        "text-classification", model=snapshot_download(repo_id, revision=model.sha), device="cpu"
+        "text-classification",
+        model=snapshot_download(repo_id, revision=model.sha, **hub),
+        device="cpu",
     )
     predicted = [
         EMOTION.index(p["label"].casefold()) for p in classify(list(test["text"]), batch_size=1)
@@ -200,22 +195,29 @@ def test_dry_run_prints_the_diff_and_touches_nothing(
 
 
 def test_dead_services_give_one_clear_message(cli_env) -> None:  # type: ignore[no-untyped-def]
-    dead_mongo = evalbot({**cli_env, "MONGODB_URI": "mongodb://127.0.0.1:9/"}, "status")
+    dead_mongo, dead_hub, bad_token, missing = evalbots(
+        ({**cli_env, "MONGODB_URI": "mongodb://127.0.0.1:9/"}, ("status",)),
+        ({**cli_env, "HF_ENDPOINT": "http://127.0.0.1:9"}, ("run", "--once")),
+        ({**cli_env, "HF_TOKEN": "hf_not_a_token"}, ("run", "--once")),
+        (cli_env, ("evaluate", "demo/does-not-exist", "--dry-run")),
+    )
     assert dead_mongo.returncode == 2
     assert "MONGODB_URI" in dead_mongo.stderr and "Traceback" not in dead_mongo.stderr
-    dead_hub = evalbot({**cli_env, "HF_ENDPOINT": "http://127.0.0.1:9"}, "run", "--once")
     assert dead_hub.returncode == 2
     assert "HF_ENDPOINT" in dead_hub.stderr and "Traceback" not in dead_hub.stderr
-    bad_token = evalbot({**cli_env, "HF_TOKEN": "hf_not_a_token"}, "run", "--once")
     assert bad_token.returncode == 2 and "HF_TOKEN" in bad_token.stderr
-    missing = evalbot(cli_env, "evaluate", "demo/does-not-exist", "--dry-run")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
 
 
 def test_pr_results_carry_no_token_and_verify(first_cycle, cli_env, demo_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     (pr,) = bot_prs(demo_api, "demo/minilm-emotion")
     card = ModelCard.load(
-        hf_hub_download("demo/minilm-emotion", "README.md", revision=f"refs/pr/{pr.num}")
+        hf_hub_download(
+            "demo/minilm-emotion",
+            "README.md",
+            revision=f"refs/pr/{pr.num}",
+            endpoint=demo_api.endpoint,
+        )
     )
     ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
     assert ours and all(r.verify_token is None for r in ours)  # verifyToken is the Hub's
@@ -242,9 +244,8 @@ def test_claims_audit_and_public_key_are_stored(first_cycle, cli_env, db: Store)
         c.agrees for c in db.claims_for("demo/minilm-emotion")
     )
     identity = db.get_identity()
-    printed = evalbot(cli_env, "verify", "--print-public-key")
+    printed, status = evalbots((cli_env, ("verify", "--print-public-key")), (cli_env, ("status",)))
     assert identity is not None and identity.public_key_pem.strip() in printed.stdout
-    status = evalbot(cli_env, "status")
     assert "claims audit: " in status.stdout
     assert "demo/tiny-emotion: accuracy on dair-ai/emotion test: claims " in status.stdout
 
@@ -279,7 +280,11 @@ def test_span_tasks_go_through_the_isolated_child_into_a_pr_and_the_results(
     measured = span_scores(world_on_hub.root)[repo_id]
     assert stored.metrics[ours] == pytest.approx(measured.value, abs=0.03)
     (pr,) = bot_prs(demo_api, repo_id)
-    card = ModelCard.load(hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}"))
+    card = ModelCard.load(
+        hf_hub_download(
+            repo_id, "README.md", revision=f"refs/pr/{pr.num}", endpoint=demo_api.endpoint
+        )
+    )
     results = {r.metric_type: r for r in card.data.eval_results or [] if r.source_name == "evalbot"}
     assert results[metric].task_type == task
     assert results[metric].metric_value == pytest.approx(stored.metrics[ours], abs=5e-5)

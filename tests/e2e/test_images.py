@@ -3,10 +3,7 @@ handwritten digits, served as the sandbox's MNIST, evaluated with every configur
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import datasets
@@ -18,11 +15,13 @@ from huggingface_hub import HfApi, ModelCard, hf_hub_download
 
 from evaluators.config import load_module
 from perturbations import get
-from sandbox.seed import seed_world
-from sandbox.world import build_world
+from sandbox.world import World
 from store.db import Store
 from store.embedded import EmbeddedMongo
 from store.types import ModelStatus
+from tests.demo_cycle import DemoCycle
+
+pytestmark = pytest.mark.slow  # end to end: the CLI cycle over the demo world
 
 ROOT = Path(__file__).resolve().parents[2]
 MNIST = load_module(ROOT / "config" / "tasks" / "image-classification" / "mnist.yaml")
@@ -30,35 +29,19 @@ MODELS = ("demo/vit-digits", "demo/timm-digits")
 
 
 @pytest.fixture(scope="module")
-def cycle(sandbox, mongo: EmbeddedMongo, bot_token: str, tmp_path_factory):  # type: ignore[no-untyped-def]
-    seed_world(build_world(), endpoint=sandbox.url, token=sandbox.tokens["demo"])
-    db_name = f"img_{uuid.uuid4().hex[:10]}"
-    config = tmp_path_factory.mktemp("config")
-    (config / "tasks" / "image-classification").mkdir(parents=True)
-    (config / "tasks" / "_templates").mkdir()
-    (config / "bot.yaml").write_text((ROOT / "config" / "bot.yaml").read_text())
-    for rel in ("image-classification/mnist.yaml", "_templates/image_classification.yaml"):
-        (config / "tasks" / rel).write_text((ROOT / "config" / "tasks" / rel).read_text())
-    env = {
-        **os.environ,
-        "HF_TOKEN": bot_token,
-        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
-        "MONGODB_URI": mongo.uri,
-        "EVALBOT_DB": db_name,
-        "EVALBOT_CONFIG": str(config),
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "run", "--once"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    store = Store.open(mongo.uri, db_name=db_name)
+def cycle(demo_cycle: DemoCycle, demo_world: World, mongo: EmbeddedMongo) -> Iterator[Store]:
+    """The database of the session's cycle over the demo world (tests/demo_cycle.py: the
+    shipped config, whose mnist module selects the two image models). The world is on the
+    session's sandbox Hub too, where timm and datasets read it back on their own."""
+    store = Store.open(mongo.uri, db_name=demo_cycle.db_name, read_only=True)
     yield store
     store.client.close()
+
+
+@pytest.fixture(scope="module")
+def demo_api(demo_cycle: DemoCycle) -> HfApi:
+    """The cycle's Hub as ``demo``, the owner of the world's repos."""
+    return HfApi(endpoint=demo_cycle.hub.url, token=demo_cycle.hub.tokens["demo"])
 
 
 def test_every_variant_is_evaluated_and_stored(cycle: Store) -> None:
@@ -75,8 +58,10 @@ def test_every_variant_is_evaluated_and_stored(cycle: Store) -> None:
         assert all(r.num_examples == 360 for r in results.values())
         # digits are not symmetric: flipping them must hurt a model trained on upright digits
         assert results["flipped"].metrics["accuracy"] < clean.metrics["accuracy"]  # type: ignore[operator]
+    # every variant evaluated in the cycle (the other modules' too) is described, and no other
     variants = {v["_id"] for v in cycle.variants.find()}
-    assert variants == expected - {"original"}
+    assert variants == set(cycle.results.distinct("variant")) - {"original"}
+    assert expected - {"original"} <= variants
     split = cycle.dataset_splits.find_one({"dataset_id": "ylecun/mnist"})
     assert split is not None and sum(split["class_counts"]) == 360
     thumbs = list(cycle.dataset_examples.find({"dataset_id": "ylecun/mnist"}))
@@ -118,6 +103,10 @@ def test_image_prs_carry_the_results(cycle: Store, demo_api: HfApi) -> None:
         (pr,) = list(
             demo_api.get_repo_discussions(repo_id, author="evalbot", discussion_type="pull_request")
         )
-        card = ModelCard.load(hf_hub_download(repo_id, "README.md", revision=f"refs/pr/{pr.num}"))
+        card = ModelCard.load(
+            hf_hub_download(
+                repo_id, "README.md", revision=f"refs/pr/{pr.num}", endpoint=demo_api.endpoint
+            )
+        )
         ours = [r for r in card.data.eval_results or [] if r.source_name == "evalbot"]
         assert {r.dataset_type for r in ours} == {"ylecun/mnist"}

@@ -14,8 +14,7 @@ from evaluators.config import EvaluationModule, load_module
 from evaluators.errors import UnsupportedModelError
 from evaluators.executor import Executor
 from evaluators.streaming import Perturbed
-from sandbox.seed import seed_world
-from sandbox.world import build_world
+from sandbox.world import World
 from store.db import Store
 from store.types import ModelRecord
 
@@ -23,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def seeded(sandbox) -> None:  # type: ignore[no-untyped-def]
-    seed_world(build_world(), endpoint=sandbox.url, token=sandbox.tokens["demo"])
+def seeded(demo_world: World) -> None:
+    """The demo world on the session's sandbox Hub."""
 
 
 def emotion(**changes: object) -> EvaluationModule:

@@ -40,9 +40,7 @@ from evaluators.isolation import (
     refuse_pickles,
 )
 from evaluators.memory_limit import cgroup_parent
-from sandbox.seed import seed_world
-from sandbox.server import RunningSandbox
-from sandbox.world import build_world
+from sandbox.world import World
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
@@ -51,10 +49,8 @@ CARD = b"---\ndatasets:\n- emotion\npipeline_tag: text-classification\n---\n# A 
 
 
 @pytest.fixture(scope="module")
-def tiny(sandbox: RunningSandbox) -> Path:
-    world = build_world()
-    seed_world(world, endpoint=sandbox.url, token=sandbox.tokens["demo"])
-    return world.model("demo/tiny-emotion").path
+def tiny(demo_world: World) -> Path:
+    return demo_world.model("demo/tiny-emotion").path
 
 
 @pytest.fixture
@@ -167,6 +163,7 @@ def slow() -> EvaluationModule:
     )
 
 
+@pytest.mark.slow  # a child run past its clock
 @pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
 def test_timeout_kills_the_child_and_its_group(
     tiny: Path, bot_api: HfApi, child_tmp: Path, preload: bool
@@ -185,6 +182,7 @@ def test_timeout_kills_the_child_and_its_group(
     executor.close()
 
 
+@pytest.mark.slow  # a child run out of memory
 @pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
 def test_memory_limit_gives_out_of_memory(
     tiny: Path, bot_api: HfApi, child_tmp: Path, preload: bool
@@ -321,6 +319,7 @@ executor.evaluate(to_record(api.model_info("demo/tiny-emotion")))
 """
 
 
+@pytest.mark.slow  # many processes: a worker, its child, SIGKILL
 @pytest.mark.parametrize("preload", [True, False], ids=["forked", "spawned"])
 def test_the_child_dies_with_a_killed_worker(
     tiny: Path, bot_api: HfApi, tmp_path: Path, preload: bool

@@ -30,9 +30,7 @@ from evaluators.processing import process_classification
 from evaluators.streaming import Column, Loading, Perturbed, spans, stream
 from evaluators.variants import SEED, perturb
 from perturbations import get
-from sandbox.seed import seed_world
-from sandbox.world import build_world
-from sandbox.world_detection import build_detection_world
+from sandbox.world import World
 from store.types import EvaluationRecord
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,10 +39,8 @@ IN_PROCESS = Loading(workers=0)
 
 
 @pytest.fixture(scope="module")
-def seeded(sandbox, tmp_path_factory: pytest.TempPathFactory) -> None:  # type: ignore[no-untyped-def]
-    seed_world(build_world(), endpoint=sandbox.url, token=sandbox.tokens["demo"])
-    detection = build_detection_world(tmp_path_factory.mktemp("detection-world"))
-    seed_world(detection, endpoint=sandbox.url, token=sandbox.tokens["demo"])
+def seeded(demo_world: World, detection_world: World) -> None:
+    """The demo world and its detection part on the session's sandbox Hub."""
 
 
 def mnist() -> EvaluationModule:
@@ -94,6 +90,7 @@ def assert_close(a: dict[str, float], b: dict[str, float]) -> None:
         assert a[key] == pytest.approx(b[key], abs=1e-6), key
 
 
+@pytest.mark.slow  # decode worker processes, and every variant evaluated twice
 @pytest.mark.parametrize(
     ("repo_id", "variants"),
     [("demo/vit-digits", None), ("demo/timm-digits", ["rotated90", "gaussian_noise"])],
@@ -124,6 +121,7 @@ def test_streamed_text_variants_equal_the_whole_split_path(seeded, bot_api: HfAp
         assert_close(streamed[variant].metrics, metrics)
 
 
+@pytest.mark.slow  # decode worker processes, and every variant evaluated twice
 def test_streamed_detection_variants_equal_the_whole_split_path(seeded, bot_api: HfApi) -> None:  # type: ignore[no-untyped-def]
     from evaluators.coco import process_detection
     from evaluators.object_detection import predict_split

@@ -1,4 +1,4 @@
-"""A local Ray instance per test module (2 CPUs, loopback, no dashboard) and bot configs that
+"""One local Ray instance for the Ray tests (2 CPUs, loopback, no dashboard) and bot configs that
 run the evaluation as Ray tasks on it."""
 
 from __future__ import annotations
@@ -11,17 +11,31 @@ from typing import Any
 
 import pytest
 
+from evaluators.isolation import PROBE_ENV
 from tests.bot.conftest import FastConfig, cli_env, world, write_config
 
 __all__ = ["cli_env", "world"]  # fixtures shared with the bot tests
 
 
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
+@pytest.fixture(scope="package")
+def probe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where an isolated child on a Ray worker describes itself (``PROBE_ENV``)."""
+    return tmp_path_factory.mktemp("probe") / "child.json"
+
+
+@pytest.fixture(scope="package")
+def local_ray(probe_file: Path, bot_token: str) -> Iterator[None]:
+    """Started once for every Ray test, as an ``evalbot worker`` starts a local instance with
+    ``HF_TOKEN`` the write token: its Ray workers, and the children they start, inherit that
+    token and the isolation probe (``PROBE_ENV``), whatever this process's environment is later.
+    """
     import ray
 
     temp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # short: Ray's socket paths
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(PROBE_ENV, str(probe_file))
+        env.setenv("HF_TOKEN", bot_token)
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp)
     try:
         yield
     finally:

@@ -31,6 +31,7 @@ def comparable(record: EvaluationRecord) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in RUNTIME_FIELDS}
 
 
+@pytest.mark.slow  # Ray: a local instance
 def test_a_ray_cycle_stores_and_publishes_what_a_local_cycle_does(
     local_ray: None,
     world: World,
@@ -64,6 +65,7 @@ def test_a_ray_cycle_stores_and_publishes_what_a_local_cycle_does(
     assert jobs == {f"{ns}/local": ("done", 1), f"{ns}/on-ray": ("done", 1)}
 
 
+@pytest.mark.slow  # Ray: a local instance
 def test_a_second_ray_cycle_evaluates_nothing_again(
     local_ray: None,
     world: World,
@@ -85,6 +87,7 @@ def test_a_second_ray_cycle_evaluates_nothing_again(
     assert report.records == [] and len(report.skipped) == 1
 
 
+@pytest.mark.slow  # a cycle in a fresh interpreter
 def test_the_local_executor_never_imports_ray(tmp_path: Path) -> None:
     config = write_config(tmp_path / "local")
     code = (

@@ -34,23 +34,17 @@ from tests.bot.conftest import FastConfig, make_model, retrying_api
 from tests.ray.conftest import ray_config
 from tests.sandbox.helpers import Admin
 
+pytestmark = pytest.mark.slow  # Ray: a local instance and its workers
+
 
 @pytest.fixture(scope="module")
-def probe_file(tmp_path_factory: pytest.TempPathFactory, bot_token: str) -> Iterator[Path]:
-    """Where the isolated child describes itself. Set before Ray starts, with ``HF_TOKEN`` the
-    write token, as in an evalbot worker that starts a local Ray instance: its Ray workers, and
-    the children they start, inherit both."""
-    path = tmp_path_factory.mktemp("probe") / "child.json"
+def local_ray(local_ray: None, probe_file: Path, bot_token: str) -> Iterator[None]:
+    """The Ray instance (its workers started with the probe and the write token), with this
+    process's environment set as theirs: an evalbot worker that started a local instance."""
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(PROBE_ENV, str(path))
+        env.setenv(PROBE_ENV, str(probe_file))
         env.setenv("HF_TOKEN", bot_token)
-        yield path
-
-
-@pytest.fixture(scope="module")
-def local_ray(probe_file: Path, local_ray: None) -> None:
-    """The module's local Ray instance, started with the probe and the write token set."""
-    return local_ray
+        yield
 
 
 @pytest.fixture(scope="module")

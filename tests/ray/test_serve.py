@@ -9,12 +9,15 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 from sandbox.world import World
 from store.db import Store
 from tests.bot.conftest import FastConfig, bot_prs, evalbot, make_model, wait_for
 from tests.ray.conftest import ray_config
+
+pytestmark = pytest.mark.slow  # Ray: a local instance and `evalbot serve` as a process
 
 
 def test_serve_with_worker_submits_jobs_to_the_ray_cluster(

@@ -56,6 +56,7 @@ def other_store(mongo: EmbeddedMongo) -> Iterator[Store]:
         db.client.close()
 
 
+@pytest.mark.slow  # Ray: a local instance
 def test_a_4_shard_evaluation_stores_the_unsharded_result_exactly(
     local_ray: None,
     world: World,
@@ -87,6 +88,7 @@ def test_a_4_shard_evaluation_stores_the_unsharded_result_exactly(
         assert a.intervals and a.calibration is not None and a.misclassifications
 
 
+@pytest.mark.slow  # Ray: a local instance
 def test_the_sharded_classifier_predicts_what_the_model_does_in_order(
     local_ray: None, world: World, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 from bot.cycle import plan_cycle, run_cycle
@@ -23,6 +24,8 @@ from store.types import FailureReason, ModelStatus
 from tests.bot.conftest import bot_prs, make_model, retrying_api, wait_for
 from tests.ray.conftest import ray_config
 from tests.sandbox.helpers import Admin
+
+pytestmark = pytest.mark.slow  # Ray: a local instance whose workers are killed
 
 
 def _task_pid() -> int | None:

@@ -157,6 +157,7 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
     assert demo_api.model_info(spec.repo_id).sha == head
 
 
+@pytest.mark.slow  # end to end: `python -m sandbox seed` as a process
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
     dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, MTEB_MNIST]
     assert seed_data_dir(tmp_path) == [*dataset_ids, *MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS]

@@ -22,14 +22,13 @@ from huggingface_hub import HfApi, snapshot_download
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.space_deploy import deploy_space, serve_checkout
-from sandbox.seed import seed_world
-from sandbox.server import RunningSandbox, run_in_thread
-from sandbox.world import build_world
+from sandbox.server import RunningSandbox
 from space import queries as q
 from space.data import Snapshot
 from store.db import Store
 from store.embedded import EmbeddedMongo
 from store.types import ClaimRecord
+from tests.demo_cycle import DemoCycle, copy_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "space"
@@ -46,6 +45,7 @@ RESULTS = "evalbot/results"  # config/bot.yaml's results_dataset
 SPACE = "evalbot/explorer"
 # gradio's own use of pandas, not ours
 pytestmark = [
+    pytest.mark.slow,  # a browser, a served Space and a bot cycle over the demo world
     pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
     pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
 ]
@@ -59,20 +59,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """A sandbox Hub of its own holding exactly the demo world (the session's sandbox also holds
-    other tests' repos, which a cycle would discover too)."""
-    with run_in_thread(data_dir=tmp_path_factory.mktemp("space-hub")) as hub:
-        yield hub
-
-
-@pytest.fixture(scope="module")
-def demo_db(demo_hub: RunningSandbox, mongo: EmbeddedMongo, tmp_path_factory) -> str:  # type: ignore[no-untyped-def]
-    """A database filled by one real `evalbot run --once` over the demo world."""
-    seed_world(build_world(), endpoint=demo_hub.url, token=demo_hub.tokens["demo"])
+def demo_db(demo_cycle: DemoCycle, mongo: EmbeddedMongo) -> str:
+    """A database filled by one real `evalbot run --once` over the demo world (a copy of the
+    session's, tests/demo_cycle.py: this module adds to it)."""
     db_name = f"space_{uuid.uuid4().hex[:10]}"
-    env = _bot_env(demo_hub, mongo, db_name, tmp_path_factory.mktemp("space-hf-home"))
-    _evalbot(env, "run", "--once")
+    copy_database(mongo.uri, demo_cycle.db_name, db_name)
     writer = Store.open(mongo.uri, db_name=db_name)
     try:  # a claims audit, written as the bot writes them
         model = writer.get_model("demo/vit-digits")
