@@ -235,6 +235,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.discovery import to_record
     from bot.hub import make_api
     from bot.publisher import read_card
+    from bot.self_configuring import configured_for
     from bot.worker import current_results, make_executor, planner_for, save_report
     from cardgen.card import propose_card
     from cardgen.diff import card_diff
@@ -261,7 +262,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     api = make_api(settings, need_token=args.open_pr)
     info = api.model_info(repo_id, revision=revision or None, files_metadata=True)
     model = replace(to_record(info), fingerprint=fingerprint(info.siblings))
-    if args.dry_run:
+    if args.dry_run:  # the modules its datasets' cards configure too, read and kept in memory
+        config = configured_for(config, api=api, store=None, model=model)
         report = make_executor(config, api=api, store=None, device=args.device).evaluate(model)
         records = report.records
     else:
@@ -271,6 +273,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             else:  # the head, as discovery would see it (its content may be evaluated already)
                 store.upsert_model(model)
                 model = store.get_model(model.repo_id) or model
+            # the modules its datasets' cards configure too, as a cycle would have them
+            config = configured_for(config, api=api, store=store, model=model)
             target = replace(model, sha=model.evaluated_sha)
             executor = make_executor(config, api=api, store=store, device=args.device)
             save_report(store, executor.evaluate(target))

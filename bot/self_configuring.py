@@ -174,10 +174,54 @@ def with_card_modules(config: BotConfig, store: Store) -> BotConfig:
     if not config.settings.discovery.self_configuring:
         return config
     yaml_modules = [m.module for m in config.modules]
-    cards = card_module_files(store, yaml_modules)
+    return _joined(config, card_module_files(store, yaml_modules))
+
+
+def _joined(config: BotConfig, cards: list[ModuleFile]) -> BotConfig:
+    """``config`` with ``cards`` after its YAML modules."""
     if not cards:
         return config
     return BotConfig(path=config.path, settings=config.settings, modules=[*config.modules, *cards])
+
+
+def configured_for(
+    config: BotConfig, *, api: HfApi, store: Store | None, model: ModelRecord
+) -> BotConfig:
+    """``config`` with the card modules for one model, as ``evalbot evaluate ORG/MODEL`` needs.
+
+    With a store, the cards of the model's datasets that no YAML module covers are read (as a
+    cycle reads them: answers and refusals stored), then every stored card module is added
+    (:func:`with_card_modules`). Without one (``--dry-run``), those cards are read and their
+    modules added in memory only; a card that configures nothing, or that the Hub does not
+    serve now, adds nothing. Unchanged when ``discovery.self_configuring`` is off.
+    """
+    if not config.settings.discovery.self_configuring:
+        return config
+    yaml_modules = [m.module for m in config.modules]
+    if store is not None:
+        learn_cards(
+            api,
+            store,
+            model.datasets,
+            modules=yaml_modules,
+            tasks_dir=tasks_dir_of(config),
+            limit=len(model.datasets),
+        )
+        return with_card_modules(config, store)
+    ids = {m.id for m in yaml_modules}
+    cards: list[ModuleFile] = []
+    for dataset_id in dict.fromkeys(model.datasets):
+        if covers(yaml_modules, dataset_id):
+            continue
+        try:
+            module = derive(api, dataset_id, tasks_dir=tasks_dir_of(config)).module
+        except (CardModuleError, HfHubHTTPError, httpx2.TransportError) as exc:
+            log.info("dataset card of %s configures no module here: %s", dataset_id, exc)
+            continue
+        if module.id not in ids:
+            ids.add(module.id)
+            cards.append(ModuleFile(path=card_path(dataset_id), module=module))
+    return _joined(config, cards)
 
 
 def tasks_dir_of(config: BotConfig) -> Path:

@@ -27,6 +27,8 @@ from safetensors.torch import load_file
 from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
 from store.types import FailureReason
 
+VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
+
 
 def load_config(repo_id: str, path: Path) -> Any:
     """transformers' ``AutoConfig`` of a local snapshot, never remote code.
@@ -48,6 +50,58 @@ def load_config(repo_id: str, path: Path) -> Any:
         StrictDataclassError,  # a value of the wrong type: "hidden_size": "four"
     ) as exc:
         raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
+
+
+def load_tokenizer(
+    repo_id: str, path: Path, *, fast_for: str | None = None, split_words: bool = False
+) -> Any:
+    """transformers' ``AutoTokenizer`` of a local snapshot that can pad batches; never remote
+    code. ``fast_for`` says why the task needs a fast tokenizer (word ids, character offsets),
+    or None when any tokenizer does. With ``split_words`` (the text comes as words, one by one)
+    a byte-level BPE tokenizer (RoBERTa, GPT-2) that marks no word start is loaded with
+    ``add_prefix_space``: it reads a word as a word only after a space, as token classifiers are
+    fine-tuned (transformers' ``run_ner.py``).
+
+    Raises:
+        InsufficientMetadataError: no vocabulary in the repo (transformers would build an empty
+            tokenizer: every text would be ``[UNK]``), an unreadable tokenizer, no fast tokenizer
+            where one is needed, or no padding token.
+    """
+    from transformers import AutoTokenizer
+
+    if not any((path / name).is_file() for name in VOCABULARIES) and not any(path.glob("*.model")):
+        raise InsufficientMetadataError(
+            repo_id, f"no tokenizer vocabulary in the repo (one of {', '.join(VOCABULARIES)})"
+        )
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+        if split_words and _needs_prefix_space(tokenizer):
+            tokenizer = AutoTokenizer.from_pretrained(
+                path, trust_remote_code=False, add_prefix_space=True
+            )
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        # KeyError: a partial tokenizer.json; AttributeError: a tokenizer_config.json list
+        raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
+    if fast_for is not None and not getattr(tokenizer, "is_fast", False):
+        raise InsufficientMetadataError(
+            repo_id,
+            f"no fast tokenizer ({type(tokenizer).__name__} gives no {fast_for}): add "
+            "tokenizer.json to the repo",
+        )
+    if getattr(tokenizer, "pad_token", None) is None:  # batches need padding
+        raise InsufficientMetadataError(
+            repo_id, "the tokenizer has no padding token: set pad_token in tokenizer_config.json"
+        )
+    return tokenizer
+
+
+def _needs_prefix_space(tokenizer: Any) -> bool:
+    """Whether a byte-level BPE tokenizer marks no word start (``add_prefix_space`` false)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    pre_tokenizer = getattr(backend, "pre_tokenizer", None)
+    return getattr(tokenizer, "add_prefix_space", None) is False and "ByteLevel" in repr(
+        pre_tokenizer
+    )
 
 
 def load_transformers_model(

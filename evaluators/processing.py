@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from evaluators.metrics import class_results, confusion_matrix, dataset_metrics
+from store.catalogue import BOOTSTRAPPED
 from store.types import Calibration, CalibrationBin, ClassResult, Interval, Misclassification
 
 IntArray = npt.NDArray[np.int64]
@@ -292,7 +293,7 @@ def bootstrap_intervals(
     statistics = _bootstrap_statistics(true, pred, num_classes, resamples, seed)
     tails = [50 * (1 - level), 50 * (1 + level)]
     intervals = {}
-    for name, stats in zip(("accuracy", "macro_f1"), statistics, strict=True):
+    for name, stats in zip(BOOTSTRAPPED, statistics, strict=True):
         low, high = np.percentile(stats, tails)
         intervals[name] = Interval(
             low=float(low), high=float(high), level=level, resamples=resamples

@@ -35,11 +35,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+from transformers import AutoModelForQuestionAnswering
 
 from evaluators.datasets_io import DatasetError, load_rows
-from evaluators.errors import InsufficientMetadataError
-from evaluators.loading import load_config, load_transformers_model
+from evaluators.loading import load_config, load_tokenizer, load_transformers_model
 from evaluators.metadata import SNIPPET
 from evaluators.predictions import Options, autocast
 from evaluators.progress import tracked
@@ -53,7 +52,7 @@ from evaluators.squad import (
     squad_v1,
     squad_v2,
 )
-from evaluators.text_classification import VOCABULARIES, length_order
+from evaluators.text_classification import length_order
 from perturbations.spans import QAExample
 from store.types import ClassResult, DatasetExampleRecord, Misclassification
 
@@ -222,27 +221,9 @@ class QuestionAnswerer:
             EvaluationError: any other load failure (reason ``load error``).
         """
         config = load_config(repo_id, path)
-        if not any((path / name).is_file() for name in VOCABULARIES) and not any(
-            path.glob("*.model")
-        ):
-            raise InsufficientMetadataError(
-                repo_id, f"no tokenizer vocabulary in the repo (one of {', '.join(VOCABULARIES)})"
-            )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
-        if not getattr(tokenizer, "is_fast", False):
-            raise InsufficientMetadataError(
-                repo_id,
-                f"no fast tokenizer ({type(tokenizer).__name__} gives no character offsets, "
-                "by which answers are cut from the context): add tokenizer.json to the repo",
-            )
-        if getattr(tokenizer, "pad_token", None) is None:
-            raise InsufficientMetadataError(
-                repo_id,
-                "the tokenizer has no padding token: set pad_token in tokenizer_config.json",
-            )
+        tokenizer = load_tokenizer(
+            repo_id, path, fast_for="character offsets, by which answers are cut from the context"
+        )
         model = load_transformers_model(
             repo_id,
             AutoModelForQuestionAnswering,

@@ -10,16 +10,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification
 
-from evaluators.errors import InsufficientMetadataError
 from evaluators.labels import model_labels
-from evaluators.loading import load_config, load_transformers_model
+from evaluators.loading import load_config, load_tokenizer, load_transformers_model
 from evaluators.predictions import Options, Predictions, autocast
 from evaluators.streaming import Loading, spans, stream
 
 _IN_PROCESS = Loading(workers=0)  # reading texts costs little next to the model
-VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
 
 
 def length_order(texts: Sequence[str]) -> npt.NDArray[np.intp]:
@@ -49,23 +47,7 @@ class TextClassifier:
         """
         config = load_config(repo_id, path)
         id2label = model_labels(repo_id, getattr(config, "id2label", None))
-        # without a vocabulary transformers builds an empty tokenizer: every text would be [UNK]
-        if not any((path / name).is_file() for name in VOCABULARIES) and not any(
-            path.glob("*.model")
-        ):
-            raise InsufficientMetadataError(
-                repo_id, f"no tokenizer vocabulary in the repo (one of {', '.join(VOCABULARIES)})"
-            )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            # KeyError: a partial tokenizer.json; AttributeError: a tokenizer_config.json list
-            raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
-        if getattr(tokenizer, "pad_token", None) is None:  # batches need padding
-            raise InsufficientMetadataError(
-                repo_id,
-                "the tokenizer has no padding token: set pad_token in tokenizer_config.json",
-            )
+        tokenizer = load_tokenizer(repo_id, path)
         model = load_transformers_model(
             repo_id,
             AutoModelForSequenceClassification,

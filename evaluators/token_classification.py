@@ -34,15 +34,14 @@ import pyarrow as pa
 import torch
 
 from evaluators.datasets_io import DatasetError, load_rows
-from evaluators.errors import InsufficientMetadataError, TagFormatError
+from evaluators.errors import TagFormatError
 from evaluators.labels import model_labels
-from evaluators.loading import load_config, load_transformers_model
+from evaluators.loading import load_config, load_tokenizer, load_transformers_model
 from evaluators.ner import OUTSIDE, Span, parse_tag, spans
 from evaluators.ner_align import first_subtoken_batch
 from evaluators.predictions import Options, autocast
 from evaluators.progress import tracked
 from evaluators.streaming import Column
-from evaluators.text_classification import VOCABULARIES
 from store.types import DatasetExampleRecord
 
 if TYPE_CHECKING:
@@ -257,17 +256,6 @@ def _tag_ids(module: EvaluationModule, feature: Any, values: pa.Array) -> npt.ND
     return np.array([wanted[n] for n in names], dtype=np.int64)
 
 
-def _needs_prefix_space(tokenizer: Any) -> bool:
-    """Whether a byte-level BPE tokenizer (RoBERTa, GPT-2) marks no word start: it reads a word
-    as a word only after a space, so words given one by one need ``add_prefix_space``, as
-    token classifiers are trained (transformers' ``run_ner.py``)."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    pre_tokenizer = getattr(backend, "pre_tokenizer", None)
-    return getattr(tokenizer, "add_prefix_space", None) is False and "ByteLevel" in repr(
-        pre_tokenizer
-    )
-
-
 @dataclass
 class TokenClassifier:
     """A transformers token classifier with its fast tokenizer, on its device."""
@@ -288,35 +276,16 @@ class TokenClassifier:
             IncompatibleLibraryError: the architecture is not a token classifier.
             EvaluationError: any other load failure (reason ``load error``).
         """
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        from transformers import AutoModelForTokenClassification
 
         config = load_config(repo_id, path)
         id2label = model_labels(repo_id, getattr(config, "id2label", None))
-        if not any((path / name).is_file() for name in VOCABULARIES) and not any(
-            path.glob("*.model")
-        ):
-            raise InsufficientMetadataError(
-                repo_id, f"no tokenizer vocabulary in the repo (one of {', '.join(VOCABULARIES)})"
-            )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InsufficientMetadataError(repo_id, f"no usable tokenizer: {exc}") from exc
-        if _needs_prefix_space(tokenizer):
-            tokenizer = AutoTokenizer.from_pretrained(
-                path, trust_remote_code=False, add_prefix_space=True
-            )
-        if not getattr(tokenizer, "is_fast", False):
-            raise InsufficientMetadataError(
-                repo_id,
-                "the tokenizer is not a fast tokenizer: add its tokenizer.json, which maps "
-                "sub-tokens back to words",
-            )
-        if getattr(tokenizer, "pad_token", None) is None:
-            raise InsufficientMetadataError(
-                repo_id,
-                "the tokenizer has no padding token: set pad_token in tokenizer_config.json",
-            )
+        tokenizer = load_tokenizer(
+            repo_id,
+            path,
+            fast_for="word ids, by which sub-tokens map back to words",
+            split_words=True,
+        )
         model = load_transformers_model(
             repo_id,
             AutoModelForTokenClassification,

@@ -357,6 +357,10 @@ CLASSIFICATION_METRICS: tuple[Metric, ...] = (
 )
 
 
+# What a classification run's percentile bootstrap computes (evaluators.processing), in order.
+BOOTSTRAPPED = ("accuracy", "macro_f1")
+
+
 def classification(name: str, modality: str, description: str) -> TaskSpec:
     """The catalogue entry of a single-label classification task."""
     return TaskSpec(
@@ -367,7 +371,7 @@ def classification(name: str, modality: str, description: str) -> TaskSpec:
         card=("accuracy", "macro_f1", "macro_precision", "macro_recall"),
         summary=("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1"),
         class_columns=("precision", "recall", "f1"),
-        intervals=("accuracy", "macro_f1"),
+        intervals=BOOTSTRAPPED,
     )
 
 

@@ -243,3 +243,31 @@ def test_stored_card_modules_join_the_config_unless_yaml_covers_them(
     covered = self_configuring(tmp_path / "covered", tag="acme/reviews").load()
     assert [m.module.id for m in with_card_modules(covered, store).modules] == ["emotion"]
     assert store.card_answers_due(["acme/REVIEWS", "acme/other"]) == ["acme/other"]
+
+
+def test_evaluate_one_model_reads_its_datasets_cards(
+    tmp_path: Path,
+    repos: Repos,
+    store: Store,
+    mongo: EmbeddedMongo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`evalbot evaluate ORG/MODEL` evaluates on the modules the model's datasets' cards
+    configure, as a cycle would: in memory with --dry-run (nothing stored), stored without."""
+    config = self_configuring(tmp_path / "config")
+    monkeypatch.setenv("MONGODB_URI", mongo.uri)
+    monkeypatch.setenv("EVALBOT_DB", store.db.name)
+    cli = ["--config", str(config.path), "evaluate", repos.model]
+    line = f"{repos.dataset} [test, original] n={ROWS}: accuracy "
+
+    assert main([*cli, "--dry-run"]) == 0
+    assert line in capsys.readouterr().out
+    assert store.modules.count_documents({}) == 0 and store.results_for(repos.model) == []
+
+    assert main(cli) == 0
+    assert line in capsys.readouterr().out
+    doc = store.modules.find_one({"_id": repos.dataset})
+    assert doc is not None and doc["source"] == "card" and doc["revision"] == repos.dataset_sha
+    (result,) = store.results_for(repos.model)
+    assert result.module_id == repos.dataset.replace("/", "--") and result.num_examples == ROWS
