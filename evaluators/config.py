@@ -141,6 +141,16 @@ class EvaluationModule(_Strict):
     version: int = Field(ge=1)
     dataset: DatasetRef
     trained_on: list[str] = Field(min_length=1)
+    # Where several modules of one task share a trained_on name (a family such as glue,
+    # tweet_eval or xnli), the words that name this module's part of it (its config): looked
+    # for in the model-index's dataset config/args/name and in the model's name (evaluators.identity)
+    config_hints: list[str] = Field(default_factory=list)
+    # False: only models that declare one of trained_on are evaluated (no inferred training data)
+    infer: bool = True
+    # True: a model's generic LABEL_N labels map to dataset.labels by position (the order models
+    # trained on the dataset keep); False: they are refused, for a dataset whose models come with
+    # its classes in other orders (NLI: entailment/neutral/contradiction and the reverse)
+    positional_labels: bool = True
     also_evaluate_on: list[str] = Field(default_factory=list)  # ids of compatible modules
     label_aliases: dict[str, list[str]] = Field(default_factory=dict)
     perturbations: list[str | dict[str, Any]] = Field(default_factory=list)

@@ -72,8 +72,12 @@ def with_compatible(
 
 
 def module_digest(module: EvaluationModule) -> str:
-    """A digest of everything a module says (aliases, perturbations, labels, version...)."""
-    text = json.dumps(module.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """A digest of everything a module says (aliases, perturbations, labels, version...).
+
+    Keys left at their defaults are left out, so a key added to the schema later changes no
+    module's digest (and re-plans no failure) until a module sets it."""
+    said = module.model_dump(mode="json", exclude_defaults=True)
+    text = json.dumps(said, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -628,7 +628,8 @@ QUESTION_ANSWERING = register(
         support="questions",
         class_note=(
             "Groups: the reference answer's type (number, date, proper name, phrase, no answer) "
-            "and the question word; TP counts exact matches, FN the other questions."
+            "and the question word, so each question is counted twice, once in each grouping; "
+            "TP counts exact matches, FN the other questions."
         ),
         explanation=(
             "Answers are scored as the official SQuAD scripts score them, as fractions: exact "

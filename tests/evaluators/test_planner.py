@@ -149,3 +149,14 @@ def test_the_bot_planner_digests_its_limits(tmp_path: Path, config: BotConfig) -
     roomier = planner_for(BotConfig(path=config.path, settings=settings, modules=config.modules))
     assert roomier.failure_digest(model) != base.failure_digest(model)
     assert roomier.tasks(TEXT, ["emotion"]) == base.tasks(TEXT, ["emotion"])
+
+
+def test_a_key_left_at_its_default_is_not_in_the_digest(modules: list[EvaluationModule]) -> None:
+    """A key the schema gains later changes no module's digest (no failure is re-planned) until
+    a module sets it to something else."""
+    emotion = next(m for m in modules if m.id == "emotion")
+    said = emotion.model_dump(mode="json", exclude_defaults=True)
+    assert "infer" not in said and "config_hints" not in said
+    spelled_out = EvaluationModule.model_validate({**said, "infer": True, "config_hints": []})
+    assert module_digest(spelled_out) == module_digest(emotion)
+    assert module_digest(emotion.model_copy(update={"infer": False})) != module_digest(emotion)
