@@ -14,6 +14,7 @@ from bench import (
     ner,
     qa,
     ray_cycle,
+    reach,
     replan,
     space,
     streaming,
@@ -26,6 +27,7 @@ start = time.perf_counter()
 print(f"{header()}; {load()}", flush=True)
 report = Report()
 report.note(f"at the start: {load()}")
+reach.main(report)
 text_pipeline.main(report)
 ner.main(report)
 qa.main(report)

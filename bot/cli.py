@@ -6,6 +6,8 @@ evalbot worker [--once] [--name N]  claim queued jobs: evaluate -> store -> PRs 
 evalbot evaluate ORG/MODEL[@REV] [--dry-run | --open-pr]   evaluate one repo, print the card diff
 evalbot validate [PATH] [--online]  check config YAML (benchmark task ids: against the Hub;
                                     --online: every module against its dataset on the Hub)
+evalbot reach CORPUS.jsonl [--json]   the share of a corpus of model cards that the modules
+                                    would evaluate, per task, and why the rest would not
 evalbot modules [--from-card DATASET]   the modules and their source (yaml, card) | the YAML a
                                     dataset's train-eval-index derives
 evalbot status [--health]           queue, failures by reason, module problems, PRs, declines
@@ -236,6 +238,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.hub import make_api
     from bot.publisher import read_card
     from bot.self_configuring import configured_for
+    from bot.undeclared import with_labels
     from bot.worker import current_results, make_executor, planner_for, save_report
     from cardgen.card import propose_card
     from cardgen.diff import card_diff
@@ -262,6 +265,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     api = make_api(settings, need_token=args.open_pr)
     info = api.model_info(repo_id, revision=revision or None, files_metadata=True)
     model = replace(to_record(info), fingerprint=fingerprint(info.siblings))
+    if not model.datasets:  # its training data may be inferred: its labels are one hint
+        model = with_labels(api, model, list(info.siblings or ()))
     if args.dry_run:  # the modules its datasets' cards configure too, read and kept in memory
         config = configured_for(config, api=api, store=None, model=model)
         report = make_executor(config, api=api, store=None, device=args.device).evaluate(model)
@@ -309,7 +314,7 @@ def _print_records(records: Sequence[EvaluationRecord]) -> None:
     from store import catalogue
 
     for record in records:
-        spec = catalogue.task(record.task)
+        spec = catalogue.of(record.task, record.metrics)
         scores = ", ".join(
             f"{m.short} {'n/a' if value is None else f'{value:.4f}'}"
             for m in (spec.headline, spec.second)
@@ -430,6 +435,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for result in online:
         print(result.line(), file=sys.stderr if result.wrong else sys.stdout)
     return 2 if any(result.wrong for result in online) else 0
+
+
+def cmd_reach(args: argparse.Namespace) -> int:
+    """Module selection over a corpus of model cards (one JSON object per line): per task the
+    share with a planned evaluation, the reasons for the rest, the datasets not configured."""
+    import json
+
+    from bot.reach import ReachError, measure
+    from evaluators.config import load_modules
+
+    settings = Settings.from_env(config_dir=args.config)
+    modules = [item.module for item in load_modules(settings.config_dir / "tasks")]
+    try:
+        report = measure(Path(args.corpus), modules)
+    except ReachError as exc:
+        print(f"evalbot: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        for line in report.lines():
+            print(line)
+    return 0
 
 
 def cmd_modules(args: argparse.Namespace) -> int:
@@ -778,6 +806,16 @@ def build_parser() -> argparse.ArgumentParser:
         "revision, config, split, columns and class names",
     )
     val.set_defaults(func=cmd_validate)
+
+    reach = sub.add_parser(
+        "reach", help="how many models of a card corpus the modules would evaluate, per task"
+    )
+    reach.add_argument(
+        "corpus",
+        help="JSONL, one model card per line: model_id, pipeline_tag, library, front_matter",
+    )
+    reach.add_argument("--json", action="store_true", help="machine-readable output")
+    reach.set_defaults(func=cmd_reach)
 
     mods = sub.add_parser(
         "modules", help="list the evaluation modules (YAML and datasets' cards) with their source"

@@ -32,6 +32,9 @@ class Discovery(_Strict):
     # also list each task's newest models and evaluate them on modules their datasets' cards
     # configure (`train-eval-index`) where no YAML module covers the dataset
     self_configuring: bool = True
+    # also list each task's newest models that declare no dataset and evaluate those whose
+    # training data is inferred (bot.undeclared, evaluators.inference)
+    infer_training_data: bool = True
 
     def zoo_patterns(self) -> list[str] | None:
         """The zoo model names the ``fiftyone`` source takes; None when it is off."""

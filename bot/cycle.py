@@ -21,6 +21,7 @@ from bot.publisher import Publisher
 from bot.replan import replan
 from bot.results_dataset import publish_results
 from bot.self_configuring import self_configure, with_card_modules
+from bot.undeclared import discover_undeclared
 from bot.worker import Worker, planner_for
 from store.db import Store
 
@@ -48,6 +49,10 @@ def plan_cycle(config: BotConfig, *, api: HfApi, store: Store) -> CycleReport:
     if discovery.self_configuring and "huggingface" in discovery.sources:
         cards = self_configure(config, api=api, store=store)
         report.listed, report.queued = report.listed + cards.seen, report.queued + len(cards.queued)
+    if discovery.infer_training_data and "huggingface" in discovery.sources:
+        undeclared = discover_undeclared(config, api=api, store=store)
+        report.listed += undeclared.seen
+        report.queued += len(undeclared.queued)
     report.replanned = replan(store, planner_for(with_card_modules(config, store))).total
     if api.token and config.settings.pull_requests.enabled:
         publisher = Publisher(

@@ -25,8 +25,9 @@ from bot.fiftyone_export import use_store_for_fiftyone
 from bot.ratelimit import is_transient
 from evaluators.config import EvaluationModule
 from evaluators.hub import fingerprint
+from evaluators.identity import trained_names
 from store.db import Store
-from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
+from store.types import DatasetMention, FailureReason, ModelRecord, ModelStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +36,78 @@ EXPAND = ["sha", "lastModified", "pipeline_tag", "tags", "library_name", "create
 
 def to_record(info: ModelInfo) -> ModelRecord:
     """A ``ModelRecord`` from a Hub ``ModelInfo`` (list or single-model answer)."""
-    tags = tuple(info.tags or ())
-    datasets = tuple(t.split(":", 1)[1] for t in tags if t.startswith("dataset:"))
     card = info.card_data.to_dict() if info.card_data is not None else {}
+    config = info.config if isinstance(info.config, dict) else {}
+    return replace(
+        card_record(info.id, info.pipeline_tag, tuple(info.tags or ()), card),
+        sha=info.sha or "",
+        library_name=info.library_name,
+        last_modified=info.last_modified,
+        labels=id2label_names(config.get("id2label")),
+    )
+
+
+def card_record(
+    repo_id: str, pipeline_tag: str | None, tags: tuple[str, ...], card: object
+) -> ModelRecord:
+    """The selection hints of a model from its Hub tags and card metadata (``card``: the card's
+    YAML front matter; anything but a mapping gives no hints)."""
+    card = card if isinstance(card, dict) else {}
+    datasets = [t.split(":", 1)[1] for t in tags if t.startswith("dataset:")]
     card_datasets = card.get("datasets") or []
     if isinstance(card_datasets, str):
         card_datasets = [card_datasets]
-    merged = tuple(dict.fromkeys([*datasets, *(str(d) for d in card_datasets)]))
+    if not isinstance(card_datasets, list):
+        card_datasets = []
+    merged = tuple(dict.fromkeys([*datasets, *(str(d) for d in card_datasets if d)]))
     return ModelRecord(
-        repo_id=info.id,
-        sha=info.sha or "",
-        pipeline_tag=info.pipeline_tag,
-        library_name=info.library_name,
+        repo_id=repo_id,
+        sha="",
+        pipeline_tag=pipeline_tag,
         datasets=merged,
         tags=tags,
-        last_modified=info.last_modified,
+        model_index=model_index_datasets(card.get("model-index")),
     )
+
+
+def model_index_datasets(model_index: object) -> tuple[DatasetMention, ...]:
+    """The ``results[].dataset`` entries of a card's model-index; what is not a list of
+    mappings (a broken model-index) is skipped."""
+    found: list[DatasetMention] = []
+    for entry in model_index if isinstance(model_index, list) else ():
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results if isinstance(results, list) else ():
+            dataset = result.get("dataset") if isinstance(result, dict) else None
+            if not isinstance(dataset, dict):
+                continue
+            mention = DatasetMention(
+                **{k: _text(dataset.get(k)) for k in ("type", "name", "config", "args")}
+            )
+            if mention != DatasetMention() and mention not in found:
+                found.append(mention)
+    return tuple(found)
+
+
+def _text(value: object) -> str:
+    """A model-index field as text: a string, a number, or a list's or mapping's values."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list):
+        return " ".join(_text(v) for v in value if isinstance(v, str | int | float))
+    if isinstance(value, dict):
+        return " ".join(_text(v) for v in value.values() if isinstance(v, str | int | float))
+    return ""
+
+
+def id2label_names(id2label: object) -> tuple[str, ...]:
+    """The class names of a config.json ``id2label`` in id order (empty when it is broken)."""
+    if not isinstance(id2label, dict):
+        return ()
+    try:
+        ordered = sorted(id2label.items(), key=lambda kv: int(kv[0]))
+    except (TypeError, ValueError):
+        return ()
+    return tuple(str(name) for _, name in ordered)
 
 
 @dataclass(frozen=True)
@@ -63,7 +120,7 @@ class DiscoveryReport:
 def _queries(modules: Sequence[EvaluationModule]) -> Iterable[tuple[str, str]]:
     seen = set()
     for module in modules:
-        for tag in module.trained_on:
+        for tag in trained_names(module):
             if (module.task, tag) not in seen:
                 seen.add((module.task, tag))
                 yield module.task, tag

@@ -29,6 +29,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from cardgen.optout import opted_out
+from evaluators.inference import Hints
 from evaluators.planner import CONTENT_FAILURES, Planner
 from store.db import ACTIVE_JOB_STATUSES, Store
 from store.types import FailureReason, ModelStatus
@@ -102,7 +103,7 @@ def replan(
         repo_id = doc["_id"]
         if models is not None and repo_id not in models:
             continue
-        tasks, digest = planner.plan(doc.get("pipeline_tag"), doc.get("datasets") or ())
+        tasks, digest = planner.plan(doc.get("pipeline_tag"), hints=Hints.from_doc(doc))
         if module_tasks and not any(t.startswith(module_tasks) for t in tasks):
             continue
         status = doc.get("status") or ModelStatus.PENDING.value

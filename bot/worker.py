@@ -93,7 +93,7 @@ def current_results(
     """The results of evaluation ``sha`` that the current config plans for ``model``: one per
     dataset, split and variant, the newest (results of an older module or code version, or of
     a dataset revision since replaced, stay stored but are not what a card shows)."""
-    planned = planner.tasks(model.pipeline_tag, model.datasets)
+    planned = planner.plan_model(model)[0]
     newest: dict[tuple[str, str | None, str, str], EvaluationRecord] = {}
     for record in store.results_for(model.repo_id, sha):
         if record.task_name() not in planned:

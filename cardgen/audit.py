@@ -125,7 +125,7 @@ def verdict(claimed: float, measured: float, low: float | None, high: float | No
 def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | None:
     notes: list[str] = []
     record = _record(result, records, notes)
-    key = _metric_key(result, catalogue.task(record.task), notes) if record else None
+    key = _metric_key(result, catalogue.of(record.task, record.metrics), notes) if record else None
     claimed = _fraction(result.metric_value, notes)
     if record is None or key is None or claimed is None:
         return None

@@ -145,17 +145,20 @@ def decode_card(data: bytes, *, repo_id: str) -> str:
 
 
 def hub_metric(task: str, key: str) -> tuple[str, dict[str, str] | None] | None:
-    """The model-index metric ``type`` and ``args`` a card gives our metric ``key`` of ``task``;
-    None for a metric that does not go on cards.
+    """The model-index metric ``type`` and ``args`` a card gives our metric ``key`` of ``task``
+    (in the first of its scoring schemes that puts it on cards); None for a metric that does not
+    go on cards.
 
     Example:
         >>> hub_metric("text-classification", "macro_f1")
         ('f1', {'average': 'macro'})
         >>> hub_metric("text-classification", "weighted_f1") is None
         True
+        >>> hub_metric("token-classification", "weighted_f1")  # word tags (part of speech)
+        ('f1', {'average': 'weighted'})
     """
-    spec = catalogue.task(task)
-    if key not in spec.card:
+    spec = next((s for s in catalogue.schemes(task) if key in s.card), None)
+    if spec is None:
         return None
     metric = spec.metric(key)
     assert metric.hub_type is not None  # TaskSpec checks it
@@ -194,7 +197,7 @@ def _our_results(
             source_url=url,
         )
         for r in records
-        for m in catalogue.task(r.task).card_metrics()
+        for m in catalogue.of(r.task, r.metrics).card_metrics()
         if (value := rounded(r.metrics.get(m.key))) is not None
     ]
     if not eval_results:

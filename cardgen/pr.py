@@ -13,7 +13,7 @@ from .card import CardChange
 from .inert import code, escape_pipes
 from .optout import OPT_IN_TAG, OPT_OUT_TAG
 from .results import ORIGINAL, card_records
-from .section import HEADING, fmt, short_sha, space_page
+from .section import HEADING, assumed, fmt, short_sha, space_page
 
 # On a line of its own, as `marker` writes it.
 _MARKER = re.compile(
@@ -74,6 +74,11 @@ def pr_body(
         if variants
         else ""
     )
+    inferred = [r for r in selected if r.selection.rule != "declared"]
+    if inferred:
+        perturbed += "\n\n### Training data we assumed\n\n" + "\n\n".join(
+            assumed(r) for r in inferred
+        )
     headline = _headline_tables(selected)
     count = len(change.model_index)
     results = "1 result" if count == 1 else f"{count} results"
@@ -129,12 +134,15 @@ def _headline_tables(selected: Sequence[EvaluationRecord]) -> str:
     """One table of headline numbers per kind of task (classification, detection...)."""
     groups: dict[tuple[str, ...], list[EvaluationRecord]] = {}
     for spec in catalogue.tasks():  # in the registry's order, tasks sharing metrics together
-        groups.setdefault(spec.card, []).extend(r for r in selected if r.task == spec.name)
+        for scheme in catalogue.schemes(spec.name):
+            groups.setdefault(scheme.card, []).extend(
+                r for r in selected if catalogue.of(r.task, r.metrics) is scheme
+            )
     tables = []
     for keys, records in groups.items():
         if not records:
             continue
-        metrics = catalogue.task(records[0].task).card_metrics()
+        metrics = catalogue.of(records[0].task, records[0].metrics).card_metrics()
         rows = [
             f"| {code(r.dataset_id, table=True)} | {code(r.split, table=True)} | "
             + " | ".join(fmt(r.metrics.get(key), 4) for key in keys)
@@ -211,7 +219,7 @@ def parse_marker(body: str) -> tuple[str, str] | None:
 
 def _per_unit(selected: Sequence[EvaluationRecord]) -> str:
     """What the card's per-class (per entity type, per group...) tables hold."""
-    specs = {r.task: catalogue.task(r.task) for r in selected}.values()
+    specs = {id(s): s for s in (catalogue.of(r.task, r.metrics) for r in selected)}.values()
     parts = list(
         dict.fromkeys(
             f"Per-{spec.unit} "
@@ -225,5 +233,11 @@ def _per_unit(selected: Sequence[EvaluationRecord]) -> str:
 
 def _metric_label(claim: Claim) -> str:
     """The claim's metric as the card's tables name it."""
-    spec = catalogue.find(claim.task)
-    return spec.metric(claim.metric).label if spec is not None else claim.metric
+    if catalogue.find(claim.task) is None:
+        return claim.metric
+    for spec in catalogue.schemes(claim.task):
+        try:
+            return spec.metric(claim.metric).label
+        except KeyError:
+            continue
+    return claim.metric

@@ -18,7 +18,7 @@ HEADING = "## Evaluation results (evalbot)"
 
 def headline(record: EvaluationRecord) -> str:
     """The metric key a record is summed up by (its task's first card metric: accuracy, AP...)."""
-    return catalogue.task(record.task).headline.key
+    return catalogue.of(record.task, record.metrics).headline.key
 
 
 def space_page(space_url: str, repo_id: str) -> str:
@@ -82,8 +82,8 @@ _CLASSES = (
 
 def _explanations(records: Sequence[EvaluationRecord]) -> list[str]:
     """What the tables mean, once per wording, for the tasks on the card."""
-    tasks = dict.fromkeys(r.task for r in card_records(records))
-    return list(dict.fromkeys(catalogue.task(t).explanation or _CLASSES for t in tasks))
+    specs = [catalogue.of(r.task, r.metrics) for r in card_records(records)]
+    return list(dict.fromkeys(spec.explanation or _CLASSES for spec in specs))
 
 
 def _variants_of(
@@ -105,6 +105,7 @@ def _render_result(
         f"({config}revision {code(short_sha(record.dataset_revision))}): "
         f"{record.num_examples:,} examples, evalbot code version {code(record.code_version)}, "
         f"evaluation config version {record.config_version}.",
+        *([assumed(record)] if record.selection.rule != "declared" else []),
         _summary_table(record),
         *([_class_table(record)] if record.classes else []),
         f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
@@ -120,6 +121,16 @@ def _render_result(
     return "\n\n".join(parts)
 
 
+def assumed(record: EvaluationRecord) -> str:
+    """The sentence saying that the model's training data was inferred, and from what."""
+    return (
+        f"The card names no training dataset: evalbot assumed this model was trained on "
+        f"{code(record.dataset_id)} because {record.selection.evidence or 'of its metadata'} "
+        f"(rule: {record.selection.rule}). If that is wrong, list the datasets it was trained on "
+        f"under `datasets:` in the card's metadata."
+    )
+
+
 def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = [header, align, *rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
@@ -128,7 +139,7 @@ def _table(header: Sequence[str], align: Sequence[str], rows: Sequence[Sequence[
 def _summary_table(record: EvaluationRecord) -> str:
     rows = [
         (m.label, fmt(record.metrics.get(m.key), m.digits), _interval(record, m.key))
-        for m in catalogue.task(record.task).summary_metrics()
+        for m in catalogue.of(record.task, record.metrics).summary_metrics()
     ]
     return _table(("metric", "value", "95% CI"), ("---", "---:", "---:"), rows)
 
@@ -154,7 +165,7 @@ def _calibration(record: EvaluationRecord) -> str:
 def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRecord]) -> str:
     """The headline metric (accuracy, AP...) on each perturbed variant, the change from the
     original, and the task's second card metric (macro F1, AP50...)."""
-    spec = catalogue.task(record.task)
+    spec = catalogue.of(record.task, record.metrics)
     key, second = spec.headline.key, spec.second.key
     base = number(record.metrics.get(key))
     rows = [("original", fmt(base, 4), "", fmt(record.metrics.get(second), 4))]
@@ -179,7 +190,7 @@ def _robustness_table(record: EvaluationRecord, variants: Sequence[EvaluationRec
 
 def _class_table(record: EvaluationRecord) -> str:
     """Per class (or entity type...): the task's per-class metrics, then support and counts."""
-    spec = catalogue.task(record.task)
+    spec = catalogue.of(record.task, record.metrics)
     columns = spec.class_metrics()
     header = (spec.unit, *(m.short for m in columns), spec.support, "TP", "FP", "FN")
     rows = [

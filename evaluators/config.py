@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evaluators import tasks as task_types
 from evaluators.errors import ConfigError
+from evaluators.identity import check_names
 from perturbations import Perturbation, from_spec
 from store import catalogue
 
@@ -141,10 +142,17 @@ class EvaluationModule(_Strict):
     version: int = Field(ge=1)
     dataset: DatasetRef
     trained_on: list[str] = Field(min_length=1)
+    # A trained_on name with {version} (a versioned family, e.g.
+    # mozilla-foundation/common_voice_{version}_0) stands for one name per version listed here
+    trained_on_versions: list[str] = Field(default_factory=list)
     # Where several modules of one task share a trained_on name (a family such as glue,
     # tweet_eval or xnli), the words that name this module's part of it (its config): looked
     # for in the model-index's dataset config/args/name and in the model's name (evaluators.identity)
     config_hints: list[str] = Field(default_factory=list)
+    # A family member (config_hints set) that is the one to pick for a model declaring the family
+    # and this language (a card `language:` code, which the Hub lists among the model's tags)
+    # without saying a config: the language's main treebank of universal_dependencies
+    default_for_language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$")
     # False: only models that declare one of trained_on are evaluated (no inferred training data)
     infer: bool = True
     # True: a model's generic LABEL_N labels map to dataset.labels by position (the order models
@@ -161,6 +169,9 @@ class EvaluationModule(_Strict):
     benchmark: Benchmark | None = None  # set when the dataset is registered as a Hub Benchmark
     # object detection: detections scoring below this are not counted as TP/FP (AP uses all)
     score_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # token classification only: `entities` scores IOB2 entity spans, `words` scores each word's
+    # tag as one class (part-of-speech tagging: word accuracy, per-tag precision/recall/F1)
+    tagging: Literal["entities", "words"] = "entities"
 
     @field_validator("task")
     @classmethod
@@ -224,6 +235,16 @@ class EvaluationModule(_Strict):
             )
         if task_type.needs_labels and len(self.dataset.labels) < 2:
             raise ValueError(f"dataset.labels: task '{self.task}' needs at least 2 labels")
+        if self.default_for_language is not None and not self.config_hints:
+            raise ValueError(
+                "default_for_language is for a member of a family: give the module config_hints "
+                "too (the words that name its config)"
+            )
+        if self.tagging != "entities" and self.task != "token-classification":
+            raise ValueError(
+                f"tagging: '{self.tagging}' is for token-classification modules only; remove it "
+                f"from this '{self.task}' module"
+            )
         task_type.check(self)
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))
         if unknown:
@@ -325,8 +346,9 @@ def load_modules(tasks_dir: Path) -> list[ModuleFile]:
     """Load every ``<task>/<dataset>.yaml`` below ``tasks_dir`` (templates start with ``_``).
 
     Raises:
-        ConfigError: on the first invalid file, a duplicate module id, or a file whose folder is
-            not its task.
+        ConfigError: on the first invalid file, a duplicate module id, a file whose folder is
+            not its task, or two modules of one task claiming one dataset name outside a family
+            (``evaluators.identity.check_names``).
     """
     files: list[ModuleFile] = []
     ids: dict[str, Path] = {}
@@ -344,6 +366,7 @@ def load_modules(tasks_dir: Path) -> list[ModuleFile]:
             )
         ids[module.id] = path
         files.append(ModuleFile(path=path, module=module))
+    check_names((f.path, f.module) for f in files)
     for item in files:
         for other in item.module.also_evaluate_on:
             if other not in ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from evaluators.labels import normalize
 
 if TYPE_CHECKING:
     from perturbations import Perturbation
+
+log = logging.getLogger(__name__)
 
 
 class DatasetError(RuntimeError):
@@ -36,7 +39,8 @@ class EvalSplit:
     """A split to evaluate on: its labels in memory, its inputs read on access.
 
     ``inputs`` is a :class:`~evaluators.streaming.Column` of the Arrow-backed dataset (texts as
-    ``str``, images as RGB uint8 tensors C, H, W, decoded when read) or, for a variant, a
+    ``str``, pairs of texts as ``(text, text_pair)``, images as RGB uint8 tensors C, H, W,
+    decoded when read) or, for a variant, a
     :class:`~evaluators.streaming.Perturbed` view of it; any sequence does (tests pass lists).
     """
 
@@ -77,7 +81,9 @@ def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.in
                 module=module.id,
             )
         remap = np.array([wanted[n] for n in names], dtype=np.int64)
-        return remap[np.asarray(raw, dtype=np.int64)]
+        ids = np.asarray(raw, dtype=np.int64)
+        # -1: a row without a gold label (SNLI's unresolved pairs, GLUE's hidden test labels)
+        return np.where(ids >= 0, remap[np.clip(ids, 0, None)], -1)
     unknown = sorted({normalize(str(v)) for v in raw} - set(wanted))
     if unknown:
         raise DatasetError(
@@ -139,6 +145,35 @@ def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
     return ds
 
 
+def drop_unlabelled(
+    module: EvaluationModule, ds: datasets.Dataset, labels: npt.NDArray[np.int64], revision: str
+) -> tuple[datasets.Dataset, npt.NDArray[np.int64]]:
+    """The rows that have a gold label and their labels: a label of -1 (``datasets``' "no label":
+    SNLI's unresolved pairs, GLUE's hidden test labels) is left out, as every scorer does.
+
+    Raises:
+        DatasetError: no row has a label (a split whose labels are hidden).
+    """
+    ref = module.dataset
+    if not (labels < 0).any():
+        return ds, labels
+    kept = np.flatnonzero(labels >= 0)
+    if not len(kept):
+        raise DatasetError(
+            f"{ref.repo}@{revision[:8]} split {ref.split}: no row has a label (all are -1, "
+            f"hidden labels such as a test split's); evaluate a split with labels "
+            f"(dataset.split in the module '{module.id}')",
+            module=module.id,
+        )
+    log.info(
+        "%s split %s: %d rows without a label (-1) left out",
+        ref.repo,
+        ref.split,
+        len(ds) - len(kept),
+    )
+    return ds.select(kept), labels[kept]
+
+
 def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
     """``module.dataset`` at ``revision`` (a commit sha), limited to ``module.limit`` rows.
 
@@ -148,10 +183,17 @@ def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
 
     ref = module.dataset
     ds = load_rows(module, revision)
+    labels = _labels(module, ds)
+    ds, labels = drop_unlabelled(module, ds, labels, revision)
     return EvalSplit(
         dataset_id=ref.repo,
         revision=revision,
         split=ref.split,
-        inputs=Column(ds, ref.columns.input, image=modality(module.task) == "image"),
-        labels=_labels(module, ds),
+        inputs=Column(
+            ds,
+            ref.columns.input,
+            image=modality(module.task) == "image",
+            pair=ref.columns.roles().get("text_pair"),
+        ),
+        labels=labels,
     )

@@ -31,6 +31,7 @@ from evaluators.datasets_io import DatasetError
 from evaluators.device import Compute, describe, pick_device
 from evaluators.errors import Cancelled, IncompatibleLibraryError, UnsupportedModelError
 from evaluators.hub import FetchedModel, fetch_model, resolve_dataset_revision
+from evaluators.inference import Hints, Selector
 from evaluators.metadata import (
     ModelMetadata,
     count_parameters,
@@ -41,7 +42,7 @@ from evaluators.metadata import (
     variant_record,
 )
 from evaluators.object_detection import Detector
-from evaluators.planner import select_modules, with_compatible
+from evaluators.planner import with_compatible
 from evaluators.predictions import Classifier, Options, autocast_dtype
 from evaluators.progress import labelled
 from evaluators.streaming import Loading
@@ -56,6 +57,7 @@ from store.types import (
     ModelRecord,
     ReferenceRecord,
     RuntimeStats,
+    Selection,
     VariantRecord,
 )
 
@@ -70,6 +72,7 @@ class EvaluationTask:
     module: EvaluationModule
     dataset_revision: str
     perturbation: Perturbation | None = None
+    selection: Selection = field(default_factory=Selection)  # how its module was chosen
 
     @property
     def variant(self) -> str:
@@ -150,23 +153,30 @@ class Executor:
         self._shown: dict[tuple[str, str], dict[int, bytes]] = {}  # thumbnails made on the way
         self._versions = _versions()
         self._cancel: threading.Event | None = None
+        self._selector: Selector | None = None
 
     # steps 1-3 -------------------------------------------------------------------------------
 
     def plan(self, model: ModelRecord) -> tuple[list[EvaluationTask], list[EvaluationTask]]:
         """(tasks to run, tasks skipped because their results are stored)."""
-        selected = select_modules(model, self.modules)
-        if not selected:
+        if self._selector is None:
+            self._selector = Selector(self.modules)
+        outcome = self._selector.select(Hints.of(model))
+        if not outcome.chosen:
             raise UnsupportedModelError(
                 model.repo_id,
                 f"no evaluation module for task '{model.pipeline_tag}' and training datasets "
-                f"{list(model.datasets) or '(none in the card)'}",
+                f"{list(model.datasets) or '(none in the card)'} ({outcome.explain()})",
             )
+        how = {c.module.id: c.selection for c in outcome.chosen}
         tasks = []
-        for module in with_compatible(selected, self.modules):
+        for module in with_compatible(outcome.modules, self.modules):
             revision = self._dataset_revision(module)
-            tasks.append(EvaluationTask(module, revision))
-            tasks.extend(EvaluationTask(module, revision, p) for p in module.variants())
+            chosen = how.get(module.id, outcome.chosen[0].selection)  # a compatible module
+            tasks.append(EvaluationTask(module, revision, selection=chosen))
+            tasks.extend(
+                EvaluationTask(module, revision, p, selection=chosen) for p in module.variants()
+            )
         if self.store is None:
             return tasks, []
         todo = [t for t in tasks if not self.store.has_result(t.key(model))]
@@ -368,4 +378,4 @@ class Executor:
         task_type = task_types.get(task.module.task)
         with labelled(label):
             record = task_type.evaluate(self, model, predictor, self.split(task), task)
-        return dataclasses.replace(record, fingerprint=model.fingerprint)
+        return dataclasses.replace(record, fingerprint=model.fingerprint, selection=task.selection)

@@ -1,9 +1,13 @@
 """Map a model's ``id2label`` onto a dataset's class names.
 
 Rules, in order (thesis 5.3, the label cases that made 18.8% of evaluations fail):
-1. generic labels ``LABEL_0..LABEL_{n-1}`` mean dataset class ``i``, when the counts agree;
+1. generic labels ``LABEL_0..LABEL_{n-1}`` mean dataset class ``i``, when the counts agree and
+   the module allows it (``positional_labels``: NLI models come with their classes in several
+   orders, so there generic labels are refused);
 2. otherwise each model label matches a dataset label or one of its YAML aliases, ignoring case,
-   surrounding whitespace, and runs of spaces/underscores/hyphens;
+   surrounding whitespace, and runs of spaces/underscores/hyphens; the common spellings of the
+   NLI and paraphrase classes (:data:`SYNONYMS`: ``ENTAILMENT``, ``entails``, ``contradictory``,
+   ``not_duplicate``...) match the dataset label they name, in whatever order the model has them;
 3. a model label set that is a subset of the dataset's is fine (those classes are never
    predicted); anything unmatched or ambiguous is a :class:`LabelMappingError` listing the labels.
 """
@@ -18,9 +22,65 @@ from evaluators.errors import InsufficientMetadataError, LabelMappingError
 _GENERIC = re.compile(r"^LABEL_(\d+)$")
 _SEPARATORS = re.compile(r"[\s_\-]+")
 
+# One class each, as NLI (MNLI, RTE, XNLI, SNLI, ANLI...) and paraphrase (MRPC, QQP, PAWS) models
+# and datasets spell it; normalised (see `normalize`). A model label and a dataset label in one
+# group name the same class.
+SYNONYMS: tuple[frozenset[str], ...] = (
+    frozenset({"entailment", "entails", "entailed", "entail", "entailing"}),
+    frozenset(
+        {
+            "not entailment",
+            "non entailment",
+            "no entailment",
+            "not entailed",
+            "not entails",
+            "not entail",
+            "nonentailment",
+        }
+    ),
+    frozenset({"neutral"}),
+    frozenset({"contradiction", "contradictory", "contradicts", "contradicted", "contradict"}),
+    frozenset(
+        {
+            "equivalent",
+            "paraphrase",
+            "paraphrases",
+            "is paraphrase",
+            "duplicate",
+            "is duplicate",
+            "duplicates",
+        }
+    ),
+    frozenset(
+        {
+            "not equivalent",
+            "non equivalent",
+            "not paraphrase",
+            "not a paraphrase",
+            "no paraphrase",
+            "non paraphrase",
+            "not duplicate",
+            "non duplicate",
+            "not duplicates",
+        }
+    ),
+)
+_GROUP = {name: group for group in SYNONYMS for name in group}
+
 
 def normalize(label: str) -> str:
     return _SEPARATORS.sub(" ", label.strip()).casefold()
+
+
+def synonyms(label: str) -> frozenset[str]:
+    """The normalised spellings of the class ``label`` names (itself alone when it has none).
+
+    Example:
+        >>> sorted(synonyms("CONTRADICTION"))[:2]
+        ['contradict', 'contradicted']
+    """
+    name = normalize(label)
+    return _GROUP.get(name, frozenset({name}))
 
 
 def model_labels(repo_id: str, id2label: object) -> dict[int, str]:
@@ -61,15 +121,23 @@ def map_labels(
     dataset_labels: Sequence[str],
     *,
     aliases: Mapping[str, Sequence[str]] | None = None,
+    positional: bool = True,
 ) -> dict[int, int]:
     """Return ``{model class index: dataset class index}``.
+
+    ``positional``: whether generic ``LABEL_N`` labels map to dataset class ``N`` (a module's
+    ``positional_labels``).
 
     Example:
         >>> map_labels("org/m", {0: "NEG", 1: "pos"}, ["neg", "pos"])
         {0: 0, 1: 1}
+        >>> map_labels("org/m", {0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"},
+        ...            ["entailment", "neutral", "contradiction"])
+        {0: 2, 1: 1, 2: 0}
 
     Raises:
-        InsufficientMetadataError: no labels, or generic labels whose count differs.
+        InsufficientMetadataError: no labels, generic labels whose count differs, or generic
+            labels where the module refuses them (``positional`` false).
         LabelMappingError: labels that match no dataset label (listed), or two model labels
             mapping onto one dataset class.
     """
@@ -77,6 +145,15 @@ def map_labels(
         raise InsufficientMetadataError(repo_id, "the model config has no id2label")
     generic = {i: _GENERIC.match(str(label)) for i, label in id2label.items()}
     if all(generic.values()):
+        if not positional:
+            raise InsufficientMetadataError(
+                repo_id,
+                f"the model's labels {sorted(map(str, id2label.values()))[:6]} are generic and "
+                f"models trained on this dataset order its classes {list(dataset_labels)} in "
+                "several ways, so they cannot be matched by position; the model's author "
+                "should set id2label and label2id in config.json to the class names, e.g. "
+                f'{{"0": "{dataset_labels[0]}", ...}} in the order the model was trained with',
+            )
         if len(id2label) != len(dataset_labels):
             raise InsufficientMetadataError(
                 repo_id,
@@ -95,10 +172,13 @@ def map_labels(
         lookup[normalize(label)] = position
         for alias in (aliases or {}).get(label, ()):
             lookup.setdefault(normalize(alias), position)
+    for position, label in enumerate(dataset_labels):  # exact names and aliases come first
+        for name in synonyms(label):
+            lookup.setdefault(name, position)
 
-    positional = _by_position(id2label, dataset_labels, lookup)
-    if positional is not None:
-        return positional
+    in_order = _by_position(id2label, dataset_labels, lookup)
+    if in_order is not None:
+        return in_order
     mapping: dict[int, int] = {}
     unmatched: list[str] = []
     for i, label in sorted(id2label.items()):

@@ -196,8 +196,12 @@ def _example(
 ) -> DatasetExampleRecord:
     class_id = int(split.labels[index])
     item = None if png is not None else split.inputs[index]  # a thumbnail made: no read
-    text = item[:SNIPPET] if isinstance(item, str) else None
-    if item is not None and text is None:
+    text = text_pair = None
+    if isinstance(item, str):
+        text = item[:SNIPPET]
+    elif isinstance(item, tuple):  # the two texts of a pair
+        text, text_pair = item[0][:SNIPPET], item[1][:SNIPPET]
+    elif item is not None:
         png = thumbnail_png(item)
     return DatasetExampleRecord(
         dataset_id=split.dataset_id,
@@ -207,6 +211,7 @@ def _example(
         example_id=index,
         text=text,
         thumbnail_png=png,
+        text_pair=text_pair,
     )
 
 

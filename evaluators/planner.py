@@ -1,6 +1,6 @@
 """Which evaluation tasks a model revision needs, from config alone (no Hub, no model files).
 
-Module selection (thesis step 1) and task creation (step 2) without resolving dataset
+Module selection (thesis step 1, :mod:`evaluators.inference`) and task creation (step 2) without resolving dataset
 revisions: a task is named by :func:`store.types.task_key` (module, variant, module version,
 code version). The Executor runs the same selection; re-planning (``bot.replan``) compares these
 names with the tasks a model has stored, and a failure's :func:`failure_digest` with the current
@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from evaluators.config import EvaluationModule
+from evaluators.inference import Hints, Selector
 from store.types import DatasetExampleRecord, FailureReason, ModelRecord, task_key
 
 if TYPE_CHECKING:
@@ -42,19 +43,9 @@ CONTENT_FAILURES = frozenset(
 def select_modules(
     model: ModelRecord, modules: Sequence[EvaluationModule]
 ) -> list[EvaluationModule]:
-    """Modules whose task is the model's pipeline tag and that list one of its datasets."""
-    return _select(model.pipeline_tag, model.datasets, modules)
-
-
-def _select(
-    pipeline_tag: str | None, datasets: Iterable[str], modules: Sequence[EvaluationModule]
-) -> list[EvaluationModule]:
-    trained = {d.casefold() for d in datasets}
-    return [
-        m
-        for m in modules
-        if m.task == pipeline_tag and trained & {t.casefold() for t in m.trained_on}
-    ]
+    """The modules that evaluate ``model`` (:mod:`evaluators.inference`): those of its pipeline
+    tag that list one of its datasets, or, when it declares none, those its hints point to."""
+    return Selector(modules).select(Hints.of(model)).modules
 
 
 def with_compatible(
@@ -99,33 +90,42 @@ class Planner:
         self.limits = limits
         self.digests = {m.id: module_digest(m) for m in self.modules}
         self._module_tasks = {m.id: self._tasks_of(m) for m in self.modules}
-        self._cache: dict[tuple[str | None, frozenset[str]], tuple[frozenset[str], str]] = {}
+        self.selector = Selector(self.modules)
+        self._cache: dict[Hints, tuple[frozenset[str], str]] = {}
 
     def _tasks_of(self, module: EvaluationModule) -> list[str]:
         variants = [ORIGINAL, *(p.variant_id for p in module.variants())]
         return [task_key(module.id, v, module.version, self.code_version) for v in variants]
 
-    def plan(self, pipeline_tag: str | None, datasets: Iterable[str]) -> tuple[frozenset[str], str]:
-        """(task names, failure digest) of a model with this pipeline tag and these datasets."""
-        key = (pipeline_tag, frozenset(d.casefold() for d in datasets))
-        if key not in self._cache:
-            chosen = with_compatible(_select(pipeline_tag, key[1], self.modules), self.modules)
+    def plan(
+        self, pipeline_tag: str | None, datasets: Iterable[str] = (), hints: Hints | None = None
+    ) -> tuple[frozenset[str], str]:
+        """(task names, failure digest) of a model with this pipeline tag and these datasets, or
+        with these selection ``hints`` (a model's whole metadata: :meth:`Hints.of`)."""
+        if hints is None:
+            hints = Hints(pipeline_tag, tuple(sorted({d.casefold() for d in datasets})))
+        if hints not in self._cache:
+            chosen = with_compatible(self.selector.select(hints).modules, self.modules)
             tasks = frozenset(t for m in chosen for t in self._module_tasks[m.id])
             parts = [self.code_version, self.limits, *sorted(self.digests[m.id] for m in chosen)]
             digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-            self._cache[key] = (tasks, digest)
-        return self._cache[key]
+            self._cache[hints] = (tasks, digest)
+        return self._cache[hints]
+
+    def plan_model(self, model: ModelRecord) -> tuple[frozenset[str], str]:
+        """:meth:`plan` with all of ``model``'s hints (its model-index, tags, labels, name)."""
+        return self.plan(model.pipeline_tag, hints=Hints.of(model))
 
     def tasks(self, pipeline_tag: str | None, datasets: Iterable[str]) -> frozenset[str]:
         return self.plan(pipeline_tag, datasets)[0]
 
     def failure_digest(self, model: ModelRecord) -> str:
         """What a failure of ``model`` depended on: stored with it, compared when re-planning."""
-        return self.plan(model.pipeline_tag, model.datasets)[1]
+        return self.plan_model(model)[1]
 
     def modules_of(self, model: ModelRecord) -> list[EvaluationModule]:
         """The modules (selected and compatible) that evaluate ``model``."""
-        return with_compatible(select_modules(model, self.modules), self.modules)
+        return with_compatible(self.selector.select(Hints.of(model)).modules, self.modules)
 
 
 def unstored_examples(

@@ -49,12 +49,12 @@ def shard_bounds(n: int, shards: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 def batch_order(inputs: Sequence[Any]) -> npt.NDArray[np.intp]:
-    """The order in which the classifiers batch ``inputs``: texts by length (stable, as
-    :meth:`TextClassifier.predict` sorts them), anything else as given.
+    """The order in which the classifiers batch ``inputs``: texts (and pairs of texts) by
+    length (stable, as :meth:`TextClassifier.predict` sorts them), anything else as given.
 
     A slice of texts already in this order is batched by the classifier in the same order.
     """
-    if len(inputs) and isinstance(inputs[0], str):  # a column holds one kind
+    if len(inputs) and isinstance(inputs[0], str | tuple):  # a column holds one kind
         return length_order(inputs)
     return np.arange(len(inputs))
 

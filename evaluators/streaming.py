@@ -88,11 +88,19 @@ class Column(Sequence[Any]):
     """One column of a ``datasets.Dataset``, read on access: texts as ``str``, images as RGB
     uint8 tensors (C, H, W), decoded as ``datasets`` decodes them. Items, slices and index
     lists are each one Arrow read.
+
+    With ``pair`` (a second text column, e.g. an NLI hypothesis), an item is the pair of texts
+    ``(text, text_pair)``.
     """
 
-    def __init__(self, ds: datasets.Dataset, name: str, *, image: bool) -> None:
-        self._rows = ds.select_columns([name]).with_format("arrow")
+    def __init__(
+        self, ds: datasets.Dataset, name: str, *, image: bool, pair: str | None = None
+    ) -> None:
+        self._rows = ds.select_columns([name] if pair is None else [name, pair]).with_format(
+            "arrow"
+        )
         self._name = name
+        self._pair = pair
         self._feature = ds.features[name] if image else None
         self._len = len(ds)
 
@@ -119,7 +127,11 @@ class Column(Sequence[Any]):
         return self._read(rows) if rows else []
 
     def _read(self, key: int | slice | list[int]) -> list[Any]:
-        values = self._rows[key].column(self._name).to_pylist()
+        table = self._rows[key]
+        values = table.column(self._name).to_pylist()
+        if self._pair is not None:
+            seconds = table.column(self._pair).to_pylist()
+            return [(str(a), str(b)) for a, b in zip(values, seconds, strict=True)]
         if self._feature is None:
             return [str(v) for v in values]
         return [decode_image(self._feature, v) for v in values]
@@ -145,7 +157,8 @@ class Perturbed(Sequence[Any]):
     """``inputs`` as ``perturbation`` makes them: item ``i`` drawn with the seed ``(seed, i)``.
 
     Images are perturbed in one batch when those read together share a size (as a whole-split
-    perturbation does), else one by one; texts one by one, each with its own generator.
+    perturbation does), else one by one; texts one by one, each with its own generator; both
+    texts of a pair (:meth:`perturbations.Perturbation.apply_pair`).
     """
 
     def __init__(self, inputs: Sequence[Any], perturbation: Perturbation, *, seed: int) -> None:
@@ -185,6 +198,8 @@ class Perturbed(Sequence[Any]):
         p, seed = self.perturbation, self.seed
         if not items:
             return []
+        if p.modality == "text" and isinstance(items[0], tuple):  # pairs of texts
+            return [p.apply_pair(*t, seed=seed, index=i) for t, i in zip(items, rows, strict=True)]
         if p.modality == "text":
             return [
                 p.apply_texts([t], seed=seed, start=i)[0] for t, i in zip(items, rows, strict=True)

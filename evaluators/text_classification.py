@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,11 +21,40 @@ from evaluators.streaming import Loading, spans, stream
 _IN_PROCESS = Loading(workers=0)  # reading texts costs little next to the model
 
 
-def length_order(texts: Sequence[str]) -> npt.NDArray[np.intp]:
-    """The order in which :meth:`TextClassifier.predict` batches texts: by length (stable), so
-    a batch holds texts of similar length (less padding). Sharding cuts along it."""
+Text = str | tuple[str, str]  # one text, or a pair (text, text_pair) tokenised together
+
+
+def text_length(text: Text) -> int:
+    """Characters of a text, or of both texts of a pair."""
+    return len(text) if isinstance(text, str) else sum(len(t) for t in text)
+
+
+def length_order(texts: Sequence[Text]) -> npt.NDArray[np.intp]:
+    """The order in which :meth:`TextClassifier.predict` batches texts: by length (stable; a
+    pair by the sum of its texts), so a batch holds texts of similar length (less padding).
+    Sharding cuts along it."""
     return np.argsort(
-        np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts)), kind="stable"
+        np.fromiter((text_length(t) for t in texts), dtype=np.int64, count=len(texts)),
+        kind="stable",
+    )
+
+
+def encode(tokenizer: Any, texts: Sequence[Text], max_length: int) -> Any:
+    """A padded batch of ``texts``: single texts, or pairs tokenised as pairs (the model's
+    separator and segment ids between them), truncated to ``max_length`` tokens together.
+
+    Example:
+        >>> encode(tokenizer, [("A man sleeps.", "He rests.")], 128)  # doctest: +SKIP
+    """
+    pairs = bool(texts) and isinstance(texts[0], tuple)
+    first = [t[0] for t in texts] if pairs else list(texts)
+    return tokenizer(
+        first,
+        [t[1] for t in texts] if pairs else None,
+        padding=True,
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
     )
 
 
@@ -61,9 +91,9 @@ class TextClassifier:
         )
 
     @torch.inference_mode()
-    def predict(self, texts: Sequence[str], options: Options) -> Predictions:
-        """Predict every text. Batches are formed from texts of similar length (less padding);
-        texts are read (and perturbed) batch by batch."""
+    def predict(self, texts: Sequence[Text], options: Options) -> Predictions:
+        """Predict every text (or pair of texts). Batches are formed from texts of similar
+        length (less padding); texts are read (and perturbed) batch by batch."""
         order = length_order(texts)
         labels = np.empty(len(texts), dtype=np.int64)
         confidences = np.empty(len(texts), dtype=np.float32)
@@ -79,13 +109,7 @@ class TextClassifier:
             for idx, batch_texts in zip(
                 parts, stream(texts, parts, loading=_IN_PROCESS), strict=True
             ):
-                batch = tokenizer(  # type: ignore[operator]
-                    batch_texts,
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                ).to(self.device)
+                batch = encode(tokenizer, batch_texts, max_length).to(self.device)
                 logits = self.model(**batch).logits.float()
                 probs = torch.softmax(logits, dim=-1)
                 conf, pred = probs.max(dim=-1)

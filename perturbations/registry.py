@@ -41,6 +41,7 @@ from perturbations.errors import (
 
 MODALITIES = ("image", "text")
 INPUTS = ("image", "boxes", "text", "words", "qa")
+PAIR_STREAM = "text_pair"  # the generator stream of a pair's second text (`item_seed`)
 _SPEC = re.compile(r"^\s*(?P<name>[\w.-]+)\s*(?:\((?P<args>[^()]*)\))?\s*$")
 
 
@@ -99,6 +100,24 @@ class Perturbation:
         if isinstance(texts, str):
             raise TypeError("apply_texts takes a sequence of texts, not one str")
         return [fn(t, python_rng(seed, start + i), **self.params) for i, t in enumerate(texts)]
+
+    def apply_pair(self, text: str, text_pair: str, *, seed: int, index: int) -> tuple[str, str]:
+        """Perturbs both texts of one item ``index`` of a text-pair dataset (NLI premise and
+        hypothesis, two questions): ``text`` as `apply_texts` perturbs it, ``text_pair`` with
+        a second, independent generator of the same item.
+
+        Example:
+            >>> get("uppercase").apply_pair("A man sleeps.", "He rests.", seed=0, index=3)
+            ('A MAN SLEEPS.', 'HE RESTS.')
+        """
+        fn = self._definition("text").texts
+        assert fn is not None
+        if not isinstance(text, str) or not isinstance(text_pair, str):
+            raise TypeError("apply_pair takes the two texts of one pair as str")
+        return (
+            fn(text, python_rng(seed, index), **self.params),
+            fn(text_pair, python_rng(seed, index, PAIR_STREAM), **self.params),
+        )
 
     def apply_boxes(self, boxes: torch.Tensor, *, width: int, height: int) -> torch.Tensor:
         """Moves (K, 4) xyxy pixel boxes of a ``width`` x ``height`` image as the image moves.

@@ -1,7 +1,8 @@
 """The demo world: a synthetic `dair-ai/emotion` dataset and three small text classifiers, plus
 an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`),
 plus a CoNLL-2003-shaped NER dataset, SQuAD-shaped QA datasets and a tiny model for each task
-(`sandbox.world_spans`).
+(`sandbox.world_spans`), plus a GLUE-shaped text-pair dataset (`nyu-mll/glue`, config `rte`)
+and a tiny NLI model (`sandbox.world_pairs`).
 
 Everything is generated locally and deterministically (no network), then cached on disk so that
 the demo and the tests train once per machine. `sandbox.seed` pushes the result into a running
@@ -12,7 +13,7 @@ Example:
     >>> world = build_world()  # 2–3 min on 2 CPU cores the first time, instant afterwards
     >>> [m.repo_id for m in world.models]
     ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es', 'demo/vit-digits',
-     'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa']
+     'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa', 'demo/tiny-rte']
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import yaml
 from filelock import FileLock
 
 from sandbox.world_images import IMAGE_RECIPE, ImageRecipe, build_images
+from sandbox.world_pairs import PAIR_RECIPE, PairRecipe, build_pairs
 from sandbox.world_spans import SPAN_RECIPE, SpanRecipe, build_spans
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
@@ -130,6 +132,7 @@ class Recipe:
     threads: int = 2
     images: ImageRecipe = IMAGE_RECIPE
     spans: SpanRecipe = SPAN_RECIPE
+    pairs: PairRecipe = PAIR_RECIPE
 
     def digest(self) -> str:
         """A short hash of RECIPE_VERSION and every parameter."""
@@ -679,10 +682,12 @@ def _build(root: Path, recipe: Recipe) -> World:
         mnist, image_models = build_images(root, recipe.images)
     with _torch_threads(recipe.spans.threads):
         span_datasets, span_models = build_spans(root, recipe.spans)
+    with _torch_threads(recipe.pairs.threads):
+        pair_datasets, pair_models = build_pairs(root, recipe.pairs)
     return World(
         root,
-        (dataset, mnist, *span_datasets),
-        (minilm, tiny, spanish, *image_models, *span_models),
+        (dataset, mnist, *span_datasets, *pair_datasets),
+        (minilm, tiny, spanish, *image_models, *span_models, *pair_models),
     )
 
 
@@ -738,7 +743,7 @@ def load_world(root: Path) -> World:
 def build_world(cache_dir: Path | None = None) -> World:
     """Builds the demo world into `cache_dir/<recipe digest>/`, or returns the cached one.
 
-    The first call generates the datasets and trains the seven models (2–3 min on two CPU
+    The first call generates the datasets and trains the eight models (2–3 min on two CPU
     cores); later calls read `world.json`. A file lock makes concurrent builds safe.
 
     Args:

@@ -562,6 +562,16 @@ class App:
                 with gr.Tab("Leaderboard", id="leaderboard", elem_id="tab-leaderboard"):
                     with gr.Row():
                         l_dataset = _dd("Dataset", "leaderboard-dataset", value="")
+                        l_training = gr.Radio(
+                            [
+                                ("all models", ""),
+                                ("declared training data", "declared"),
+                                ("inferred training data", "inferred"),
+                            ],
+                            value="",
+                            label="Training data",
+                            elem_id="leaderboard-training",
+                        )
                         l_show = gr.Button("Rank", elem_id="leaderboard-show")
                     with gr.Row():
                         l_weights = [
@@ -579,8 +589,8 @@ class App:
                     l_table = gr.Dataframe(interactive=False, elem_id="leaderboard-table")
                     l_link = gr.Markdown(elem_id="leaderboard-link")
                 views["leaderboard"] = (
-                    [l_dataset, *l_weights],
-                    _params(["dataset", *[f"w_{d}" for d in v.DIMENSIONS]]),
+                    [l_dataset, l_training, *l_weights],
+                    _params(["dataset", "training", *[f"w_{d}" for d in v.DIMENSIONS]]),
                     self.r_leaderboard,
                     [l_info, l_table, l_link],
                 )
@@ -890,6 +900,8 @@ def _input_update(comp: Any, value: str | None, **extra: Any) -> Any:
         return gr.update(**extra) if extra else gr.skip()
     if isinstance(comp, gr.Dropdown) and comp.multiselect:
         return gr.update(value=[x for x in value.split(",") if x], **extra)
+    if isinstance(comp, gr.Radio) and value not in [c[1] for c in comp.choices or ()]:
+        return gr.update(**extra) if extra else gr.skip()  # not one of its choices
     if isinstance(comp, gr.Number | gr.Slider):
         try:
             return gr.update(value=float(value), **extra)

@@ -302,8 +302,8 @@ class ResultSummary:
 
     @property
     def spec(self) -> TaskSpec:
-        """The catalogue entry of this result's task."""
-        return tasks.spec(self.task)
+        """The catalogue entry of this result's task (and scoring scheme)."""
+        return tasks.spec(self.task, self.metrics)
 
 
 @dataclass(frozen=True)
@@ -506,8 +506,8 @@ class ResultDetail:
 
     @property
     def spec(self) -> TaskSpec:
-        """The catalogue entry of this result's task."""
-        return tasks.spec(self.task)
+        """The catalogue entry of this result's task (and scoring scheme)."""
+        return tasks.spec(self.task, self.summary.metrics)
 
 
 #: the name of a confusion matrix's row and column past the units (nothing matched)
@@ -1124,6 +1124,8 @@ class ModelPoint:
     num_parameters: int | None = None
     size_mb: float | None = None
     class_metrics: dict[str, float | None] = field(default_factory=dict)  # one unit's
+    training_data: str = "declared"  # or the rule that inferred the dataset (``evaluations``)
+    training_evidence: str = ""
 
 
 def _column(key: str) -> str:
@@ -1142,7 +1144,8 @@ def _points_table(data: Snapshot) -> str:
         )
         data.execute(
             "CREATE TABLE points AS SELECT e.evaluation_id, e.model_id, e.model_sha, e.split,"
-            " e.dataset_id, e.variant, e.created_at, e.ece, "
+            " e.dataset_id, e.variant, e.created_at, e.ece,"
+            " coalesce(e.training_data, 'declared') AS training_data, e.training_evidence, "
             + ", ".join(f"s.{_column(k)}" for k in keys)
             + ", r.instances_per_s, r.per_instance_ms, r.total_s FROM evaluations e"
             f" LEFT JOIN (SELECT evaluation_id, {metrics} FROM scores GROUP BY evaluation_id) s"
@@ -1162,11 +1165,14 @@ def model_points(
     class_label: str = "",
     with_parameters: bool = False,
     with_weights: bool = False,
+    training: str = "",
 ) -> list[ModelPoint]:
     """Every model's latest result on one dataset variant, with runtime and size: the rows of
     the scatterplot, the query form and the leaderboard; its metrics are those of the dataset's
     task. With ``class_label``, that unit's (class, entity type ...) per-unit metrics too (models
-    without it are left out). Parameter counts and weight sizes are read only when asked for."""
+    without it are left out). Parameter counts and weight sizes are read only when asked for.
+    ``training`` ``declared`` keeps the models whose card names the dataset, ``inferred`` those
+    whose training data evalbot inferred (``training_data`` of ``evaluations``); else all."""
     dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
     label = _text(class_label)
     spec = dataset_task(data, dataset_id)
@@ -1175,7 +1181,7 @@ def model_points(
     unit_values = ", ".join(f"{tasks.class_sql(k)} AS {_column(k)}" for k in unit_keys)
     sql = (
         "SELECT p.model_id, p.model_sha, p.split, p.ece, p.instances_per_s, p.per_instance_ms,"
-        f" p.total_s, {size}, "
+        f" p.total_s, {size}, p.training_data, p.training_evidence, "
         + ", ".join(f"p.{_column(k)}" for k in keys)
         + ("".join(f", c.{_column(k)}" for k in unit_keys) if label else "")
         + f" FROM (SELECT * FROM {_points_table(data)} WHERE dataset_id = ? AND variant = ?"
@@ -1187,6 +1193,10 @@ def model_points(
             if label
             else ""
         )
+        + {
+            "declared": " WHERE p.training_data = 'declared'",
+            "inferred": " WHERE p.training_data <> 'declared'",
+        }.get(_text(training), "")
         + " ORDER BY p.model_id"
     )
     params = [dataset_id, variant, *([dataset_id, variant, label] if label else [])]
@@ -1194,7 +1204,8 @@ def model_points(
     out = []
     for row in data.rows(sql, params):
         model_id, model_sha, split, ece, speed, per_ms, total, parameters, weights = row[:9]
-        values = [_value(x) for x in row[9:]]
+        training_data, evidence = row[9:11]
+        values = [_value(x) for x in row[11:]]
         out.append(
             ModelPoint(
                 model_id=model_id,
@@ -1208,6 +1219,8 @@ def model_points(
                 num_parameters=(parameters or None) if with_parameters else None,
                 size_mb=weights / 1e6 if with_weights and weights else None,
                 class_metrics=dict(zip(unit_keys, values[n:], strict=True)) if label else {},
+                training_data=training_data or "declared",
+                training_evidence=evidence or "",
             )
         )
     return out

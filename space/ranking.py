@@ -207,8 +207,15 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
     if not dataset:
         return LeaderboardView(info=empty("Pick a dataset to rank the models evaluated on it."))
     weights = leaderboard_weights(p)
-    points = q.model_points(data, dataset, with_parameters=True)
+    training = p.get("training", "").strip()
+    points = q.model_points(data, dataset, with_parameters=True, training=training)
     if not points:
+        if training in TRAINING_FILTERS:
+            return LeaderboardView(
+                info=empty(
+                    f"No model {TRAINING_FILTERS[training]} has been evaluated on {dataset}."
+                )
+            )
         return LeaderboardView(info=empty(f"No model has been evaluated on {dataset} yet."))
     spec = q.dataset_task(data, dataset)
     headline, ece = spec.headline, has_ece(spec)
@@ -259,6 +266,7 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
                 fmt(b.spread if b else None),
                 fmt(pt.instances_per_s, 1),
                 f"{pt.num_parameters:,}" if pt.num_parameters else "n/a",
+                training_text(pt),
             ]
         )
     weights_text = ", ".join(f"{d} {w:g}" for d, w in weights.items())
@@ -283,8 +291,27 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
         f"{balanced.short} spread",
         "examples/s",
         "parameters",
+        "training data",
     ]
+    shown = TRAINING_FILTERS.get(training)
+    if shown:
+        info += f"<p>Only the models {esc(shown)}.</p>"
     return LeaderboardView(info=info, headers=headers, rows=rows)
+
+
+# The leaderboard's training-data filter: value -> which models it keeps.
+TRAINING_FILTERS = {
+    "declared": "whose card names this dataset as training data",
+    "inferred": "whose training data evalbot inferred (their card names no dataset)",
+}
+
+
+def training_text(pt: q.ModelPoint) -> str:
+    """The leaderboard's "training data" cell: ``declared``, or ``inferred (rule): evidence``."""
+    if pt.training_data == "declared":
+        return "declared"
+    evidence = f": {pt.training_evidence}" if pt.training_evidence else ""
+    return f"inferred ({pt.training_data}){evidence}"
 
 
 # -- the query form -------------------------------------------------------------------------

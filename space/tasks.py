@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from store import catalogue
 from store.catalogue import Metric, TaskSpec
@@ -30,9 +30,14 @@ _CLASS_FIELDS = ("precision", "recall", "f1", "tp", "fp", "fn", "support")
 COUNT_COLUMNS = ("TP", "FP", "FN")
 
 
-def spec(task: str | None) -> TaskSpec:
-    """The catalogue entry of ``task`` (:data:`FALLBACK` when missing or unknown)."""
-    return catalogue.find(task or "") or FALLBACK
+def spec(task: str | None, metrics: Mapping[str, object] | None = None) -> TaskSpec:
+    """The catalogue entry of ``task`` (:data:`FALLBACK` when missing or unknown); given one
+    result's ``metrics``, the entry of that result's scoring scheme (:func:`store.catalogue.of`:
+    token classification's word tags beside its entities)."""
+    found = catalogue.find(task or "")
+    if found is None:
+        return FALLBACK
+    return catalogue.of(found.name, metrics) if metrics else found
 
 
 def result_keys(s: TaskSpec) -> tuple[str, ...]:

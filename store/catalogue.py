@@ -212,6 +212,46 @@ def find(name: str) -> TaskSpec | None:
     return _TASKS.get(name)
 
 
+_SCHEMES: dict[str, list[TaskSpec]] = {}
+
+
+def register_scheme(spec: TaskSpec) -> TaskSpec:
+    """Add another scoring scheme of a registered task (token classification's word tags beside
+    its entities): its results name the task, and :func:`of` tells them apart by their headline
+    metric, which the task's own entry must not store."""
+    main = task(spec.name)
+    if spec.headline.key in main._by_key:
+        raise ValueError(
+            f"task {spec.name}: a scheme's headline {spec.headline.key!r} is also the task's"
+        )
+    schemes = _SCHEMES.setdefault(spec.name, [])
+    if spec not in schemes:
+        schemes.append(spec)
+    return spec
+
+
+def schemes(name: str) -> list[TaskSpec]:
+    """Task ``name``'s entry, then its other scoring schemes' (see :func:`register_scheme`)."""
+    return [task(name), *_SCHEMES.get(name, ())]
+
+
+def of(task_name: str, metrics: Mapping[str, Any]) -> TaskSpec:
+    """The entry that describes one result of task ``task_name`` with ``metrics``: the task's
+    own, unless the result stores the headline of another of its schemes and not the task's.
+
+    Example:
+        >>> of("token-classification", {"accuracy": 0.9}).unit
+        'tag'
+        >>> of("token-classification", {"overall_f1": 0.8}).unit
+        'entity type'
+    """
+    main = task(task_name)
+    if main.headline.key in metrics:
+        return main
+    found = next((s for s in _SCHEMES.get(task_name, ()) if s.headline.key in metrics), None)
+    return found or main
+
+
 def metric(task_name: str, key: str) -> Metric:
     """The metric ``key`` of task ``task_name`` (see :meth:`TaskSpec.metric`)."""
     return task(task_name).metric(key)
@@ -220,7 +260,7 @@ def metric(task_name: str, key: str) -> Metric:
 def _documents() -> Iterator[dict[str, Any]]:
     """Every metric once per catalogue id, with the tasks that store it."""
     seen: dict[str, dict[str, Any]] = {}
-    for spec in _TASKS.values():
+    for spec in (s for name in _TASKS for s in schemes(name)):
         for m in spec.metrics:
             doc = seen.get(m.id)
             if doc is not None:
@@ -534,6 +574,114 @@ TOKEN_CLASSIFICATION = register(
             "each word tagged by its first sub-token: precision, recall and F1 count whole "
             "entities over all types (micro average); macro and weighted F1 average the entity "
             "types, an undefined value counting as 0; word accuracy counts tags."
+        ),
+    )
+)
+
+_WORDS = "over every word of the split, each word's tag (its first sub-token's) one class"
+_WEIGHTED_ARGS = {"average": "weighted"}
+WORD_TAG_METRICS: tuple[Metric, ...] = (
+    Metric(
+        "accuracy",
+        "Accuracy (words)",
+        "Share of words whose predicted tag is the reference tag.",
+        f"correct / words, {_WORDS}",
+        hub_type="accuracy",
+        label="word accuracy",
+        short="accuracy",
+        id="tag_accuracy",
+    ),
+    Metric(
+        "macro_f1",
+        "F1 (macro over tags)",
+        "Unweighted mean of per-tag F1 over the tags in the references or the predictions, an "
+        "undefined F1 counting as 0.",
+        _MACRO.format("F1_tag") + f", {_WORDS}",
+        hub_type="f1",
+        hub_args=_MACRO_ARGS,
+        label="F1 (macro over tags)",
+        id="tag_macro_f1",
+    ),
+    Metric(
+        "weighted_f1",
+        "F1 (weighted over tags)",
+        "Per-tag F1 weighted by the tag's number of words.",
+        "sum(F1_tag * support_tag) / words, an undefined F1 counting as 0 "
+        f'(scikit-learn\'s f1_score(average="weighted")), {_WORDS}',
+        hub_type="f1",
+        hub_args=_WEIGHTED_ARGS,
+        label="F1 (weighted over tags)",
+        id="tag_weighted_f1",
+    ),
+    Metric(
+        "macro_precision",
+        "Precision (macro over tags)",
+        "Unweighted mean of per-tag precision, an undefined precision (tag never predicted) "
+        "counting as 0.",
+        _MACRO.format("precision_tag") + f", {_WORDS}",
+        label="precision (macro over tags)",
+        id="tag_macro_precision",
+    ),
+    Metric(
+        "macro_recall",
+        "Recall (macro over tags)",
+        "Unweighted mean of per-tag recall, an undefined recall (tag without words) counting as 0.",
+        _MACRO.format("recall_tag") + f", {_WORDS}",
+        label="recall (macro over tags)",
+        id="tag_macro_recall",
+    ),
+    Metric(
+        "precision",
+        "Precision",
+        "Of the words predicted with the tag, the share whose reference tag it is.",
+        "TP / (TP + FP) over words",
+        range="0 to 1, higher is better; n/a when the tag is never predicted",
+        label="precision",
+        per_class=True,
+        id="tag_precision",
+    ),
+    Metric(
+        "recall",
+        "Recall",
+        "Of the words whose reference tag it is, the share predicted with it.",
+        "TP / (TP + FN) over words",
+        range="0 to 1, higher is better; n/a when no word has the tag",
+        label="recall",
+        per_class=True,
+        id="tag_recall",
+    ),
+    Metric(
+        "f1",
+        "F1",
+        "Harmonic mean of the tag's precision and recall.",
+        "2 * precision * recall / (precision + recall)",
+        range="0 to 1, higher is better; n/a when no word has the tag",
+        per_class=True,
+        id="tag_f1",
+    ),
+)
+# Token classification scored word by word (part-of-speech tagging): a module's `tagging: words`
+WORD_TAGGING = register_scheme(
+    TaskSpec(
+        name="token-classification",
+        modality="text",
+        description="Tag each word of a sentence with one class (part-of-speech tagging).",
+        metrics=WORD_TAG_METRICS,
+        card=("accuracy", "macro_f1", "weighted_f1"),
+        summary=("accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1"),
+        class_columns=("precision", "recall", "f1"),
+        unit="tag",
+        support="words",
+        class_note=(
+            "Each word counts once, under its reference tag: a word tagged right is a TP of its "
+            "tag, a word tagged wrong an FN of its reference tag and an FP of the predicted one."
+        ),
+        explanation=(
+            "Word tags are scored as classes, each word tagged by its first sub-token: word "
+            "accuracy is the share of words tagged right; precision, recall and F1 are per tag "
+            "over words, and their macro and weighted averages run over the tags in the "
+            "references or the predictions, an undefined value counting as 0 (scikit-learn's "
+            "classification_report)."
         ),
     )
 )

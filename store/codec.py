@@ -10,6 +10,7 @@ from store.types import (
     Calibration,
     CalibrationBin,
     ClassResult,
+    DatasetMention,
     DetectionError,
     EvaluationRecord,
     FailureReason,
@@ -18,6 +19,7 @@ from store.types import (
     ModelRecord,
     ModelStatus,
     RuntimeStats,
+    Selection,
 )
 
 
@@ -37,6 +39,8 @@ def model_to_doc(model: ModelRecord) -> dict[str, Any]:
     doc["_id"] = doc.pop("repo_id")
     doc["datasets"] = list(model.datasets)
     doc["tags"] = list(model.tags)
+    doc["model_index"] = [asdict(m) for m in model.model_index]
+    doc["labels"] = list(model.labels)
     doc["status"] = model.status.value
     doc["failure_reason"] = model.failure_reason.value if model.failure_reason else None
     doc.pop("declined_pr")  # kept by the store as ``declined`` (see Store.set_declined)
@@ -64,7 +68,15 @@ def doc_to_model(doc: dict[str, Any]) -> ModelRecord:
         fingerprint=doc.get("fingerprint") or "",
         eval_sha=doc.get("eval_sha") or "",
         declined_pr=(doc.get("declined") or {}).get("num"),
+        model_index=tuple(
+            DatasetMention(**{k: str(v) for k, v in m.items() if k in _MENTION_FIELDS})
+            for m in doc.get("model_index") or ()
+        ),
+        labels=tuple(doc.get("labels") or ()),
     )
+
+
+_MENTION_FIELDS = DatasetMention.__dataclass_fields__
 
 
 def result_to_doc(record: EvaluationRecord) -> dict[str, Any]:
@@ -161,6 +173,7 @@ def doc_to_result(
         intervals={k: Interval(**v) for k, v in (doc.get("intervals") or {}).items()},
         created_at=_aware(doc["created_at"]) or datetime.now(UTC),
         fingerprint=doc.get("fingerprint") or "",
+        selection=Selection(**doc["selection"]) if doc.get("selection") else Selection(),
         detection_errors=tuple(
             doc_to_detection_error(e)
             for e in sorted(

@@ -909,6 +909,8 @@ class Store:
                 "eval_sha": 1,
                 "pipeline_tag": 1,
                 "datasets": 1,
+                "model_index": 1,
+                "labels": 1,
                 "origin": 1,
                 "tags": 1,
                 "status": 1,

@@ -26,6 +26,7 @@ import pyarrow as pa
 from store import tables as t
 from store.codec import as_utc
 from store.db import RESULT_KEY_FIELDS, Store
+from store.types import join_pair
 
 Doc = dict[str, Any]
 Row = dict[str, Any]
@@ -130,6 +131,7 @@ def _evaluations(store: Store, ids: _Ids) -> tuple[list[Row], list[Row]]:
         identity = _identity(d)
         calibration = d.get("calibration") or None
         intervals = d.get("intervals") or {}
+        selection = d.get("selection") or {}
         evaluations.append(
             {
                 "evaluation_id": eid,
@@ -137,6 +139,8 @@ def _evaluations(store: Store, ids: _Ids) -> tuple[list[Row], list[Row]]:
                 "fingerprint": d.get("fingerprint") or None,
                 "task": d.get("task"),
                 "module_id": d.get("module_id"),
+                "training_data": selection.get("rule") or "declared",
+                "training_evidence": selection.get("evidence") or None,
                 "dataset_name": d.get("dataset_name"),
                 "num_examples": _int(d.get("num_examples")),
                 "created_at": _ts(d.get("created_at")),
@@ -279,7 +283,10 @@ def export_tables(store: Store) -> dict[str, pa.Table]:
         ),
         t.EXAMPLES.name: _batched(
             t.EXAMPLES,
-            (_row(t.EXAMPLES, d) for d in store.dataset_examples.find({}, context)),
+            (
+                _row(t.EXAMPLES, {**d, "text": join_pair(d.get("text"), d.get("text_pair"))})
+                for d in store.dataset_examples.find({}, context)
+            ),
         ),
         t.DATASETS.name: _batched(t.DATASETS, _datasets(store)),
         t.SPLITS.name: _batched(

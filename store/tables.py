@@ -118,6 +118,13 @@ EVALUATIONS = _table(
         ("fingerprint", pa.string(), "the evaluated revision's content (see `models`)"),
         ("task", pa.string(), "the task, e.g. `text-classification`"),
         ("module_id", pa.string(), "the evaluation module (a YAML under config/tasks)"),
+        (
+            "training_data",
+            pa.string(),
+            "how the dataset was chosen for the model: `declared` (its card names it) or the rule"
+            " that inferred it (`model-index`, `dataset-tag`, `labels`, `name`)",
+        ),
+        ("training_evidence", pa.string(), "what in the model's metadata pointed there"),
         ("dataset_name", pa.string(), "the dataset's display name"),
         ("num_examples", pa.int64(), "examples evaluated"),
         ("created_at", _TS, "when the evaluation finished"),

@@ -50,6 +50,27 @@ def task_key(module_id: str, variant: str, config_version: int, code_version: st
 
 
 @dataclass(frozen=True)
+class DatasetMention:
+    """One ``results[].dataset`` of a card's model-index: a dataset the model reports a score on
+    (``type`` is its Hub id, ``config``/``args`` its configuration, ``name`` a human name)."""
+
+    type: str = ""
+    name: str = ""
+    config: str = ""
+    args: str = ""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How a result's module was chosen for its model (``evaluators.inference``): ``rule`` is
+    ``declared``, ``model-index``, ``dataset-tag``, ``labels`` or ``name``; ``evidence`` says
+    what in the model's metadata pointed there, in one line."""
+
+    rule: str = "declared"
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
 class ModelRecord:
     """One model revision as discovered on the Hub (thesis table 3.1)."""
 
@@ -74,6 +95,9 @@ class ModelRecord:
     fingerprint: str = ""
     eval_sha: str = ""
     declined_pr: int | None = None  # the evalbot PR the author closed: no further PRs
+    # Hints for inferring the training data of a model that declares none (evaluators.inference)
+    model_index: tuple[DatasetMention, ...] = ()  # the card's model-index datasets
+    labels: tuple[str, ...] = ()  # config.json id2label names in id order, when known
 
     @property
     def evaluated_sha(self) -> str:
@@ -194,6 +218,7 @@ class EvaluationRecord:
     created_at: datetime = field(default_factory=utcnow)
     detection_errors: tuple[DetectionError, ...] = ()  # object detection only
     fingerprint: str = ""  # the evaluated revision's content (see ModelRecord.fingerprint)
+    selection: Selection = field(default_factory=Selection)  # how its module was chosen
 
     def task_name(self) -> str:
         """This result's task name (see :func:`task_key`)."""
@@ -286,7 +311,11 @@ class DatasetSplitRecord:
 
 @dataclass(frozen=True)
 class DatasetExampleRecord:
-    """An example of one class (thesis table 3.2d): a text snippet or a small PNG thumbnail."""
+    """An example of one class (thesis table 3.2d): a text snippet or a small PNG thumbnail.
+
+    A text-pair dataset (NLI, paraphrase) keeps its second text in ``text_pair``; where one
+    text is shown (the results dataset, the Space), ``shown_text`` joins them.
+    """
 
     dataset_id: str
     split: str
@@ -295,6 +324,27 @@ class DatasetExampleRecord:
     example_id: int
     text: str | None = None
     thumbnail_png: bytes | None = None
+    text_pair: str | None = None
+
+    @property
+    def shown_text(self) -> str | None:
+        """The text, or both texts of a pair joined by :data:`PAIR_SEPARATOR`."""
+        return join_pair(self.text, self.text_pair)
+
+
+PAIR_SEPARATOR = " ‖ "  # between the two texts of a pair where one text is shown
+
+
+def join_pair(text: str | None, text_pair: str | None) -> str | None:
+    """``text``, or ``text ‖ text_pair`` for the two texts of a pair.
+
+    Example:
+        >>> join_pair("A man sleeps.", "He rests.")
+        'A man sleeps. ‖ He rests.'
+    """
+    if text_pair is None:
+        return text
+    return f"{text or ''}{PAIR_SEPARATOR}{text_pair}"
 
 
 @dataclass(frozen=True)

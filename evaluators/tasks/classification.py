@@ -55,7 +55,11 @@ class Classification(TaskType):
         module = task.module
         labels = module.dataset.labels
         mapping = map_labels(
-            model.repo_id, predictor.id2label, labels, aliases=module.label_aliases
+            model.repo_id,
+            predictor.id2label,
+            labels,
+            aliases=module.label_aliases,
+            positional=module.positional_labels,
         )
         shown: frozenset[int] = frozenset()
         if task.perturbation is None and self.modality == "image" and context.wants_examples(split):
@@ -112,7 +116,12 @@ class Classification(TaskType):
 
 @register
 class TextClassification(Classification):
+    """One class per text, or per pair of texts: a module naming a ``text_pair`` column (NLI's
+    hypothesis, a second question) has each example tokenised as the pair
+    ``(input, text_pair)``, as the model was trained (GLUE's MNLI, RTE, MRPC, QQP...)."""
+
     spec = catalogue.TEXT_CLASSIFICATION
+    optional_columns = ("text_pair",)
 
     def load_model(self, model: ModelRecord, folder: Path, device: torch.device) -> Any:
         from evaluators.text_classification import TextClassifier

@@ -1,4 +1,6 @@
-"""Token classification (named entities): one IOB2 tag per word, entity scores per type.
+"""Token classification: named entities (one IOB2 tag per word, entity scores per type) or,
+with a module's ``tagging: words``, word tags scored as classes (part-of-speech tagging,
+:mod:`evaluators.word_tags`).
 
 A module names its word and tag columns (``columns: {tokens: tokens, tags: ner_tags}``) and
 lists the dataset's tags in its ``ClassLabel`` order as ``dataset.labels``. Results are
@@ -7,6 +9,10 @@ TP/FP/FN/support and precision/recall/F1 of whole entities, as seqeval's default
 (:mod:`evaluators.ner`). The stored confusion matrix is the span confusion: rows true types,
 columns predicted types, in class id order, plus a last row and column for "no entity with
 these boundaries" (missed entities in its column, spurious ones in its row).
+
+With ``tagging: words`` the labels are plain tag names (``NOUN``, ``VERB``...), the result is
+disaggregated per tag (class id = index in ``dataset.labels``) and scored as single-label
+classification of every word; its metrics are those of :data:`store.catalogue.WORD_TAGGING`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,16 @@ from evaluators.token_classification import (
     tagged_error_examples,
     tagged_examples,
     type_aliases,
+)
+from evaluators.word_tags import (
+    check_word_tags,
+    dataset_tags,
+    map_word_tags,
+    score_words,
+    tag_counts,
+    word_tag_error_examples,
+    word_tag_examples,
+    wrong_words,
 )
 from store import catalogue
 from store.types import (
@@ -63,7 +79,7 @@ class TokenClassification(TaskType):
             "entity-level precision/recall/F1 per type, micro/macro/weighted, word accuracy, "
             "type confusion"
         ),
-        "misclassifications": "the most confident wrong entities",
+        "misclassifications": "the most confident wrong entities (words: wrongly tagged words)",
     }
 
     @property
@@ -71,7 +87,10 @@ class TokenClassification(TaskType):
         return "words"
 
     def check(self, module: EvaluationModule) -> None:
-        check_tags(module.dataset.labels)
+        if module.tagging == "words":
+            check_word_tags(module.dataset.labels)
+        else:
+            check_tags(module.dataset.labels)
 
     def load_model(self, model: ModelRecord, folder: Path, device: torch.device) -> Any:
         return TokenClassifier.load(model.repo_id, folder, device)
@@ -88,6 +107,8 @@ class TokenClassification(TaskType):
         task: EvaluationTask,
     ) -> EvaluationRecord:
         module = task.module
+        if module.tagging == "words":
+            return self._evaluate_words(context, model, predictor, split, task)
         labels = module.dataset.labels
         aliases = type_aliases(module.label_aliases)
         mapping = map_tags(model.repo_id, predictor.id2label, labels, aliases=aliases)
@@ -111,24 +132,69 @@ class TokenClassification(TaskType):
             label_mapping=mapping.description,
         )
 
+    def _evaluate_words(
+        self,
+        context: Context,
+        model: ModelRecord,
+        predictor: TokenClassifier,
+        split: TaggedSplit,
+        task: EvaluationTask,
+    ) -> EvaluationRecord:
+        """``tagging: words``: each word's tag is one class (see the module doc)."""
+        module = task.module
+        labels = module.dataset.labels
+        mapping = map_word_tags(
+            model.repo_id,
+            predictor.id2label,
+            labels,
+            aliases=module.label_aliases,
+            positional=module.positional_labels,
+        )
+        options = context.options(module)
+        predicted = predict_split(predictor, split, options)
+        pred = dataset_tags(model.repo_id, predicted.predicted, mapping.ids)
+        metrics, classes, confusion = score_words(predicted.true, pred, labels)
+        wanted = set(module.processors)
+        return result(
+            task,
+            model,
+            num_examples=len(split),
+            metrics=metrics,
+            classes=classes,
+            confusion=confusion,
+            misclassifications=(
+                wrong_words(predicted.true, pred, predicted.confidences, labels)
+                if "misclassifications" in wanted
+                else ()
+            ),
+            runtime=context.runtime(predicted.seconds, len(split), options.batch_size),
+            label_mapping=mapping.description,
+        )
+
     def split_record(self, module: EvaluationModule, split: TaggedSplit) -> DatasetSplitRecord:
-        """The split as stored: its sentences, and its entities per type (class id order)."""
+        """The split as stored: its sentences, and its entities per type (class id order) or,
+        for ``tagging: words``, its words per tag."""
+        counts = tag_counts(split) if module.tagging == "words" else split.entity_counts()
         return DatasetSplitRecord(
             dataset_id=split.dataset_id,
             revision=split.revision,
             split=split.split,
             num_examples=len(split),
-            class_counts=tuple(split.entity_counts()),
+            class_counts=tuple(counts),
         )
 
     def examples(
         self, module: EvaluationModule, split: TaggedSplit, made: Mapping[int, bytes]
     ) -> list[DatasetExampleRecord]:
+        if module.tagging == "words":
+            return word_tag_examples(split)
         return tagged_examples(split)
 
     def error_examples(
         self, module: EvaluationModule, split: TaggedSplit, example_ids: Iterable[int]
     ) -> list[DatasetExampleRecord]:
+        if module.tagging == "words":
+            return word_tag_error_examples(split, example_ids)
         return tagged_error_examples(split, example_ids)
 
 

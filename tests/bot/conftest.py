@@ -56,7 +56,7 @@ def write_config(
         **(queue or {}),
     }
     # the shared sandbox holds other tests' repos: a test lists them only when it asks to
-    bot["discovery"] = {**bot["discovery"], "self_configuring": False}
+    bot["discovery"] = {**bot["discovery"], "self_configuring": False, "infer_training_data": False}
     for key, value in settings.items():
         bot[key] = {**bot.get(key, {}), **value} if isinstance(value, dict) else value
     root.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,9 @@ def config_dir(tmp_path: Path) -> tuple[Path, str]:
     bot_yaml = (ROOT / "config" / "bot.yaml").read_text()
     assert "self_configuring: true" in bot_yaml
     (tmp_path / "bot.yaml").write_text(
-        bot_yaml.replace("self_configuring: true", "self_configuring: false")
+        bot_yaml.replace("self_configuring: true", "self_configuring: false").replace(
+            "infer_training_data: true", "infer_training_data: false"
+        )
     )
     module = (ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml").read_text()
     (tasks / "emotion.yaml").write_text(

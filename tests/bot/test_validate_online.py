@@ -28,6 +28,7 @@ IN_THE_WORLD = {  # the shipped modules whose datasets the sandbox's demo world 
     "mnist": "ylecun/mnist",
     "mteb-mnist": "mteb/mnist",
     "coco": "detection-datasets/coco",
+    "glue-rte": "nyu-mll/glue",
 }
 
 

@@ -91,3 +91,26 @@ def test_diff_of_a_new_card(records: list[EvaluationRecord]) -> None:
     assert lines[0] == "--- /dev/null"
     assert all(line.startswith("+") for line in lines[3:])
     assert len(lines) == 3 + len(text.splitlines())
+
+
+def test_inferred_training_data_is_said_in_the_body_and_the_section(
+    make_records: MakeRecords,
+) -> None:
+    from dataclasses import replace
+
+    from store.types import Selection
+
+    evidence = "its config.json labels are exactly Emotion's six classes"
+    records = [replace(r, selection=Selection("labels", evidence)) for r in make_records()]
+    body, _ = body_for(records)
+    change = propose_card(None, records, repo_id=REPO_ID, space_url=SPACE_URL)
+
+    said = (
+        "The card names no training dataset: evalbot assumed this model was trained on "
+        f"`dair-ai/emotion` because {evidence} (rule: labels)."
+    )
+    assert "### Training data we assumed" in body and said in body
+    assert body.count(said) == 1  # once, not once per perturbed variant
+    assert said in change.text
+    declared, _ = body_for(make_records())
+    assert "assumed" not in declared

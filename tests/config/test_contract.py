@@ -16,6 +16,7 @@ import yaml
 from bot.cli import main
 from bot.config import load_config
 from evaluators.config import EvaluationModule, ModuleFile, modality
+from evaluators.identity import compact, linked, normalise, trained_names
 from evaluators.labels import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,11 +39,131 @@ LABEL_COUNTS = {
     "food101": 101,
     "imagenet-1k": 1000,
     "imagenet-sketch": 1000,
+    "imagenette": 10,
+    "clinc_oos": 151,
+    "yelp_polarity": 2,
+    "klue-nli": 3,
+    "boolq": 2,
+    "glue-cola": 2,
+    "glue-sst2": 2,
+    "glue-mrpc": 2,
+    "glue-qqp": 2,
+    "glue-mnli-matched": 3,
+    "glue-mnli-mismatched": 3,
+    "glue-qnli": 2,
+    "glue-rte": 2,
+    "glue-wnli": 2,
+    "tweet_eval-emoji": 20,
+    "tweet_eval-emotion": 4,
+    "tweet_eval-hate": 2,
+    "tweet_eval-irony": 2,
+    "tweet_eval-offensive": 2,
+    "tweet_eval-sentiment": 3,
+    "tweet_eval-stance_abortion": 3,
+    "multi_nli-matched": 3,
+    "xnli-en": 3,
+    "wikiann-en": 7,
 }
 
+# Universal Dependencies treebanks with a part-of-speech module (configs of universal_dependencies)
+TREEBANKS = (
+    "en_ewt",
+    "de_gsd",
+    "fr_gsd",
+    "es_ancora",
+    "ar_padt",
+    "ru_syntagrus",
+    "ja_gsd",
+    "zh_gsd",
+    "uk_iu",
+    "be_hse",
+    "th_pud",
+    "lzh_kyoto",
+)
 # Modules whose dataset revision is not pinned yet: no public record of a full commit sha of
 # their dataset was found. `evalbot validate` warns about each; pin one and drop it here.
-UNPINNED = {"beans", "squad", "squad_v2", "conll2003", "wnut_17", "masakhaner"}
+UNPINNED = {
+    "beans",
+    "squad",
+    "squad_v2",
+    "conll2003",
+    "wnut_17",
+    "masakhaner",
+    "clinc_oos",
+    "yelp_polarity",
+    "klue-nli",
+    "snli",
+    "anli-r1",
+    "anli-r2",
+    "anli-r3",
+    *(f"tweet_eval-{part}" for part in ("emoji", "emotion", "hate", "irony", "offensive")),
+    *(f"tweet_eval-{part}" for part in ("sentiment", "stance_abortion", "stance_atheism")),
+    *(f"tweet_eval-stance_{topic}" for topic in ("climate", "feminist", "hillary")),
+    *(f"xnli-{lang}" for lang in ("en", "de", "fr", "es", "zh", "ar")),
+    *(f"wikiann-{lang}" for lang in ("en", "de", "fr", "it", "es")),
+    *(f"ud-{treebank}" for treebank in TREEBANKS),
+}
+
+# Datasets whose names several modules of one task share (a family of configs), with their
+# members: each member says which config it is with config_hints.
+FAMILIES = {
+    ("text-classification", "glue"): {
+        "glue-cola",
+        "glue-sst2",
+        "glue-mrpc",
+        "glue-qqp",
+        "glue-mnli-matched",
+        "glue-mnli-mismatched",
+        "glue-qnli",
+        "glue-rte",
+        "glue-wnli",
+    },
+    ("text-classification", "tweet_eval"): {
+        f"tweet_eval-{config}"
+        for config in (
+            "emoji",
+            "emotion",
+            "hate",
+            "irony",
+            "offensive",
+            "sentiment",
+            "stance_abortion",
+            "stance_atheism",
+            "stance_climate",
+            "stance_feminist",
+            "stance_hillary",
+        )
+    },
+    ("text-classification", "xnli"): {
+        f"xnli-{lang}" for lang in ("en", "de", "fr", "es", "zh", "ar")
+    },
+    ("text-classification", "multi_nli"): {"multi_nli-matched", "multi_nli-mismatched"},
+    ("text-classification", "anli"): {"anli-r1", "anli-r2", "anli-r3"},
+    # also named xtreme: XTREME's PAN-X configs are WikiANN's languages
+    ("token-classification", "wikiann"): {
+        f"wikiann-{lang}" for lang in ("en", "de", "fr", "it", "es")
+    },
+    # a model declaring it without a treebank gets its card language's (default_for_language)
+    ("token-classification", "universal_dependencies"): {f"ud-{t}" for t in TREEBANKS},
+}
+
+# Modules whose examples are pairs of texts: (first column, second column).
+PAIRS = {
+    "glue-mrpc": ("sentence1", "sentence2"),
+    "glue-qqp": ("question1", "question2"),
+    "glue-mnli-matched": ("premise", "hypothesis"),
+    "glue-mnli-mismatched": ("premise", "hypothesis"),
+    "glue-qnli": ("question", "sentence"),
+    "glue-rte": ("sentence1", "sentence2"),
+    "glue-wnli": ("sentence1", "sentence2"),
+    "multi_nli-matched": ("premise", "hypothesis"),
+    "multi_nli-mismatched": ("premise", "hypothesis"),
+    "klue-nli": ("premise", "hypothesis"),
+    "snli": ("premise", "hypothesis"),
+    "boolq": ("question", "passage"),
+    **{f"anli-r{r}": ("premise", "hypothesis") for r in (1, 2, 3)},
+    **{f"xnli-{lang}": ("premise", "hypothesis") for lang in ("en", "de", "fr", "es", "zh", "ar")},
+}
 
 
 @pytest.fixture(params=SHIPPED, ids=lambda item: item.module.id)
@@ -102,13 +223,79 @@ def test_perturbations_fit_the_modality(module: EvaluationModule) -> None:
     assert {p.modality for p in module.variants()} <= {modality(module.task)}
 
 
-def test_trained_on_selects_one_module_per_task() -> None:
-    """A dataset name in two modules of one task would evaluate a model twice."""
-    owners: dict[tuple[str, str], list[str]] = defaultdict(list)
+def test_trained_on_selects_one_module_per_task_outside_families() -> None:
+    """A dataset name in two modules of one task would evaluate a model twice, unless the modules
+    are a family's configs, told apart by their config_hints."""
+    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
     for item in SHIPPED:
-        for name in {n.casefold() for n in item.module.trained_on}:
-            owners[item.module.task, name].append(item.module.id)
-    assert {key: ids for key, ids in owners.items() if len(ids) > 1} == {}
+        for name in {normalise(n) for n in trained_names(item.module)}:
+            owners[item.module.task, name].add(item.module.id)
+    shared = {frozenset(ids) for ids in owners.values() if len(ids) > 1}
+    assert shared == {frozenset(ids) for ids in FAMILIES.values()}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES), ids=lambda key: key[1])
+def test_family_members_name_their_config(family: tuple[str, str]) -> None:
+    """Each member has config_hints, and two members share a hint only when they are evaluated
+    together (another split of one dataset config): a hint picks one config."""
+    members = [BY_ID[m] for m in sorted(FAMILIES[family])]
+    for module in members:
+        assert module.config_hints, module.id
+    for i, a in enumerate(members):
+        for b in members[i + 1 :]:
+            shared = {normalise(h) for h in a.config_hints} & {normalise(h) for h in b.config_hints}
+            assert not shared or linked(a, b), (a.id, b.id, shared)
+
+
+def test_family_hints_do_not_repeat_another_dataset_s_name() -> None:
+    """A config hint that is also the name of another dataset of the task would make a model's
+    name point to two datasets (``emotion``: the dataset's own name wins, see
+    evaluators.inference)."""
+    for item in SHIPPED:
+        module = item.module
+        own = {normalise(n) for n in trained_names(module)}
+        others = {
+            compact(normalise(n))
+            for other in SHIPPED
+            if other.module.task == module.task
+            and not own & {normalise(n) for n in trained_names(other.module)}
+            for n in trained_names(other.module)
+        }
+        clashes = {h for h in module.config_hints if compact(normalise(h)) in others}
+        assert clashes <= {"emotion"}, (module.id, clashes)
+
+
+def test_pair_modules_read_both_texts() -> None:
+    """Pair tasks (NLI, paraphrase) give the model both texts, as it was trained."""
+    pairs = {
+        item.module.id: (item.module.dataset.columns.input, roles["text_pair"])
+        for item in SHIPPED
+        if "text_pair" in (roles := item.module.dataset.columns.roles())
+    }
+    assert pairs == PAIRS
+
+
+def test_three_class_nli_modules_refuse_generic_labels() -> None:
+    """NLI models come with entailment/neutral/contradiction in more than one order: a model with
+    LABEL_0..2 cannot be read by position."""
+    nli = {
+        m: BY_ID[m].positional_labels
+        for m in BY_ID
+        if [normalize(label) for label in BY_ID[m].dataset.labels]
+        == ["entailment", "neutral", "contradiction"]
+    }
+    assert set(nli) == {
+        m for m in PAIRS if m.startswith(("glue-mnli", "multi_nli", "xnli", "klue", "anli", "snli"))
+    }
+    assert not any(nli.values())
+
+
+def test_glue_modules_evaluate_validation_splits() -> None:
+    """GLUE's test labels are hidden: its modules read validation splits and say why."""
+    for module_id in FAMILIES["text-classification", "glue"]:
+        dataset = BY_ID[module_id].dataset
+        assert dataset.split.startswith("validation"), module_id
+        assert dataset.description and "test labels are hidden" in dataset.description
 
 
 def test_also_evaluate_on_names_compatible_modules(module: EvaluationModule) -> None:
@@ -203,3 +390,18 @@ def test_cli_rejects_an_unknown_also_evaluate_on(
     err = capsys.readouterr().err
     assert str(path) in err
     assert "unknown module 'rotten_tomatoe' — did you mean 'rotten_tomatoes'?" in err
+
+
+def test_ud_modules_tag_words_with_upos() -> None:
+    """Each treebank's module scores words (not entities) on the dataset's UPOS tags, and is its
+    language's default: one treebank per language."""
+    languages = []
+    for treebank in TREEBANKS:
+        module = BY_ID[f"ud-{treebank}"]
+        assert module.tagging == "words" and module.dataset.config == treebank
+        assert module.dataset.columns.roles() == {"tokens": "tokens", "tags": "upos"}
+        assert len(module.dataset.labels) == 18 and module.dataset.labels[13] == "_"
+        assert treebank in module.config_hints
+        assert module.default_for_language not in module.config_hints
+        languages.append(module.default_for_language)
+    assert languages == [t.split("_")[0] for t in TREEBANKS]

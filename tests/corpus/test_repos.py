@@ -35,6 +35,8 @@ def _config(root: Path, tag: str, dataset: str, revision: str) -> Path:
     bot = yaml.safe_load((ROOT / "config" / "bot.yaml").read_text())
     bot["queue"].update(lease_seconds=60, max_attempts=2, retry_delay_seconds=0)
     bot["pull_requests"].update(max_per_hour=1000)
+    # the shared sandbox holds other tests' repos: only this test's models, by their tag
+    bot["discovery"].update(self_configuring=False, infer_training_data=False)
     module = yaml.safe_load(
         (ROOT / "config" / "tasks" / "text-classification" / "emotion.yaml").read_text()
     )

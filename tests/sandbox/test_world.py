@@ -1,8 +1,8 @@
 """The demo world: built once (cached in the default cache dir), pushed with the real client.
 
-The first run on a machine trains the seven models (2–3 min on two CPU cores); later runs
-read the cache. The image and span parts have their own tests in `test_world_images.py` and
-`test_world_spans.py`.
+The first run on a machine trains the eight models (2–3 min on two CPU cores); later runs
+read the cache. The image, span and pair parts have their own tests in `test_world_images.py`,
+`test_world_spans.py` and `test_world_pairs.py`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sandbox.world import (
     load_world,
 )
 from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
+from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
@@ -58,7 +59,7 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 
 
 def _repo_type(repo_id: str) -> str:
-    dataset_ids = (DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID)
+    dataset_ids = (DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID)
     return "dataset" if repo_id in dataset_ids else "model"
 
 
@@ -85,11 +86,15 @@ def test_second_build_reads_the_manifest(world: World) -> None:
 
 
 def test_world_files(world: World) -> None:
-    assert [d.repo_id for d in world.datasets] == [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID]
+    assert [d.repo_id for d in world.datasets] == [
+        DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID,
+    ]  # fmt: skip
     dataset = world.dataset(DATASET_ID)
     names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
     assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
-    assert [m.repo_id for m in world.models] == [*MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS]
+    assert [m.repo_id for m in world.models] == [
+        *MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID,
+    ]  # fmt: skip
     for model in map(world.model, MODELS):
         files = {p.name for p in model.path.iterdir()}
         assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
@@ -159,8 +164,9 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 @pytest.mark.slow  # end to end: `python -m sandbox seed` as a process
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, MTEB_MNIST]
-    assert seed_data_dir(tmp_path) == [*dataset_ids, *MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS]
+    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, MTEB_MNIST]
+    models = [*MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID]
+    assert seed_data_dir(tmp_path) == [*dataset_ids, *models]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
         api = HfApi(endpoint=hub.url, token=tokens["evalbot"])

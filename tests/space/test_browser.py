@@ -477,6 +477,24 @@ def test_leaderboard_reweights(page: Page, space_url: str, data: Snapshot) -> No
     )
     expect(page.locator(f"#leaderboard-table {ROW}").first).to_contain_text(fastest)
     expect(page.locator(f"#leaderboard-table {ROW}").nth(1)).to_contain_text(slowest)
+    # both declare MNIST: the training-data filter keeps them, or none
+    open_view(
+        page,
+        space_url,
+        "?view=leaderboard&dataset=ylecun/mnist&training=declared",
+        f"#leaderboard-table {ROW}",
+    )
+    expect(page.locator(f"#leaderboard-table {ROW}")).to_have_count(2)
+    expect(page.locator("#leaderboard-training input[value=declared]")).to_be_checked()
+    open_view(
+        page,
+        space_url,
+        "?view=leaderboard&dataset=ylecun/mnist&training=inferred",
+        "#leaderboard-info",
+    )
+    expect(page.locator("#leaderboard-info")).to_contain_text(
+        "whose training data evalbot inferred"
+    )
 
 
 def test_query_form_ranks_by_a_class_metric(page: Page, space_url: str, data: Snapshot) -> None:

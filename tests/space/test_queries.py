@@ -28,12 +28,14 @@ from store.types import (
     ModelStatus,
     ReferenceRecord,
     RuntimeStats,
+    Selection,
     SigningIdentity,
     VariantRecord,
 )
 from tests.store.test_store import make_record
 
 SHA = "a" * 40
+INFERRED = Selection("labels", "its config.json labels are exactly Emotion's classes")
 Publish = Callable[[Store], Snapshot]
 
 
@@ -117,6 +119,7 @@ def _fill(store: Store) -> Store:
                     metrics={"accuracy": acc * factor, "macro_f1": acc * factor - 0.1},
                     classes=_classes(tuple(v * factor for v in f1)),  # type: ignore[arg-type]
                     runtime=RuntimeStats(3 / speed, 1000 / speed, speed, "cpu", 32),
+                    selection=INFERRED if repo_id == "other/c" else Selection(),
                 )
             )
     store.upsert_model(ModelRecord("demo/es", "d" * 40, pipeline_tag="text-classification"))
@@ -435,3 +438,20 @@ def test_unreadable_data_reads_as_a_sentence(filled: Store, tmp_path: Path) -> N
         results.current, {"model": "demo/a", "dataset": "dair-ai/emotion"}
     )
     assert out[0] == UNAVAILABLE and "try again" in out[0]
+
+
+def test_the_leaderboard_says_and_filters_how_the_training_data_was_known(
+    data: Snapshot,
+) -> None:
+    board = views.leaderboard_view(data, {"dataset": "dair-ai/emotion"})
+    assert board.headers[-1] == "training data"
+    cells = {name: row[-1] for name, row in zip(names(board.rows), board.rows, strict=True)}
+    assert cells["demo/a"] == "declared"
+    assert cells["other/c"] == f"inferred (labels): {INFERRED.evidence}"
+    declared = views.leaderboard_view(data, {"dataset": "dair-ai/emotion", "training": "declared"})
+    assert sorted(names(declared.rows)) == ["demo/a", "demo/b"]
+    assert "whose card names this dataset" in declared.info
+    inferred = views.leaderboard_view(data, {"dataset": "dair-ai/emotion", "training": "inferred"})
+    assert names(inferred.rows) == ["other/c"]
+    anything = views.leaderboard_view(data, {"dataset": "dair-ai/emotion", "training": "x"})
+    assert len(anything.rows) == 3  # an unknown value filters nothing

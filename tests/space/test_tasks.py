@@ -337,6 +337,7 @@ def test_leaderboard_scatter_and_query_form_use_the_dataset_s_task(data: Snapsho
         "F1 spread",
         "examples/s",
         "parameters",
+        "training data",
     ]
     assert [r[3] for r in board.rows] == [
         "0.800",
