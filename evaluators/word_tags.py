@@ -211,12 +211,8 @@ def word_tag_examples(
 def word_tag_error_examples(
     split: TaggedSplit, example_ids: Iterable[int]
 ) -> list[DatasetExampleRecord]:
-    """The sentences behind stored wrong words: one record per tag of the sentence's words (a
-    stored error names its word's reference tag)."""
-    indices = sorted(set(example_ids))
+    """The sentences behind stored wrong words, one record each, under the tag of its first word
+    (a sentence holds many tags: the Space finds a stored error's sentence by its index)."""
+    indices = [i for i in sorted(set(example_ids)) if len(split.tags[i])]
     texts = _texts(split, indices)
-    return [
-        _record(split, i, t, texts[i])
-        for i in indices
-        for t in dict.fromkeys(split.tags[i].tolist())
-    ]
+    return [_record(split, i, int(split.tags[i][0]), texts[i]) for i in indices]

@@ -22,12 +22,16 @@ from cardgen.section import render_section
 from evaluators.config import EvaluationModule, load_module
 from evaluators.errors import ConfigError, InsufficientMetadataError, LabelMappingError
 from evaluators.executor import ExecutionReport, Executor
+from evaluators.token_classification import TaggedSplit
 from evaluators.word_tags import (
     NO_PREDICTION,
     dataset_tags,
     map_word_tags,
     marked_words,
     score_words,
+    tag_counts,
+    word_tag_error_examples,
+    word_tag_examples,
     wrong_words,
 )
 from sandbox.world import minilm_path
@@ -316,3 +320,22 @@ def test_a_pos_tagger_is_scored_word_by_word_on_the_sandbox(
     section = render_section([record], repo_id="o/m", space_url="https://space")
     assert "word accuracy" in section and "| tag |" in section and "words" in section
     assert "F1 (entities)" not in section
+
+
+def test_error_examples_are_one_record_per_sentence() -> None:
+    split = TaggedSplit(
+        dataset_id="o/ud",
+        revision="r",
+        split="test",
+        words=[["Dogs", "bark"], ["The", "cat"], []],
+        tags=(np.array([0, 16]), np.array([8, 0]), np.zeros(0, dtype=np.int64)),
+        tag_names=tuple(UPOS),
+    )
+    assert tag_counts(split)[:1] == [2] and sum(tag_counts(split)) == 4
+    shown = word_tag_error_examples(split, [1, 1, 0, 2])
+    assert [(e.example_id, e.label, e.text) for e in shown] == [
+        (0, "NOUN", "Dogs/NOUN bark/VERB"),
+        (1, "DET", "The/DET cat/NOUN"),
+    ]
+    per_tag = word_tag_examples(split, per_tag=1)
+    assert [(e.example_id, e.label) for e in per_tag] == [(0, "NOUN"), (1, "DET")]

@@ -26,8 +26,10 @@ RUNTIME_FIELDS = ("model_id", "model_sha", "runtime", "created_at", "id")
 
 
 def comparable(record: EvaluationRecord) -> dict[str, Any]:
-    """Everything of a stored result but which model it is and how long it took."""
+    """Everything of a stored result but which model it is and how long it took (and the
+    evidence of its selection, which names each config's own tag)."""
     doc = asdict(record)
+    doc["selection"] = doc["selection"]["rule"]
     return {k: v for k, v in doc.items() if k not in RUNTIME_FIELDS}
 
 
