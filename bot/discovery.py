@@ -12,7 +12,7 @@ and enqueueing is idempotent.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -190,6 +190,49 @@ def _discover_zoo(
     return len(found)
 
 
+class Listing:
+    """One newest-first listing of models down to its watermark, taken in over cycles.
+
+    :meth:`new` yields the listed models whose head the store does not know yet, and stops at
+    the watermark (a first run's floor, stored at once so that its window stays put). A caller
+    whose budget for the cycle is spent, or that could not look a model up, sets ``complete``
+    to False: :meth:`close` then leaves the watermark where it is, so no model is ever skipped.
+
+    Example:
+        >>> listing = Listing(store, "huggingface:text-classification:dataset:emotion", floor)
+        >>> for info in listing.new(api.list_models(...)): ...  # doctest: +SKIP
+        >>> listing.close()  # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, key: str, floor: datetime) -> None:
+        self.store, self.key = store, key
+        watermark = store.get_watermark(key)
+        if watermark is None:
+            watermark = floor
+            store.set_watermark(key, floor)
+        self.watermark = watermark
+        self.newest: datetime | None = None
+        self.seen = 0
+        self.complete = True
+
+    def new(self, infos: Iterable[ModelInfo]) -> Iterator[ModelInfo]:
+        """The listed models newer than the watermark whose head is new to the store."""
+        for info in infos:
+            if info.last_modified and info.last_modified < self.watermark:
+                return
+            self.seen += 1
+            if info.last_modified and (self.newest is None or info.last_modified > self.newest):
+                self.newest = info.last_modified
+            if info.sha and self.store.head_sha(info.id) == info.sha:
+                continue  # nothing new in this repo since it was last seen
+            yield info
+
+    def close(self) -> None:
+        """Move the watermark to the newest model listed, if the listing was taken in."""
+        if self.complete and self.newest is not None:
+            self.store.set_watermark(self.key, self.newest)
+
+
 def _discover_one(
     api: HfApi,
     store: Store,
@@ -208,29 +251,18 @@ def _discover_one(
     cycle, and the watermark moves only once the whole listing down to it has been taken in,
     so no model is ever skipped.
     """
-    key = f"huggingface:{task}:dataset:{dataset}"
-    watermark = store.get_watermark(key)
-    if watermark is None:  # the first run: its window stays put until it has been taken in
-        watermark = floor
-        store.set_watermark(key, floor)
-    newest: datetime | None = None
-    seen = looked_up = 0
-    complete = True
-    for info in api.list_models(
-        pipeline_tag=task,
-        filter=f"dataset:{dataset}",
-        sort="last_modified",
-        expand=EXPAND,  # type: ignore[arg-type]
+    listing = Listing(store, f"huggingface:{task}:dataset:{dataset}", floor)
+    looked_up = 0
+    for info in listing.new(
+        api.list_models(
+            pipeline_tag=task,
+            filter=f"dataset:{dataset}",
+            sort="last_modified",
+            expand=EXPAND,  # type: ignore[arg-type]
+        )
     ):
-        if info.last_modified and info.last_modified < watermark:
-            break
-        seen += 1
-        if info.last_modified and (newest is None or info.last_modified > newest):
-            newest = info.last_modified
-        if info.sha and store.head_sha(info.id) == info.sha:
-            continue  # nothing new in this repo since it was last seen
         if looked_up >= limit:
-            complete = False
+            listing.complete = False
             break
         looked_up += 1
         try:
@@ -239,21 +271,20 @@ def _discover_one(
             if not is_transient(exc):
                 raise
             log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
-            complete = False  # the watermark waits for it
+            listing.complete = False  # the watermark waits for it
             continue
         new_content = record is not None and store.upsert_model(record)
         if record is not None and new_content and store.enqueue(record.repo_id, record.sha):
             queued.append(record)
-    if complete and newest is not None:
-        store.set_watermark(key, newest)
-    elif not complete:
+    listing.close()
+    if not listing.complete:
         log.info(
             "discovery of %s x %s: %d new revisions looked up this cycle, more next cycle",
             task,
             dataset,
             looked_up,
         )
-    return seen
+    return listing.seen
 
 
 def _revision(api: HfApi, store: Store, info: ModelInfo) -> ModelRecord | None:

@@ -32,7 +32,7 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from pydantic import ValidationError
 
 from bot.config import BotConfig
-from bot.discovery import EXPAND, DiscoveryReport, _revision, to_record
+from bot.discovery import EXPAND, DiscoveryReport, Listing, _revision, to_record
 from bot.ratelimit import is_transient
 from evaluators import tasks as task_types
 from evaluators.card_modules import CARD_TASKS, DerivedModule, covers, module_from_card
@@ -299,39 +299,28 @@ def _list_task(
     a card module covers it. At most ``limit`` such requests per task and cycle; the watermark
     moves once the whole listing down to it has been taken in, as in :mod:`bot.discovery`.
     """
-    key = watermark_key(task)
-    watermark = store.get_watermark(key)
-    if watermark is None:
-        watermark = floor
-        store.set_watermark(key, floor)
-    newest: datetime | None = None
-    seen = looked_up = 0
-    complete = True
+    listing = Listing(store, watermark_key(task), floor)
+    looked_up = 0
     covered = _card_datasets(store, task)
-    for info in api.list_models(
-        pipeline_tag=task,
-        sort="last_modified",
-        expand=EXPAND,  # type: ignore[arg-type]
+    for info in listing.new(
+        api.list_models(
+            pipeline_tag=task,
+            sort="last_modified",
+            expand=EXPAND,  # type: ignore[arg-type]
+        )
     ):
-        if info.last_modified and info.last_modified < watermark:
-            break
-        seen += 1
-        if info.last_modified and (newest is None or info.last_modified > newest):
-            newest = info.last_modified
-        if info.sha and store.head_sha(info.id) == info.sha:
-            continue
         uncovered = [d for d in to_record(info).datasets if not covers(modules, d)]
         if not uncovered:
             continue  # the YAML modules' listing takes it
         if looked_up >= limit:
-            complete = False
+            listing.complete = False
             break
         learned = learn_cards(
             api, store, uncovered, modules=modules, tasks_dir=tasks_dir, limit=len(uncovered)
         )
         looked_up += learned.read
         if learned.skipped:
-            complete = False  # the watermark waits for the cards the Hub did not give
+            listing.complete = False  # the watermark waits for the cards the Hub did not give
         if learned.derived:
             covered = _card_datasets(store, task)
         if not {d.casefold() for d in uncovered} & covered:
@@ -343,7 +332,7 @@ def _list_task(
             if not is_transient(exc):
                 raise
             log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
-            complete = False
+            listing.complete = False
             continue
         if (
             record is not None
@@ -351,6 +340,5 @@ def _list_task(
             and store.enqueue(record.repo_id, record.sha)
         ):
             queued.append(record)
-    if complete and newest is not None:
-        store.set_watermark(key, newest)
-    return seen
+    listing.close()
+    return listing.seen

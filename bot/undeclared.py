@@ -38,7 +38,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoSibling
 
 from bot.config import BotConfig
-from bot.discovery import EXPAND, DiscoveryReport, to_record
+from bot.discovery import EXPAND, DiscoveryReport, Listing, to_record
 from bot.ratelimit import is_transient
 from bot.worker import planner_for
 from evaluators import tasks as task_types
@@ -153,30 +153,19 @@ def _list_task(
     queued: list[ModelRecord],
 ) -> int:
     """``task``'s newest models down to the watermark; returns the models listed."""
-    key = watermark_key(task)
-    watermark = store.get_watermark(key)
-    if watermark is None:
-        watermark = floor
-        store.set_watermark(key, floor)
-    newest: datetime | None = None
-    seen = looked_up = 0
-    complete = True
-    for info in api.list_models(
-        pipeline_tag=task,
-        sort="last_modified",
-        expand=EXPAND,  # type: ignore[arg-type]
+    listing = Listing(store, watermark_key(task), floor)
+    looked_up = 0
+    for info in listing.new(
+        api.list_models(
+            pipeline_tag=task,
+            sort="last_modified",
+            expand=EXPAND,  # type: ignore[arg-type]
+        )
     ):
-        if info.last_modified and info.last_modified < watermark:
-            break
-        seen += 1
-        if info.last_modified and (newest is None or info.last_modified > newest):
-            newest = info.last_modified
-        if info.sha and store.head_sha(info.id) == info.sha:
-            continue  # known: nothing new in this repo
         if any(t.startswith("dataset:") for t in info.tags or ()):
             continue  # it declares datasets: the dataset queries take it
         if looked_up >= limit:
-            complete = False
+            listing.complete = False
             break
         looked_up += 1
         try:
@@ -188,12 +177,11 @@ def _list_task(
             if not is_transient(exc):
                 raise
             log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
-            complete = False
+            listing.complete = False
             continue
         _take(store, selector, planner, record, queued, shown)
-    if complete and newest is not None:
-        store.set_watermark(key, newest)
-    return seen
+    listing.close()
+    return listing.seen
 
 
 def _look_up(api: HfApi, info: ModelInfo) -> tuple[ModelRecord, list[RepoSibling]] | None:

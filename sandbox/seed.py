@@ -6,8 +6,8 @@ Example:
     >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
     ['dair-ai/emotion', 'ylecun/mnist', 'demo/ner-news', 'demo/qa-facts', 'demo/qa-facts-v2',
      'nyu-mll/glue', 'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
-     'demo/emotion-es', 'demo/vit-digits', 'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa',
-     'demo/tiny-rte']
+     'demo/emotion-es', 'demo/tweet-mood', 'demo/vit-digits', 'demo/timm-digits', 'demo/tiny-ner',
+     'demo/tiny-qa', 'demo/tiny-rte']
 """
 
 from __future__ import annotations

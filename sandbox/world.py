@@ -1,4 +1,5 @@
-"""The demo world: a synthetic `dair-ai/emotion` dataset and three small text classifiers, plus
+"""The demo world: a synthetic `dair-ai/emotion` dataset and four small text classifiers (one
+whose card names no dataset: its training data is inferred from its labels), plus
 an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`),
 plus a CoNLL-2003-shaped NER dataset, SQuAD-shaped QA datasets and a tiny model for each task
 (`sandbox.world_spans`), plus a GLUE-shaped text-pair dataset (`nyu-mll/glue`, config `rte`)
@@ -12,8 +13,8 @@ Example:
     >>> from sandbox.world import build_world
     >>> world = build_world()  # 2–3 min on 2 CPU cores the first time, instant afterwards
     >>> [m.repo_id for m in world.models]
-    ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es', 'demo/vit-digits',
-     'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa', 'demo/tiny-rte']
+    ['demo/minilm-emotion', 'demo/tiny-emotion', 'demo/emotion-es', 'demo/tweet-mood',
+     'demo/vit-digits', 'demo/timm-digits', 'demo/tiny-ner', 'demo/tiny-qa', 'demo/tiny-rte']
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sandbox.world_pairs import PAIR_RECIPE, PairRecipe, build_pairs
 from sandbox.world_spans import SPAN_RECIPE, SpanRecipe, build_spans
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 
 DATASET_ID = "dair-ai/emotion"
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
@@ -641,6 +642,36 @@ def _build_tiny(
     return ModelSpec(repo_id, path, kind, accuracy(model, tokenizer, *splits["test"]))
 
 
+def _undeclared(root: Path, tiny: ModelSpec) -> ModelSpec:
+    """``demo/tweet-mood``: the tiny classifier's weights with the dataset's class names as its
+    labels (in the order it was trained with), under a card that names no dataset."""
+    from huggingface_hub import ModelCardData
+
+    repo_id = "demo/tweet-mood"
+    path = root / "models" / repo_id
+    path.mkdir(parents=True, exist_ok=True)
+    for file in tiny.path.iterdir():
+        if file.is_file() and file.name not in {"README.md", "config.json"}:
+            shutil.copyfile(file, path / file.name)
+    config = json.loads((tiny.path / "config.json").read_text(encoding="utf-8"))
+    config["id2label"] = {str(i): name for i, name in enumerate(LABELS)}
+    config["label2id"] = {name: i for i, name in enumerate(LABELS)}
+    (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    data = ModelCardData(
+        language="en",
+        license="apache-2.0",
+        library_name="transformers",
+        pipeline_tag="text-classification",
+    )
+    note = (
+        "A tiny BERT that tells the mood of a tweet: sadness, joy, love, anger, fear or "
+        "surprise. Its card says nothing about the data it was trained on."
+    )
+    (path / "README.md").write_text(_card(data, f"# tweet-mood\n\n{note}\n"), encoding="utf-8")
+    kind = "no dataset in its card; its labels are the emotion dataset's class names"
+    return ModelSpec(repo_id, path, kind, tiny.test_accuracy)
+
+
 def _build(root: Path, recipe: Recipe) -> World:
     splits = generate_splits(recipe)
     dataset = _write_dataset(root, splits)
@@ -678,6 +709,7 @@ def _build(root: Path, recipe: Recipe) -> World:
                 self_reported=False,
             ),
         )
+    mood = _undeclared(root, tiny)
     with _torch_threads(recipe.images.threads):
         mnist, image_models = build_images(root, recipe.images)
     with _torch_threads(recipe.spans.threads):
@@ -687,7 +719,7 @@ def _build(root: Path, recipe: Recipe) -> World:
     return World(
         root,
         (dataset, mnist, *span_datasets, *pair_datasets),
-        (minilm, tiny, spanish, *image_models, *span_models, *pair_models),
+        (minilm, tiny, spanish, mood, *image_models, *span_models, *pair_models),
     )
 
 
@@ -743,7 +775,7 @@ def load_world(root: Path) -> World:
 def build_world(cache_dir: Path | None = None) -> World:
     """Builds the demo world into `cache_dir/<recipe digest>/`, or returns the cached one.
 
-    The first call generates the datasets and trains the eight models (2–3 min on two CPU
+    The first call generates the datasets and trains the models (2–3 min on two CPU
     cores); later calls read `world.json`. A file lock makes concurrent builds safe.
 
     Args:

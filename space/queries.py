@@ -94,14 +94,30 @@ def _headline_key(task_column: str) -> tuple[str, list[object]]:
 
 def dataset_task(data: Snapshot, dataset_id: str) -> TaskSpec:
     """The catalogue entry of the task of ``dataset_id``: its ``datasets`` row's, else its
-    newest evaluation's (:data:`space.tasks.FALLBACK` when neither names one)."""
-    found = data.rows(
-        "SELECT task FROM (SELECT task, 0 AS o FROM datasets WHERE dataset_id = ?"
-        " UNION ALL SELECT * FROM (SELECT task, 1 FROM evaluations WHERE dataset_id = ?"
-        f" ORDER BY {_NEWEST} LIMIT 1)) WHERE coalesce(task, '') <> '' ORDER BY o LIMIT 1",
-        [_text(dataset_id), _text(dataset_id)],
-    )
-    return tasks.spec(found[0][0] if found else None)
+    newest evaluation's (:data:`space.tasks.FALLBACK` when neither names one); for a task with
+    several scoring schemes (token classification: entities or word tags), the scheme of the
+    metrics its results store (:func:`store.catalogue.of`)."""
+    dataset_id = _text(dataset_id)
+
+    def compute() -> TaskSpec:
+        found = data.rows(
+            "SELECT task FROM (SELECT task, 0 AS o FROM datasets WHERE dataset_id = ?"
+            " UNION ALL SELECT * FROM (SELECT task, 1 FROM evaluations WHERE dataset_id = ?"
+            f" ORDER BY {_NEWEST} LIMIT 1)) WHERE coalesce(task, '') <> '' ORDER BY o LIMIT 1",
+            [dataset_id, dataset_id],
+        )
+        task = found[0][0] if found else None
+        if not tasks.has_schemes(task):
+            return tasks.spec(task)
+        stored = data.rows(
+            "SELECT DISTINCT s.metric FROM scores s JOIN evaluations e USING (evaluation_id)"
+            " WHERE e.dataset_id = ?",
+            [dataset_id],
+        )
+        return tasks.spec(task, {metric: None for (metric,) in stored})
+
+    spec: TaskSpec = data.memo(("dataset-task", dataset_id), compute)
+    return spec
 
 
 def has_results(data: Snapshot) -> bool:

@@ -40,6 +40,11 @@ def spec(task: str | None, metrics: Mapping[str, object] | None = None) -> TaskS
     return catalogue.of(found.name, metrics) if metrics else found
 
 
+def has_schemes(task: str | None) -> bool:
+    """Whether ``task`` scores results in more than one way (:func:`store.catalogue.of`)."""
+    return catalogue.find(task or "") is not None and len(catalogue.schemes(task or "")) > 1
+
+
 def result_keys(s: TaskSpec) -> tuple[str, ...]:
     """The whole-result metrics a page offers for ``s``: its card metrics, then the rest of its
     summary, in the catalogue's order."""

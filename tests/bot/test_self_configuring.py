@@ -9,6 +9,7 @@ without one is read once; ``evalbot modules --from-card`` prints YAML that loads
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class Repos:
 def repos(world: World, demo_api: HfApi) -> Iterator[Repos]:
     """The dataset and the model, deleted afterwards (no other test's listing meets them)."""
     key = uuid.uuid4().hex[:8]
+    time.sleep(1.1)  # the listings start a second before `since`: past the world's own pushes
     since = utcnow() - timedelta(seconds=1)
     dataset, model = f"demo/feelings-{key}", f"demo/feelings-model-{key}"
     sha = push_dataset(demo_api, world, dataset)

@@ -34,6 +34,7 @@ from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
+UNDECLARED = "demo/tweet-mood"  # its card names no dataset
 SPAN_MODELS = (NER_MODEL_ID, QA_MODEL_ID)  # tested in test_world_spans.py
 ID2LABEL = {
     "demo/minilm-emotion": [name.capitalize() for name in LABELS],
@@ -93,7 +94,7 @@ def test_world_files(world: World) -> None:
     names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
     assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
     assert [m.repo_id for m in world.models] == [
-        *MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID,
+        *MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID,
     ]  # fmt: skip
     for model in map(world.model, MODELS):
         files = {p.name for p in model.path.iterdir()}
@@ -165,7 +166,7 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 @pytest.mark.slow  # end to end: `python -m sandbox seed` as a process
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
     dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, MTEB_MNIST]
-    models = [*MODELS, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID]
+    models = [*MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID]
     assert seed_data_dir(tmp_path) == [*dataset_ids, *models]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
@@ -173,3 +174,16 @@ def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> N
         assert api.model_info("demo/minilm-emotion").pipeline_tag == "text-classification"
         card = api.dataset_info(DATASET_ID).card_data
         assert card is not None and card["task_categories"] == ["text-classification"]
+
+
+def test_a_model_whose_card_names_no_dataset(seeded: list[str], bot_api: HfApi) -> None:
+    """`demo/tweet-mood`: the tiny classifier's weights with the dataset's class names as its
+    labels, under a card without `datasets:` (its training data is inferred from its labels)."""
+    assert UNDECLARED in seeded
+    info = bot_api.model_info(UNDECLARED)
+    assert info.pipeline_tag == "text-classification"
+    assert not any(t.startswith("dataset:") for t in info.tags or [])
+    assert not (info.card_data.to_dict() if info.card_data else {}).get("datasets")
+    path = bot_api.hf_hub_download(UNDECLARED, "config.json")
+    id2label = json.loads(Path(path).read_text())["id2label"]
+    assert [id2label[str(i)] for i in range(len(LABELS))] == list(LABELS)

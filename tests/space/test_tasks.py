@@ -35,6 +35,7 @@ SHA = "a" * 40
 CONLL = "eriktks/conll2003"
 SQUAD = "rajpurkar/squad_v2"
 COCO = "detection-datasets/coco"
+UD = "universal-dependencies/universal_dependencies"
 TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
 NER_COLUMNS = ["id", "entity type", "precision", "recall", "F1", "entities", "TP", "FP", "FN"]
 QA_COLUMNS = ["id", "group", "exact match", "F1", "questions", "TP", "FP", "FN"]
@@ -130,6 +131,28 @@ def _detection(model_id: str) -> EvaluationRecord:
     )
 
 
+def _pos(model_id: str) -> EvaluationRecord:
+    """A part-of-speech tagger's result: token classification scored word by word."""
+    return _record(
+        "token-classification",
+        model_id,
+        UD,
+        num_examples=4,
+        metrics={
+            "accuracy": 0.9,
+            "macro_precision": 0.8,
+            "macro_recall": 0.85,
+            "macro_f1": 0.82,
+            "weighted_f1": 0.88,
+        },
+        classes=(
+            ClassResult(0, "NOUN", 9, 1, 1, 10, 0.9, 0.9, 0.9),
+            ClassResult(1, "VERB", 4, 1, 1, 5, 0.8, 0.8, 0.8),
+        ),
+        runtime=RuntimeStats(1.0, 100.0, 10.0, "cpu", 8),
+    )
+
+
 def _fill(store: Store) -> None:
     """Two NER models, two QA models (an original and a variant each), a detector."""
     store.upsert_dataset(
@@ -173,6 +196,9 @@ def _fill(store: Store) -> None:
             store.save_result(_qa(repo_id, scale * 0.5, "typos"))
         else:
             store.save_result(_detection(repo_id))
+    store.upsert_model(ModelRecord("demo/pos", SHA, pipeline_tag="token-classification"))
+    store.set_model_status("demo/pos", SHA, ModelStatus.EVALUATED)
+    store.save_result(_pos("demo/pos"))
 
 
 @pytest.fixture(scope="module")
@@ -398,3 +424,13 @@ def test_the_app_s_pickers_follow_the_task(root: Path, data: Snapshot) -> None:
     assert found[2]["value"] == "ap"  # detection has no recall among its per-class metrics
     assert app.scatter_dataset(CONLL, "accuracy", "total_s")[2]["value"] == "overall_f1"
     assert app.classes_and_variants(SQUAD)[0]["choices"] == ["answer: number", "question: who"]
+
+
+def test_a_word_tagging_dataset_is_ranked_by_its_own_scheme(data: Snapshot) -> None:
+    """A token-classification dataset whose results are scored word by word (part-of-speech
+    tags) is described by that scheme on the pages about the whole dataset too."""
+    spec = q.dataset_task(data, UD)
+    assert spec.headline.key == "accuracy" and spec.unit == "tag"
+    assert q.dataset_task(data, CONLL).headline.key == "overall_f1"
+    board = views.leaderboard_view(data, {"dataset": UD})
+    assert board.rows[0][3] == "0.900"  # word accuracy, not an entity F1 the result lacks
