@@ -53,20 +53,21 @@ test: $(STAMP) browser
 # two share two cores well. Each has its own sandbox Hub and mongod; the second's report follows
 # the first's. `$(BIN)/pytest` alone runs the same tests in one process.
 LANE := tests/e2e tests/corpus tests/space tests/detection tests/cardgen tests/config tests/store
-tests: $(STAMP)
-	@other=$$(mktemp); \
-	$(BIN)/pytest -q $(addprefix --ignore=,$(LANE)) >$$other 2>&1 & pid=$$!; \
-	$(BIN)/pytest -q $(LANE); mine=$$?; \
+TWO_LANES = other=$$(mktemp); \
+	$(BIN)/pytest $(1) $(addprefix --ignore=,$(LANE)) >$$other 2>&1 & pid=$$!; \
+	$(BIN)/pytest $(1) $(LANE); mine=$$?; \
 	wait $$pid; theirs=$$?; cat $$other; rm -f $$other; \
 	test $$mine = 0 && test $$theirs = 0
+tests: $(STAMP)
+	@$(call TWO_LANES,-q)
 
 # The fast lane for work (a few minutes): lint, then every test but the slow ones (marked
-# `slow`: end-to-end, browser, Ray, many-process and repo-corpus tests), stopping at the first
-# failure.
+# `slow`: end-to-end, browser, Ray, many-process and repo-corpus tests) in the same two lanes,
+# each stopping at its first failure.
 test-fast: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow" -x -q
+	@$(call TWO_LANES,-m "not slow" -x -q)
 
 quick: test-fast
 
