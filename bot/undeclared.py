@@ -215,7 +215,7 @@ def _take(
             "; ".join(f"{c.module.id}: {c.evidence}" for c in outcome.chosen),
         )
     elif outcome.reason is Reason.AMBIGUOUS:
-        candidates = [i for name in outcome.names for i in name.split(", ")]  # module ids
+        candidates = list(outcome.candidates)
         store.upsert_model(record)
         store.set_model_status(
             record.repo_id,

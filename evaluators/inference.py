@@ -140,6 +140,7 @@ class Outcome:
     chosen: tuple[Chosen, ...] = ()
     reason: Reason | None = None
     names: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()  # an ambiguity's module ids
 
     @property
     def modules(self) -> list[EvaluationModule]:
@@ -399,10 +400,11 @@ class Selector:
 def _why_none(attempts: Iterable[_Attempt]) -> Outcome:
     attempts = list(attempts)
     ambiguous = [
-        ", ".join(sorted(i for ids in a.groups for i in ids)) for a in attempts if len(a.groups) > 1
+        tuple(sorted(i for ids in a.groups for i in ids)) for a in attempts if len(a.groups) > 1
     ]
-    if ambiguous:
-        return Outcome(reason=Reason.AMBIGUOUS, names=(ambiguous[0],))
+    if ambiguous:  # the first rule that found several datasets: its candidates' module ids
+        first = ambiguous[0]
+        return Outcome(reason=Reason.AMBIGUOUS, names=(", ".join(first),), candidates=first)
     families = [f for a in attempts for f in a.families]
     if families:
         return Outcome(reason=Reason.FAMILY_WITHOUT_CONFIG, names=tuple(dict.fromkeys(families)))
