@@ -416,7 +416,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if item.module.dataset.revision is None:
             print(
                 f"warning: {item.path}: module '{item.module.id}': dataset.revision is not "
-                f"pinned: results follow the head of main of {item.module.dataset.repo}, which "
+                f"pinned: results follow the head of {item.module.dataset.head} of "
+                f"{item.module.dataset.repo}, which "
                 "can change; pin the commit sha you evaluated (`validate --online` prints it)"
             )
     settings = Settings.from_env()

@@ -100,23 +100,27 @@ def _compare(item: ModuleFile, api: HfApi, *, endpoint: str, token: str | None) 
     if isinstance(sha, _Problem):
         return ModuleCheck(item, "error", sha.problem)
     where = f"{ref.repo}@{sha[:8]}" + (f" config {ref.config}" if ref.config else "")
-    features = _features(item.module, sha, token=token)
+    if ref.format == "coco-zip":
+        features = _zip_features(item.module, api, sha)
+    else:
+        features = _features(item.module, sha, token=token)
     if isinstance(features, _Problem):
         return ModuleCheck(item, "error", f"{where}: {features.problem}")
     where += f" split {ref.split}"
     if features is None:
         undeclared = "declares no features: columns and labels are checked when evaluated"
         return ModuleCheck(item, "not checked", f"{where} {undeclared}")
-    names = _class_names(item.module, features) if ref.columns.label in features else None
+    labelled = _label_column(item.module)
+    names = _class_names(item.module, features) if labelled in features else None
     problem = _columns(item.module, features) or _labels(item.module, names)
     if problem is not None:
         return ModuleCheck(item, "error", f"{where}: {problem}")
-    found = f"columns {ref.columns.input}, {ref.columns.label}; " + (
+    found = f"columns {', '.join(ref.columns.roles().values())}; " + (
         "its class names are dataset.labels"
         if names is not None
         else "plain label values, checked against dataset.labels when evaluated"
     )
-    unpinned = "" if ref.revision else f" (not pinned: main is at {sha}; pin it)"
+    unpinned = "" if ref.revision else f" (not pinned: {ref.head} is at {sha}; pin it)"
     return ModuleCheck(item, "ok", f"{where}: {found}{unpinned}")
 
 
@@ -134,7 +138,7 @@ def _readable_revision(
     known to exist and to be readable with ``token``."""
     ref = module.dataset
     try:
-        info = api.dataset_info(ref.repo, revision=ref.revision or "main")
+        info = api.dataset_info(ref.repo, revision=ref.revision or ref.head)
         api.auth_check(ref.repo, repo_type="dataset")
     except GatedRepoError:
         if token is None:
@@ -148,12 +152,17 @@ def _readable_revision(
             "another account); fix dataset.repo"
         )
     except RevisionNotFoundError:
+        if ref.revision is None:  # no Parquet conversion (the Hub has not converted it)
+            return _Problem(
+                f"{ref.repo} has no {ref.head}; remove dataset.format: parquet-export, or pin "
+                "dataset.revision to a commit that has data files"
+            )
         return _Problem(
             f"{ref.repo} has no commit {ref.revision}; set dataset.revision to a full commit "
             "sha from the dataset's commit history"
         )
     if not info.sha:
-        return _Problem(f"the Hub names no commit of {ref.repo} at {ref.revision or 'main'}")
+        return _Problem(f"the Hub names no commit of {ref.repo} at {ref.revision or ref.head}")
     return info.sha
 
 
@@ -161,9 +170,14 @@ def _features(module: EvaluationModule, sha: str, *, token: str | None) -> Any:
     """The split's ``datasets.Features`` (None when undeclared), or the problem that keeps
     ``datasets`` from opening it."""
     ref = module.dataset
+    where: dict[str, Any] = (
+        {"data_dir": ref.config or "default"}
+        if ref.format == "parquet-export"
+        else {"name": ref.config}
+    )
     try:
         split = datasets.load_dataset(
-            ref.repo, ref.config, split=ref.split, revision=sha, token=token, streaming=True
+            ref.repo, split=ref.split, revision=sha, token=token, streaming=True, **where
         )
     except ValueError as exc:  # an unknown split or config
         key = "dataset.split" if str(exc).startswith("Bad split") else "dataset.config"
@@ -172,15 +186,28 @@ def _features(module: EvaluationModule, sha: str, *, token: str | None) -> Any:
         return _Problem(f"{exc}; pin a revision that has the data files")
     except RuntimeError as exc:  # a loading script, which `datasets` no longer runs
         return _Problem(
-            f"datasets {datasets.__version__} cannot read it: {exc}; pin a revision with data "
-            "files (such as the commit of the Hub's Parquet conversion, refs/convert/parquet)"
+            f"datasets {datasets.__version__} cannot read it: {exc}; set dataset.format: "
+            "parquet-export to read the Hub's Parquet conversion of it (refs/convert/parquet), "
+            "with dataset.config the config's folder there"
         )
     return split.features
 
 
+def _zip_features(module: EvaluationModule, api: HfApi, sha: str) -> Any:
+    """A COCO zip's features are the reader's (``evaluators.coco_zip``), once the zip exists at
+    ``sha``: its json and images are checked when the split is evaluated."""
+    from evaluators.coco_zip import FEATURES
+
+    ref = module.dataset
+    assert ref.files is not None  # the schema requires it for coco-zip
+    if not api.file_exists(ref.repo, ref.files, repo_type="dataset", revision=sha):
+        return _Problem(f"there is no file {ref.files} in the repo; fix dataset.files")
+    return FEATURES
+
+
 def _columns(module: EvaluationModule, features: datasets.Features) -> str | None:
     ref = module.dataset
-    missing = [c for c in (ref.columns.input, ref.columns.label) if c not in features]
+    missing = [c for c in ref.columns.roles().values() if c not in features]
     if missing:
         return f"columns {missing} not found (it has {list(features)}); fix dataset.columns"
     if ref.objects is None:
@@ -197,10 +224,17 @@ def _columns(module: EvaluationModule, features: datasets.Features) -> str | Non
     return None
 
 
+def _label_column(module: EvaluationModule) -> str:
+    """The column holding the classes: `label` (classification, detection) or `tags` (token
+    classification, a list per example); empty for tasks without classes."""
+    roles = module.dataset.columns.roles()
+    return roles.get("label") or roles.get("tags") or ""
+
+
 def _class_names(module: EvaluationModule, features: datasets.Features) -> list[str] | None:
-    """The ClassLabel names of the label column (for detection: of each object's category), or
-    None when it holds plain values."""
-    feature = features[module.dataset.columns.label]
+    """The ClassLabel names of the label column (for detection: of each object's category;
+    for token classification: of each word's tag), or None when it holds plain values."""
+    feature = features[_label_column(module)]
     if module.dataset.objects is not None:
         feature = _object_fields(feature).get(module.dataset.objects.category)
     while hasattr(feature, "feature") and not isinstance(feature, datasets.ClassLabel):

@@ -30,6 +30,9 @@ def modality(task: str) -> str:
 
 
 COMMIT_SHA = re.compile(r"[0-9a-f]{40}")  # a dataset revision, as the Hub names commits
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")  # an ISO 639-1 or 639-3 language code
+# The Hub's Parquet conversion of a dataset repo: a branch, one folder per config and split
+PARQUET_EXPORT = "refs/convert/parquet"
 
 
 class _Strict(BaseModel):
@@ -90,12 +93,24 @@ class DatasetRef(_Strict):
     name: str
     config: str | None = None
     split: str = "test"
-    # A full commit sha of `repo`; None: the head of main, resolved and stored at evaluation time
-    # (`evalbot validate` warns: results then follow whatever main becomes)
+    # A full commit sha of `repo`; None: the head of main (of its Parquet conversion with format
+    # parquet-export), resolved and stored at evaluation time (`evalbot validate` warns: results
+    # then follow whatever that head becomes)
     revision: str | None = None
+    # How the split is stored: `datasets` (default): what `datasets.load_dataset(repo, config,
+    # split=split)` reads; `parquet-export`: the Hub's Parquet conversion of the repo
+    # (`refs/convert/parquet`, for a repo whose main holds a loading script, which `datasets`
+    # no longer runs): `config` is its folder there, `revision` a commit of that branch;
+    # `coco-zip`: the zip named by `files` holds `_annotations.coco.json` and its images (the
+    # Roboflow export layout), read by evaluators.coco_zip
+    format: Literal["datasets", "parquet-export", "coco-zip"] = "datasets"
+    files: str | None = None  # with format coco-zip: the zip's path in the repo (data/test.zip)
     columns: Columns
     objects: ObjectColumns | None = None  # object detection only
     labels: list[str] = Field(default_factory=list)  # class names (NER: tag names), in order
+    # The languages of its text (ISO 639 codes, as its Hub card's `language:`): training data is
+    # never inferred to be this dataset for a model whose card or name states only others
+    language: list[str] = Field(default_factory=list)
     description: str | None = None
     homepage: str | None = None
     reference: Reference | None = None
@@ -110,6 +125,47 @@ class DatasetRef(_Strict):
                 f"ambiguous (the dataset's commit history on the Hub shows full shas)"
             )
         return revision
+
+    @property
+    def head(self) -> str:
+        """The branch whose head an unpinned revision follows."""
+        return PARQUET_EXPORT if self.format == "parquet-export" else "main"
+
+    @model_validator(mode="after")
+    def _files_of_format(self) -> DatasetRef:
+        if self.format == "coco-zip":
+            if self.files is None or not self.files.lower().endswith(".zip"):
+                raise ValueError(
+                    f"files: format 'coco-zip' reads one zip in the repo: set files to its path "
+                    f"(e.g. data/test.zip), not {self.files!r}"
+                )
+            if self.files.startswith("/") or ".." in self.files.split("/"):
+                raise ValueError(
+                    f"files: {self.files!r} must be a path inside the repo, relative to its root "
+                    f"(e.g. data/test.zip)"
+                )
+            if self.config is not None:
+                raise ValueError(
+                    "config: a coco-zip split has no datasets config; remove config (files "
+                    "names the zip)"
+                )
+        elif self.files is not None:
+            raise ValueError(
+                "files: only format 'coco-zip' reads a file by its path; remove files or set "
+                "format: coco-zip"
+            )
+        return self
+
+    @field_validator("language")
+    @classmethod
+    def _language_codes(cls, language: list[str]) -> list[str]:
+        wrong = [code for code in language if not LANGUAGE_CODE.fullmatch(code)]
+        if wrong:
+            raise ValueError(
+                f"language: {wrong} are not ISO 639 codes; write the two- or three-letter "
+                f"lowercase codes of the dataset card's `language:` (e.g. en, de, swa)"
+            )
+        return language
 
     @field_validator("labels")
     @classmethod
@@ -216,6 +272,11 @@ class EvaluationModule(_Strict):
             raise ValueError(
                 f"dataset.objects is required for {' and '.join(needing)} and only there"
             )
+        if self.dataset.format == "coco-zip" and not task_type.uses_objects:
+            raise ValueError(
+                f"dataset.format: 'coco-zip' holds object-detection boxes; task '{self.task}' "
+                f"reads a datasets split: remove dataset.format and dataset.files"
+            )
         if self.benchmark is not None and self.benchmark.metric not in task_type.spec.card:
             raise ValueError(
                 f"benchmark.metric: '{self.benchmark.metric}' is not one of task "
@@ -233,8 +294,12 @@ class EvaluationModule(_Strict):
             raise ValueError(
                 f"unknown key 'dataset.columns.{extra[0]}': task '{self.task}' reads {reads}"
             )
-        if task_type.needs_labels and len(self.dataset.labels) < 2:
-            raise ValueError(f"dataset.labels: task '{self.task}' needs at least 2 labels")
+        fewest = 1 if task_type.uses_objects else 2  # one class of object is worth detecting
+        if task_type.needs_labels and len(self.dataset.labels) < fewest:
+            raise ValueError(
+                f"dataset.labels: task '{self.task}' needs at least {fewest} "
+                f"label{'s' if fewest > 1 else ''}"
+            )
         if self.default_for_language is not None and not self.config_hints:
             raise ValueError(
                 "default_for_language is for a member of a family: give the module config_hints "

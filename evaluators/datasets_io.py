@@ -1,18 +1,27 @@
-"""Load an evaluation split from the Hub with ``datasets`` and check it against its module."""
+"""Load an evaluation split from the Hub with ``datasets`` (or, for a COCO zip in the repo,
+:mod:`evaluators.coco_zip`) and check it against its module."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import datasets
 import numpy as np
 import numpy.typing as npt
 from datasets.exceptions import DatasetNotFoundError
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub import file_exists, hf_hub_download
+from huggingface_hub.errors import (
+    RemoteEntryNotFoundError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
 
 from evaluators.config import EvaluationModule, modality
 from evaluators.labels import normalize
@@ -96,32 +105,112 @@ def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.in
 def load_dataset(
     module: EvaluationModule, revision: str, *, token: str | None = None
 ) -> datasets.Dataset:
-    """``datasets.load_dataset`` of the module's split at ``revision``.
+    """``datasets.load_dataset`` of the module's split at ``revision``; for ``format:
+    parquet-export`` the config's folder of the Hub's Parquet conversion at ``revision`` (a
+    commit of ``refs/convert/parquet``), read with ``data_dir``; for ``format: coco-zip``, the zip
+    ``dataset.files`` read by :mod:`evaluators.coco_zip`.
 
     Raises:
-        DatasetError: the dataset, its config, split or revision does not exist (a problem of
-            the module, not of any model). Outages propagate unchanged.
+        DatasetError: the dataset, its config, split, file or revision does not exist, or the
+            zip is not a COCO export (a problem of the module, not of any model). Outages
+            propagate unchanged.
     """
     ref = module.dataset
+    if ref.format == "coco-zip":
+        return _load_coco_zip(module, revision, token=token)
     try:
-        ds = datasets.load_dataset(
-            ref.repo, ref.config, split=ref.split, revision=revision, token=token
-        )
+        if ref.format == "parquet-export":  # one folder per config: `{config}/{split}/*.parquet`
+            ds = datasets.load_dataset(
+                ref.repo,
+                data_dir=ref.config or "default",
+                split=ref.split,
+                revision=revision,
+                token=token,
+            )
+        else:
+            ds = datasets.load_dataset(
+                ref.repo, ref.config, split=ref.split, revision=revision, token=token
+            )
     except (DatasetNotFoundError, RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise DatasetError(
             f"{ref.repo}@{revision[:8]}: the dataset cannot be found ({type(exc).__name__}); "
             f"fix dataset.repo or dataset.revision in the module '{module.id}'",
             module=module.id,
         ) from exc
-    except ValueError as exc:  # an unknown config or split
+    except (ValueError, FileNotFoundError) as exc:  # an unknown config, split or folder
+        # `datasets` answers a loading script with its cache of another load, when it has one
+        if ref.format == "datasets" and _has_script(ref.repo, revision, token=token):
+            raise _script_error(module, revision) from exc
         raise DatasetError(
             f"{ref.repo}@{revision[:8]}: {str(exc)[:300]}; fix dataset.config or dataset.split "
             f"in the module '{module.id}'",
             module=module.id,
         ) from exc
+    except RuntimeError as exc:  # a loading script, which `datasets` no longer runs
+        if "scripts are no longer supported" not in str(exc):
+            raise
+        raise _script_error(module, revision) from exc
     if not isinstance(ds, datasets.Dataset):
         raise DatasetError(f"{ref.repo}: not a single split", module=module.id)
     return ds
+
+
+def _has_script(repo: str, revision: str, *, token: str | None) -> bool:
+    """Whether the repo holds a loading script at ``revision`` (``<name>.py`` at its root)."""
+    script = f"{repo.rsplit('/', 1)[-1]}.py"
+    return bool(file_exists(repo, script, repo_type="dataset", revision=revision, token=token))
+
+
+def _script_error(module: EvaluationModule, revision: str) -> DatasetError:
+    return DatasetError(
+        f"{module.dataset.repo}@{revision[:8]}: it holds a loading script, which datasets "
+        f"{datasets.__version__} does not run; set dataset.format: parquet-export in the module "
+        f"'{module.id}' to read the Hub's Parquet conversion of it (refs/convert/parquet), with "
+        f"dataset.config the config's folder there",
+        module=module.id,
+    )
+
+
+def _load_coco_zip(
+    module: EvaluationModule, revision: str, *, token: str | None
+) -> datasets.Dataset:
+    """The COCO zip ``dataset.files`` of the repo at ``revision``, downloaded (or found in the
+    Hub cache) and read once into Arrow under the ``datasets`` cache, keyed on repo, commit and
+    path: a second load, here or in an isolated child, reads the Arrow files."""
+    from evaluators.coco_zip import READER_VERSION, CocoZipError, read_coco_zip
+
+    ref = module.dataset
+    assert ref.files is not None  # the schema requires it for coco-zip
+    where = f"{ref.repo}@{revision[:8]} {ref.files}"
+    try:
+        path = hf_hub_download(
+            ref.repo, ref.files, repo_type="dataset", revision=revision, token=token
+        )
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise DatasetError(
+            f"{where}: the dataset cannot be found ({type(exc).__name__}); fix dataset.repo or "
+            f"dataset.revision in the module '{module.id}'",
+            module=module.id,
+        ) from exc
+    except RemoteEntryNotFoundError as exc:
+        raise DatasetError(
+            f"{where}: the dataset repo has no such file; fix dataset.files in the module "
+            f"'{module.id}' (a path in the repo, e.g. data/test.zip)",
+            module=module.id,
+        ) from exc
+    key = f"{ref.repo}@{revision}:{ref.files}:{READER_VERSION}"
+    folder = re.sub(r"[^\w.-]+", "-", f"{ref.repo.replace('/', '___')}--{ref.files}")
+    try:
+        return read_coco_zip(
+            Path(path),
+            name=where,
+            cache_dir=Path(datasets.config.HF_DATASETS_CACHE) / f"{folder}.coco-zip",
+            fingerprint=hashlib.sha256(key.encode()).hexdigest()[:16],
+        )
+    except CocoZipError as exc:
+        raise DatasetError(
+            f"{exc} (the file dataset.files names in the module '{module.id}')", module=module.id
+        ) from exc
 
 
 def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:

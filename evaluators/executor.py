@@ -190,7 +190,8 @@ class Executor:
                 problem, not the model's).
         """
         try:
-            return resolve_dataset_revision(self.api, module.dataset.repo, module.dataset.revision)
+            ref = module.dataset
+            return resolve_dataset_revision(self.api, ref.repo, ref.revision, head=ref.head)
         except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
             raise DatasetError(
                 f"{module.dataset.repo}: {type(exc).__name__} on the Hub; fix dataset.repo or "

@@ -214,9 +214,12 @@ def _in_transformers(config: dict[str, object]) -> bool:
     )
 
 
-def resolve_dataset_revision(api: HfApi, repo_id: str, revision: str | None) -> str:
-    """The commit sha that ``revision`` (default: main) of a dataset points at."""
-    info = api.dataset_info(repo_id, revision=revision or "main")
+def resolve_dataset_revision(
+    api: HfApi, repo_id: str, revision: str | None, *, head: str = "main"
+) -> str:
+    """The commit sha that ``revision`` (default: the head of branch ``head``, ``main`` or the
+    Hub's Parquet conversion ``refs/convert/parquet``) of a dataset points at."""
+    info = api.dataset_info(repo_id, revision=revision or head)
     if not info.sha:
-        raise RuntimeError(f"dataset {repo_id} has no commit sha at {revision or 'main'}")
+        raise RuntimeError(f"dataset {repo_id} has no commit sha at {revision or head}")
     return info.sha

@@ -17,6 +17,10 @@ modules of one family config), among modules with ``infer: true``:
    config hint (the longest wins: ``squad-v2`` is SQuAD 2.0, not SQuAD; model words such as
    ``base`` or ``finetuned`` never count, and a name needs four characters or a digit).
 
+No rule picks a dataset whose languages (``dataset.language``) the model's card or name rules
+out (``evaluators.languages``): a Spanish model named after an English dataset was trained on a
+Spanish one.
+
 Pure and deterministic: no Hub, no model files.
 
 Example:
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from evaluators.identity import DatasetIndex, compact, linked, normalise, tokens, trained_names
+from evaluators.languages import compatible, dataset_languages, model_languages
 from store.types import DatasetMention, ModelRecord, Selection
 
 if TYPE_CHECKING:
@@ -170,6 +175,13 @@ class Selector:
 
     def __init__(self, modules: Sequence[EvaluationModule]) -> None:
         self.index = DatasetIndex(modules)
+        # three-letter language codes that datasets use (`swa`, `lzh`): read as codes in tags
+        self._codes = frozenset(
+            code
+            for m in self.index.modules
+            for code in (*m.dataset.language, *dataset_languages(m))
+            if len(code) == 3
+        )
         self._keys: dict[str, dict[str, list[tuple[int, EvaluationModule]]]] = {}
         self._labels: dict[str, list[tuple[EvaluationModule, list[set[str]]]]] = {}
         for task in self.index.tasks:
@@ -307,6 +319,14 @@ class Selector:
 
     # inference --------------------------------------------------------------------------------
 
+    def _may(self, module: EvaluationModule, hints: Hints) -> bool:
+        """Whether training data may be inferred to be ``module``'s dataset: it allows inference
+        and its languages are not other than those the model states."""
+        if not module.infer:
+            return False
+        said = model_languages(hints.tags, _name_tokens(hints.name), self._codes)
+        return compatible(module, said)
+
     def _model_index(self, task: str, hints: Hints) -> _Attempt:
         found = _Attempt()
         for mention in hints.model_index:
@@ -314,7 +334,7 @@ class Selector:
             modules: list[EvaluationModule] = []
             said = ""
             for name in names:
-                modules = [m for m in self.index.named(task, name) if m.infer]
+                modules = [m for m in self.index.named(task, name) if self._may(m, hints)]
                 if modules:
                     said = name
                     break
@@ -339,7 +359,7 @@ class Selector:
             if not tag.startswith("dataset:"):
                 continue
             name = tag.split(":", 1)[1]
-            modules = [m for m in self.index.named(task, name) if m.infer]
+            modules = [m for m in self.index.named(task, name) if self._may(m, hints)]
             if not modules:
                 found.unconfigured.append(normalise(name))
                 continue
@@ -356,7 +376,11 @@ class Selector:
         labels = [_label_key(label) for label in hints.labels]
         if len(labels) < 2 or any(_GENERIC_LABEL.match(label) for label in hints.labels):
             return found
-        matched = [m for m, forms in self._labels.get(task, ()) if _same_classes(labels, forms)]
+        matched = [
+            m
+            for m, forms in self._labels.get(task, ())
+            if _same_classes(labels, forms) and self._may(m, hints)
+        ]
         for group in _together(matched):
             found.add(
                 group,
@@ -377,7 +401,7 @@ class Selector:
                 if all(w in MODEL_WORDS for w in window):
                     continue
                 key = compact("-".join(window))
-                claims = keys.get(key)
+                claims = [(s, m) for s, m in keys.get(key, ()) if self._may(m, hints)]
                 if not claims:
                     continue
                 strength = max(s for s, _ in claims)  # a key's strongest claims only

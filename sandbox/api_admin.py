@@ -13,10 +13,16 @@
   commit}`: the branch (default `main`) then ends at a commit with the id `revision` holding its
   files, a stand-in for that revision of the real repo (`Storage.mirror`; `sandbox.seed` mirrors
   the dataset revisions the shipped evaluation modules pin)
+- `POST /_sandbox/repos/{type}/{namespace}/{name}/convert` `{files: {path: base64}}` → `{id,
+  ref, commit}`: `refs/convert/parquet` then ends at a commit on top of main's head holding
+  only these parquet files, the Hub's Parquet conversion of the repo (`Storage.convert_to_parquet`;
+  `sandbox.seed` converts the demo world's loading-script dataset)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from starlette.responses import Response
@@ -24,7 +30,7 @@ from starlette.responses import Response
 from sandbox import errors
 from sandbox.faults import parse_fault
 from sandbox.routing import REPO, Ctx, json_response, route
-from sandbox.storage import REPO_TYPES, Repo
+from sandbox.storage import PARQUET_EXPORT, REPO_TYPES, Repo
 from sandbox.users import user_names
 
 
@@ -120,10 +126,34 @@ async def mirror(ctx: Ctx) -> Response:
     return json_response({"id": repo.id, "branch": branch, "commit": commit.id})
 
 
+async def convert(ctx: Ctx) -> Response:
+    """`POST /_sandbox/repos/{kind}/{repo}/convert` with `{"files": {path: base64}}`: the Hub's
+    Parquet conversion of the repo's main, written to `refs/convert/parquet` (its converter's
+    work, which no API call does)."""
+    repo_type = ctx.params["kind"].removesuffix("s")
+    repo = ctx.hub.storage.get_repo(repo_type, ctx.repo_id) if repo_type in REPO_TYPES else None
+    if repo is None:
+        raise errors.repo_not_found()
+    body = await ctx.json_object()
+    files = body.get("files")
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and k.endswith(".parquet") and isinstance(v, str)
+        for k, v in files.items()
+    ):
+        raise errors.bad_request("files: {path ending in .parquet: base64 content}")
+    try:
+        contents = {path: base64.b64decode(data, validate=True) for path, data in files.items()}
+    except binascii.Error as exc:
+        raise errors.bad_request(f"files: not base64 ({exc})") from exc
+    commit = ctx.hub.storage.convert_to_parquet(repo, contents, author="parquet-converter")
+    return json_response({"id": repo.id, "ref": PARQUET_EXPORT, "commit": commit.id})
+
+
 ROUTES = [
     route("GET", "/_sandbox/health", health, public=True),
     route("GET POST DELETE", "/_sandbox/faults", faults, public=True),
     route("GET DELETE", "/_sandbox/log", log, public=True),
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}", repo_settings, public=True),
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/mirror", mirror, public=True),
+    route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/convert", convert, public=True),
 ]

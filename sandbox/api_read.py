@@ -205,12 +205,15 @@ async def refs(ctx: Ctx) -> Response:
     repo = ctx.hub.readable_repo(ctx.repo_type, ctx.repo_id, ctx.user)
     branches: list[dict[str, str]] = []
     pulls: list[dict[str, str]] = []
+    converts: list[dict[str, str]] = []
     for name, target in sorted(repo.refs.items()):
         if name.startswith("refs/pr/"):
             pulls.append({"name": name.rsplit("/", 1)[1], "ref": name, "targetCommit": target})
+        elif name.startswith("refs/convert/"):  # the Hub's conversions (`refs/convert/parquet`)
+            converts.append({"name": name.rsplit("/", 1)[1], "ref": name, "targetCommit": target})
         else:
             branches.append({"name": name, "ref": f"refs/heads/{name}", "targetCommit": target})
-    data = {"branches": branches, "converts": [], "tags": []}
+    data = {"branches": branches, "converts": converts, "tags": []}
     if ctx.flag("include_prs"):
         data["pullRequests"] = pulls
     return json_response(data)

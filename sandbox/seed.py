@@ -5,13 +5,14 @@ Example:
     >>> from sandbox.world import build_world
     >>> seed_world(build_world(), endpoint="http://127.0.0.1:8900", token=demo_token)
     ['dair-ai/emotion', 'ylecun/mnist', 'demo/ner-news', 'demo/qa-facts', 'demo/qa-facts-v2',
-     'nyu-mll/glue', 'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
+     'nyu-mll/glue', 'demo/ner-news-script', 'mteb/mnist', 'demo/minilm-emotion', 'demo/tiny-emotion',
      'demo/emotion-es', 'demo/tweet-mood', 'demo/vit-digits', 'demo/timm-digits', 'demo/tiny-ner',
      'demo/tiny-qa', 'demo/tiny-rte']
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sandbox.benchmarks import benchmark_files
 from sandbox.errors import DataDirInUse
 from sandbox.users import load_tokens
 from sandbox.world import World, build_world
+from sandbox.world_scripts import script_dataset
 
 # The shipped evaluation modules: seeded datasets they pin are mirrored at that revision.
 TASKS_DIR = Path(__file__).resolve().parents[1] / "config" / "tasks"
@@ -79,6 +81,19 @@ def seed_world(world: World, *, endpoint: str, token: str) -> list[str]:
                 commit_message=f"Upload {repo_id} (evalbot demo world benchmark)",
             )
     datasets = [repo_id for repo_type, repo_id, _ in repos if repo_type == "dataset"]
+    script = script_dataset(world)
+    if script is not None:
+        api.create_repo(script.repo_id, repo_type="dataset", exist_ok=True)
+        script_files: dict[str, bytes | Path] = dict(script.files)
+        if not _up_to_date(api, script.repo_id, "dataset", script_files):
+            api.create_commit(
+                script.repo_id,
+                repo_type="dataset",
+                operations=[CommitOperationAdd(name, data) for name, data in script.files.items()],
+                commit_message=f"Upload {script.repo_id} (evalbot demo world loading script)",
+            )
+        _convert(endpoint, script.repo_id, script.export)
+        datasets.append(script.repo_id)
     pins = pinned_revisions()
     for repo_id in [*datasets, *benchmarks]:
         if repo_id in pins:
@@ -111,6 +126,14 @@ def _mirror(endpoint: str, repo_id: str, revision: str) -> None:
     """Make the dataset's main end at `revision` (see `Storage.mirror`)."""
     url = f"{endpoint}/_sandbox/repos/dataset/{repo_id}/mirror"
     hf_raise_for_status(httpx2.post(url, json={"revision": revision}, timeout=30))
+
+
+def _convert(endpoint: str, repo_id: str, files: dict[str, bytes]) -> None:
+    """Write the dataset's Parquet conversion (`refs/convert/parquet`), as the Hub's converter
+    does (nothing when it is up to date)."""
+    url = f"{endpoint}/_sandbox/repos/datasets/{repo_id}/convert"
+    body = {"files": {path: base64.b64encode(data).decode() for path, data in files.items()}}
+    hf_raise_for_status(httpx2.post(url, json=body, timeout=60))
 
 
 def _up_to_date(api: HfApi, repo_id: str, repo_type: str, files: dict[str, bytes | Path]) -> bool:

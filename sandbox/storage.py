@@ -80,6 +80,10 @@ DEFAULT_GITATTRIBUTES = "".join(
 ).encode()
 
 
+# The branch of a repo holding the Hub's Parquet conversion of its main (`refs/convert/parquet`)
+PARQUET_EXPORT = "refs/convert/parquet"
+
+
 def git_blob_sha1(content: bytes) -> str:
     """The git object id of a file: sha1 over `blob <size>\\0<content>` (the Hub's ETag)."""
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
@@ -442,6 +446,40 @@ class Storage:
                 commit_id=commit_id,
             )
             self.set_ref(repo, branch, commit.id)
+            return commit
+
+    def convert_to_parquet(self, repo: Repo, files: dict[str, bytes], *, author: str) -> Commit:
+        """The Hub's Parquet conversion of `repo`'s main (`PARQUET_EXPORT`): a commit on top of
+        main's head whose tree holds `files` only (`{config}/{split}/0000.parquet`), as the Hub's
+        converter writes for every public dataset, loading scripts included. Nothing happens when
+        the export already holds exactly these files on top of main's head.
+
+        Raises:
+            HubError: 404 when the repo has no main.
+        """
+        with self.lock:
+            head = repo.refs.get("main")
+            if head is None:
+                raise errors.revision_not_found("main")
+            current = self.get_commit(repo, repo.refs.get(PARQUET_EXPORT, ""))
+            if current is not None and current.parents[:1] == [head]:
+                same = {path: ref.oid for path, ref in current.tree.items()} == {
+                    path: git_blob_sha1(content) for path, content in files.items()
+                }
+                if same:
+                    return current
+            base = self.get_commit(repo, head)
+            assert base is not None
+            operations: list[Operation] = [DeleteFile(path) for path in sorted(base.tree)]
+            operations += [AddFile(path, content) for path, content in sorted(files.items())]
+            commit = self.commit(
+                repo,
+                parent=head,
+                operations=operations,
+                title="Update parquet files",
+                author=author,
+            )
+            self.set_ref(repo, PARQUET_EXPORT, commit.id)
             return commit
 
     def _mark_lfs(self, tree: dict[str, FileRef], operations: Sequence[Operation]) -> None:

@@ -1,4 +1,5 @@
-"""The detection part of the demo world: a COCO-schema `detection-datasets/coco` of simple shapes
+"""The detection part of the demo world: a COCO-schema `detection-datasets/coco` of simple shapes,
+the same shapes as a Roboflow COCO export (`demo/shapes-coco-zip`, `sandbox.world_coco_zip`),
 and two small random detectors.
 
 The dataset has the Hub id, split name (`val`) and schema of `detection-datasets/coco`
@@ -37,13 +38,14 @@ from filelock import FileLock
 
 from evaluators.detection_labels import COCO_LABELS, coco91_id2label
 from sandbox.world import DatasetSpec, ModelSpec, World, default_cache_dir
+from sandbox.world_coco_zip import COCO_ZIP_ID, write_roboflow_export
 
 COCO_ID = "detection-datasets/coco"
 SPLIT = "val"
 SHAPES = {"circle": "sports ball", "square": "book", "triangle": "kite"}
 DETR_ID = "demo/detr-shapes"
 YOLOS_ID = "demo/yolos-shapes"
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -227,10 +229,13 @@ def digest(recipe: DetectionRecipe = DETECTION_RECIPE) -> str:
 def build_detection_world(
     cache_dir: Path | None = None, recipe: DetectionRecipe = DETECTION_RECIPE
 ) -> World:
-    """Builds (or reads from the cache) the shapes dataset and the two detectors."""
+    """Builds (or reads from the cache) the shapes datasets and the two detectors."""
     base = (cache_dir if cache_dir is not None else default_cache_dir()).expanduser().resolve()
     root = base / f"detection-{digest(recipe)}"
-    datasets = (DatasetSpec(COCO_ID, root / "datasets" / COCO_ID),)
+    datasets = (
+        DatasetSpec(COCO_ID, root / "datasets" / COCO_ID),
+        DatasetSpec(COCO_ZIP_ID, root / "datasets" / COCO_ZIP_ID),
+    )
     specs = (
         ModelSpec(DETR_ID, root / "models" / DETR_ID, "DETR, COCO 91-id labels with N/A", None),
         ModelSpec(YOLOS_ID, root / "models" / YOLOS_ID, "YOLOS, 80 contiguous COCO labels", None),
@@ -241,7 +246,11 @@ def build_detection_world(
     with FileLock(str(base / f"detection-{digest(recipe)}.lock")):
         if not (root / "done").exists():
             shutil.rmtree(root, ignore_errors=True)
-            _write_dataset(root, recipe)
+            coco = _write_dataset(root, recipe)
+            write_roboflow_export(
+                coco.path / "data" / f"{SPLIT}-00000-of-00001.parquet",
+                root / "datasets" / COCO_ZIP_ID,
+            )
             _build_detr(root, recipe)
             _build_yolos(root, recipe)
             (root / "done").write_text(json.dumps(asdict(recipe)) + "\n")

@@ -99,7 +99,8 @@ class TaskType:
         spec: The catalogue entry (:class:`store.catalogue.TaskSpec`).
         columns: The roles of ``dataset.columns`` a module of this task must name.
         optional_columns: Roles it may name besides.
-        needs_labels: Whether ``dataset.labels`` lists its classes (at least two).
+        needs_labels: Whether ``dataset.labels`` lists its classes (at least two; one where
+            ``uses_objects``: a detector may find a single class).
         processors: Processor name -> what it adds to a result; the first is always on.
         uses_objects: Whether a module describes objects (``dataset.objects``).
     """

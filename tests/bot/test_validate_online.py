@@ -223,3 +223,31 @@ def _path(module_id: str) -> Path:
     return next((ROOT / "config" / "tasks").glob(f"*/{module_id}.yaml")).relative_to(
         ROOT / "config"
     )
+
+
+CONLL = Path("tasks/token-classification/conll2003.yaml")
+
+
+@pytest.mark.usefixtures("hub", "as_bot")
+def test_a_loading_script_dataset_is_checked_on_its_parquet_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`format: parquet-export` reads the config's folder of `refs/convert/parquet` and prints
+    that branch's head to pin; reading main instead says what to set."""
+    from sandbox.world_scripts import SCRIPT_ID
+
+    export = {"repo": SCRIPT_ID, "config": "news-small", "format": "parquet-export"}
+    path = module_copy(tmp_path, CONLL, dataset={**export, "revision": None})
+    head = HfApi().dataset_info(SCRIPT_ID, revision="refs/convert/parquet").sha
+    assert main(["validate", str(path), "--online"]) == 0
+    out = capsys.readouterr().out
+    assert f"ok: {path}: module 'conll2003': {SCRIPT_ID}@{head[:8]} config news-small split " in out
+    assert "columns ner_tags, tokens; its class names are dataset.labels" in out
+    assert f"(not pinned: refs/convert/parquet is at {head}; pin it)" in out
+    assert f"results follow the head of refs/convert/parquet of {SCRIPT_ID}" in out
+
+    script = module_copy(tmp_path / "script", CONLL, dataset={**export, "format": "datasets"})
+    assert main(["validate", str(script), "--online"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {script}: module 'conll2003': " in err
+    assert "set dataset.format: parquet-export" in err

@@ -63,6 +63,9 @@ LABEL_COUNTS = {
     "multi_nli-matched": 3,
     "xnli-en": 3,
     "wikiann-en": 7,
+    "conll2002-es": 9,
+    "hate_speech_offensive": 3,
+    "subj": 2,
 }
 
 # Universal Dependencies treebanks with a part-of-speech module (configs of universal_dependencies)
@@ -79,7 +82,24 @@ TREEBANKS = (
     "be_hse",
     "th_pud",
     "lzh_kyoto",
+    "da_ddt",
+    "fr_sequoia",
+    "ko_gsd",
+    "ko_kaist",
+    "lv_lvtb",
+    "no_bokmaal",
+    "no_nynorsk",
+    "nl_alpino",
+    "nl_lassysmall",
+    "pt_bosque",
+    "ro_nonstandard",
+    "ro_rrt",
+    "ru_gsd",
+    "sk_snk",
+    "sr_set",
+    "sv_talbanken",
 )
+WIKIANN = ("en", "de", "fr", "it", "es", "ar", "mt", "bn")
 # Modules whose dataset revision is not pinned yet: no public record of a full commit sha of
 # their dataset was found. `evalbot validate` warns about each; pin one and drop it here.
 UNPINNED = {
@@ -100,8 +120,16 @@ UNPINNED = {
     *(f"tweet_eval-{part}" for part in ("sentiment", "stance_abortion", "stance_atheism")),
     *(f"tweet_eval-stance_{topic}" for topic in ("climate", "feminist", "hillary")),
     *(f"xnli-{lang}" for lang in ("en", "de", "fr", "es", "zh", "ar")),
-    *(f"wikiann-{lang}" for lang in ("en", "de", "fr", "it", "es")),
+    *(f"wikiann-{lang}" for lang in WIKIANN),
     *(f"ud-{treebank}" for treebank in TREEBANKS),
+    # Roboflow exports read as COCO zips (format: coco-zip)
+    *(f"keremberke-{name}" for name in ("license-plate", "blood-cell", "construction-safety")),
+    *(f"keremberke-{name}" for name in ("clash-of-clans", "nfl", "garbage", "smoke")),
+    "conll2002-es",
+    "conll2002-nl",
+    "ontonotes5",
+    "hate_speech_offensive",
+    "subj",
 }
 
 # Datasets whose names several modules of one task share (a family of configs), with their
@@ -140,9 +168,8 @@ FAMILIES = {
     ("text-classification", "multi_nli"): {"multi_nli-matched", "multi_nli-mismatched"},
     ("text-classification", "anli"): {"anli-r1", "anli-r2", "anli-r3"},
     # also named xtreme: XTREME's PAN-X configs are WikiANN's languages
-    ("token-classification", "wikiann"): {
-        f"wikiann-{lang}" for lang in ("en", "de", "fr", "it", "es")
-    },
+    ("token-classification", "wikiann"): {f"wikiann-{lang}" for lang in WIKIANN},
+    ("token-classification", "conll2002"): {"conll2002-es", "conll2002-nl"},
     # a model declaring it without a treebank gets its card language's (default_for_language)
     ("token-classification", "universal_dependencies"): {f"ud-{t}" for t in TREEBANKS},
 }
@@ -393,9 +420,10 @@ def test_cli_rejects_an_unknown_also_evaluate_on(
 
 
 def test_ud_modules_tag_words_with_upos() -> None:
-    """Each treebank's module scores words (not entities) on the dataset's UPOS tags, and is its
-    language's default: one treebank per language."""
-    languages = []
+    """Each treebank's module scores words (not entities) on the dataset's UPOS tags in its
+    language, and each language with a module has one default treebank (Norwegian's two written
+    standards one each, under their card codes nb and nn)."""
+    defaults: dict[str, list[str]] = {}
     for treebank in TREEBANKS:
         module = BY_ID[f"ud-{treebank}"]
         assert module.tagging == "words" and module.dataset.config == treebank
@@ -403,5 +431,13 @@ def test_ud_modules_tag_words_with_upos() -> None:
         assert len(module.dataset.labels) == 18 and module.dataset.labels[13] == "_"
         assert treebank in module.config_hints
         assert module.default_for_language not in module.config_hints
-        languages.append(module.default_for_language)
-    assert languages == [t.split("_")[0] for t in TREEBANKS]
+        language = treebank.split("_")[0]
+        assert module.dataset.language == [language]
+        if module.default_for_language is not None:
+            defaults.setdefault(module.default_for_language, []).append(treebank)
+            assert module.default_for_language == language or (language, treebank) in {
+                ("no", "no_bokmaal"),
+                ("no", "no_nynorsk"),
+            }
+    assert all(len(treebanks) == 1 for treebanks in defaults.values()), defaults
+    assert {t.split("_")[0] for t in TREEBANKS} - {"no"} <= set(defaults)

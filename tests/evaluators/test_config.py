@@ -35,6 +35,8 @@ def test_shipped_config_validates() -> None:
         (lambda s: s.replace("  joy: [happy, happiness]", "  happy: [joy]"), "label_aliases"),
         (lambda s: "- just\n- a list\n", "expected a mapping"),
         (lambda s: s + "\n  : : bad", "invalid YAML"),
+        (lambda s: s.replace("language: [en]", "language: [English]"), "not ISO 639 codes"),
+        (lambda s: s.replace("language: [en]", "language: [no]"), "dataset.language"),
     ],
 )
 def test_bad_module_names_file_and_key(tmp_path: Path, edit, expected: str) -> None:  # type: ignore[no-untyped-def]

@@ -268,3 +268,68 @@ def test_a_family_without_its_config_falls_back_to_the_card_language() -> None:
     mention = DatasetMention(type="universal_dependencies", name="Universal Dependencies v2.8")
     inferred = selector.select(Hints(tag, model_index=(mention,), tags=("ru",), name="o/m"))
     assert [(c.module.id, c.rule) for c in inferred.chosen] == [("ud-ru_syntagrus", "model-index")]
+
+
+@pytest.fixture(scope="module")
+def languages() -> Selector:
+    """English and German datasets, and one that says no language."""
+    english = {"labels": ["hate speech", "offensive language", "neither"], "language": ["en"]}
+    specs = [
+        text_module("hate_speech_offensive", ["SetFit/hate_speech_offensive"], dataset=english),
+        text_module("germeval", ["germeval_18"], dataset={"language": ["de"]}),
+        text_module("anything", ["some_corpus"]),
+    ]
+    return Selector([EvaluationModule.model_validate(s) for s in specs])
+
+
+def test_training_data_is_never_inferred_in_another_language(languages: Selector) -> None:
+    """A Spanish model named after an English dataset was trained on a Spanish one: its name's
+    language word, or its card's language, rules the dataset out; other tags are not languages."""
+    name = "o/roberta-base-bne-finetuned-hate-speech-offensive-spanish"
+    assert chosen(languages, name=name) == []
+    assert languages.select(Hints(TEXT, name=name)).reason == Reason.NO_HINT
+    assert chosen(languages, name="o/bert-hate-speech-offensive", tags=("ca",)) == []
+    english = [("hate_speech_offensive", "name")]
+    assert chosen(languages, name="o/bert-hate-speech-offensive") == english
+    assert chosen(languages, name="o/bert-hate-speech-offensive", tags=("en", "es")) == english
+    # `tf` and `ner` are tags, not languages; an English name word is English
+    assert chosen(languages, name="o/bert-hate-speech-offensive", tags=("tf", "ner")) == english
+    assert chosen(languages, name="o/english-hate-speech-offensive") == english
+    # labels and model-index follow the same rule
+    labels = ("hate speech", "offensive language", "neither")
+    assert chosen(languages, labels=labels, tags=("it",)) == []
+    assert chosen(languages, labels=labels, tags=("en",)) == [("hate_speech_offensive", "labels")]
+    mention = DatasetMention(type="germeval_18")
+    assert chosen(languages, model_index=(mention,), tags=("de",)) == [("germeval", "model-index")]
+    assert chosen(languages, model_index=(mention,), name="o/german-bert") == [
+        ("germeval", "model-index")
+    ]
+    assert chosen(languages, model_index=(mention,), tags=("fr",)) == []
+    # a dataset that says no language is not ruled out; a declared dataset is the author's word
+    assert chosen(languages, name="o/some-corpus-spanish") == [("anything", "name")]
+    declared = ("SetFit/hate_speech_offensive",)
+    assert chosen(languages, datasets=declared, tags=("es",)) == [
+        ("hate_speech_offensive", "declared")
+    ]
+
+
+def test_treebank_names_and_norwegian_codes() -> None:
+    """A spaCy pipeline named after its treebank (`danishddt`: UD_Danish-DDT) is inferred to be
+    trained on it; Norwegian's codes (no, nb, nn) are one language; a Hindi model whose name
+    says `ewt` is not assumed to be trained on English EWT."""
+    from evaluators.config import load_module
+    from tests.config.test_contract import CONFIG
+
+    folder = CONFIG / "tasks" / "token-classification"
+    ud = [load_module(folder / f"ud-{t}.yaml") for t in ("en_ewt", "da_ddt", "no_nynorsk")]
+    selector = Selector(ud)
+    tag = "token-classification"
+
+    def ids(name: str, tags: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        outcome = selector.select(Hints(tag, tags=tags, name=name))
+        return [(c.module.id, c.rule) for c in outcome.chosen]
+
+    assert ids("explosion/da_udv25_danishddt_trf", ("spacy", "da")) == [("ud-da_ddt", "name")]
+    assert ids("o/nb_udv25_norwegiannynorsk_trf", ("nb",)) == [("ud-no_nynorsk", "name")]
+    assert ids("o/bert-upos-ud-english-ewt") == [("ud-en_ewt", "name")]
+    assert ids("o/hi_ud_hi_ewt", ("spacy", "hi")) == []

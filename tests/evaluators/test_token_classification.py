@@ -112,7 +112,9 @@ def module(dataset: str) -> EvaluationModule:
     base = load_module(ROOT / "config" / "tasks" / "token-classification" / "conll2003.yaml")
     return base.model_copy(
         update={
-            "dataset": base.dataset.model_copy(update={"repo": dataset}),
+            "dataset": base.dataset.model_copy(
+                update={"repo": dataset, "format": "datasets", "config": None}
+            ),
             "perturbations": ["lowercase", {"name": "word_dropout", "rate": 0.3}],
             "batch_size": 8,
         }
@@ -433,3 +435,35 @@ def test_byte_level_tokenizers_read_each_word_as_after_a_space(tmp_path: Path) -
     assert "Ġvisited" in loaded.tokenizer.convert_ids_to_tokens(as_words)
     ids, confidences = loaded.predict_words([words, ["Paris"]], max_length=16)
     assert [len(i) for i in ids] == [3, 1] and all((c > 0).all() for c in confidences)
+
+
+def test_a_loading_script_dataset_is_read_from_its_parquet_conversion(
+    module: EvaluationModule,
+    bot_api: HfApi,
+    demo_api: HfApi,
+    weights: Path,
+    demo_world: Any,
+) -> None:
+    """`format: parquet-export` evaluates the config's folder of `refs/convert/parquet` at its
+    head's commit (stored as the dataset revision); the same module reading main meets the
+    loading script and says what to set."""
+    from sandbox.world_scripts import SCRIPT_ID, SMALL
+
+    export = module.dataset.model_copy(
+        update={"repo": SCRIPT_ID, "config": "news-small", "format": "parquet-export"}
+    )
+    converted = module.model_copy(update={"dataset": export, "perturbations": []})
+    report = Executor([converted], api=bot_api).evaluate(push(demo_api, weights))
+    (split,) = report.splits
+    assert split.num_examples == SMALL
+    head = demo_api.dataset_info(SCRIPT_ID, revision="refs/convert/parquet").sha
+    assert {r.dataset_revision for r in report.records} == {head}
+    assert report.records and all(r.metrics for r in report.records)
+
+    script = converted.model_copy(
+        update={"dataset": export.model_copy(update={"format": "datasets", "config": None})}
+    )
+    main = demo_api.dataset_info(SCRIPT_ID).sha
+    assert main is not None
+    with pytest.raises(DatasetError, match=r"loading script.*set dataset.format: parquet-export"):
+        load_tagged_split(script, main)

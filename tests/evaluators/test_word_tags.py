@@ -218,7 +218,9 @@ def pos_module(sandbox: Any, demo_api: HfApi, tmp_path_factory: pytest.TempPathF
     base = load_module(UD)
     return base.model_copy(
         update={
-            "dataset": base.dataset.model_copy(update={"repo": repo_id, "config": None}),
+            "dataset": base.dataset.model_copy(
+                update={"repo": repo_id, "config": None, "format": "datasets"}
+            ),
             "perturbations": [],
             "batch_size": 8,
         }

@@ -31,6 +31,7 @@ from sandbox.world import (
 )
 from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
 from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
+from sandbox.world_scripts import SCRIPT_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
@@ -60,7 +61,8 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 
 
 def _repo_type(repo_id: str) -> str:
-    dataset_ids = (DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID)
+    dataset_ids = {DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID}
+    dataset_ids.add(SCRIPT_ID)
     return "dataset" if repo_id in dataset_ids else "model"
 
 
@@ -165,7 +167,8 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 @pytest.mark.slow  # end to end: `python -m sandbox seed` as a process
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, MTEB_MNIST]
+    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, SCRIPT_ID]
+    dataset_ids.append(MTEB_MNIST)
     models = [*MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID]
     assert seed_data_dir(tmp_path) == [*dataset_ids, *models]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
