@@ -36,6 +36,7 @@ from huggingface_hub.errors import (
 from bot.errors import HubUnreachableError
 from bot.hub import preflight
 from evaluators.config import EvaluationModule, ModuleFile
+from evaluators.datasets_io import has_loading_script
 from evaluators.labels import normalize
 
 Status = Literal["ok", "error", "not checked"]
@@ -179,18 +180,27 @@ def _features(module: EvaluationModule, sha: str, *, token: str | None) -> Any:
         split = datasets.load_dataset(
             ref.repo, split=ref.split, revision=sha, token=token, streaming=True, **where
         )
-    except ValueError as exc:  # an unknown split or config
+    except (ValueError, FileNotFoundError) as exc:
+        # `datasets` answers a loading script with its cache of another load, when it has one
+        if ref.format == "datasets" and has_loading_script(ref.repo, sha, token=token):
+            return _script_problem()
+        if isinstance(exc, FileNotFoundError):  # no data files at this revision
+            return _Problem(f"{exc}; pin a revision that has the data files")
         key = "dataset.split" if str(exc).startswith("Bad split") else "dataset.config"
         return _Problem(f"{exc}; fix {key}")
-    except FileNotFoundError as exc:  # no data files at this revision
-        return _Problem(f"{exc}; pin a revision that has the data files")
     except RuntimeError as exc:  # a loading script, which `datasets` no longer runs
-        return _Problem(
-            f"datasets {datasets.__version__} cannot read it: {exc}; set dataset.format: "
-            "parquet-export to read the Hub's Parquet conversion of it (refs/convert/parquet), "
-            "with dataset.config the config's folder there"
-        )
+        if "scripts are no longer supported" not in str(exc):
+            raise
+        return _script_problem()
     return split.features
+
+
+def _script_problem() -> _Problem:
+    return _Problem(
+        f"it holds a loading script, which datasets {datasets.__version__} does not run; set "
+        "dataset.format: parquet-export to read the Hub's Parquet conversion of it "
+        "(refs/convert/parquet), with dataset.config the config's folder there"
+    )
 
 
 def _zip_features(module: EvaluationModule, api: HfApi, sha: str) -> Any:

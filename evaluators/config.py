@@ -127,6 +127,11 @@ class DatasetRef(_Strict):
         return revision
 
     @property
+    def source(self) -> tuple[str, str, str | None, str | None, str]:
+        """What a split is read from, short of its revision: one loaded split per source."""
+        return (self.repo, self.format, self.config, self.files, self.split)
+
+    @property
     def head(self) -> str:
         """The branch whose head an unpinned revision follows."""
         return PARQUET_EXPORT if self.format == "parquet-export" else "main"

@@ -16,14 +16,14 @@ import datasets
 import numpy as np
 import numpy.typing as npt
 from datasets.exceptions import DatasetNotFoundError
-from huggingface_hub import file_exists, hf_hub_download
+from huggingface_hub import file_exists, hf_hub_download, snapshot_download
 from huggingface_hub.errors import (
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
 
-from evaluators.config import EvaluationModule, modality
+from evaluators.config import PARQUET_EXPORT, EvaluationModule, modality
 from evaluators.labels import normalize
 
 if TYPE_CHECKING:
@@ -118,19 +118,12 @@ def load_dataset(
     ref = module.dataset
     if ref.format == "coco-zip":
         return _load_coco_zip(module, revision, token=token)
+    if ref.format == "parquet-export":
+        return _load_parquet_export(module, revision, token=token)
     try:
-        if ref.format == "parquet-export":  # one folder per config: `{config}/{split}/*.parquet`
-            ds = datasets.load_dataset(
-                ref.repo,
-                data_dir=ref.config or "default",
-                split=ref.split,
-                revision=revision,
-                token=token,
-            )
-        else:
-            ds = datasets.load_dataset(
-                ref.repo, ref.config, split=ref.split, revision=revision, token=token
-            )
+        ds = datasets.load_dataset(
+            ref.repo, ref.config, split=ref.split, revision=revision, token=token
+        )
     except (DatasetNotFoundError, RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise DatasetError(
             f"{ref.repo}@{revision[:8]}: the dataset cannot be found ({type(exc).__name__}); "
@@ -139,7 +132,7 @@ def load_dataset(
         ) from exc
     except (ValueError, FileNotFoundError) as exc:  # an unknown config, split or folder
         # `datasets` answers a loading script with its cache of another load, when it has one
-        if ref.format == "datasets" and _has_script(ref.repo, revision, token=token):
+        if ref.format == "datasets" and has_loading_script(ref.repo, revision, token=token):
             raise _script_error(module, revision) from exc
         raise DatasetError(
             f"{ref.repo}@{revision[:8]}: {str(exc)[:300]}; fix dataset.config or dataset.split "
@@ -155,7 +148,44 @@ def load_dataset(
     return ds
 
 
-def _has_script(repo: str, revision: str, *, token: str | None) -> bool:
+def _load_parquet_export(
+    module: EvaluationModule, revision: str, *, token: str | None
+) -> datasets.Dataset:
+    """The split's folder of the Hub's Parquet conversion at ``revision`` (a commit of
+    ``refs/convert/parquet``): its files downloaded into the Hub cache (or found there, as an
+    offline isolated child finds them) and read with ``Dataset.from_parquet``, which keeps the
+    ``datasets`` features the files carry."""
+    ref = module.dataset
+    folder = f"{ref.config or 'default'}/{ref.split}"
+    where = f"{ref.repo}@{revision[:8]} ({PARQUET_EXPORT})"
+    try:
+        root = snapshot_download(
+            ref.repo,
+            repo_type="dataset",
+            revision=revision,
+            allow_patterns=[f"{folder}/*.parquet"],
+            token=token,
+        )
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise DatasetError(
+            f"{where}: the dataset or the commit cannot be found ({type(exc).__name__}); fix "
+            f"dataset.repo or dataset.revision (a commit of {PARQUET_EXPORT}) in the module "
+            f"'{module.id}'",
+            module=module.id,
+        ) from exc
+    files = sorted(str(f) for f in Path(root).glob(f"{folder}/*.parquet"))
+    if not files:
+        raise DatasetError(
+            f"{where}: no parquet files in {folder}/; fix dataset.config (the config's folder "
+            f"there) or dataset.split in the module '{module.id}'",
+            module=module.id,
+        )
+    ds = datasets.Dataset.from_parquet(files)
+    assert isinstance(ds, datasets.Dataset)
+    return ds
+
+
+def has_loading_script(repo: str, revision: str, *, token: str | None) -> bool:
     """Whether the repo holds a loading script at ``revision`` (``<name>.py`` at its root)."""
     script = f"{repo.rsplit('/', 1)[-1]}.py"
     return bool(file_exists(repo, script, repo_type="dataset", revision=revision, token=token))

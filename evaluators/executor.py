@@ -149,7 +149,7 @@ class Executor:
         self.compute.apply_threads()
         self.loading = Loading.for_device(self.device, self.compute.decode_workers)
         # clean splits: labels in memory, inputs read lazily from the datasets cache
-        self._splits: dict[tuple[str, str, str | None, str, int | None], Any] = {}
+        self._splits: dict[tuple[object, ...], Any] = {}  # source, revision, limit -> split
         self._shown: dict[tuple[str, str], dict[int, bytes]] = {}  # thumbnails made on the way
         self._versions = _versions()
         self._cancel: threading.Event | None = None
@@ -363,7 +363,7 @@ class Executor:
     def split(self, task: EvaluationTask) -> Any:
         """The task's split: targets read, inputs read lazily (perturbed as they are read)."""
         ref = task.module.dataset
-        key = (ref.repo, task.dataset_revision, ref.config, ref.split, task.module.limit)
+        key = (*ref.source, task.dataset_revision, task.module.limit)
         if key not in self._splits:
             load = task_types.get(task.module.task).load_split
             self._splits[key] = load(task.module, task.dataset_revision)

@@ -175,6 +175,7 @@ class Selector:
 
     def __init__(self, modules: Sequence[EvaluationModule]) -> None:
         self.index = DatasetIndex(modules)
+        self._said: tuple[object, frozenset[str]] = (None, frozenset())
         # three-letter language codes that datasets use (`swa`, `lzh`): read as codes in tags
         self._codes = frozenset(
             code
@@ -324,8 +325,10 @@ class Selector:
         and its languages are not other than those the model states."""
         if not module.infer:
             return False
-        said = model_languages(hints.tags, _name_tokens(hints.name), self._codes)
-        return compatible(module, said)
+        key = (hints.tags, hints.name)
+        if self._said[0] != key:  # one model's languages, asked of many modules
+            self._said = (key, model_languages(hints.tags, _name_tokens(hints.name), self._codes))
+        return compatible(module, self._said[1])
 
     def _model_index(self, task: str, hints: Hints) -> _Attempt:
         found = _Attempt()

@@ -237,25 +237,10 @@ class IsolatedExecutor:
         token = self.api.token if isinstance(self.api.token, str) else None
         linked: dict[tuple[str, str], Path] = {}  # (dataset dir, config dir) -> prepared dir
         without_config: set[str] = set()  # dataset dirs that a module loads with config None
-        module_of = {
-            (
-                t.module.dataset.repo,
-                t.module.dataset.config,
-                t.module.dataset.split,
-                t.dataset_revision,
-            ): t.module
-            for t in todo
-        }
-        for repo, config, split, revision in dict.fromkeys(
-            (
-                t.module.dataset.repo,
-                t.module.dataset.config,
-                t.module.dataset.split,
-                t.dataset_revision,
-            )
-            for t in todo
-        ):
-            ds = load_dataset(module_of[(repo, config, split, revision)], revision, token=token)
+        module_of = {(t.module.dataset.source, t.dataset_revision): t.module for t in todo}
+        for (source, revision), module in module_of.items():
+            repo, config, split = source[0], source[2], source[-1]
+            ds = load_dataset(module, revision, token=token)
             if not ds.cache_files:
                 raise DatasetError(f"{repo}@{revision[:8]} split {split}: not cached on disk")
             prepared = Path(ds.cache_files[0]["filename"]).parent.resolve()

@@ -467,3 +467,23 @@ def test_a_loading_script_dataset_is_read_from_its_parquet_conversion(
     assert main is not None
     with pytest.raises(DatasetError, match=r"loading script.*set dataset.format: parquet-export"):
         load_tagged_split(script, main)
+
+
+@pytest.mark.slow  # an isolated child process loads torch and the model (several seconds)
+def test_the_isolated_child_reads_the_parquet_conversion_offline(
+    module: EvaluationModule, bot_api: HfApi, demo_api: HfApi, weights: Path, demo_world: Any
+) -> None:
+    from evaluators.isolation import IsolatedExecutor
+    from sandbox.world_scripts import SCRIPT_ID, SMALL
+
+    export = module.dataset.model_copy(
+        update={"repo": SCRIPT_ID, "config": "news-small", "format": "parquet-export"}
+    )
+    converted = module.model_copy(update={"dataset": export, "perturbations": ["lowercase"]})
+    model = push(demo_api, weights)
+    direct = Executor([converted], api=bot_api).evaluate(model)
+    isolated = IsolatedExecutor([converted], api=bot_api).evaluate(model)
+    assert [r.variant for r in isolated.records] == ["original", "lowercase"]
+    assert {r.num_examples for r in isolated.records} == {SMALL}
+    for ours, theirs in zip(isolated.records, direct.records, strict=True):
+        assert ours.metrics == theirs.metrics and ours.classes == theirs.classes
