@@ -57,16 +57,20 @@ def _sandbox(*args: str) -> list[str]:
     return [sys.executable, "-m", "sandbox", *args]
 
 
-def _wait_for(url: str, process: subprocess.Popen[str]) -> None:
+def _wait_for(url: str, process: subprocess.Popen[str], data_dir: Path) -> None:
+    """Until the server answers and has recorded itself (it publishes its record once it
+    answers, so a client can see the one a moment before the other)."""
     deadline = time.monotonic() + 30
     while True:
         assert process.poll() is None, "the sandbox stopped while starting"
         try:
             httpx.get(f"{url}/_sandbox/health").raise_for_status()
-            return
+            if read_record(data_dir) is not None:
+                return
         except httpx.TransportError:
-            assert time.monotonic() < deadline, "the sandbox did not start"
-            time.sleep(0.1)
+            pass
+        assert time.monotonic() < deadline, "the sandbox did not start"
+        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -77,7 +81,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
     process = subprocess.Popen(command, text=True, stdout=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(url, process)
+        _wait_for(url, process, data_dir)
         yield data_dir, url, process
     finally:
         process.terminate()
