@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 30_000
+# `expect` waits 5 s by default: too short for a Gradio event on a loaded two-core machine
+expect.set_options(timeout=TIMEOUT_MS)
 RESULTS = "evalbot/results"  # config/bot.yaml's results_dataset
 SPACE = "evalbot/explorer"
 # gradio's own use of pandas, not ours
