@@ -36,7 +36,11 @@ from huggingface_hub.errors import (
 from bot.errors import HubUnreachableError
 from bot.hub import preflight
 from evaluators.config import EvaluationModule, ModuleFile
-from evaluators.datasets_io import has_loading_script
+from evaluators.datasets_io import (
+    has_loading_script,
+    is_loading_script_error,
+    loading_script_fix,
+)
 from evaluators.labels import normalize
 
 Status = Literal["ok", "error", "not checked"]
@@ -188,19 +192,15 @@ def _features(module: EvaluationModule, sha: str, *, token: str | None) -> Any:
             return _Problem(f"{exc}; pin a revision that has the data files")
         key = "dataset.split" if str(exc).startswith("Bad split") else "dataset.config"
         return _Problem(f"{exc}; fix {key}")
-    except RuntimeError as exc:  # a loading script, which `datasets` no longer runs
-        if "scripts are no longer supported" not in str(exc):
+    except RuntimeError as exc:
+        if not is_loading_script_error(exc):
             raise
         return _script_problem()
     return split.features
 
 
 def _script_problem() -> _Problem:
-    return _Problem(
-        f"it holds a loading script, which datasets {datasets.__version__} does not run; set "
-        "dataset.format: parquet-export to read the Hub's Parquet conversion of it "
-        "(refs/convert/parquet), with dataset.config the config's folder there"
-    )
+    return _Problem(loading_script_fix())
 
 
 def _zip_features(module: EvaluationModule, api: HfApi, sha: str) -> Any:

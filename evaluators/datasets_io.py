@@ -139,8 +139,8 @@ def load_dataset(
             f"in the module '{module.id}'",
             module=module.id,
         ) from exc
-    except RuntimeError as exc:  # a loading script, which `datasets` no longer runs
-        if "scripts are no longer supported" not in str(exc):
+    except RuntimeError as exc:
+        if not is_loading_script_error(exc):
             raise
         raise _script_error(module, revision) from exc
     if not isinstance(ds, datasets.Dataset):
@@ -191,12 +191,23 @@ def has_loading_script(repo: str, revision: str, *, token: str | None) -> bool:
     return bool(file_exists(repo, script, repo_type="dataset", revision=revision, token=token))
 
 
+def is_loading_script_error(exc: RuntimeError) -> bool:
+    """Whether ``datasets`` refused the repo for its loading script."""
+    return "scripts are no longer supported" in str(exc)
+
+
+def loading_script_fix() -> str:
+    """What a module reading a loading-script repo should say instead."""
+    return (
+        f"it holds a loading script, which datasets {datasets.__version__} does not run; set "
+        f"dataset.format: parquet-export to read the Hub's Parquet conversion of it "
+        f"({PARQUET_EXPORT}), with dataset.config the config's folder there"
+    )
+
+
 def _script_error(module: EvaluationModule, revision: str) -> DatasetError:
     return DatasetError(
-        f"{module.dataset.repo}@{revision[:8]}: it holds a loading script, which datasets "
-        f"{datasets.__version__} does not run; set dataset.format: parquet-export in the module "
-        f"'{module.id}' to read the Hub's Parquet conversion of it (refs/convert/parquet), with "
-        f"dataset.config the config's folder there",
+        f"{module.dataset.repo}@{revision[:8]}: {loading_script_fix()} (module '{module.id}')",
         module=module.id,
     )
 

@@ -175,7 +175,7 @@ class Selector:
 
     def __init__(self, modules: Sequence[EvaluationModule]) -> None:
         self.index = DatasetIndex(modules)
-        self._said: tuple[object, frozenset[str]] = (None, frozenset())
+        self._own = {m.id: dataset_languages(m) for m in self.index.modules}
         # three-letter language codes that datasets use (`swa`, `lzh`): read as codes in tags
         self._codes = frozenset(
             code
@@ -320,24 +320,26 @@ class Selector:
 
     # inference --------------------------------------------------------------------------------
 
-    def _may(self, module: EvaluationModule, hints: Hints) -> bool:
+    def _spoken(self, hints: Hints) -> frozenset[str]:
+        """The languages the model states (its card's codes, its name's language words)."""
+        return model_languages(hints.tags, _name_tokens(hints.name), self._codes)
+
+    def _may(self, module: EvaluationModule, spoken: frozenset[str]) -> bool:
         """Whether training data may be inferred to be ``module``'s dataset: it allows inference
         and its languages are not other than those the model states."""
         if not module.infer:
             return False
-        key = (hints.tags, hints.name)
-        if self._said[0] != key:  # one model's languages, asked of many modules
-            self._said = (key, model_languages(hints.tags, _name_tokens(hints.name), self._codes))
-        return compatible(module, self._said[1])
+        return compatible(self._own[module.id], spoken)
 
     def _model_index(self, task: str, hints: Hints) -> _Attempt:
         found = _Attempt()
+        spoken = self._spoken(hints)
         for mention in hints.model_index:
             names = [n for n in (mention.type, mention.name) if n]
             modules: list[EvaluationModule] = []
             said = ""
             for name in names:
-                modules = [m for m in self.index.named(task, name) if self._may(m, hints)]
+                modules = [m for m in self.index.named(task, name) if self._may(m, spoken)]
                 if modules:
                     said = name
                     break
@@ -358,11 +360,12 @@ class Selector:
 
     def _dataset_tags(self, task: str, hints: Hints) -> _Attempt:
         found = _Attempt()
+        spoken = self._spoken(hints)
         for tag in hints.tags:
             if not tag.startswith("dataset:"):
                 continue
             name = tag.split(":", 1)[1]
-            modules = [m for m in self.index.named(task, name) if self._may(m, hints)]
+            modules = [m for m in self.index.named(task, name) if self._may(m, spoken)]
             if not modules:
                 found.unconfigured.append(normalise(name))
                 continue
@@ -379,10 +382,11 @@ class Selector:
         labels = [_label_key(label) for label in hints.labels]
         if len(labels) < 2 or any(_GENERIC_LABEL.match(label) for label in hints.labels):
             return found
+        spoken = self._spoken(hints)
         matched = [
             m
             for m, forms in self._labels.get(task, ())
-            if _same_classes(labels, forms) and self._may(m, hints)
+            if _same_classes(labels, forms) and self._may(m, spoken)
         ]
         for group in _together(matched):
             found.add(
@@ -394,6 +398,7 @@ class Selector:
 
     def _by_name(self, task: str, hints: Hints) -> _Attempt:
         found = _Attempt()
+        spoken = self._spoken(hints)
         words = _name_tokens(hints.name)
         keys = self._keys.get(task, {})
         best = 0
@@ -404,7 +409,7 @@ class Selector:
                 if all(w in MODEL_WORDS for w in window):
                     continue
                 key = compact("-".join(window))
-                claims = [(s, m) for s, m in keys.get(key, ()) if self._may(m, hints)]
+                claims = [(s, m) for s, m in keys.get(key, ()) if self._may(m, spoken)]
                 if not claims:
                     continue
                 strength = max(s for s, _ in claims)  # a key's strongest claims only

@@ -238,8 +238,8 @@ class IsolatedExecutor:
         linked: dict[tuple[str, str], Path] = {}  # (dataset dir, config dir) -> prepared dir
         without_config: set[str] = set()  # dataset dirs that a module loads with config None
         module_of = {(t.module.dataset.source, t.dataset_revision): t.module for t in todo}
-        for (source, revision), module in module_of.items():
-            repo, config, split = source[0], source[2], source[-1]
+        for (_, revision), module in module_of.items():
+            repo, config, split = module.dataset.repo, module.dataset.config, module.dataset.split
             ds = load_dataset(module, revision, token=token)
             if not ds.cache_files:
                 raise DatasetError(f"{repo}@{revision[:8]} split {split}: not cached on disk")

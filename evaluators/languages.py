@@ -83,8 +83,7 @@ def dataset_languages(module: EvaluationModule) -> frozenset[str]:
     return frozenset(canonical(code) for code in codes)
 
 
-def compatible(module: EvaluationModule, languages: frozenset[str]) -> bool:
-    """Whether a model stating ``languages`` may have been trained on ``module``'s dataset: yes
-    when either side states none, else when they share one."""
-    own = dataset_languages(module)
+def compatible(own: frozenset[str], languages: frozenset[str]) -> bool:
+    """Whether a model stating ``languages`` may have been trained on a dataset in ``own``
+    (:func:`dataset_languages`): yes when either side states none, else when they share one."""
     return not own or not languages or bool(own & languages)
