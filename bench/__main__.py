@@ -9,6 +9,7 @@ import time
 
 from bench import (
     detection,
+    generation,
     image_pipeline,
     isolation,
     ner,
@@ -31,6 +32,7 @@ reach.main(report)
 text_pipeline.main(report)
 ner.main(report)
 qa.main(report)
+generation.main(report)
 image_pipeline.main(report)
 isolation.main(report)
 space.main(report)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -186,12 +186,24 @@ def _split_in_name(name: object) -> str | None:
     return next((split for split in ("test", "validation", "train") if split in words), None)
 
 
+# Other spellings of the Hub's metric ids (casefolded, `_` read as `-`): evaluate's sacrebleu
+# metric and the hyphenated ROUGE names some cards write.
+_ALIASES = {
+    "sacrebleu": "bleu",
+    "rouge-1": "rouge1",
+    "rouge-2": "rouge2",
+    "rouge-l": "rougel",
+    "rouge-lsum": "rougelsum",
+}
+
+
 def _metric_key(result: EvalResult, spec: TaskSpec, notes: list[str]) -> str | None:
     """Our key of the metric a claim names, among ``spec``'s metrics with a Hub id; None: not
     one of ours."""
     kind = str(result.metric_type).casefold()
+    kind = _ALIASES.get(kind.replace("_", "-"), kind)
     metrics = [m for m in spec.metrics if m.hub_type is not None]
-    plain = {m.hub_type: m.key for m in metrics if not m.hub_args}
+    plain = {m.hub_type.casefold(): m.key for m in metrics if m.hub_type and not m.hub_args}
     if kind in plain and kind != "map":  # `map` may carry an IoU in its args
         return plain[kind]
     if _MAP_SPELLING.fullmatch(kind) and "map" in plain:
@@ -215,7 +227,7 @@ def _metric_key(result: EvalResult, spec: TaskSpec, notes: list[str]) -> str | N
     return ours.key
 
 
-def _map_key(result: EvalResult, keys: dict[str | None, str], notes: list[str]) -> str | None:
+def _map_key(result: EvalResult, keys: Mapping[str, str], notes: list[str]) -> str | None:
     """Our AP key for a `map`/`mAP` claim: the IoU from its args, else its type, else its name.
 
     No IoU anywhere reads as `map` does in torchmetrics: IoU 0.50:0.95. An IoU we do not report

@@ -192,15 +192,14 @@ def _class_table(record: EvaluationRecord) -> str:
     """Per class (or entity type...): the task's per-class metrics, then support and counts."""
     spec = catalogue.of(record.task, record.metrics)
     columns = spec.class_metrics()
-    header = (spec.unit, *(m.short for m in columns), spec.support, "TP", "FP", "FN")
+    counts = ("TP", "FP", "FN") if spec.counts else ()
+    header = (spec.unit, *(m.short for m in columns), spec.support, *counts)
     rows = [
         (
             code(c.label, table=True),
             *(fmt(m.class_value(c), m.digits - 1) for m in columns),
             f"{c.support:,}",
-            f"{c.tp:,}",
-            f"{c.fp:,}",
-            f"{c.fn:,}",
+            *((f"{c.tp:,}", f"{c.fp:,}", f"{c.fn:,}") if spec.counts else ()),
         )
         for c in sorted(record.classes, key=lambda c: c.class_id)
     ]

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ CARD_TASKS: Mapping[str, str] = {
     "image-classification": "image-classification",
     "token-classification": "token-classification",
     "question-answering": "question-answering",
+    "summarization": "summarization",
+    "translation": "translation",
 }
 # The card's `task_id` (AutoTrain's names; `-` read as `_`) -> our task type.
 TASK_IDS: Mapping[str, str] = {
@@ -49,15 +52,26 @@ TASK_IDS: Mapping[str, str] = {
     "image_multi_class_classification": "image-classification",
     "entity_extraction": "token-classification",
     "extractive_question_answering": "question-answering",
+    "summarization": "summarization",
+    "translation": "translation",
 }
 # Standard names of `col_mapping` that are not our role names.
 STANDARD_ROLES: Mapping[str, str] = {"text": "input", "image": "input", "target": "label"}
+# Standard names of `col_mapping` for tasks that generate text: source text -> target text.
+GENERATION_ROLES: Mapping[str, str] = {"text": "input", "source": "input", "target": "target"}
 # Sub-fields of a role whose column is a struct: what our loaders read in it.
 ROLE_FIELDS: Mapping[str, tuple[str, ...]] = {"answers": ("text", "answer_start")}
 # The role whose ClassLabel names are `dataset.labels`, for task types that need labels.
 LABEL_ROLES = ("label", "tags")
 # Keys a task's template under `_templates/` may give a derived module.
-TEMPLATE_KEYS = ("perturbations", "processors", "batch_size", "max_length", "score_threshold")
+TEMPLATE_KEYS = (
+    "perturbations",
+    "processors",
+    "batch_size",
+    "max_length",
+    "score_threshold",
+    "generation",
+)
 
 
 @dataclass(frozen=True)
@@ -147,7 +161,7 @@ def module_from_card(
     declared = _features(card_yaml, entry_config) if features is None else features
     columns = _columns(declared)
     if columns is not None:
-        absent = sorted({c for c in roles.values() if c not in columns})
+        absent = sorted({c.split(".")[0] for c in roles.values() if c.split(".")[0] not in columns})
         if absent:
             raise CardModuleError(
                 dataset_id,
@@ -180,6 +194,16 @@ def module_from_card(
         "trained_on": [dataset_id],
         **_template(tasks_dir, task, warnings),
     }
+    if task == "translation":
+        direction = direction_of(roles, entry_config)
+        if direction is None:
+            raise CardModuleError(
+                dataset_id,
+                f"cannot tell the languages of the translation: name the columns' fields "
+                f"(translation.de: source, translation.en: target) or a config such as de-en; "
+                f"{fix}",
+            )
+        data["direction"] = direction
     try:
         module = EvaluationModule.model_validate(data)
     except ValidationError as exc:
@@ -287,6 +311,8 @@ def _roles(dataset_id: str, col_mapping: Any, task: str, fix: str) -> dict[str, 
             dataset_id, f"the train-eval-index entry has no col_mapping (column: name); {fix}"
         )
     task_type = task_types.get(task)
+    if task_type.generates:
+        return _generation_roles(dataset_id, col_mapping, task, fix)
     readable = (*task_type.columns, *task_type.optional_columns)
     roles: dict[str, str] = {}
     for column_path, standard_path in _pairs(col_mapping):
@@ -320,6 +346,55 @@ def _roles(dataset_id: str, col_mapping: Any, task: str, fix: str) -> dict[str, 
             f"{_standard_names(task_type.columns)}; it maps {dict(_pairs(col_mapping))}); {fix}",
         )
     return roles
+
+
+def _generation_roles(dataset_id: str, col_mapping: Any, task: str, fix: str) -> dict[str, str]:
+    """``input`` and ``target`` of a generation task: ``{dialogue: text, summary: target}``, or
+    fields of a struct column, ``{translation.de: source, translation.en: target}`` (the role's
+    column is then the path ``translation.de``)."""
+    roles: dict[str, str] = {}
+    for column_path, standard in _pairs(col_mapping):
+        role = GENERATION_ROLES.get(standard)
+        if role is None:
+            raise CardModuleError(
+                dataset_id,
+                f"col_mapping maps column '{column_path}' to '{standard}'; task '{task}' reads "
+                f"the source text ('text' or 'source') and the 'target' text; {fix}",
+            )
+        if roles.setdefault(role, column_path) != column_path:
+            raise CardModuleError(
+                dataset_id,
+                f"col_mapping maps both '{roles[role]}' and '{column_path}' to the {role}; {fix}",
+            )
+    missing = [role for role in ("input", "target") if role not in roles]
+    if missing:
+        raise CardModuleError(
+            dataset_id,
+            f"col_mapping names no {' and no '.join(missing)} column (task '{task}' reads a "
+            f"source text and a target text; it maps {dict(_pairs(col_mapping))}); {fix}",
+        )
+    return roles
+
+
+def direction_of(roles: Mapping[str, str], config: str | None) -> dict[str, str] | None:
+    """A translation's languages from its columns' fields (``translation.de`` ->
+    ``translation.en``), else from its config's name (``de-en``); None when neither says.
+
+    >>> direction_of({"input": "translation.de", "target": "translation.en"}, None)
+    {'source': 'de', 'target': 'en'}
+    >>> direction_of({"input": "src", "target": "tgt"}, "ro-en")
+    {'source': 'ro', 'target': 'en'}
+    """
+    from evaluators.languages import ISO_639_1
+
+    source = roles.get("input", "").rpartition(".")[2]
+    target = roles.get("target", "").rpartition(".")[2]
+    if source in ISO_639_1 and target in ISO_639_1 and source != target:
+        return {"source": source, "target": target}
+    parts = re.split(r"[-_]", config or "")
+    if len(parts) == 2 and all(p in ISO_639_1 for p in parts) and parts[0] != parts[1]:
+        return {"source": parts[0], "target": parts[1]}
+    return None
 
 
 def _standard_names(roles: Iterable[str]) -> list[str]:

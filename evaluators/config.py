@@ -88,6 +88,26 @@ class Reference(_Strict):
     arxiv: str | None = Field(default=None, pattern=r"^\d{4}\.\d{4,5}(v\d+)?$")
 
 
+class Generation(_Strict):
+    """Decoding settings of a generation task, over the model's own (its
+    ``generation_config.json``, its ``task_specific_params``); unset keys keep the model's.
+    Texts are never sampled."""
+
+    max_new_tokens: int | None = Field(default=None, ge=1, le=4096)
+    min_new_tokens: int | None = Field(default=None, ge=0, le=4096)
+    num_beams: int | None = Field(default=None, ge=1, le=16)
+    length_penalty: float | None = Field(default=None, ge=-10.0, le=10.0)
+    no_repeat_ngram_size: int | None = Field(default=None, ge=0, le=10)
+    early_stopping: bool | None = None
+
+
+class Direction(_Strict):
+    """What a translation module translates from and into (ISO 639 codes)."""
+
+    source: str = Field(pattern=r"^[a-z]{2,3}$")
+    target: str = Field(pattern=r"^[a-z]{2,3}$")
+
+
 class DatasetRef(_Strict):
     repo: str = Field(pattern=r"^[\w.-]+(/[\w.-]+)?$")
     name: str
@@ -233,6 +253,13 @@ class EvaluationModule(_Strict):
     # token classification only: `entities` scores IOB2 entity spans, `words` scores each word's
     # tag as one class (part-of-speech tagging: word accuracy, per-tag precision/recall/F1)
     tagging: Literal["entities", "words"] = "entities"
+    # generation tasks (summarization, translation): decoding settings over the model's own
+    generation: Generation | None = None
+    # translation only: the source and target languages
+    direction: Direction | None = None
+    # summarization only: ROUGE stems words with the Porter stemmer (rouge-score's
+    # use_stemmer, on in transformers' run_summarization.py)
+    rouge_stemmer: bool = True
 
     @field_validator("task")
     @classmethod
@@ -314,6 +341,21 @@ class EvaluationModule(_Strict):
             raise ValueError(
                 f"tagging: '{self.tagging}' is for token-classification modules only; remove it "
                 f"from this '{self.task}' module"
+            )
+        if self.generation is not None and not task_type.generates:
+            raise ValueError(
+                f"generation: decoding settings are for tasks that generate text; task "
+                f"'{self.task}' does not: remove generation"
+            )
+        if self.direction is not None and self.task != "translation":
+            raise ValueError(
+                f"direction: is for translation modules only; remove it from this '{self.task}' "
+                f"module"
+            )
+        if not self.rouge_stemmer and self.task != "summarization":
+            raise ValueError(
+                f"rouge_stemmer: is for summarization modules only; remove it from this "
+                f"'{self.task}' module"
             )
         task_type.check(self)
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))

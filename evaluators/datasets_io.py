@@ -263,7 +263,11 @@ def load_rows(module: EvaluationModule, revision: str) -> datasets.Dataset:
     """
     ref = module.dataset
     ds = load_dataset(module, revision)
-    missing = [c for c in ref.columns.roles().values() if c not in ds.column_names]
+    # a role may name a field of a struct column (translation.en): its column must be there
+    wanted = {
+        c.split(".")[0] if c not in ds.column_names else c for c in ref.columns.roles().values()
+    }
+    missing = sorted(c for c in wanted if c not in ds.column_names)
     if missing:
         raise DatasetError(
             f"{ref.repo}@{revision[:8]} split {ref.split}: columns {missing} not found "

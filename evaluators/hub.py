@@ -40,6 +40,8 @@ ALLOWED_FILES = [
     "merges.txt",
     "*.model",
     "preprocessor_config.json",
+    "generation_config.json",  # decoding settings of text generators
+    "*.spm",  # Marian's sentencepiece models (source.spm, target.spm)
     "README.md",
 ]
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")

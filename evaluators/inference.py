@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Sequence
@@ -216,6 +217,9 @@ class Selector:
         return keys
 
     def select(self, hints: Hints) -> Outcome:
+        return _directed(hints, self._select(hints))
+
+    def _select(self, hints: Hints) -> Outcome:
         task = hints.pipeline_tag
         if task is None or task not in self.index.tasks:
             return Outcome(reason=Reason.TASK_NOT_SUPPORTED, names=(str(task),))
@@ -512,3 +516,62 @@ def _same_classes(labels: list[str], forms: list[set[str]]) -> bool:
 def select(hints: Hints, modules: Sequence[EvaluationModule]) -> Outcome:
     """The modules that evaluate a model with these hints (see the module docstring)."""
     return Selector(modules).select(hints)
+
+
+# translation direction ---------------------------------------------------------------------
+
+# "en-to-ro", "en_to_ro", "en2ro": said outright; "en-ro": the last such pair of codes
+_TO_PAIR = re.compile(r"(?<![a-z])([a-z]{2,3})(?:[-_]to[-_]|[-_]?2[-_]?)([a-z]{2,3})(?![a-z])")
+_PAIR = re.compile(r"(?=(?<![a-z])([a-z]{2,3})[-_]([a-z]{2,3})(?![a-z]))")
+
+
+def name_direction(name: str) -> tuple[str, str] | None:
+    """The translation direction a model's name states: its last pair of language codes,
+    ``opus-mt-en-ro``, ``t5-small-finetuned-en-to-ro``, ``nllb-en2fr`` (None: it states none).
+
+    >>> name_direction("Helsinki-NLP/opus-mt-en-ro")
+    ('en', 'ro')
+    >>> name_direction("org/marian-finetuned-kde4-en-to-fr")
+    ('en', 'fr')
+    >>> name_direction("org/bart-large-cnn") is None
+    True
+    """
+    from evaluators.languages import ISO_639_1
+
+    repo = name.rpartition("/")[2].lower()
+    for pattern in (_TO_PAIR, _PAIR):
+        pairs = [
+            (a, b)
+            for a, b in pattern.findall(repo)
+            if a != b and a in ISO_639_1 and b in ISO_639_1
+        ]
+        if pairs:
+            return pairs[-1]
+    return None
+
+
+def _directed(hints: Hints, outcome: Outcome) -> Outcome:
+    """Translation modules of the one direction the model translates. Where the model's name
+    states a direction, modules of other directions are dropped; where it does not and the
+    modules chosen translate one dataset config both ways, none is kept (a model scored on
+    the direction it was not trained for would publish a meaningless number)."""
+    directed = [c for c in outcome.chosen if c.module.direction is not None]
+    if not directed:
+        return outcome
+    said = name_direction(hints.name)
+
+    def way(c: Chosen) -> tuple[str, str]:
+        d = c.module.direction
+        assert d is not None
+        return (d.source, d.target)
+
+    if said is not None:
+        kept = tuple(c for c in outcome.chosen if c.module.direction is None or way(c) == said)
+        if kept:
+            return dataclasses.replace(outcome, chosen=kept)
+        return Outcome(reason=Reason.NOT_CONFIGURED, names=(f"{said[0]} to {said[1]}",))
+    both = {way(c) for c in directed}
+    if any((b, a) in both for a, b in both):
+        ids = tuple(c.module.id for c in directed)
+        return Outcome(reason=Reason.AMBIGUOUS, names=ids, candidates=ids)
+    return outcome

@@ -1,5 +1,5 @@
-"""Pure, seeded perturbations of images, texts and boxes, and of tagged words and QA answer
-spans (kept aligned, see `perturbations.spans`), registered by name.
+"""Pure, seeded perturbations of images, texts, audio and boxes, and of tagged words and QA
+answer spans (kept aligned, see `perturbations.spans`), registered by name.
 
 Example:
     >>> from perturbations import get, from_spec
@@ -11,6 +11,7 @@ Example:
 
 from perturbations.errors import (
     AlignmentError,
+    AudioFormatError,
     ImageFormatError,
     ModalityError,
     PerturbationParamError,
@@ -29,6 +30,7 @@ from perturbations.spans import QA_TARGETS, QAExample, QATarget
 __all__ = [
     "QA_TARGETS",
     "AlignmentError",
+    "AudioFormatError",
     "ImageFormatError",
     "ModalityError",
     "Perturbation",

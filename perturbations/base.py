@@ -6,16 +6,20 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import torch
 
 from perturbations.errors import PerturbationParamError
 
-Modality = Literal["image", "text"]
+Modality = Literal["image", "text", "audio"]
 ParamValue = int | float
 WordsFn = Callable[..., tuple[list[str], list[int]]]
 ContextFn = Callable[..., tuple[str, list[int]]]
+Wave = npt.NDArray[np.float32]  # what audio perturbations return
+FloatWave = npt.NDArray[np.floating[Any]]  # what they take: float32 or float64
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,12 @@ class ParamSpec:
 class Definition:
     """A registered perturbation before its parameters are bound.
 
-    Exactly one of ``images`` / ``texts`` is set, matching ``modality``:
+    Exactly one of ``images`` / ``texts`` / ``audio`` is set, matching ``modality``:
     ``images(batch, generators, **params)`` maps a uint8 (N, C, H, W) batch to a new batch, with
     one seeded `torch.Generator` per image (used only when ``stochastic``);
-    ``texts(text, rng, **params)`` maps one text, with a seeded `random.Random`.
+    ``texts(text, rng, **params)`` maps one text, with a seeded `random.Random`;
+    ``audio(wave, rng, sampling_rate, **params)`` maps one mono float32 waveform to a new one,
+    with a seeded `numpy.random.Generator` (see `perturbations.audio`).
     ``boxes(boxes, width, height)`` maps xyxy pixel boxes; None means boxes do not move.
 
     Text perturbations that keep targets aligned also set ``words`` and ``context`` (see
@@ -80,6 +86,7 @@ class Definition:
     stochastic: bool = False
     images: Callable[..., torch.Tensor] | None = None
     texts: Callable[..., str] | None = None
+    audio: Callable[..., Wave] | None = None
     boxes: Callable[[torch.Tensor, int, int], torch.Tensor] | None = None
     words: WordsFn | None = None
     context: ContextFn | None = None
@@ -103,3 +110,8 @@ def torch_generator(seed: int, index: int) -> torch.Generator:
 
 def python_rng(seed: int, index: int, stream: str = "") -> random.Random:
     return random.Random(item_seed(seed, index, stream))
+
+
+def numpy_rng(seed: int, index: int) -> np.random.Generator:
+    """A PCG64 generator for item ``index`` (the audio perturbations draw from it)."""
+    return np.random.Generator(np.random.PCG64(item_seed(seed, index)))

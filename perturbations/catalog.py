@@ -2,12 +2,14 @@
 
 The first five are the thesis's image variants (Kant 2023, table 3.2e); the severity-graded
 corruptions follow ImageNet-C (Hendrycks & Dietterich 2019, "Benchmarking Neural Network
-Robustness to Common Corruptions and Perturbations", ICLR).
+Robustness to Common Corruptions and Perturbations", ICLR). The audio ones are the common
+speech-robustness trio (noise at an SNR, speed as sox's ``speed``, band limiting as a telephone
+line does it); `perturbations.audio` explains each.
 """
 
 from __future__ import annotations
 
-from perturbations import boxes, image, spans, text
+from perturbations import audio, boxes, image, spans, text
 from perturbations.base import Definition, ParamSpec
 
 IMAGENET_C = "ImageNet-C table, Hendrycks & Dietterich 2019"
@@ -192,4 +194,42 @@ _TEXT = (
     ),
 )
 
-DEFINITIONS: dict[str, Definition] = {d.name: d for d in (*_IMAGE, *_TEXT)}
+_AUDIO = (
+    Definition(
+        "noise",
+        "audio",
+        "Noise: white noise (hiss) is added to each recording.",
+        "x + g·n with n ~ N(0, 1) per sample, drawn by numpy.random.Generator(PCG64) "
+        f"{ITEM_SEED}, and g chosen so that the noise's power in this recording is exactly "
+        "mean(x²) / 10^(snr_db/10); computed in float64, returned as float32, not clipped; a "
+        "silent recording stays silent.",
+        params=(ParamSpec("snr_db", float, 10.0, -5.0, 40.0, "signal-to-noise ratio {} dB"),),
+        stochastic=True,
+        audio=audio.noise,
+    ),
+    Definition(
+        "speed",
+        "audio",
+        "Speed: each recording is played faster (or slower), its pitch rising (or falling) "
+        "with it.",
+        "Resampled by 1/factor with scipy.signal.resample_poly (polyphase FIR, Kaiser window "
+        "β = 5) and played at the original sampling rate, as sox's `speed` effect: n samples "
+        "become ceil(n/factor); factor taken as the nearest fraction with denominator ≤ "
+        f"{audio.SPEED_MAX_DENOMINATOR}.",
+        params=(ParamSpec("factor", float, 1.1, 0.5, 2.0, "{}× speed"),),
+        audio=audio.speed,
+    ),
+    Definition(
+        "lowpass",
+        "audio",
+        "Low-pass: the high frequencies of each recording are removed, as over a telephone.",
+        f"Butterworth low-pass of order {audio.LOWPASS_ORDER} (scipy.signal.butter, second-order "
+        "sections) at the recording's sampling rate, applied forwards and backwards "
+        "(scipy.signal.sosfiltfilt): zero phase, no delay, same length; -6 dB at the cutoff, "
+        "-48 dB per octave above; unchanged when the cutoff is at or above Nyquist.",
+        params=(ParamSpec("cutoff_hz", float, 2000.0, 100.0, 8000.0, "cutoff {} Hz"),),
+        audio=audio.lowpass,
+    ),
+)
+
+DEFINITIONS: dict[str, Definition] = {d.name: d for d in (*_IMAGE, *_TEXT, *_AUDIO)}

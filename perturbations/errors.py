@@ -43,6 +43,16 @@ class ImageFormatError(ValueError):
         self.dtype = dtype
 
 
+class AudioFormatError(ValueError):
+    """A waveform is not a 1-D floating numpy array (one mono recording)."""
+
+    def __init__(self, message: str, *, index: int, shape: tuple[int, ...], dtype: str) -> None:
+        super().__init__(f"item {index}: {message} (got shape {shape}, dtype {dtype})")
+        self.index = index
+        self.shape = shape
+        self.dtype = dtype
+
+
 class AlignmentError(ValueError):
     """Targets do not fit their input: tags and words of different lengths, an answer that is not
     the context's text at its start, or tag ids without their names."""

@@ -8,6 +8,9 @@ by every parameter (defaults included) in sorted order: ``"gaussian_noise(severi
 Randomness is per item: item ``i`` of a call with ``start=s`` draws from a generator seeded by
 ``(seed, s + i)``, so an item gets the same output alone, in any batch, on any device.
 
+Audio perturbations map mono float32 waveforms of any lengths at a given sampling rate
+(``apply_audio``), each with a numpy generator seeded by ``(seed, s + i)`` the same way.
+
 A text perturbation may also keep targets aligned: word tags (``apply_words``) and QA answer
 spans (``apply_qa``), under the same ``variant_id``; ``supports`` tells which inputs it takes
 (`perturbations.spans` describes what each one does to tags and answers).
@@ -21,26 +24,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from perturbations import spans
 from perturbations.base import (
     Definition,
+    FloatWave,
     Modality,
     ParamValue,
+    Wave,
+    numpy_rng,
     python_rng,
     torch_generator,
 )
 from perturbations.catalog import DEFINITIONS
 from perturbations.errors import (
+    AudioFormatError,
     ImageFormatError,
     ModalityError,
     PerturbationParamError,
     UnknownPerturbationError,
 )
 
-MODALITIES = ("image", "text")
-INPUTS = ("image", "boxes", "text", "words", "qa")
+MODALITIES = ("image", "text", "audio")
+INPUTS = ("image", "boxes", "text", "words", "qa", "audio")
 PAIR_STREAM = "text_pair"  # the generator stream of a pair's second text (`item_seed`)
 _SPEC = re.compile(r"^\s*(?P<name>[\w.-]+)\s*(?:\((?P<args>[^()]*)\))?\s*$")
 
@@ -119,6 +127,39 @@ class Perturbation:
             fn(text_pair, python_rng(seed, index, PAIR_STREAM), **self.params),
         )
 
+    def apply_audio(
+        self, waves: Sequence[FloatWave], sampling_rate: int, *, seed: int, start: int = 0
+    ) -> list[Wave]:
+        """Perturbs mono waveforms at ``sampling_rate`` Hz; wave ``i`` is item ``start + i``.
+
+        Each wave is a 1-D floating numpy array (float32 as `evaluators.audio_io` decodes it);
+        lengths may differ. Returns new float32 arrays; ``speed`` changes their lengths.
+
+        Raises:
+            ModalityError: not an audio perturbation.
+            AudioFormatError: a wave that is not a 1-D float array, or a bad sampling rate.
+
+        Example:
+            >>> waves = [np.zeros(16000, np.float32)]
+            >>> [len(w) for w in get("speed", factor=2.0).apply_audio(waves, 16000, seed=0)]
+            [8000]
+        """
+        fn = self._definition("audio").audio
+        assert fn is not None
+        if isinstance(waves, np.ndarray) and waves.ndim == 1:
+            raise TypeError("apply_audio takes a sequence of waves; use apply_wave for one")
+        _check_rate(sampling_rate)
+        for i, wave in enumerate(waves):
+            _check_wave(wave, index=start + i)
+        return [
+            fn(wave, numpy_rng(seed, start + i), sampling_rate, **self.params)
+            for i, wave in enumerate(waves)
+        ]
+
+    def apply_wave(self, wave: FloatWave, sampling_rate: int, *, seed: int, index: int = 0) -> Wave:
+        """Perturbs one mono waveform as item ``index`` (for rows that are not contiguous)."""
+        return self.apply_audio([wave], sampling_rate, seed=seed, start=index)[0]
+
     def apply_boxes(self, boxes: torch.Tensor, *, width: int, height: int) -> torch.Tensor:
         """Moves (K, 4) xyxy pixel boxes of a ``width`` x ``height`` image as the image moves.
 
@@ -131,8 +172,8 @@ class Perturbation:
 
     def supports(self, kind: str) -> bool:
         """Whether this perturbation takes ``kind``, one of `INPUTS`: ``"image"``, ``"boxes"``
-        (moved or kept with their image), ``"text"``, ``"words"`` (`apply_words`) or ``"qa"``
-        (`apply_qa`, any target).
+        (moved or kept with their image), ``"text"``, ``"words"`` (`apply_words`), ``"qa"``
+        (`apply_qa`, any target) or ``"audio"`` (`apply_audio`).
 
         Example:
             >>> get("typos").supports("words"), get("greyscale").supports("qa")
@@ -219,6 +260,7 @@ def _inputs(definition: Definition) -> tuple[str, ...]:
         "text": definition.texts is not None,
         "words": definition.words is not None,
         "qa": definition.texts is not None and definition.context is not None,
+        "audio": definition.audio is not None,
     }
     return tuple(kind for kind in INPUTS if has[kind])
 
@@ -230,6 +272,27 @@ def _check_images(images: torch.Tensor, *, ndim: int) -> None:
         raise ImageFormatError(
             f"expected a uint8 tensor shaped {layout} with C = 1 or 3", shape=shape, dtype=dtype
         )
+
+
+def _check_wave(wave: object, *, index: int) -> None:
+    if not isinstance(wave, np.ndarray):
+        raise AudioFormatError(
+            f"expected a numpy array (got {type(wave).__name__})", index=index, shape=(), dtype="-"
+        )
+    if wave.ndim != 1 or not np.issubdtype(wave.dtype, np.floating):
+        raise AudioFormatError(
+            "expected a 1-D float array (mono; average the channels first)",
+            index=index,
+            shape=tuple(wave.shape),
+            dtype=str(wave.dtype),
+        )
+
+
+def _check_rate(sampling_rate: object) -> None:
+    if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, int | np.integer):
+        raise TypeError(f"sampling_rate must be an int (got {sampling_rate!r})")
+    if sampling_rate <= 0:
+        raise ValueError(f"sampling_rate must be positive (got {sampling_rate})")
 
 
 def names(modality: str | None = None) -> list[str]:

@@ -80,9 +80,7 @@ def class_rows(
             c.label,
             *(fmt(m.class_value(c), m.digits - 1) for m in metrics),
             c.support,
-            c.tp,
-            c.fp,
-            c.fn,
+            *((c.tp, c.fp, c.fn) if detail.spec.counts else ()),
         ]
         for c in classes
     ]

@@ -111,8 +111,10 @@ def overall_key(s: TaskSpec, key: str) -> str | None:
 
 
 def unit_columns(s: TaskSpec) -> list[str]:
-    """The per-unit table's headers: id, the unit, its metrics, its support, TP, FP, FN."""
-    return ["id", s.unit, *(m.short for m in s.class_metrics()), s.support, *COUNT_COLUMNS]
+    """The per-unit table's headers: id, the unit, its metrics, its support, TP, FP, FN (where
+    the task's units hold counts)."""
+    counts = COUNT_COLUMNS if s.counts else ()
+    return ["id", s.unit, *(m.short for m in s.class_metrics()), s.support, *counts]
 
 
 def class_sql(key: str) -> str:

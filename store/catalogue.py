@@ -101,6 +101,8 @@ class TaskSpec:
         intervals: Keys that get a bootstrap confidence interval.
         explanation: What the card's tables mean, said once above them (default: the
             classification wording).
+        counts: Whether the per-unit table shows TP, FP and FN (False where a unit holds scores,
+            not counts: length buckets of generated texts).
     """
 
     name: str
@@ -115,6 +117,7 @@ class TaskSpec:
     class_note: str = ""
     intervals: tuple[str, ...] = ()
     explanation: str = ""
+    counts: bool = True
     _by_key: dict[str, Metric] = field(default_factory=dict, init=False, repr=False, compare=False)
     _per_class: dict[str, Metric] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -784,6 +787,147 @@ QUESTION_ANSWERING = register(
             "match and token F1 against the closest reference answer after SQuAD's "
             "normalisation; where some questions have no answer, the answerable and "
             "unanswerable ones are also scored apart (SQuAD v2.0)."
+        ),
+    )
+)
+
+# -- text generation: summarization and translation ---------------------------------------------
+
+_ROUGE = (
+    "rouge-score 0.1.2's tokenizer (lower case, runs of [a-z0-9] only; with the Porter stemmer on "
+    "tokens longer than 3 characters where the result records use_stemmer), F-measure per "
+    "example, mean over the examples (evaluate's rouge with use_aggregator=False, then the mean)"
+)
+_LENGTH_BUCKETS = "the examples of one length bucket of the input (words)"
+
+
+def _rouge_metrics() -> tuple[Metric, ...]:
+    kinds = (
+        ("rouge1", "ROUGE-1", "unigram overlap", "unigram"),
+        ("rouge2", "ROUGE-2", "bigram overlap", "bigram"),
+        ("rougeL", "ROUGE-L", "longest common subsequence", "sentence-level LCS"),
+        (
+            "rougeLsum",
+            "ROUGE-Lsum",
+            "longest common subsequence over sentences",
+            "summary-level union LCS over sentences split at newlines",
+        ),
+    )
+    out: list[Metric] = []
+    for key, name, what, how in kinds:
+        out.append(
+            Metric(
+                key,
+                name,
+                f"Mean F-measure of the {what} of each generated text with its reference.",
+                f"{how} precision and recall per example, F = 2PR/(P+R); {_ROUGE}",
+                hub_type=key,
+            )
+        )
+    for key, name, _, _ in kinds:
+        out.append(
+            Metric(
+                key,
+                name,
+                f"{name} over {_LENGTH_BUCKETS}.",
+                f"as {key}, restricted to the bucket",
+                per_class=True,
+                id=f"bucket_{key}",
+            )
+        )
+    return tuple(out)
+
+
+_GEN_LENGTH = Metric(
+    "gen_len",
+    "Generated length",
+    "Mean number of tokens generated per example (the model's tokenizer, special tokens out).",
+    "mean over the examples of the generated token ids that are not special tokens",
+    range="0 upward",
+    digits=2,
+)
+
+SUMMARIZATION = register(
+    TaskSpec(
+        name="summarization",
+        modality="text",
+        description="Write a short summary of a longer text.",
+        metrics=(*_rouge_metrics(), _GEN_LENGTH),
+        card=("rouge1", "rouge2", "rougeL", "rougeLsum"),
+        summary=("rouge1", "rouge2", "rougeL", "rougeLsum", "gen_len"),
+        class_columns=("rouge1", "rouge2", "rougeL", "rougeLsum"),
+        unit="input length",
+        support="examples",
+        counts=False,
+        class_note=(
+            "Buckets: the input's length in words (split at white space); each example is in one "
+            "bucket."
+        ),
+        explanation=(
+            "Summaries are generated without sampling (the decoding settings are listed below) "
+            "and scored with ROUGE against the reference summary, as fractions: the mean "
+            "F-measure of unigram (ROUGE-1) and bigram (ROUGE-2) overlap and of the longest "
+            "common subsequence (ROUGE-L per text, ROUGE-Lsum per sentence)."
+        ),
+    )
+)
+
+TRANSLATION = register(
+    TaskSpec(
+        name="translation",
+        modality="text",
+        description="Translate a text from one language into another.",
+        metrics=(
+            Metric(
+                "bleu",
+                "BLEU",
+                "Corpus BLEU of the translations against the references (sacreBLEU).",
+                "sacrebleu 2.6's corpus_bleu: n-gram precisions 1-4 summed over the corpus, "
+                "geometric mean times the brevity penalty, exponential smoothing, the tokenizer "
+                "of its signature (stored with the result); its score / 100",
+                hub_type="bleu",
+                hub_args=None,
+            ),
+            Metric(
+                "chrf",
+                "chrF",
+                "Corpus character n-gram F-score of the translations (sacreBLEU's chrF).",
+                "sacrebleu 2.6's corpus_chrf: character 6-grams, beta 2, statistics summed over "
+                "the corpus; its score / 100",
+                hub_type="chrf",
+            ),
+            Metric(
+                "bleu",
+                "BLEU",
+                f"Corpus BLEU over {_LENGTH_BUCKETS}.",
+                "as bleu, the statistics summed over the bucket's examples",
+                per_class=True,
+                id="bucket_bleu",
+            ),
+            Metric(
+                "chrf",
+                "chrF",
+                f"Corpus chrF over {_LENGTH_BUCKETS}.",
+                "as chrf, the statistics summed over the bucket's examples",
+                per_class=True,
+                id="bucket_chrf",
+            ),
+            _GEN_LENGTH,
+        ),
+        card=("bleu", "chrf"),
+        summary=("bleu", "chrf", "gen_len"),
+        class_columns=("bleu", "chrf"),
+        unit="input length",
+        support="examples",
+        counts=False,
+        class_note=(
+            "Buckets: the source text's length in words (split at white space); each example is "
+            "in one bucket, scored as a corpus of its own."
+        ),
+        explanation=(
+            "Translations are generated without sampling (the decoding settings are listed "
+            "below) and scored with sacreBLEU against the reference translation, as fractions "
+            "(sacreBLEU prints them times 100): corpus BLEU and chrF, under the signature shown."
         ),
     )
 )

@@ -174,6 +174,7 @@ def doc_to_result(
         created_at=_aware(doc["created_at"]) or datetime.now(UTC),
         fingerprint=doc.get("fingerprint") or "",
         selection=Selection(**doc["selection"]) if doc.get("selection") else Selection(),
+        settings=dict(doc.get("settings") or {}),
         detection_errors=tuple(
             doc_to_detection_error(e)
             for e in sorted(

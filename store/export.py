@@ -148,6 +148,7 @@ def _evaluations(store: Store, ids: _Ids) -> tuple[list[Row], list[Row]]:
                 "calibration": t.dumps(calibration),
                 "intervals": t.dumps(intervals or None),
                 "label_mapping": t.dumps(d.get("label_mapping") or None),
+                "settings": t.dumps(d.get("settings") or None),
                 "confusion": sparse_confusion(d.get("confusion") or []),
             }
         )

@@ -133,6 +133,12 @@ EVALUATIONS = _table(
         ("intervals", pa.string(), "JSON: metric -> 95% bootstrap interval {low, high, ...}"),
         ("label_mapping", pa.string(), "JSON: the model's label -> the dataset's label"),
         (
+            "settings",
+            pa.string(),
+            "JSON: how the numbers were produced where the task has choices (decoding, ROUGE "
+            "stemmer, sacreBLEU signature, text normaliser)",
+        ),
+        (
             "confusion",
             pa.list_(pa.list_(pa.int64())),
             "the confusion matrix's non-zero cells, as [true class, predicted class, count]",

@@ -219,6 +219,10 @@ class EvaluationRecord:
     detection_errors: tuple[DetectionError, ...] = ()  # object detection only
     fingerprint: str = ""  # the evaluated revision's content (see ModelRecord.fingerprint)
     selection: Selection = field(default_factory=Selection)  # how its module was chosen
+    # How the numbers were produced where a task has choices that change them: decoding
+    # (beams, max new tokens, prefix), ROUGE's stemmer, sacreBLEU's signature, the text
+    # normaliser of speech recognition. Name -> a JSON scalar.
+    settings: dict[str, str | int | float | bool | None] = field(default_factory=dict)
 
     def task_name(self) -> str:
         """This result's task name (see :func:`task_key`)."""

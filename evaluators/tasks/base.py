@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 BUILTIN = (
     "evaluators.tasks.classification",
+    "evaluators.tasks.generation",
     "evaluators.tasks.object_detection",
     "evaluators.tasks.question_answering",
     "evaluators.tasks.token_classification",
@@ -103,6 +104,7 @@ class TaskType:
             ``uses_objects``: a detector may find a single class).
         processors: Processor name -> what it adds to a result; the first is always on.
         uses_objects: Whether a module describes objects (``dataset.objects``).
+        generates: Whether it generates text (a module may set ``generation:``).
     """
 
     spec: ClassVar[TaskSpec]
@@ -111,6 +113,7 @@ class TaskType:
     needs_labels: ClassVar[bool] = True
     processors: ClassVar[Mapping[str, str]] = {}
     uses_objects: ClassVar[bool] = False
+    generates: ClassVar[bool] = False
 
     @property
     def perturbs(self) -> str:

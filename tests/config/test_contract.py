@@ -108,6 +108,14 @@ UNPINNED = {
     "squad_v2",
     "conll2003",
     "wnut_17",
+    "samsum",
+    "xsum",
+    "cnn_dailymail",
+    "wmt16-en-ro",
+    "wmt16-ro-en",
+    "wmt16-en-de",
+    "wmt16-de-en",
+    "opus100-en-fr",
     "masakhaner",
     "clinc_oos",
     "yelp_polarity",
@@ -135,6 +143,8 @@ UNPINNED = {
 # Datasets whose names several modules of one task share (a family of configs), with their
 # members: each member says which config it is with config_hints.
 FAMILIES = {
+    # one config per language pair, each translated both ways: the model's name picks the way
+    ("translation", "wmt16"): {"wmt16-en-ro", "wmt16-ro-en", "wmt16-en-de", "wmt16-de-en"},
     ("text-classification", "glue"): {
         "glue-cola",
         "glue-sst2",

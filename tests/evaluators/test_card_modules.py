@@ -285,11 +285,11 @@ def test_unsupported_tasks_are_refused() -> None:
                 "col_mapping": {"sentence1": "text1", "sentence2": "text2", "label": "target"},
             },
             {
-                "config": "xsum",
-                "task": "summarization",
-                "task_id": "summarization",
+                "config": "scenes",
+                "task": "image-segmentation",
+                "task_id": "semantic_segmentation",
                 "splits": {"eval_split": "test"},
-                "col_mapping": {"document": "text", "summary": "target"},
+                "col_mapping": {"image": "image", "mask": "target"},
             },
         ]
     }
@@ -448,3 +448,49 @@ def test_features_in_the_list_form_of_datasets_4() -> None:
     for features in (yaml_form, dict_form):
         derived = module_from_card("a/ner", card(CONLL), revision=None, features=features)
         assert derived.module.dataset.labels == ["O", "B-PER"]
+
+
+def test_summarization_and_translation_entries_configure_modules(tmp_path: Path) -> None:
+    samsum = {
+        "train-eval-index": [
+            {
+                "config": "samsum",
+                "task": "summarization",
+                "task_id": "summarization",
+                "splits": {"eval_split": "test"},
+                "col_mapping": {"dialogue": "text", "summary": "target"},
+            }
+        ]
+    }
+    module = module_from_card("acme/chats", samsum, revision=None, features=None).module
+    assert module.task == "summarization"
+    assert module.dataset.columns.roles() == {"input": "dialogue", "target": "summary"}
+    wmt = {
+        "train-eval-index": [
+            {
+                "config": "de-en",
+                "task": "translation",
+                "task_id": "translation",
+                "splits": {"eval_split": "test"},
+                "col_mapping": {"translation.de": "source", "translation.en": "target"},
+            }
+        ]
+    }
+    module = module_from_card("acme/wmt", wmt, revision=None, features=None).module
+    assert module.dataset.columns.roles() == {
+        "input": "translation.de",
+        "target": "translation.en",
+    }
+    assert module.direction is not None
+    assert (module.direction.source, module.direction.target) == ("de", "en")
+    by_config = {**wmt["train-eval-index"][0], "col_mapping": {"src": "text", "tgt": "target"}}
+    module = module_from_card(
+        "acme/pairs", {"train-eval-index": [by_config]}, revision=None, features=None
+    ).module
+    assert module.direction is not None and module.direction.source == "de"
+    unknown = {**by_config, "config": "default"}
+    with pytest.raises(CardModuleError, match="cannot tell the languages of the translation"):
+        module_from_card("acme/p", {"train-eval-index": [unknown]}, revision=None, features=None)
+    wrong = {**by_config, "col_mapping": {"src": "text", "tgt": "label"}}
+    with pytest.raises(CardModuleError, match="reads the source text"):
+        module_from_card("acme/p", {"train-eval-index": [wrong]}, revision=None, features=None)

@@ -21,14 +21,16 @@ from perturbations import (
 THESIS = ["greyscale", "flipped", "mirrored", "inverted", "rotated90"]
 CORRUPTIONS = ["gaussian_noise", "gaussian_blur", "jpeg", "brightness", "contrast", "pixelate"]
 TEXT = ["lowercase", "uppercase", "typos", "no_punctuation", "word_dropout"]
+AUDIO = ["noise", "speed", "lowpass"]
 
 
 def test_names_by_modality() -> None:
     assert names("image") == THESIS + CORRUPTIONS
     assert names("text") == TEXT
-    assert names() == THESIS + CORRUPTIONS + TEXT
+    assert names("audio") == AUDIO
+    assert names() == THESIS + CORRUPTIONS + TEXT + AUDIO
     with pytest.raises(ValueError, match="modality"):
-        names("audio")
+        names("video")
 
 
 def test_unknown_name_suggests_the_closest() -> None:
@@ -131,7 +133,7 @@ def test_describe_all() -> None:
     }
     for entry in entries:
         assert entry["description"].endswith(".") and entry["method"]
-        assert entry["modality"] in ("image", "text")
+        assert entry["modality"] in ("image", "text", "audio")
 
 
 def test_modality_mismatch() -> None:

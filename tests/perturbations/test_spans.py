@@ -236,7 +236,7 @@ def test_supports() -> None:
     assert get("flipped").supports("boxes") and get("flipped").supports("image")
     assert not get("flipped").supports("words") and get("flipped").modality == "image"
     with pytest.raises(ValueError, match="kind must be one of"):
-        get("typos").supports("audio")
+        get("typos").supports("video")
     by_name = {e["name"]: e for e in describe_all()}
     assert by_name["typos"]["supports"] == ["text", "words", "qa"]
     assert by_name["jpeg"]["supports"] == ["image", "boxes"]
