@@ -111,6 +111,8 @@ def _render_result(
         f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
         f"{code(record.runtime.device)}, batch size {record.runtime.batch_size}.",
     ]
+    if record.settings:
+        parts.append(_settings(record))
     if record.calibration is not None:
         parts.append(_calibration(record))
     if variants:
@@ -119,6 +121,16 @@ def _render_result(
         parts.append(_mapping_table(record.label_mapping))
     parts.append(f"[Explore these results per class on the Space]({page}).")
     return "\n\n".join(parts)
+
+
+def _settings(record: EvaluationRecord) -> str:
+    """How the numbers were produced (decoding, scorer settings), one line, in stored order."""
+    shown = "; ".join(
+        f"{name.replace('_', ' ')} {code(str(value))}"
+        for name, value in record.settings.items()
+        if value not in (None, "")
+    )
+    return f"Settings: {shown}."
 
 
 def assumed(record: EvaluationRecord) -> str:

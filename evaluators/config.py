@@ -260,6 +260,10 @@ class EvaluationModule(_Strict):
     # summarization only: ROUGE stems words with the Porter stemmer (rouge-score's
     # use_stemmer, on in transformers' run_summarization.py)
     rouge_stemmer: bool = True
+    # speech recognition only: the text normaliser before WER and CER (default: Whisper's
+    # English one for an English dataset, its basic one otherwise); rates without any are
+    # stored beside (wer_raw, cer_raw)
+    normalizer: Literal["whisper-english", "whisper-basic", "none"] | None = None
 
     @field_validator("task")
     @classmethod
@@ -356,6 +360,11 @@ class EvaluationModule(_Strict):
             raise ValueError(
                 f"rouge_stemmer: is for summarization modules only; remove it from this "
                 f"'{self.task}' module"
+            )
+        if self.normalizer is not None and self.task != "automatic-speech-recognition":
+            raise ValueError(
+                f"normalizer: is for automatic-speech-recognition modules only; remove it from "
+                f"this '{self.task}' module"
             )
         task_type.check(self)
         unknown = sorted(set(self.label_aliases) - set(self.dataset.labels))

@@ -76,7 +76,7 @@ class EvalSplit:
         )
 
 
-def _labels(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.int64]:
+def labels_of(module: EvaluationModule, ds: datasets.Dataset) -> npt.NDArray[np.int64]:
     ref = module.dataset
     raw = ds[ref.columns.label]
     feature = ds.features[ref.columns.label]
@@ -317,7 +317,7 @@ def load_split(module: EvaluationModule, revision: str) -> EvalSplit:
 
     ref = module.dataset
     ds = load_rows(module, revision)
-    labels = _labels(module, ds)
+    labels = labels_of(module, ds)
     ds, labels = drop_unlabelled(module, ds, labels, revision)
     return EvalSplit(
         dataset_id=ref.repo,

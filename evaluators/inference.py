@@ -541,9 +541,7 @@ def name_direction(name: str) -> tuple[str, str] | None:
     repo = name.rpartition("/")[2].lower()
     for pattern in (_TO_PAIR, _PAIR):
         pairs = [
-            (a, b)
-            for a, b in pattern.findall(repo)
-            if a != b and a in ISO_639_1 and b in ISO_639_1
+            (a, b) for a, b in pattern.findall(repo) if a != b and a in ISO_639_1 and b in ISO_639_1
         ]
         if pairs:
             return pairs[-1]

@@ -931,3 +931,105 @@ TRANSLATION = register(
         ),
     )
 )
+
+# -- speech: recognition and audio classification ----------------------------------------------
+
+AUDIO_CLASSIFICATION = register(
+    classification("audio-classification", "audio", "Assign one class to an audio clip.")
+)
+
+_ERROR_RATE = (
+    "edit operations (substitutions + deletions + insertions) summed over the utterances, "
+    "divided by the reference {unit} summed over them: jiwer 4.0's {fn} (a corpus rate, not a "
+    "mean of per-utterance rates), on texts after the normaliser the result records"
+)
+_RAW = "the same on the texts as they are (no normaliser: case and punctuation count)"
+_GROUPS = "the utterances of one group (speaker gender, accent, or utterance length)"
+
+
+def _speech_metrics() -> tuple[Metric, ...]:
+    lower = "0 upward (insertions can take it past 1), lower is better"
+    return (
+        Metric(
+            "wer",
+            "WER",
+            "Word error rate of the transcripts against the references.",
+            _ERROR_RATE.format(unit="words", fn="wer"),
+            range=lower,
+            higher_is_better=False,
+            hub_type="wer",
+        ),
+        Metric(
+            "cer",
+            "CER",
+            "Character error rate of the transcripts against the references.",
+            _ERROR_RATE.format(unit="characters", fn="cer"),
+            range=lower,
+            higher_is_better=False,
+            hub_type="cer",
+        ),
+        Metric(
+            "wer_raw",
+            "WER (not normalised)",
+            "Word error rate with no text normalisation.",
+            f"as wer, {_RAW}",
+            range=lower,
+            higher_is_better=False,
+            label="WER without normalisation",
+        ),
+        Metric(
+            "cer_raw",
+            "CER (not normalised)",
+            "Character error rate with no text normalisation.",
+            f"as cer, {_RAW}",
+            range=lower,
+            higher_is_better=False,
+            label="CER without normalisation",
+        ),
+        Metric(
+            "wer",
+            "WER",
+            f"Word error rate over {_GROUPS}.",
+            "as wer, restricted to the group",
+            range=lower,
+            higher_is_better=False,
+            per_class=True,
+            id="group_wer",
+        ),
+        Metric(
+            "cer",
+            "CER",
+            f"Character error rate over {_GROUPS}.",
+            "as cer, restricted to the group",
+            range=lower,
+            higher_is_better=False,
+            per_class=True,
+            id="group_cer",
+        ),
+    )
+
+
+SPEECH_RECOGNITION = register(
+    TaskSpec(
+        name="automatic-speech-recognition",
+        modality="audio",
+        description="Transcribe speech into text.",
+        metrics=_speech_metrics(),
+        card=("wer", "cer"),
+        summary=("wer", "cer", "wer_raw", "cer_raw"),
+        class_columns=("wer", "cer"),
+        unit="group",
+        support="utterances",
+        counts=False,
+        class_note=(
+            "Groups: the speaker's gender and accent where the dataset records them (each "
+            "utterance counted once per grouping), else the utterance's length in seconds."
+        ),
+        explanation=(
+            "Transcripts are decoded without sampling and scored against the reference "
+            "transcripts as error rates, as fractions (0.05 is 5%), lower is better: word (WER) "
+            "and character (CER) error rates summed over the utterances, after the text "
+            "normaliser named below, and without it."
+        ),
+    )
+)

@@ -52,6 +52,7 @@ BUILTIN = (
     "evaluators.tasks.generation",
     "evaluators.tasks.object_detection",
     "evaluators.tasks.question_answering",
+    "evaluators.tasks.speech",
     "evaluators.tasks.token_classification",
 )
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from evaluators.config import load_module
-from evaluators.datasets_io import DatasetError, _labels, drop_unlabelled
+from evaluators.datasets_io import DatasetError, drop_unlabelled
+from evaluators.datasets_io import labels_of as _labels
 
 ROOT = Path(__file__).resolve().parents[2]
 RTE = load_module(ROOT / "config" / "tasks" / "text-classification" / "glue-rte.yaml")
