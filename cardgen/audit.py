@@ -103,15 +103,25 @@ def claims_to_dicts(claims: Sequence[Claim]) -> list[dict[str, Any]]:
     return [{**asdict(claim), "agrees": claim.agrees} for claim in claims]
 
 
-def verdict(claimed: float, measured: float, low: float | None, high: float | None) -> str:
+def verdict(
+    claimed: float,
+    measured: float,
+    low: float | None,
+    high: float | None,
+    *,
+    higher_is_better: bool = True,
+) -> str:
     """Within the interval: "agrees"; within rounding of our value: "agrees (within rounding)";
-    otherwise the signed difference in percentage points.
+    otherwise the signed difference in percentage points, and for an error rate (lower is
+    better) which way that flatters.
 
     Example:
         >>> verdict(0.93, 0.8070, 0.78, 0.83)
         'claims 12.3 points more than measured'
         >>> verdict(0.8, 0.8034, None, None)
         'agrees (within rounding)'
+        >>> verdict(0.05, 0.0812, None, None, higher_is_better=False)
+        'claims 3.1 points less than measured (lower is better: the card claims fewer errors)'
     """
     if low is not None and high is not None and low <= claimed <= high:
         return "agrees"
@@ -119,7 +129,11 @@ def verdict(claimed: float, measured: float, low: float | None, high: float | No
         return "agrees (within rounding)"
     points = (claimed - measured) * 100
     text = f"{abs(points):.1f}" if abs(points) >= 0.05 else f"{abs(points):.2f}"
-    return f"claims {text} points {'more' if points > 0 else 'less'} than measured"
+    said = f"claims {text} points {'more' if points > 0 else 'less'} than measured"
+    if higher_is_better:
+        return said
+    fewer = "fewer" if points < 0 else "more"
+    return f"{said} (lower is better: the card claims {fewer} errors)"
 
 
 def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | None:
@@ -134,6 +148,25 @@ def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | N
         return None
     interval = record.intervals.get(key)
     low, high = (interval.low, interval.high) if interval else (None, None)
+    metric = catalogue.of(record.task, record.metrics).metric(key)
+    if not metric.higher_is_better and claimed <= 1 and not any("percentage" in n for n in notes):
+        # an error rate of 0.9 may be 0.9 % (Hub speech cards mostly write percent): the
+        # reading nearer to ours is taken, and said
+        percent = round(claimed / 100, 10)
+        if abs(percent - measured) < abs(claimed - measured):
+            notes.append(f"{claimed:g} read as a percentage ({percent:g}), the nearer reading")
+            claimed = percent
+    said = verdict(claimed, measured, low, high, higher_is_better=metric.higher_is_better)
+    other = _UNNORMALISED.get(key)
+    raw = rounded(record.metrics.get(other)) if other else None
+    if not said.startswith("agrees") and raw is not None and abs(claimed - raw) <= TOLERANCE:
+        # the card's number is ours on the texts as they are: a normaliser mismatch, not a
+        # discrepancy
+        said = "agrees without text normalisation"
+        notes.append(
+            f"the card's {metric.label} matches ours without text normalisation ({raw:g}); ours "
+            f"after {record.settings.get('normalizer', 'the normaliser')} is {measured:g}"
+        )
     return Claim(
         dataset=record.dataset_id,
         split=record.split,
@@ -142,7 +175,7 @@ def _claim(result: EvalResult, records: Sequence[EvaluationRecord]) -> Claim | N
         measured=measured,
         low=low,
         high=high,
-        verdict=verdict(claimed, measured, low, high),
+        verdict=said,
         note="; ".join(notes),
         task=record.task,
     )
@@ -186,6 +219,8 @@ def _split_in_name(name: object) -> str | None:
     return next((split for split in ("test", "validation", "train") if split in words), None)
 
 
+# A metric whose value depends on a text normaliser -> the same without one
+_UNNORMALISED = {"wer": "wer_raw", "cer": "cer_raw"}
 # Other spellings of the Hub's metric ids (casefolded, `_` read as `-`): evaluate's sacrebleu
 # metric and the hyphenated ROUGE names some cards write.
 _ALIASES = {

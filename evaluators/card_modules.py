@@ -43,6 +43,8 @@ CARD_TASKS: Mapping[str, str] = {
     "question-answering": "question-answering",
     "summarization": "summarization",
     "translation": "translation",
+    "automatic-speech-recognition": "automatic-speech-recognition",
+    "audio-classification": "audio-classification",
 }
 # The card's `task_id` (AutoTrain's names; `-` read as `_`) -> our task type.
 TASK_IDS: Mapping[str, str] = {
@@ -54,11 +56,24 @@ TASK_IDS: Mapping[str, str] = {
     "extractive_question_answering": "question-answering",
     "summarization": "summarization",
     "translation": "translation",
+    "speech_recognition": "automatic-speech-recognition",
+    "audio_classification": "audio-classification",
+    "keyword_spotting": "audio-classification",
+    "audio_intent_classification": "audio-classification",
+    "audio_language_identification": "audio-classification",
 }
 # Standard names of `col_mapping` that are not our role names.
-STANDARD_ROLES: Mapping[str, str] = {"text": "input", "image": "input", "target": "label"}
+STANDARD_ROLES: Mapping[str, str] = {
+    "text": "input",
+    "image": "input",
+    "audio": "input",
+    "target": "label",
+}
 # Standard names of `col_mapping` for tasks that generate text: source text -> target text.
 GENERATION_ROLES: Mapping[str, str] = {"text": "input", "source": "input", "target": "target"}
+# Standard names of `col_mapping` for speech recognition (Evaluation on the Hub's LibriSpeech:
+# `{file: path, audio: audio, text: text}`); `path` names a file column evalbot does not read.
+SPEECH_ROLES: Mapping[str, str | None] = {"audio": "input", "text": "target", "path": None}
 # Sub-fields of a role whose column is a struct: what our loaders read in it.
 ROLE_FIELDS: Mapping[str, tuple[str, ...]] = {"answers": ("text", "answer_start")}
 # The role whose ClassLabel names are `dataset.labels`, for task types that need labels.
@@ -313,6 +328,8 @@ def _roles(dataset_id: str, col_mapping: Any, task: str, fix: str) -> dict[str, 
     task_type = task_types.get(task)
     if task_type.generates:
         return _generation_roles(dataset_id, col_mapping, task, fix)
+    if task == "automatic-speech-recognition":
+        return _speech_roles(dataset_id, col_mapping, task, fix)
     readable = (*task_type.columns, *task_type.optional_columns)
     roles: dict[str, str] = {}
     for column_path, standard_path in _pairs(col_mapping):
@@ -372,6 +389,29 @@ def _generation_roles(dataset_id: str, col_mapping: Any, task: str, fix: str) ->
             dataset_id,
             f"col_mapping names no {' and no '.join(missing)} column (task '{task}' reads a "
             f"source text and a target text; it maps {dict(_pairs(col_mapping))}); {fix}",
+        )
+    return roles
+
+
+def _speech_roles(dataset_id: str, col_mapping: Any, task: str, fix: str) -> dict[str, str]:
+    """``input`` (audio) and ``target`` (transcript) of a speech recognition entry."""
+    roles: dict[str, str] = {}
+    for column_path, standard in _pairs(col_mapping):
+        if standard not in SPEECH_ROLES:
+            raise CardModuleError(
+                dataset_id,
+                f"col_mapping maps column '{column_path}' to '{standard}'; task '{task}' reads "
+                f"the 'audio' and its transcript 'text'; {fix}",
+            )
+        role = SPEECH_ROLES[standard]
+        if role is not None:
+            roles[role] = column_path
+    missing = [name for name, role in (("audio", "input"), ("text", "target")) if role not in roles]
+    if missing:
+        raise CardModuleError(
+            dataset_id,
+            f"col_mapping names no {' and no '.join(missing)} column (task '{task}' reads the "
+            f"audio and its transcript); {fix}",
         )
     return roles
 

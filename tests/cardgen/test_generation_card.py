@@ -66,7 +66,10 @@ def translation_record() -> EvaluationRecord:
 
 def test_model_index_uses_the_hubs_ids() -> None:
     proposal = propose_card(
-        None, [summary_record(), translation_record()], repo_id="acme/bart-samsum", space_url="https://s"
+        None,
+        [summary_record(), translation_record()],
+        repo_id="acme/bart-samsum",
+        space_url="https://s",
     )
     assert yaml.safe_load(proposal.text.split("---")[1])["model-index"]
     results = proposal.model_index
@@ -111,3 +114,57 @@ model-index:
     assert not claims["rougeL"].agrees
     assert claims["rougeL"].verdict == "claims 6.0 points more than measured"
     assert claims["bleu"].claimed == 0.2807 and claims["bleu"].agrees
+
+
+def speech_record() -> EvaluationRecord:
+    return dataclasses.replace(
+        emotion_record(),
+        model_id="acme/bart-samsum",
+        task="automatic-speech-recognition",
+        module_id="librispeech-clean",
+        dataset_id="openslr/librispeech_asr",
+        dataset_name="LibriSpeech",
+        dataset_config="clean",
+        num_examples=2620,
+        metrics={"wer": 0.0412, "cer": 0.0151, "wer_raw": 0.2233, "cer_raw": 0.0702},
+        classes=(_bucket(0, "length: 0-2 s", 300, wer=0.08, cer=0.03),),
+        label_mapping={},
+        settings={"decoding": "greedy CTC", "normalizer": "Whisper's English normaliser"},
+    )
+
+
+def _asr_card(*metrics: str) -> str:
+    listed = "\n".join(f"    - {m}" for m in metrics)
+    return f"""---
+model-index:
+- name: m
+  results:
+  - task: {{type: automatic-speech-recognition}}
+    dataset: {{type: openslr/librispeech_asr, name: LibriSpeech, config: clean, split: test}}
+    metrics:
+{listed}
+---
+# m
+"""
+
+
+def test_the_audit_reads_wer_in_percent_and_says_lower_is_better() -> None:
+    card = _asr_card("{type: wer, value: 4.12, name: Test WER}", "{type: cer, value: 0.9}")
+    claims = {c.metric: c for c in audit(card, [speech_record()])}
+    assert claims["wer"].claimed == 0.0412 and claims["wer"].agrees
+    assert "percentage" in claims["wer"].note
+    assert claims["cer"].claimed == 0.009  # 0.9 read as 0.9 %, the nearer reading
+    assert "the nearer reading" in claims["cer"].note
+    assert claims["cer"].verdict == (
+        "claims 0.6 points less than measured (lower is better: the card claims fewer errors)"
+    )
+
+
+def test_a_wer_computed_without_normalisation_is_a_mismatch_not_a_discrepancy() -> None:
+    claims = audit(_asr_card("{type: wer, value: 22.3}"), [speech_record()])
+    (claim,) = claims
+    assert claim.agrees and claim.verdict == "agrees without text normalisation"
+    assert "matches ours without text normalisation (0.2233)" in claim.note
+    assert "Whisper's English normaliser" in claim.note
+    (far,) = audit(_asr_card("{type: wer, value: 12.0}"), [speech_record()])
+    assert not far.agrees and "more errors" in far.verdict

@@ -494,3 +494,44 @@ def test_summarization_and_translation_entries_configure_modules(tmp_path: Path)
     wrong = {**by_config, "col_mapping": {"src": "text", "tgt": "label"}}
     with pytest.raises(CardModuleError, match="reads the source text"):
         module_from_card("acme/p", {"train-eval-index": [wrong]}, revision=None, features=None)
+
+
+def test_speech_entries_configure_modules() -> None:
+    librispeech = {
+        "train-eval-index": [
+            {
+                "config": "clean",
+                "task": "automatic-speech-recognition",
+                "task_id": "speech_recognition",
+                "splits": {"train_split": "train.100", "eval_split": "test"},
+                "col_mapping": {"file": "path", "audio": "audio", "text": "text"},
+            }
+        ]
+    }
+    module = module_from_card("acme/speech", librispeech, revision=None, features=None).module
+    assert module.task == "automatic-speech-recognition"
+    assert module.dataset.columns.roles() == {"input": "audio", "target": "text"}
+    keywords = {
+        "dataset_info": {
+            "features": [
+                {"name": "audio", "dtype": {"audio": {"sampling_rate": 16000}}},
+                {"name": "label", "dtype": {"class_label": {"names": {"0": "yes", "1": "no"}}}},
+            ]
+        },
+        "train-eval-index": [
+            {
+                "config": "v0.02",
+                "task": "audio-classification",
+                "task_id": "keyword_spotting",
+                "splits": {"eval_split": "test"},
+                "col_mapping": {"audio": "audio", "label": "target"},
+            }
+        ],
+    }
+    module = module_from_card("acme/kws", keywords, revision=None, features=None).module
+    assert module.task == "audio-classification"
+    assert module.dataset.labels == ["yes", "no"]
+    assert module.dataset.columns.roles() == {"input": "audio", "label": "label"}
+    wrong = {**librispeech["train-eval-index"][0], "col_mapping": {"audio": "audio"}}
+    with pytest.raises(CardModuleError, match="names no text column"):
+        module_from_card("acme/s", {"train-eval-index": [wrong]}, revision=None, features=None)
