@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from evaluators.identity import DatasetIndex, compact, linked, normalise, tokens, trained_names
-from evaluators.languages import compatible, dataset_languages, model_languages
+from evaluators.languages import canonical, compatible, dataset_languages, model_languages
 from store.types import DatasetMention, ModelRecord, Selection
 
 if TYPE_CHECKING:
@@ -320,6 +320,16 @@ class Selector:
         if languages:
             said = ", ".join(dict.fromkeys(str(m.default_for_language) for m in languages))
             return languages, f"its language is '{said}'"
+        # else a language its name says (`wav2vec2-large-xlsr-turkish`), when one member has it
+        named_languages = model_languages((), _name_tokens(hints.name))
+        languages = [
+            m
+            for m in modules
+            if m.default_for_language is not None
+            and canonical(m.default_for_language) in named_languages
+        ]
+        if len(languages) == 1:
+            return languages, f"its name says its language is '{languages[0].default_for_language}'"
         return None
 
     # inference --------------------------------------------------------------------------------
@@ -539,6 +549,8 @@ def name_direction(name: str) -> tuple[str, str] | None:
     from evaluators.languages import ISO_639_1
 
     repo = name.rpartition("/")[2].lower()
+    # `opus-mt-en-de`: `mt` is machine translation here, not Maltese
+    repo = re.sub(r"(?<![a-z])opus[-_]mt(?![a-z])", "opus", repo)
     for pattern in (_TO_PAIR, _PAIR):
         pairs = [
             (a, b) for a, b in pattern.findall(repo) if a != b and a in ISO_639_1 and b in ISO_639_1

@@ -66,6 +66,7 @@ LABEL_COUNTS = {
     "conll2002-es": 9,
     "hate_speech_offensive": 3,
     "subj": 2,
+    "superb-ks": 12,
 }
 
 # Universal Dependencies treebanks with a part-of-speech module (configs of universal_dependencies)
@@ -100,6 +101,12 @@ TREEBANKS = (
     "sv_talbanken",
 )
 WIKIANN = ("en", "de", "fr", "it", "es", "ar", "mt", "bn")
+# Common Voice 17.0 locales with a speech-recognition module (module id common_voice-<code>;
+# Swedish's config is sv-SE)
+COMMON_VOICE = (
+    *("en", "de", "fr", "es", "it", "pt", "nl", "ru", "uk", "be", "pl", "cs", "fi", "el"),
+    *("tr", "fa", "ar", "hi", "ur", "ta", "mr", "ja", "th", "et", "sl", "bg", "sv", "br"),
+)
 # Modules whose dataset revision is not pinned yet: no public record of a full commit sha of
 # their dataset was found. `evalbot validate` warns about each; pin one and drop it here.
 UNPINNED = {
@@ -138,6 +145,23 @@ UNPINNED = {
     "ontonotes5",
     "hate_speech_offensive",
     "subj",
+    # speech: every module but fleurs-en_us (pinned at the commit MTEB evaluates)
+    *(f"common_voice-{code}" for code in COMMON_VOICE),
+    "librispeech-test-clean",
+    "librispeech-test-other",
+    "npsc-bokmaal",
+    "npsc-nynorsk",
+    "gigaspeech",
+    "spgispeech",
+    "tedlium",
+    "superb-ks",
+    "mlsum-es",
+    "mlsum-de",
+    "opus100-fr-en",
+    "opus100-en-pt",
+    "opus100-pt-en",
+    "wmt19-en-de",
+    "wmt19-de-en",
 }
 
 # Datasets whose names several modules of one task share (a family of configs), with their
@@ -145,6 +169,19 @@ UNPINNED = {
 FAMILIES = {
     # one config per language pair, each translated both ways: the model's name picks the way
     ("translation", "wmt16"): {"wmt16-en-ro", "wmt16-ro-en", "wmt16-en-de", "wmt16-de-en"},
+    ("translation", "wmt19"): {"wmt19-en-de", "wmt19-de-en"},
+    ("translation", "opus100"): {
+        "opus100-en-fr",
+        "opus100-fr-en",
+        "opus100-en-pt",
+        "opus100-pt-en",
+    },
+    ("summarization", "mlsum"): {"mlsum-es", "mlsum-de"},
+    # one module per locale; a model declaring any release gets its card language's
+    ("automatic-speech-recognition", "common_voice"): {
+        f"common_voice-{code}" for code in COMMON_VOICE
+    },
+    ("automatic-speech-recognition", "npsc"): {"npsc-bokmaal", "npsc-nynorsk"},
     ("text-classification", "glue"): {
         "glue-cola",
         "glue-sst2",
@@ -451,3 +488,37 @@ def test_ud_modules_tag_words_with_upos() -> None:
             }
     assert all(len(treebanks) == 1 for treebanks in defaults.values()), defaults
     assert {t.split("_")[0] for t in TREEBANKS} - {"no"} <= set(defaults)
+
+
+def test_common_voice_modules_follow_the_model_s_language() -> None:
+    """Each Common Voice locale is one module of the family: a model declaring any release of
+    Common Voice with card `language: [xx]` is evaluated on `common_voice-xx` (one default per
+    language), and every release's Hub name selects the family."""
+    names = {normalise(n) for n in trained_names(BY_ID["common_voice-de"])}
+    assert {"mozilla-foundation/common-voice-8-0", "mozilla-foundation/common-voice-6-1"} <= names
+    assert {"common-voice", "commonvoice"} <= names
+    for code in COMMON_VOICE:
+        module = BY_ID[f"common_voice-{code}"]
+        assert module.default_for_language == code
+        assert module.dataset.language == [code]
+        assert module.dataset.config == ("sv-SE" if code == "sv" else code)
+        roles = module.dataset.columns.roles()
+        assert roles == {
+            "input": "audio",
+            "target": "sentence",
+            "gender": "gender",
+            "accent": "accent",
+        }
+
+
+def test_speech_modules_read_audio_and_perturb_it() -> None:
+    """Speech modules name an audio input and a transcript (or a label), and their perturbed
+    variants are audio ones (noise, low-pass, speed)."""
+    speech = [m for m in BY_ID.values() if m.task == "automatic-speech-recognition"]
+    assert len(speech) >= 30
+    for module in speech:
+        assert module.dataset.columns.input == "audio" and module.dataset.columns.role("target")
+        assert {p.name for p in module.variants()} == {"noise", "lowpass"}
+    ks = BY_ID["superb-ks"]
+    assert ks.dataset.labels[-2:] == ["_silence_", "_unknown_"]
+    assert {p.name for p in ks.variants()} == {"noise", "speed"}

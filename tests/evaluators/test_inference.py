@@ -333,3 +333,28 @@ def test_treebank_names_and_norwegian_codes() -> None:
     assert ids("o/nb_udv25_norwegiannynorsk_trf", ("nb",)) == [("ud-no_nynorsk", "name")]
     assert ids("o/bert-upos-ud-english-ewt") == [("ud-en_ewt", "name")]
     assert ids("o/hi_ud_hi_ewt", ("spacy", "hi")) == []
+
+
+def test_a_family_member_by_a_language_the_name_says() -> None:
+    """A Common Voice model with no language tag whose name says Turkish gets the Turkish
+    member; a name with two languages of the family says none."""
+    from evaluators.config import load_module
+    from tests.config.test_contract import CONFIG
+
+    cv = [
+        load_module(CONFIG / "tasks" / "automatic-speech-recognition" / f"common_voice-{code}.yaml")
+        for code in ("tr", "de", "en")
+    ]
+    selector = Selector(cv)
+    tag = "automatic-speech-recognition"
+    declared = ("mozilla-foundation/common_voice_8_0",)
+    outcome = selector.select(Hints(tag, datasets=declared, name="o/wav2vec2-xlsr-turkish-colab"))
+    assert [(c.module.id, c.evidence) for c in outcome.chosen] == [
+        (
+            "common_voice-tr",
+            "its card declares 'mozilla-foundation/common_voice_8_0' and its name says its "
+            "language is 'tr'",
+        )
+    ]
+    both = selector.select(Hints(tag, datasets=declared, name="o/wav2vec2-german-turkish"))
+    assert both.reason == Reason.FAMILY_WITHOUT_CONFIG
