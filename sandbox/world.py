@@ -37,6 +37,7 @@ from filelock import FileLock
 from sandbox.world_images import IMAGE_RECIPE, ImageRecipe, build_images
 from sandbox.world_pairs import PAIR_RECIPE, PairRecipe, build_pairs
 from sandbox.world_spans import SPAN_RECIPE, SpanRecipe, build_spans
+from sandbox.world_text2text import TEXT2TEXT_RECIPE, Text2TextRecipe, build_text2text
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
 RECIPE_VERSION = "4"
@@ -134,6 +135,7 @@ class Recipe:
     images: ImageRecipe = IMAGE_RECIPE
     spans: SpanRecipe = SPAN_RECIPE
     pairs: PairRecipe = PAIR_RECIPE
+    text2text: Text2TextRecipe = TEXT2TEXT_RECIPE
 
     def digest(self) -> str:
         """A short hash of RECIPE_VERSION and every parameter."""
@@ -716,10 +718,12 @@ def _build(root: Path, recipe: Recipe) -> World:
         span_datasets, span_models = build_spans(root, recipe.spans)
     with _torch_threads(recipe.pairs.threads):
         pair_datasets, pair_models = build_pairs(root, recipe.pairs)
+    with _torch_threads(recipe.text2text.threads):
+        text_datasets, text_models = build_text2text(root, recipe.text2text)
     return World(
         root,
-        (dataset, mnist, *span_datasets, *pair_datasets),
-        (minilm, tiny, spanish, mood, *image_models, *span_models, *pair_models),
+        (dataset, mnist, *span_datasets, *pair_datasets, *text_datasets),
+        (minilm, tiny, spanish, mood, *image_models, *span_models, *pair_models, *text_models),
     )
 
 

@@ -31,6 +31,7 @@ from sandbox.world import (
 )
 from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
 from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
+from sandbox.world_text2text import SUMMARIZER_ID, SUMMARY_ID, TRANSLATION_ID, TRANSLATOR_ID
 from sandbox.world_scripts import SCRIPT_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
 
@@ -60,9 +61,18 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
     return datasets.load_dataset(DATASET_ID, split="test")
 
 
+# The world's repos, in the order build_world lists them
+WORLD_DATASETS = [
+    DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, SUMMARY_ID, TRANSLATION_ID,
+]  # fmt: skip
+WORLD_MODELS = [
+    *MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID, SUMMARIZER_ID,
+    TRANSLATOR_ID,
+]  # fmt: skip
+
+
 def _repo_type(repo_id: str) -> str:
-    dataset_ids = {DATASET_ID, MNIST_ID, MTEB_MNIST, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID}
-    dataset_ids.add(SCRIPT_ID)
+    dataset_ids = {*WORLD_DATASETS, MTEB_MNIST, SCRIPT_ID}
     return "dataset" if repo_id in dataset_ids else "model"
 
 
@@ -89,15 +99,11 @@ def test_second_build_reads_the_manifest(world: World) -> None:
 
 
 def test_world_files(world: World) -> None:
-    assert [d.repo_id for d in world.datasets] == [
-        DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID,
-    ]  # fmt: skip
+    assert [d.repo_id for d in world.datasets] == WORLD_DATASETS
     dataset = world.dataset(DATASET_ID)
     names = sorted(p.relative_to(dataset.path).as_posix() for p in dataset.path.rglob("*.parquet"))
     assert names == [f"data/{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
-    assert [m.repo_id for m in world.models] == [
-        *MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID,
-    ]  # fmt: skip
+    assert [m.repo_id for m in world.models] == WORLD_MODELS
     for model in map(world.model, MODELS):
         files = {p.name for p in model.path.iterdir()}
         assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= files
@@ -167,10 +173,8 @@ def test_upload_folder_of_unchanged_files_makes_no_commit(
 
 @pytest.mark.slow  # end to end: `python -m sandbox seed` as a process
 def test_seed_data_dir_starts_its_own_sandbox(world: World, tmp_path: Path) -> None:
-    dataset_ids = [DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, SCRIPT_ID]
-    dataset_ids.append(MTEB_MNIST)
-    models = [*MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID]
-    assert seed_data_dir(tmp_path) == [*dataset_ids, *models]
+    dataset_ids = [*WORLD_DATASETS, SCRIPT_ID, MTEB_MNIST]
+    assert seed_data_dir(tmp_path) == [*dataset_ids, *WORLD_MODELS]
     tokens = json.loads((tmp_path / "tokens.json").read_text())
     with run_in_thread(data_dir=tmp_path) as hub:
         api = HfApi(endpoint=hub.url, token=tokens["evalbot"])
