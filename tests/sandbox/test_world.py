@@ -31,9 +31,9 @@ from sandbox.world import (
 )
 from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
 from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
-from sandbox.world_text2text import SUMMARIZER_ID, SUMMARY_ID, TRANSLATION_ID, TRANSLATOR_ID
 from sandbox.world_scripts import SCRIPT_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
+from sandbox.world_text2text import SUMMARIZER_ID, SUMMARY_ID, TRANSLATION_ID, TRANSLATOR_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
 UNDECLARED = "demo/tweet-mood"  # its card names no dataset
