@@ -18,6 +18,7 @@ from bench import (
     reach,
     replan,
     space,
+    speech,
     streaming,
     text_pipeline,
 )
@@ -33,6 +34,7 @@ text_pipeline.main(report)
 ner.main(report)
 qa.main(report)
 generation.main(report)
+speech.main(report)
 image_pipeline.main(report)
 isolation.main(report)
 space.main(report)

@@ -58,6 +58,7 @@ DURATION_BUCKETS = (0.0, 2.0, 5.0, 10.0, 20.0, 30.0)
 EXAMPLES_PER_GROUP = 5
 NORMALIZERS = ("whisper-english", "whisper-basic", "none")
 MAX_NEW_TOKENS = 440  # Whisper's decoder has 448 positions, a few taken by its prompt
+PROMPT_TOKENS = 4  # Whisper's: <|startoftranscript|> <|lang|> <|transcribe|> <|notimestamps|>
 
 
 class AudioInputs(Sequence[Any]):
@@ -319,7 +320,10 @@ class SpeechRecognizer:
         if getattr(gen, "is_multilingual", False) and language:
             kwargs.update(language=language, task="transcribe")
         if getattr(gen, "max_new_tokens", None) is None:
-            kwargs["max_new_tokens"] = MAX_NEW_TOKENS
+            # what the decoder's positions leave after the prompt (448 in OpenAI's checkpoints)
+            positions = getattr(self.model.config, "max_target_positions", None)
+            room = positions - PROMPT_TOKENS if isinstance(positions, int) else MAX_NEW_TOKENS
+            kwargs["max_new_tokens"] = max(1, min(MAX_NEW_TOKENS, room))
         return kwargs
 
     @torch.inference_mode()
@@ -345,13 +349,25 @@ class SpeechRecognizer:
             settings["language"] = kwargs["language"]
         return Transcribed(texts, time.perf_counter() - start, options.batch_size, settings)
 
+    def _padding(self) -> dict[str, Any]:
+        """How a batch is padded: to its longest utterance, except where the extractor has a
+        fixed window (Whisper's ``n_samples``, 30 s): there every utterance is padded to the
+        window alone, as the model was trained and as it transcribes the utterance alone
+        (``generate`` would pad shorter features with zeros, not with the features of
+        silence, and a batch would change them), and cut there (long-form generation, with
+        timestamps, is not done)."""
+        window = getattr(self.extractor, "n_samples", None)
+        if self.kind == "seq2seq" and isinstance(window, int):
+            return {"padding": "max_length", "truncation": True}
+        return {"padding": True}
+
     def _batch(self, waves: list[npt.NDArray[np.float32]], kwargs: dict[str, Any]) -> list[str]:
         features = self.extractor(
             waves,
             sampling_rate=self.sampling_rate,
-            padding=True,
             return_attention_mask=True,
             return_tensors="pt",
+            **self._padding(),
         ).to(self.device)
         try:
             if self.kind == "ctc":
