@@ -35,7 +35,36 @@ from store.types import EvaluationRecord, ModelRecord
 
 NEW_TOKENS = 12
 PREFIX = "translate English to German: "
-_WORDS = ["anna", "tom", "meet", "station", "six", "pm", "bring", "book", "lunch", "tomorrow", "cancel", "rain", "garden", "city", "friday", "train", "late", "coffee", "office", "call", "later", "thanks", "sure", "okay", "great", "news", "party", "weekend"]
+_WORDS = [
+    "anna",
+    "tom",
+    "meet",
+    "station",
+    "six",
+    "pm",
+    "bring",
+    "book",
+    "lunch",
+    "tomorrow",
+    "cancel",
+    "rain",
+    "garden",
+    "city",
+    "friday",
+    "train",
+    "late",
+    "coffee",
+    "office",
+    "call",
+    "later",
+    "thanks",
+    "sure",
+    "okay",
+    "great",
+    "news",
+    "party",
+    "weekend",
+]
 
 
 def _minilm() -> Path:
@@ -401,4 +430,3 @@ def test_modules_validate_generation_keys() -> None:
             {**base, "task": "summarization", "generation": {"num_beams": 0}}
         )
     assert json.loads(module.model_dump_json())["rouge_stemmer"] is True
-
