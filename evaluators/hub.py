@@ -40,6 +40,7 @@ ALLOWED_FILES = [
     "merges.txt",
     "*.model",
     "preprocessor_config.json",
+    "processor_config.json",  # transformers 5 saves a processor's feature extractor here
     "generation_config.json",  # decoding settings of text generators
     "*.spm",  # Marian's sentencepiece models (source.spm, target.spm)
     "README.md",

@@ -242,13 +242,22 @@ def sampling_rate_of(repo_id: str, extractor: Any) -> int:
 
 def _load_processor(repo_id: str, path: Path) -> tuple[Any, Any]:
     """The repo's feature extractor and its tokenizer (None where it has none)."""
-    from transformers import AutoFeatureExtractor, AutoTokenizer
+    from transformers import AutoFeatureExtractor, AutoProcessor, AutoTokenizer
 
     try:
-        extractor = AutoFeatureExtractor.from_pretrained(path, trust_remote_code=False)
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+        if (path / "preprocessor_config.json").is_file() or not (
+            path / "processor_config.json"
+        ).is_file():
+            extractor = AutoFeatureExtractor.from_pretrained(path, trust_remote_code=False)
+        else:  # transformers 5 saves a processor's feature extractor inside processor_config.json
+            extractor = AutoProcessor.from_pretrained(
+                path, trust_remote_code=False
+            ).feature_extractor
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InsufficientMetadataError(
-            repo_id, f"no usable feature extractor (preprocessor_config.json): {exc}"
+            repo_id,
+            f"no usable feature extractor (preprocessor_config.json or processor_config.json): "
+            f"{exc}",
         ) from exc
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=False)

@@ -70,7 +70,7 @@ CARDS = [
     card("a/m6", {"_unparseable_front_matter": "x: [", "datasets": None}),
     card("a/m7", ["not", "a", "mapping"]),
     card("a/imdb-cola-x", {}),  # two names of one length: ambiguous
-    card("a/t5-summarise", {"datasets": ["cnn_dailymail"]}, tag="summarization"),
+    card("a/sd-pokemon", {"datasets": ["lambdalabs/pokemon"]}, tag="text-to-image"),
 ]
 
 
@@ -108,7 +108,7 @@ def test_shares_rules_and_reasons(corpus: Path, config: Path) -> None:
     }
     assert text.not_configured.most_common() == [("org/reviews", 2), ("yelp", 1)]
     assert report.tasks["token-classification"].models == 0
-    assert report.other == {"summarization": 1}
+    assert report.other == {"text-to-image": 1}
 
 
 def test_the_command_prints_and_writes_json(
@@ -122,7 +122,7 @@ def test_the_command_prints_and_writes_json(
     data = json.loads(capsys.readouterr().out)
     assert data["tasks"][TEXT]["share"] == 41.7
     assert data["tasks"][TEXT]["reasons"]["no dataset hint"] == 3
-    assert data["other_tasks"] == {"summarization": 1}
+    assert data["other_tasks"] == {"text-to-image": 1}
 
 
 def test_a_broken_corpus_names_the_line(tmp_path: Path, config: Path) -> None:

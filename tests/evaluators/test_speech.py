@@ -337,3 +337,21 @@ def test_durations_name_the_length_groups() -> None:
     assert duration_label(0.4) == "length: 0-2 s"
     assert duration_label(7.0) == "length: 5-10 s"
     assert duration_label(45.0) == "length: 30+ s"
+
+
+def test_a_processor_saved_by_transformers_5_gives_its_feature_extractor(tmp_path: Path) -> None:
+    """transformers 5 saves a Wav2Vec2Processor's feature extractor inside processor_config.json
+    (no preprocessor_config.json): the recognizer finds it there."""
+    from transformers import Wav2Vec2Processor
+
+    from evaluators.speech import SpeechRecognizer
+
+    _ctc_model(tmp_path)
+    (tmp_path / "preprocessor_config.json").unlink()
+    tokenizer = Wav2Vec2CTCTokenizer.from_pretrained(tmp_path)
+    Wav2Vec2Processor(feature_extractor=_extractor(), tokenizer=tokenizer).save_pretrained(tmp_path)
+    assert (tmp_path / "processor_config.json").is_file()
+    assert not (tmp_path / "preprocessor_config.json").is_file()
+    recognizer = SpeechRecognizer.load("o/ctc", tmp_path, torch.device("cpu"))
+    assert (recognizer.kind, recognizer.sampling_rate) == ("ctc", 16000)
+    assert type(recognizer.extractor).__name__ == "Wav2Vec2FeatureExtractor"
