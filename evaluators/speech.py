@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from evaluators.audio_io import AudioDecodeError, decode_batch, duration_seconds, undecoded
+from evaluators.audio_io import AudioDecodeError, decode, duration_seconds, undecoded
 from evaluators.datasets_io import DatasetError, EvalSplit, drop_unlabelled, labels_of, load_rows
 from evaluators.error_rates import chars, distance, words
 from evaluators.errors import EvaluationError, InsufficientMetadataError
@@ -81,6 +81,8 @@ class AudioInputs(Sequence[Any]):
         self._len = len(ds)
         self.perturbation = perturbation
         self.seed = seed
+        # read once per split, shared with its perturbed copies (each variant orders by them)
+        self._durations: list[npt.NDArray[np.float64]] = []
 
     def __len__(self) -> int:
         return self._len
@@ -102,7 +104,9 @@ class AudioInputs(Sequence[Any]):
 
     def durations(self) -> npt.NDArray[np.float64]:
         """Each row's length in seconds, from its header (0 where unreadable: it fails later,
-        with its row named, when decoded)."""
+        with its row named, when decoded); read once, then shared with the perturbed copies."""
+        if self._durations:
+            return self._durations[0]
         out = np.zeros(self._len, dtype=np.float64)
         chunk = 256
         for lo in range(0, self._len, chunk):
@@ -111,6 +115,7 @@ class AudioInputs(Sequence[Any]):
                     out[lo + i] = duration_seconds(value, row=lo + i)
                 except AudioDecodeError:
                     out[lo + i] = 0.0
+        self._durations.append(out)
         return out
 
 
@@ -124,10 +129,7 @@ class _Decode:
 
     def __call__(self, values: list[Any], part: Any) -> list[npt.NDArray[np.float32]]:
         rows = _rows(part)
-        waves = [
-            decode_batch([v], target_rate=self.rate, start=r)[0]
-            for v, r in zip(values, rows, strict=True)
-        ]
+        waves = [decode(v, target_rate=self.rate, row=r) for v, r in zip(values, rows, strict=True)]
         if self.perturbation is None:
             return waves
         return [
