@@ -12,11 +12,13 @@ from bench import (
     generation,
     image_pipeline,
     isolation,
+    label_errors,
     ner,
     qa,
     ray_cycle,
     reach,
     replan,
+    significance,
     space,
     speech,
     streaming,
@@ -38,6 +40,8 @@ speech.main(report)
 image_pipeline.main(report)
 isolation.main(report)
 space.main(report)
+significance.main(report)
+label_errors.main(report)
 replan.main(report)
 detection.main(report)
 ray_cycle.main(report)

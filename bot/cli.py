@@ -12,6 +12,8 @@ evalbot modules [--from-card DATASET]   the modules and their source (yaml, card
                                     dataset's train-eval-index derives
 evalbot status [--health]           queue, failures by reason, module problems, PRs, declines
                                     (--health: exit 0 if MongoDB answers and workers here beat)
+evalbot stats [--json]              coverage: models found, queued, evaluated, and why not, per
+                                    source, task, dataset, library and week; claims disagreeing
 evalbot requeue [--module ID] [--reason R] [--model ORG/NAME] [--all]   queue models again
 evalbot verify ORG/MODEL[@REV] [--public-key PEM]   a card's evalbot values vs the signed dataset
 evalbot verify --print-public-key   the public key evalbot's results dataset is signed with
@@ -239,6 +241,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from bot.publisher import read_card
     from bot.self_configuring import configured_for
     from bot.undeclared import with_labels
+    from bot.worker import class_groups as module_groups
     from bot.worker import current_results, make_executor, planner_for, save_report
     from cardgen.card import propose_card
     from cardgen.diff import card_diff
@@ -293,7 +296,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     space_url = config.settings.space_url
     try:
         card = read_card(api, model.repo_id, model.sha)
-        change = propose_card(card, records, repo_id=model.repo_id, space_url=space_url)
+        change = propose_card(
+            card,
+            records,
+            repo_id=model.repo_id,
+            space_url=space_url,
+            class_groups=module_groups(config),
+        )
     except CardError as exc:
         print(f"No pull request would be opened: the card cannot be edited safely ({exc.reason}).")
         return 0
@@ -339,7 +348,7 @@ def _open_pr(
     import socket
 
     from bot.publisher import Publisher, publish_locked
-    from bot.worker import benchmarks
+    from bot.worker import benchmarks, class_groups
 
     publisher = Publisher(
         api,
@@ -347,6 +356,7 @@ def _open_pr(
         config.settings.pull_requests,
         space_url=config.settings.space_url,
         benchmarks=benchmarks(config),
+        class_groups=class_groups(config),
     )
     _print_records(records)
     owner = f"evaluate:{socket.gethostname()}:{os.getpid()}"
@@ -551,6 +561,68 @@ def cmd_status(args: argparse.Namespace) -> int:
                 f"  {claim.model_id}: {claim.metric} on {claim.dataset_id} {claim.split}: "
                 f"{claim.verdict} (claims {claim.claimed:.4f}, measured {claim.measured:.4f})"
             )
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Coverage (:mod:`bot.coverage`): found, queued, evaluated and why not, per source, task,
+    dataset, library and week; variants and compatible datasets; self-reported values."""
+    import json
+
+    from bot.coverage import measure
+    from store.db import Store
+
+    settings, config = _load(args)
+    with Store.open(settings.mongodb_uri) as store:
+        coverage = measure(store, [m.module for m in config.modules])
+    if args.json:
+        print(json.dumps(coverage.as_json(), indent=2))
+    else:
+        print(coverage.text())
+    return 0
+
+
+def cmd_label_errors(args: argparse.Namespace) -> int:
+    """Likely label errors of a dataset's splits, from the stored outcomes of its models."""
+    import csv
+
+    from store.db import Store
+    from store.export import label_errors
+
+    settings = Settings.from_env(config_dir=args.config)
+    with Store.open(settings.mongodb_uri) as store:
+        found = label_errors(
+            store, dataset_id=args.dataset, min_models=args.min_models, min_share=args.min_share
+        )
+    found = [f for f in found if args.split is None or f.split == args.split]
+    if not found:
+        print(
+            f"No classification results with per-example outcomes on {args.dataset}"
+            + (f" ({args.split})" if args.split else "")
+            + ": evaluate models on it first (evalbot evaluate REPO)."
+        )
+        return 1
+    rows = [row for f in found for row in f.rows()]
+    for f in found:
+        config = f" ({f.dataset_config})" if f.dataset_config else ""
+        print(
+            f"{f.dataset_id}{config} {f.split} @ {f.dataset_revision[:8]}: "
+            f"{len(f.report.issues)} likely label errors among {f.report.examples} examples, "
+            f"from {f.report.models} models. {f.report.method}"
+        )
+        for issue in f.rows()[: args.show]:
+            print(
+                f"  example {issue['example_id']}: labelled {issue['given']!r}, "
+                f"{issue['agree']} of {issue['models']} models say {issue['suggested']!r} "
+                f"(mean confidence {issue['confidence']:.2f})"
+            )
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as file:
+            names = list(rows[0]) if rows else ["dataset_id", "split", "example_id"]
+            writer = csv.DictWriter(file, fieldnames=names)
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"wrote {len(rows)} rows to {args.csv}")
     return 0
 
 
@@ -837,6 +909,29 @@ def build_parser() -> argparse.ArgumentParser:
         "(the Docker HEALTHCHECK; loads no config)",
     )
     st.set_defaults(func=cmd_status)
+
+    le = sub.add_parser(
+        "label-errors",
+        help="examples whose label most models evaluated on them contradict (confident learning)",
+    )
+    le.add_argument("dataset", help="the dataset's Hub id, e.g. dair-ai/emotion")
+    le.add_argument("--split", help="only this split")
+    le.add_argument("--min-models", type=int, default=5, help="models an example needs (5)")
+    le.add_argument(
+        "--min-share",
+        type=float,
+        default=0.5,
+        help="share of those models that must agree on another class, exceeded (0.5)",
+    )
+    le.add_argument("--show", type=int, default=20, help="examples printed per split (20)")
+    le.add_argument("--csv", help="write every listed example to this CSV file")
+    le.set_defaults(func=cmd_label_errors)
+
+    stats = sub.add_parser(
+        "stats", help="coverage: models found, queued, evaluated and why not, per view"
+    )
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(func=cmd_stats)
 
     keys = sub.add_parser(
         "keys", help="the signing key (EVALBOT_SIGNING_KEY): create it once, show it"

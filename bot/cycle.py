@@ -44,6 +44,7 @@ def plan_cycle(config: BotConfig, *, api: HfApi, store: Store) -> CycleReport:
         backfill_days=discovery.backfill_days,
         hub="huggingface" in discovery.sources,
         zoo=discovery.zoo_patterns(),
+        census="huggingface" in discovery.sources,
     )
     report.listed, report.queued = found.seen, len(found.queued)
     if discovery.self_configuring and "huggingface" in discovery.sources:

@@ -7,6 +7,12 @@ head whose content fingerprint the store has seen (a merge of evalbot's PR, a RE
 takes over that evaluation and queues nothing. A query the Hub keeps refusing (429, 5xx, after
 the client's own retries) is skipped with its watermark kept: the next cycle lists it again,
 and enqueueing is idempotent.
+
+Every repo a source looks at is recorded in the census (``Store.record_sighting``): queued, or
+why not. With ``census=True`` a cycle also lists the Hub's newest models of any task down to
+a watermark of its own (:func:`take_census`), reading only what the listing answers, so that
+the models evalbot cannot evaluate (another task, another library, no training dataset) are
+counted too, at one request per listing page.
 """
 
 from __future__ import annotations
@@ -25,13 +31,27 @@ from bot.fiftyone_export import use_store_for_fiftyone
 from bot.ratelimit import is_transient
 from evaluators.config import EvaluationModule
 from evaluators.hub import fingerprint
-from evaluators.identity import trained_names
+from evaluators.identity import dataset_aliases, hub_dataset_id, trained_names
+from evaluators.inference import Hints, Reason, Selector
 from store.db import Store
-from store.types import DatasetMention, FailureReason, ModelRecord, ModelStatus, utcnow
+from store.types import (
+    CoverageOutcome,
+    DatasetMention,
+    FailureReason,
+    ModelRecord,
+    ModelStatus,
+    Sighting,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
 EXPAND = ["sha", "lastModified", "pipeline_tag", "tags", "library_name", "createdAt"]
+# the census reads each model's card metadata and gating from the listing itself
+CENSUS_EXPAND = [*EXPAND, "cardData", "gated"]
+CENSUS_KEY = "huggingface:census"  # the census listing's watermark
+# the libraries whose models evalbot loads (a repo that names none is tried by its config.json)
+LIBRARIES = frozenset({"transformers", "timm"})
 
 
 def to_record(info: ModelInfo) -> ModelRecord:
@@ -135,6 +155,7 @@ def discover(
     backfill_days: float = 3.0,
     hub: bool = True,
     zoo: Sequence[str] | None = None,
+    census: bool = False,
 ) -> DiscoveryReport:
     """List new or changed models, store them and queue a job per revision with new content.
 
@@ -146,22 +167,40 @@ def discover(
         hub: Whether to list the Hub (the ``huggingface`` source).
         zoo: FiftyOne zoo model names (fnmatch patterns) to take as well; None: the FiftyOne
             source is off.
+        census: Whether to list the Hub's newest models of any task as well, after the
+            queries, and record what became of each (:func:`take_census`; with ``hub``).
     """
     seen, skipped = 0, 0
     queued: list[ModelRecord] = []
     floor = utcnow() - timedelta(days=backfill_days)
+    recorder = Census(store, modules)
     if zoo is not None:
-        seen += _discover_zoo(modules, store, zoo, queued=queued)
+        seen += _discover_zoo(modules, store, zoo, queued=queued, census=recorder)
     for task, dataset in _queries(modules) if hub else ():
         try:
             seen += _discover_one(
-                api, store, task, dataset, limit=limit, floor=floor, queued=queued
+                api,
+                store,
+                task,
+                dataset,
+                limit=limit,
+                floor=floor,
+                queued=queued,
+                census=recorder,
             )
         except (HfHubHTTPError, httpx2.TransportError) as exc:
             if not is_transient(exc):
                 raise
             skipped += 1
             log.warning("discovery of %s x %s skipped this cycle: %s", task, dataset, exc)
+    if census and hub:
+        try:
+            take_census(api, recorder, limit=limit, floor=floor)
+        except (HfHubHTTPError, httpx2.TransportError) as exc:
+            if not is_transient(exc):
+                raise
+            skipped += 1
+            log.warning("the census listing skipped this cycle: %s", exc)
     log.info("discovery: %d models listed, %d new revisions queued", seen, len(queued))
     return DiscoveryReport(seen=seen, queued=queued, skipped_queries=skipped)
 
@@ -172,6 +211,7 @@ def _discover_zoo(
     patterns: Sequence[str],
     *,
     queued: list[ModelRecord],
+    census: Census,
 ) -> int:
     """The FiftyOne zoo's models of configured tasks and datasets; a new version is queued."""
     from fnmatch import fnmatchcase
@@ -187,6 +227,7 @@ def _discover_zoo(
     for model in found:
         if store.upsert_model(model) and store.enqueue(model.repo_id, model.sha):
             queued.append(model)
+        census.record(model, CoverageOutcome.QUEUED, source="fiftyone")
     return len(found)
 
 
@@ -223,9 +264,13 @@ class Listing:
             self.seen += 1
             if info.last_modified and (self.newest is None or info.last_modified > self.newest):
                 self.newest = info.last_modified
-            if info.sha and self.store.head_sha(info.id) == info.sha:
+            if info.sha and self.known(info):
                 continue  # nothing new in this repo since it was last seen
             yield info
+
+    def known(self, info: ModelInfo) -> bool:
+        """Whether the store holds the listed model at this head already."""
+        return self.store.head_sha(info.id) == info.sha
 
     def close(self) -> None:
         """Move the watermark to the newest model listed, if the listing was taken in."""
@@ -242,6 +287,7 @@ def _discover_one(
     limit: int,
     floor: datetime,
     queued: list[ModelRecord],
+    census: Census,
 ) -> int:
     """One task x dataset query, newest first, down to its watermark; returns the models listed.
 
@@ -266,16 +312,18 @@ def _discover_one(
             break
         looked_up += 1
         try:
-            record = _revision(api, store, info)
+            record = _revision(api, store, info, census=census)
         except (HfHubHTTPError, httpx2.TransportError) as exc:
             if not is_transient(exc):
                 raise
             log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
             listing.complete = False  # the watermark waits for it
             continue
-        new_content = record is not None and store.upsert_model(record)
-        if record is not None and new_content and store.enqueue(record.repo_id, record.sha):
+        if record is None:
+            continue
+        if store.upsert_model(record) and store.enqueue(record.repo_id, record.sha):
             queued.append(record)
+        census.record(record, CoverageOutcome.QUEUED)
     listing.close()
     if not listing.complete:
         log.info(
@@ -287,7 +335,9 @@ def _discover_one(
     return listing.seen
 
 
-def _revision(api: HfApi, store: Store, info: ModelInfo) -> ModelRecord | None:
+def _revision(
+    api: HfApi, store: Store, info: ModelInfo, *, census: Census | None = None
+) -> ModelRecord | None:
     """The listed model's head with its content fingerprint; None when it vanished meanwhile.
 
     A gated repo is stored as failed (``gated``): the bot cannot read it.
@@ -307,5 +357,114 @@ def _revision(api: HfApi, store: Store, info: ModelInfo) -> ModelRecord | None:
             reason=FailureReason.GATED,
             detail="the repo is gated: evalbot cannot read its files",
         )
+        if census is not None:
+            census.record(record, CoverageOutcome.GATED)
         return None
     return replace(to_record(detail), fingerprint=fingerprint(detail.siblings))
+
+
+# -- the census -------------------------------------------------------------------------------
+
+# why selection chose no module, as the census counts it
+_NOT_SELECTED = {
+    Reason.TASK_NOT_SUPPORTED: CoverageOutcome.UNSUPPORTED_TASK,
+    Reason.NO_HINT: CoverageOutcome.NO_TRAINING_DATASET,
+    Reason.NOT_CONFIGURED: CoverageOutcome.NOT_CONFIGURED,
+    Reason.FAMILY_WITHOUT_CONFIG: CoverageOutcome.NOT_CONFIGURED,
+    Reason.AMBIGUOUS: CoverageOutcome.AMBIGUOUS,
+}
+
+
+class Census:
+    """Records what discovery saw of each model repo and what became of it
+    (``Store.record_sighting``), its training datasets as Hub ids of the configured modules.
+
+    Example:
+        >>> census = Census(store, modules)  # doctest: +SKIP
+        >>> census.record(record, CoverageOutcome.QUEUED)  # doctest: +SKIP
+    """
+
+    def __init__(self, store: Store, modules: Sequence[EvaluationModule]) -> None:
+        self.store = store
+        self.modules = list(modules)
+        self.aliases = dataset_aliases(self.modules)
+        self._selector: Selector | None = None
+
+    @property
+    def selector(self) -> Selector:
+        if self._selector is None:
+            self._selector = Selector(self.modules)
+        return self._selector
+
+    def record(
+        self,
+        model: ModelRecord,
+        outcome: CoverageOutcome,
+        *,
+        source: str = "huggingface",
+        detail: str | None = None,
+        provisional: bool = False,
+    ) -> None:
+        """Record ``model`` (at ``model.sha``) with ``outcome``; a ``provisional`` outcome
+        never replaces ``queued`` at the same head."""
+        datasets = tuple(dict.fromkeys(hub_dataset_id(d, self.aliases) for d in model.datasets))
+        sighting = Sighting(
+            repo_id=model.repo_id,
+            sha=model.sha,
+            source=source,
+            outcome=outcome,
+            pipeline_tag=model.pipeline_tag,
+            library_name=model.library_name,
+            datasets=datasets,
+            self_reports=bool(model.model_index),
+            detail=detail,
+        )
+        self.store.record_sighting(sighting, provisional=provisional)
+
+    def classify(self, model: ModelRecord, *, gated: bool = False) -> tuple[CoverageOutcome, str]:
+        """What discovery makes of a listed model, from what the listing says (no request):
+        ``queued`` when the store holds it at this head, else why it is not, in a line."""
+        if self.store.head_sha(model.repo_id) == model.sha:
+            return CoverageOutcome.QUEUED, ""
+        if gated:
+            return CoverageOutcome.GATED, "the repo is gated: evalbot cannot read its files"
+        library = model.library_name
+        if model.pipeline_tag in self.selector.index.tasks and library not in (None, *LIBRARIES):
+            return CoverageOutcome.UNSUPPORTED_LIBRARY, f"library '{library}'"
+        outcome = self.selector.select(Hints.of(model))
+        if outcome.reason is None:
+            modules = ", ".join(m.id for m in outcome.modules)
+            return CoverageOutcome.WAITING, f"modules {modules}: looked up in a later cycle"
+        return _NOT_SELECTED[outcome.reason], outcome.explain()
+
+
+class _CensusListing(Listing):
+    """The census listing: a model is new until the census has recorded it at this head."""
+
+    def known(self, info: ModelInfo) -> bool:
+        return self.store.sighting_sha(info.id) == info.sha
+
+
+def take_census(api: HfApi, census: Census, *, limit: int, floor: datetime) -> int:
+    """List the Hub's newest models of any task down to the census watermark and record each
+    new head with what became of it (:meth:`Census.classify`); returns the models listed.
+
+    It costs the listing's pages and nothing per model: the listing answers each model's
+    pipeline tag, library, tags (``dataset:`` among them), card metadata and gating. At most
+    ``limit`` new heads are recorded per cycle; the rest wait, and the watermark moves only once
+    the listing down to it has been taken in, as with the dataset queries. Run after the other
+    sources of a cycle, it finds the models they queued in the store, and never overwrites
+    the outcome a source recorded at the same head.
+    """
+    store = census.store
+    listing = _CensusListing(store, CENSUS_KEY, floor)
+    listed = api.list_models(sort="last_modified", expand=CENSUS_EXPAND)  # type: ignore[arg-type]
+    for recorded, info in enumerate(listing.new(listed)):
+        if recorded >= limit:
+            listing.complete = False
+            break
+        record = to_record(info)
+        outcome, detail = census.classify(record, gated=bool(info.gated))
+        census.record(record, outcome, detail=detail or None, provisional=True)
+    listing.close()
+    return listing.seen

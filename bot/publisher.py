@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -169,9 +169,11 @@ class Publisher:
         *,
         space_url: str,
         benchmarks: Mapping[str, BenchmarkSpec] | None = None,
+        class_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
     ) -> None:
         self.api = api
         self.benchmarks = dict(benchmarks or {})
+        self.class_groups = dict(class_groups or {})  # module id -> group -> labels
         self.store = store
         self.policy = policy
         self.space_url = space_url.rstrip("/")
@@ -220,7 +222,13 @@ class Publisher:
         if (declined := self._declined(model, prs, card)) is not None:
             return declined
         try:
-            change = propose_card(card, records, repo_id=model.repo_id, space_url=self.space_url)
+            change = propose_card(
+                card,
+                records,
+                repo_id=model.repo_id,
+                space_url=self.space_url,
+                class_groups=self.class_groups,
+            )
         except CardError as exc:
             log.warning("%s: card cannot be edited safely: %s", model.repo_id, exc.reason)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)

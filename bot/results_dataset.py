@@ -43,6 +43,7 @@ from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 from huggingface_hub.hf_api import RepoFile
 
 from bot.config import BotConfig
+from bot.coverage import census_token, measure
 from bot.errors import TokenError
 from bot.keys import load_signer
 from bot.ratelimit import is_transient, status_of
@@ -80,7 +81,13 @@ class PublishReport:
 
     @property
     def tables(self) -> list[str]:
-        return [p for p in self.changed if p.startswith(f"{t.DATA_DIR}/")]
+        """The tables whose files it wrote (a partitioned table counts once)."""
+        found = (
+            p.removeprefix(f"{t.DATA_DIR}/").split("/")[0].removesuffix(".parquet")
+            for p in self.changed
+            if p.startswith(f"{t.DATA_DIR}/")
+        )
+        return list(dict.fromkeys(found))
 
     def summary(self) -> str:
         if self.commit is None:
@@ -133,14 +140,24 @@ def build_tables(store: Store, signer: Signer) -> dict[str, pa.Table]:
         "updated_at": as_utc(identity.updated_at) if identity is not None and known else None,
     }
     tables[t.KEYS.name] = t.to_table(t.KEYS, [key])
+    tables[t.COVERAGE.name] = coverage_table(store)
     return tables
+
+
+def coverage_table(store: Store) -> pa.Table:
+    """The ``coverage`` table: the census and the results counted (:mod:`bot.coverage`)."""
+    return t.to_table(t.COVERAGE, measure(store).rows())
 
 
 def build_files(
     tables: Mapping[str, pa.Table], repo_id: str, *, space_url: str | None = None
 ) -> dict[str, bytes]:
     """Every file of the dataset repo: the tables, the card and the public keys, by path."""
-    files = {t.BY_NAME[name].path: t.parquet_bytes(arrow) for name, arrow in tables.items()}
+    files = {
+        path: t.parquet_bytes(part)
+        for name, arrow in tables.items()
+        for path, part in t.table_files(t.BY_NAME[name], arrow).items()
+    }
     keys = tables[t.KEYS.name].to_pylist()
     empty = [name for name, arrow in tables.items() if arrow.num_rows == 0]
     files[README] = dataset_card(repo_id, keys, space_url=space_url, empty=empty).encode()
@@ -234,6 +251,7 @@ def _state(store: Store, signer: Signer, space_url: str | None) -> str:
     """What decides the files: the store's content, the key, the schema, the code, the Space."""
     parts = [
         change_token(store),
+        census_token(store),
         signer.key_id,
         t.SCHEMA_VERSION,
         importlib.metadata.version("evalbot"),

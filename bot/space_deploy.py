@@ -7,7 +7,9 @@ builds its repo in a temporary folder from this install:
     space/               the app's package
     store/__init__.py    the modules of ``store`` the app reads with: the results tables'
     store/catalogue.py   contract, the metric catalogue, the record types and the package's
-    store/errors.py      errors (no pymongo)
+    store/errors.py      errors, and the paired tests over per-example outcomes (no pymongo)
+    store/outcomes.py
+    store/significance.py
     store/tables.py
     store/types.py
     requirements.txt     the app's packages, pinned from evalbot's lock (gradio comes from
@@ -59,7 +61,15 @@ from bot.errors import SpaceConfigError, SpaceDeployError, SpaceRejectedError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = "evalbot_space.json"
 APP_FILE = "app.py"
-STORE_MODULES = ("__init__.py", "catalogue.py", "errors.py", "tables.py", "types.py")
+STORE_MODULES = (
+    "__init__.py",
+    "catalogue.py",
+    "errors.py",
+    "outcomes.py",
+    "significance.py",
+    "tables.py",
+    "types.py",
+)
 # What the app may import besides the standard library and what the folder ships.
 THIRD_PARTY = (
     "duckdb",

@@ -12,7 +12,9 @@ been taken in, as in :mod:`bot.discovery`.
 
 A model whose training data is inferred is stored with the hints it was inferred from and
 queued; one whose hints point to several datasets is stored as failed (``unsupported``) with
-the candidates, so the author sees why; one with no usable hint is not stored.
+the candidates, so the author sees why; one with no usable hint is not stored. Each is
+recorded in the census (:class:`bot.discovery.Census`): queued, ambiguous, gated, or why no
+dataset was inferred.
 
 Example:
     >>> report = discover_undeclared(config, api=api, store=store)  # doctest: +SKIP
@@ -38,7 +40,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoSibling
 
 from bot.config import BotConfig
-from bot.discovery import EXPAND, DiscoveryReport, Listing, to_record
+from bot.discovery import EXPAND, Census, DiscoveryReport, Listing, to_record
 from bot.ratelimit import is_transient
 from bot.worker import planner_for
 from evaluators import tasks as task_types
@@ -47,7 +49,7 @@ from evaluators.hub import fingerprint
 from evaluators.inference import Hints, Reason, Selector
 from evaluators.planner import Planner
 from store.db import Store
-from store.types import FailureReason, ModelRecord, ModelStatus, utcnow
+from store.types import CoverageOutcome, FailureReason, ModelRecord, ModelStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def discover_undeclared(config: BotConfig, *, api: HfApi, store: Store) -> Disco
     discovery = config.settings.discovery
     modules = [m.module for m in config.modules]
     selector = Selector(modules)
+    census = Census(store, modules)
     planner = planner_for(config)
     shown = {
         m.id: m.dataset.repo + (f" ({m.dataset.config})" if m.dataset.config else "")
@@ -129,6 +132,7 @@ def discover_undeclared(config: BotConfig, *, api: HfApi, store: Store) -> Disco
                 limit=discovery.limit_per_query,
                 floor=floor,
                 queued=queued,
+                census=census,
             )
         except (HfHubHTTPError, httpx2.TransportError) as exc:
             if not is_transient(exc):
@@ -151,6 +155,7 @@ def _list_task(
     limit: int,
     floor: datetime,
     queued: list[ModelRecord],
+    census: Census,
 ) -> int:
     """``task``'s newest models down to the watermark; returns the models listed."""
     listing = Listing(store, watermark_key(task), floor)
@@ -179,7 +184,7 @@ def _list_task(
             log.warning("%s: not looked up this cycle (%s); next cycle", info.id, exc)
             listing.complete = False
             continue
-        _take(store, selector, planner, record, queued, shown)
+        _take(store, selector, planner, record, queued, shown, census)
     listing.close()
     return listing.seen
 
@@ -202,13 +207,16 @@ def _take(
     record: ModelRecord,
     queued: list[ModelRecord],
     shown: Mapping[str, str],
+    census: Census,
 ) -> None:
     """Queue ``record`` when its training data is inferred; store it as failed when ambiguous
-    (``shown``: module id -> its dataset as a reader knows it)."""
+    (``shown``: module id -> its dataset as a reader knows it); record either in the census,
+    or why no dataset was inferred."""
     outcome = selector.select(Hints.of(record))
     if outcome.chosen:
         if store.upsert_model(record) and store.enqueue(record.repo_id, record.sha):
             queued.append(record)
+        census.record(record, CoverageOutcome.QUEUED)
         log.info(
             "%s: training data inferred (%s)",
             record.repo_id,
@@ -230,3 +238,9 @@ def _take(
                 "datasets it was trained on under `datasets:` in the card's metadata"
             ),
         )
+        census.record(record, CoverageOutcome.AMBIGUOUS, detail=outcome.explain())
+    else:
+        reason = CoverageOutcome.NO_TRAINING_DATASET
+        if outcome.reason is Reason.TASK_NOT_SUPPORTED:
+            reason = CoverageOutcome.UNSUPPORTED_TASK
+        census.record(record, reason, detail=outcome.explain())

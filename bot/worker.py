@@ -104,6 +104,11 @@ def current_results(
     return sorted(newest.values(), key=lambda r: (r.dataset_id, r.split, r.variant))
 
 
+def class_groups(config: BotConfig) -> dict[str, dict[str, list[str]]]:
+    """The modules' class groups (``class_groups:`` in their YAML), by module id."""
+    return {m.module.id: m.module.class_groups for m in config.modules if m.module.class_groups}
+
+
 def benchmarks(config: BotConfig) -> dict[str, BenchmarkSpec]:
     """The modules' datasets registered as Hub Benchmarks (``benchmark:`` in their YAML)."""
     return {
@@ -223,6 +228,7 @@ class Worker:
             config.settings.pull_requests,
             space_url=config.settings.space_url,
             benchmarks=benchmarks(config),
+            class_groups=class_groups(config),
         )
 
     def refresh(self) -> None:

@@ -11,7 +11,7 @@ losing data raises `CardError` instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ def propose_card(
     *,
     repo_id: str,
     space_url: str,
+    class_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> CardChange:
     """Merge the results of one model revision into its card.
 
@@ -66,6 +67,8 @@ def propose_card(
         records: The records of one model revision; original variants go on the card.
         repo_id: The model repository, e.g. ``"org/model"``.
         space_url: Base URL of the evalbot Space (``space_url`` of ``config/bot.yaml``).
+        class_groups: Module id -> its ``class_groups``: the section names the weakest group
+            of each result whose module declares groups.
 
     Returns:
         The proposed card. Applying it again with the same records gives ``changed=False``.
@@ -98,7 +101,9 @@ def propose_card(
     ours = _our_results(selected, model_name=model_name, repo_id=repo_id, space_url=space_url)
     entry["results"] = [r for r in entry["results"] if not _is_ours(r)] + ours
     front["model-index"] = [entry]
-    section = render_section(records, repo_id=repo_id, space_url=space_url, newline=newline)
+    section = render_section(
+        records, repo_id=repo_id, space_url=space_url, newline=newline, class_groups=class_groups
+    )
     body = _place_section(body, section, newline, repo_id)
 
     text = _render(front, body, newline, repo_id)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from store import catalogue
+from store.class_groups import group_results, weakest_group
 from store.types import EvaluationRecord
 
 from .inert import code
@@ -41,7 +42,12 @@ def fmt(value: float | None, digits: int) -> str:
 
 
 def render_section(
-    records: Sequence[EvaluationRecord], *, repo_id: str, space_url: str, newline: str = "\n"
+    records: Sequence[EvaluationRecord],
+    *,
+    repo_id: str,
+    space_url: str,
+    newline: str = "\n",
+    class_groups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
 ) -> str:
     """The whole evalbot section, markers included, without a final newline.
 
@@ -50,6 +56,8 @@ def render_section(
         repo_id: The model repository, for the Space link.
         space_url: Base URL of the evalbot Space.
         newline: Line break to use (the card's own, so a CRLF card stays CRLF).
+        class_groups: Module id -> its ``class_groups`` (group name -> labels): a result of a
+            module with groups names its weakest group (see `store.class_groups`).
 
     Example:
         >>> render_section(records, repo_id="org/m", space_url="https://x").splitlines()[0]  # doctest: +SKIP
@@ -62,7 +70,12 @@ def render_section(
         "These results were computed automatically by [evalbot]"
         f"({space_url.rstrip('/')}). They are not verified by Hugging Face. "
         + " ".join(_explanations(records)),
-        *(_render_result(r, page, _variants_of(r, records)) for r in card_records(records)),
+        *(
+            _render_result(
+                r, page, _variants_of(r, records), (class_groups or {}).get(r.module_id, {})
+            )
+            for r in card_records(records)
+        ),
         END,
     ]
     return "\n\n".join(parts).replace("\n", newline)
@@ -95,7 +108,10 @@ def _variants_of(
 
 
 def _render_result(
-    record: EvaluationRecord, page: str, variants: Sequence[EvaluationRecord] = ()
+    record: EvaluationRecord,
+    page: str,
+    variants: Sequence[EvaluationRecord] = (),
+    groups: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     config = f"config {code(record.dataset_config)}, " if record.dataset_config else ""
     parts = [
@@ -108,6 +124,7 @@ def _render_result(
         *([assumed(record)] if record.selection.rule != "declared" else []),
         _summary_table(record),
         *([_class_table(record)] if record.classes else []),
+        *([weakest] if (weakest := _weakest_group(record, groups or {})) else []),
         f"Runtime: {record.runtime.instances_per_s:,.1f} instances/s on "
         f"{code(record.runtime.device)}, batch size {record.runtime.batch_size}.",
     ]
@@ -217,6 +234,27 @@ def _class_table(record: EvaluationRecord) -> str:
     ]
     table = _table(header, ("---", *["---:"] * (len(header) - 1)), rows)
     return f"{table}\n\n{spec.class_note}" if spec.class_note else table
+
+
+def _weakest_group(record: EvaluationRecord, groups: Mapping[str, Sequence[str]]) -> str:
+    """The sentence naming the class group the model does worst on, by macro F1 (object
+    detection: mean per-class AP) against the same over all classes; empty without groups or
+    without a group of enough examples (`store.class_groups.weakest_group`)."""
+    if not groups or not record.classes:
+        return ""
+    found = group_results(record.classes, groups, confusion=record.confusion)
+    weakest = weakest_group(found)
+    if weakest is None:
+        return ""
+    detection = weakest.ap is not None
+    metric, key = ("mean AP", "ap") if detection else ("macro F1", "macro_f1")
+    value = weakest.ap if detection else weakest.macro_f1
+    count = len(weakest.classes)
+    return (
+        f"Weakest class group: {code(weakest.name)} ({metric} {fmt(value, 4)} vs "
+        f"{fmt(record.metrics.get(key), 4)} overall, {count} class{'es' if count != 1 else ''}, "
+        f"{weakest.support:,} {'objects' if detection else 'examples'})."
+    )
 
 
 def _mapping_table(mapping: dict[str, str]) -> str:

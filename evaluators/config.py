@@ -264,6 +264,10 @@ class EvaluationModule(_Strict):
     # English one for an English dataset, its basic one otherwise); rates without any are
     # stored beside (wer_raw, cer_raw)
     normalizer: Literal["whisper-english", "whisper-basic", "none"] | None = None
+    # Groups of classes results are also summed up over (CIFAR-100's superclasses, COCO's
+    # supercategories): group name -> dataset.labels of the group. A label belongs to at most one
+    # group; labels in none are left out of every group (no "other" group is made up for them)
+    class_groups: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("task")
     @classmethod
@@ -383,6 +387,30 @@ class EvaluationModule(_Strict):
         ids = [p.variant_id for p in self.variants()]
         if len(set(ids)) != len(ids):
             raise ValueError(f"perturbations: duplicate variants {ids}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_class_groups(self) -> EvaluationModule:
+        labels = self.dataset.labels
+        owner: dict[str, str] = {}
+        for group, members in self.class_groups.items():
+            if not group.strip():
+                raise ValueError("class_groups: a group needs a name")
+            if not members:
+                raise ValueError(f"class_groups.{group}: the group names no label")
+            for label in members:
+                if label not in labels:
+                    raise ValueError(
+                        f"class_groups.{group}: '{label}' is not in dataset.labels"
+                        f"{did_you_mean(label, labels)}"
+                    )
+                if label in owner:
+                    where = "twice" if owner[label] == group else f"also in '{owner[label]}'"
+                    raise ValueError(
+                        f"class_groups.{group}: '{label}' is {where}; a label belongs to one "
+                        f"group at most"
+                    )
+                owner[label] = group
         return self
 
     def variants(self) -> list[Perturbation]:

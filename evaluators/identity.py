@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,3 +150,48 @@ def check_names(files: Iterable[tuple[Path, EvaluationModule]]) -> None:
                         f"{path_of[b.id]}; a hint names one config: change one, or link the "
                         f"modules with also_evaluate_on when both are to be evaluated",
                     )
+
+
+def dataset_aliases(modules: Sequence[EvaluationModule]) -> dict[str, str]:
+    """Every name the modules know a dataset by -> its Hub id: each module's ``dataset.repo``
+    and its ``trained_on`` names, keyed by :func:`normalise` (and by :func:`compact` where that
+    spelling is one name's only one). A bare name (``emotion``) stands for the module's repo; a
+    Hub id (``mozilla-foundation/common_voice_11_0``) for itself, as the module spells it, even
+    where the module evaluates on a mirror. A name that two modules give different repos is
+    left out: it names no one dataset.
+
+    Example:
+        >>> from evaluators.config import load_modules
+        >>> aliases = dataset_aliases([f.module for f in load_modules(Path("config/tasks"))])
+        >>> aliases["emotion"], aliases["imdb"]  # doctest: +SKIP
+        ('dair-ai/emotion', 'stanfordnlp/imdb')
+    """
+    found: dict[str, set[str]] = defaultdict(set)
+    for module in modules:
+        for name in (module.dataset.repo, *trained_names(module)):
+            found[normalise(name)].add(name if "/" in name else module.dataset.repo)
+    loose: dict[str, set[str]] = defaultdict(set)
+    for key, repos in found.items():
+        loose[compact(key)] |= repos
+    aliases = {key: next(iter(repos)) for key, repos in loose.items() if len(repos) == 1}
+    aliases.update({key: next(iter(repos)) for key, repos in found.items() if len(repos) == 1})
+    return aliases
+
+
+def hub_dataset_id(name: str, aliases: Mapping[str, str]) -> str:
+    """The Hub id of a dataset as a model card spells it (``aliases``: :func:`dataset_aliases`);
+    a name no module knows stays as written, lower-cased and without a ``datasets/`` or Hub URL
+    prefix.
+
+    Example:
+        >>> aliases = {"emotion": "dair-ai/emotion", "dair-ai/emotion": "dair-ai/emotion"}
+        >>> hub_dataset_id("https://huggingface.co/datasets/Emotion", aliases)
+        'dair-ai/emotion'
+        >>> hub_dataset_id("datasets/Acme/My_Data", aliases)
+        'acme/my_data'
+    """
+    key = normalise(name)
+    found = aliases.get(key) or aliases.get(compact(key))
+    if found is not None:
+        return found
+    return _PREFIXES.sub("", name.strip()).strip().strip("/").lower()

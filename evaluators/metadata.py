@@ -117,6 +117,7 @@ def dataset_record(module: EvaluationModule, modules: Sequence[EvaluationModule]
         reference=reference,
         compatible=compatible,
         variants=("original", *(p.variant_id for p in module.variants())),
+        class_groups={group: tuple(labels) for group, labels in module.class_groups.items()},
     )
 
 

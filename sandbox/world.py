@@ -3,7 +3,9 @@ whose card names no dataset: its training data is inferred from its labels), plu
 an MNIST-schema `ylecun/mnist` of real digits and two image classifiers (`sandbox.world_images`),
 plus a CoNLL-2003-shaped NER dataset, SQuAD-shaped QA datasets and a tiny model for each task
 (`sandbox.world_spans`), plus a GLUE-shaped text-pair dataset (`nyu-mll/glue`, config `rte`)
-and a tiny NLI model (`sandbox.world_pairs`).
+and a tiny NLI model (`sandbox.world_pairs`), plus two repos evalbot sees but cannot evaluate
+(a card and a config.json each, no weights): `demo/tiny-fill-mask` of an unsupported task, and
+`demo/mystery-classifier`, whose metadata says nothing of its training data.
 
 Everything is generated locally and deterministically (no network), then cached on disk so that
 the demo and the tests train once per machine. `sandbox.seed` pushes the result into a running
@@ -41,7 +43,7 @@ from sandbox.world_speech import SPEECH_RECIPE, SpeechRecipe, build_speech
 from sandbox.world_text2text import TEXT2TEXT_RECIPE, Text2TextRecipe, build_text2text
 
 # Bump when anything that changes the generated files changes (templates, lexicons, training).
-RECIPE_VERSION = "4"
+RECIPE_VERSION = "5"
 
 DATASET_ID = "dair-ai/emotion"
 LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
@@ -676,6 +678,56 @@ def _undeclared(root: Path, tiny: ModelSpec) -> ModelSpec:
     return ModelSpec(repo_id, path, kind, tiny.test_accuracy)
 
 
+def _metadata_only(root: Path) -> tuple[ModelSpec, ...]:
+    """Repos discovery sees but evalbot cannot evaluate, each a card and a ``config.json``:
+    ``demo/tiny-fill-mask`` of a task no module covers (fill-mask), and
+    ``demo/mystery-classifier``, a text classifier whose card names no dataset and whose config
+    has no labels, so nothing says what it was trained on."""
+    from huggingface_hub import ModelCardData
+
+    bert = {
+        "model_type": "bert",
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 128,
+        "vocab_size": 30522,
+    }
+    repos = (
+        (
+            "demo/tiny-fill-mask",
+            ModelCardData(
+                language="en",
+                license="mit",
+                library_name="transformers",
+                pipeline_tag="fill-mask",
+                datasets=["wikitext"],
+            ),
+            {**bert, "architectures": ["BertForMaskedLM"]},
+            "A tiny BERT that fills in masked words. No evaluation module covers fill-mask.",
+            "an unsupported task (fill-mask): a card and a config, no weights",
+        ),
+        (
+            "demo/mystery-classifier",
+            ModelCardData(
+                license="mit", library_name="transformers", pipeline_tag="text-classification"
+            ),
+            {**bert, "architectures": ["BertForSequenceClassification"]},
+            "A small text classifier. Its author wrote nothing more.",
+            "no training metadata and nothing to infer it from: a card and a config, no weights",
+        ),
+    )
+    specs = []
+    for repo_id, data, config, note, kind in repos:
+        path = root / "models" / repo_id
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        body = f"# {repo_id.split('/')[1]}\n\n{note}\n"
+        (path / "README.md").write_text(_card(data, body), encoding="utf-8")
+        specs.append(ModelSpec(repo_id, path, kind, None))
+    return tuple(specs)
+
+
 def _build(root: Path, recipe: Recipe) -> World:
     splits = generate_splits(recipe)
     dataset = _write_dataset(root, splits)
@@ -737,6 +789,7 @@ def _build(root: Path, recipe: Recipe) -> World:
             *pair_models,
             *text_models,
             *speech_models,
+            *_metadata_only(root),
         ),
     )
 

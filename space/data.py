@@ -54,6 +54,7 @@ FILE_TABLES = (
     t.MISCLASSIFICATIONS.name,
     t.DETECTION_ERRORS.name,
     t.EXAMPLES.name,
+    t.OUTCOMES.name,
 )
 #: the evaluations' heavy columns, read per query from a local copy (see the module's doc)
 _DETAIL_COLUMNS = ("confusion", "calibration", "label_mapping")
@@ -81,6 +82,8 @@ _MEMORY_COLUMNS: dict[str, Sequence[str] | None] = {
     t.REFERENCES.name: None,
     t.PROBLEMS.name: None,
     t.KEYS.name: None,
+    t.LABEL_ISSUES.name: None,
+    t.COVERAGE.name: None,
 }
 #: what a source that cannot be read right now raises (the Hub down, a file half written)
 SOURCE_ERRORS: tuple[type[BaseException], ...] = (
@@ -119,7 +122,10 @@ def _literal(text: str) -> str:
 def _select(table: t.Table, columns: Sequence[str], path: Path | None) -> str:
     """A SELECT of ``columns`` of ``table`` from its file at ``path``: a column the file lacks
     reads as a typed NULL; no file reads as no rows."""
-    present = set(pq.read_schema(path).names) if path is not None else set()
+    present = set()
+    if path is not None:  # a partitioned table's path is a glob: its files share a schema
+        first = next(iter(sorted(path.parent.glob(path.name))), path)
+        present = set(pq.read_schema(first).names)
     parts = []
     for name in columns:
         if name in present:
@@ -129,6 +135,17 @@ def _select(table: t.Table, columns: Sequence[str], path: Path | None) -> str:
             parts.append(f"CAST(NULL AS {kind}) AS {_quote(name)}")
     source = f"read_parquet({_literal(str(path))})" if path is not None else "(SELECT 1)"
     return f"SELECT {', '.join(parts)} FROM {source}" + ("" if path is not None else " WHERE false")
+
+
+def _table_path(base: Path | None, table: t.Table) -> Path | None:
+    """The file of ``table`` under ``base`` (for a partitioned table, the glob of its files,
+    which DuckDB reads as one), or None when it has none."""
+    if base is None:
+        return None
+    path = base / table.path
+    if table.partition:
+        return path if any(path.parent.glob(path.name)) else None
+    return path if path.is_file() else None
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path) -> str:
@@ -161,10 +178,8 @@ class Snapshot:
         present = set()
         scratch: Path | None = None
         for table in t.TABLES:
-            path = base / table.path if base is not None else None
-            if path is None or not path.is_file():
-                path = None
-            else:
+            path = _table_path(base, table)
+            if path is not None:
                 present.add(table.name)
             if table.name in FILE_TABLES:
                 columns: Sequence[str] = table.schema.names
@@ -261,9 +276,10 @@ class DirectorySource:
 
     def head(self) -> str:
         digest = hashlib.sha256()
-        for file in sorted((self.path / t.DATA_DIR).glob("*.parquet")):
+        for file in sorted((self.path / t.DATA_DIR).rglob("*.parquet")):
             stat = file.stat()
-            digest.update(f"{file.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+            name = file.relative_to(self.path).as_posix()
+            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
         return "dir:" + digest.hexdigest()[:16]
 
     def fetch(self, revision: str) -> Path:

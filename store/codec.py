@@ -18,6 +18,7 @@ from store.types import (
     Misclassification,
     ModelRecord,
     ModelStatus,
+    Outcomes,
     RuntimeStats,
     Selection,
 )
@@ -83,10 +84,25 @@ def result_to_doc(record: EvaluationRecord) -> dict[str, Any]:
     """The result document. Its runtime, class results and misclassifications are stored in
     their own collections (thesis tables 3.3b, 3.3c, 3.3e), keyed by the result's id."""
     doc = asdict(record)
-    for key in ("runtime", "classes", "misclassifications", "detection_errors"):
+    for key in ("runtime", "classes", "misclassifications", "detection_errors", "outcomes"):
         doc.pop(key)
     doc["confusion"] = [list(row) for row in record.confusion]
     return doc
+
+
+def outcomes_to_doc(outcomes: Outcomes) -> dict[str, Any]:
+    """The per-example outcomes as a document of binary fields (BSON stores bytes as is)."""
+    return asdict(outcomes)
+
+
+def doc_to_outcomes(doc: dict[str, Any]) -> Outcomes:
+    return Outcomes(
+        count=int(doc["count"]),
+        correct=bytes(doc["correct"]),
+        truth=bytes(doc.get("truth") or b""),
+        predicted=bytes(doc.get("predicted") or b""),
+        confidence=bytes(doc.get("confidence") or b""),
+    )
 
 
 def class_to_doc(result: ClassResult) -> dict[str, Any]:

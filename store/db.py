@@ -7,6 +7,7 @@ Collections (unique keys in brackets):
     misclassifications the most confident errors of a result [result_id, example_id]
     detection_errors  false positives and missed objects of a detection result [result_id]
     runtimes          one per evaluation result [result_id]
+    outcomes          per-example outcomes of a result, packed (classification) [result_id]
     tasks, metrics    the catalogue of tasks and metrics [_id = name]
     datasets          one per dataset [_id = Hub id]; dataset_classes [dataset_id, class_id]
     dataset_splits    one per dataset revision x split, with class counts
@@ -23,6 +24,8 @@ Collections (unique keys in brackets):
     workers           one per running worker: its host and last heartbeat [_id = worker name]
     modules           evaluation modules derived from datasets' cards (``train-eval-index``),
                       and cached refusals (expire after a TTL) [_id = dataset id, casefolded]
+    sightings         the census: every model repo discovery saw, at its head, and what became
+                      of it: queued, or why not [_id = repo_id]
 """
 
 from __future__ import annotations
@@ -47,9 +50,11 @@ from store.codec import (
     class_to_doc,
     detection_error_to_doc,
     doc_to_model,
+    doc_to_outcomes,
     doc_to_result,
     misclassification_to_doc,
     model_to_doc,
+    outcomes_to_doc,
     result_to_doc,
     runtime_to_doc,
 )
@@ -57,6 +62,7 @@ from store.embedded import EmbeddedMongo, start_embedded
 from store.errors import MongoUnavailableError
 from store.types import (
     ClaimRecord,
+    CoverageOutcome,
     DatasetExampleRecord,
     DatasetRecord,
     DatasetSplitRecord,
@@ -64,7 +70,9 @@ from store.types import (
     FailureReason,
     ModelRecord,
     ModelStatus,
+    Outcomes,
     ReferenceRecord,
+    Sighting,
     SigningIdentity,
     VariantRecord,
     task_key,
@@ -73,6 +81,7 @@ from store.types import (
 
 Doc = dict[str, Any]
 
+_OUTCOME_FIELDS = frozenset(Outcomes.__dataclass_fields__)  # the rest of a document: identity
 METADATA_FIELDS = ("file_sizes", "hyperparameters", "num_parameters", "reference")
 RESULT_KEY_FIELDS = (
     "model_id",
@@ -176,6 +185,7 @@ class Store:
         self.models: Collection[Doc] = self.db["models"]
         self.results: Collection[Doc] = self.db["evaluation_results"]
         self.runtimes: Collection[Doc] = self.db["runtimes"]
+        self.outcomes: Collection[Doc] = self.db["outcomes"]
         self.class_results: Collection[Doc] = self.db["class_results"]
         self.tasks: Collection[Doc] = self.db["tasks"]
         self.metrics: Collection[Doc] = self.db["metrics"]
@@ -258,6 +268,10 @@ class Store:
         )
         self.results.create_index([("dataset_id", ASCENDING), ("variant", ASCENDING)])
         self.runtimes.create_index("result_id", unique=True)
+        self.outcomes.create_index("result_id", unique=True)
+        self.outcomes.create_index(
+            [("dataset_id", ASCENDING), ("split", ASCENDING), ("variant", ASCENDING)]
+        )
         self.class_results.create_index(
             [("result_id", ASCENDING), ("class_id", ASCENDING)], unique=True
         )
@@ -309,6 +323,7 @@ class Store:
             ],
             unique=True,
         )
+        self._census_indexes()
 
     def _migrate(self) -> None:
         """Bring documents written by earlier versions up to date (idempotent, cheap when done).
@@ -574,6 +589,41 @@ class Store:
             self.detection_errors.insert_many(
                 [{**detection_error_to_doc(e), **context} for e in record.detection_errors]
             )
+        if record.outcomes is not None:
+            self.outcomes.replace_one(
+                {"result_id": result_id},
+                {
+                    **outcomes_to_doc(record.outcomes),
+                    **context,
+                    "fingerprint": record.fingerprint,
+                    "task": record.task,
+                },
+                upsert=True,
+            )
+
+    def outcomes_for(
+        self,
+        dataset_id: str,
+        split: str,
+        *,
+        variant: str = "original",
+        dataset_revision: str | None = None,
+        dataset_config: str | None = None,
+    ) -> list[tuple[Doc, Outcomes]]:
+        """The per-example outcomes stored for a dataset split and variant: each with its
+        result's identity (model, revision, dataset revision, versions), newest code first."""
+        query: Doc = {"dataset_id": dataset_id, "split": split, "variant": variant}
+        if dataset_revision is not None:
+            query["dataset_revision"] = dataset_revision
+        if dataset_config is not None:
+            query["dataset_config"] = dataset_config
+        found = []
+        for doc in self.outcomes.find(query, {"_id": 0}).sort(
+            [("code_version", DESCENDING), ("model_id", ASCENDING)]
+        ):
+            identity = {k: v for k, v in doc.items() if k not in _OUTCOME_FIELDS}
+            found.append((identity, doc_to_outcomes(doc)))
+        return found
 
     def has_result(self, key: dict[str, object]) -> bool:
         return self.results.count_documents(key, limit=1) > 0
@@ -1279,10 +1329,72 @@ class Store:
             upsert=True,
         )
 
+    # -- census of what discovery sees --------------------------------------------------------
+
+    @property
+    def census(self) -> Collection[Doc]:
+        """One document per model repo discovery has seen (:class:`Sighting`), [_id = repo_id]."""
+        return self.db["sightings"]
+
+    def _census_indexes(self) -> None:
+        self.census.create_index("outcome")
+
+    def record_sighting(self, sighting: Sighting, *, provisional: bool = False) -> None:
+        """Store what discovery saw of a repo at its head and what became of it.
+
+        ``first_seen`` is kept from the first sighting; ``last_seen`` is now. A ``provisional``
+        outcome (the census's own reading of a listing) never replaces ``queued`` at the same
+        head: the source that queued the model knows better.
+        """
+        doc = asdict(sighting)
+        repo_id = doc.pop("repo_id")
+        doc.pop("first_seen")
+        doc.pop("last_seen")
+        doc["datasets"] = list(sighting.datasets)
+        doc["outcome"] = sighting.outcome.value
+        now = utcnow()
+        if provisional:
+            previous = self.census.find_one({"_id": repo_id}, {"sha": 1, "outcome": 1})
+            if previous is not None and (previous.get("sha"), previous.get("outcome")) == (
+                sighting.sha,
+                CoverageOutcome.QUEUED.value,
+            ):
+                doc = {"last_seen": now}
+        self.census.update_one(
+            {"_id": repo_id},
+            {"$set": {**doc, "last_seen": now}, "$setOnInsert": {"first_seen": now}},
+            upsert=True,
+        )
+
+    def sighting_sha(self, repo_id: str) -> str | None:
+        """The head at which discovery last recorded ``repo_id``, or None if never seen."""
+        doc = self.census.find_one({"_id": repo_id}, {"sha": 1})
+        return doc["sha"] if doc else None
+
+    def sightings(self) -> list[Sighting]:
+        """Every repo discovery has seen, by repo id."""
+        return [_sighting(d) for d in self.census.find().sort("_id", ASCENDING)]
+
 
 def _claim(doc: Doc) -> ClaimRecord:
     fields = {k: doc[k] for k in ClaimRecord.__dataclass_fields__ if k in doc}
     return ClaimRecord(**fields)
+
+
+def _sighting(doc: Doc) -> Sighting:
+    return Sighting(
+        repo_id=doc["_id"],
+        sha=doc["sha"],
+        source=doc.get("source") or "huggingface",
+        outcome=CoverageOutcome(doc["outcome"]),
+        pipeline_tag=doc.get("pipeline_tag"),
+        library_name=doc.get("library_name"),
+        datasets=tuple(doc.get("datasets") or ()),
+        self_reports=bool(doc.get("self_reports")),
+        detail=doc.get("detail"),
+        first_seen=as_utc(doc["first_seen"]) if doc.get("first_seen") else None,
+        last_seen=as_utc(doc["last_seen"]) if doc.get("last_seen") else None,
+    )
 
 
 def _pr(doc: Doc) -> PullRequestRecord:

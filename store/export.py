@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -24,8 +25,10 @@ from typing import Any
 import pyarrow as pa
 
 from store import tables as t
-from store.codec import as_utc
+from store.codec import as_utc, doc_to_outcomes
 from store.db import RESULT_KEY_FIELDS, Store
+from store.label_errors import LabelErrorReport, ModelVotes, export_rows, find_label_errors
+from store.outcomes import confidence, predicted, truth
 from store.types import join_pair
 
 Doc = dict[str, Any]
@@ -200,6 +203,13 @@ def _row(table: t.Table, d: Doc) -> Row:
     }
 
 
+def _outcomes_row(d: Doc) -> Row:
+    row = _row(t.OUTCOMES, d)
+    for name in ("correct", "truth", "predicted", "confidence"):
+        row[name] = bytes(d.get(name) or b"")
+    return row
+
+
 def _box_row(d: Doc) -> Row:
     x1, y1, x2, y2 = ([_num(v) for v in d.get("box") or []] + [None] * 4)[:4]
     return {
@@ -232,6 +242,7 @@ def _datasets(store: Store) -> Iterator[Row]:
             "reference": d.get("reference"),
             "compatible": [str(x) for x in d.get("compatible") or []],
             "variants": [str(x) for x in d.get("variants") or []],
+            "class_groups": t.dumps(d.get("class_groups") or None),
         }
 
 
@@ -282,6 +293,13 @@ def export_tables(store: Store) -> dict[str, pa.Table]:
             t.DETECTION_ERRORS,
             _with_id(ids, store.detection_errors.find({}, context), _box_row),
         ),
+        t.OUTCOMES.name: _batched(
+            t.OUTCOMES,
+            _with_id(ids, store.outcomes.find({}, context), _outcomes_row),
+        ),
+        t.LABEL_ISSUES.name: _batched(
+            t.LABEL_ISSUES, (row for found in label_errors(store) for row in found.rows())
+        ),
         t.EXAMPLES.name: _batched(
             t.EXAMPLES,
             (
@@ -327,6 +345,7 @@ def change_token(store: Store) -> str:
         "class_results": store.class_results.estimated_document_count(),
         "misclassifications": store.misclassifications.estimated_document_count(),
         "detection_errors": store.detection_errors.estimated_document_count(),
+        "outcomes": store.outcomes.estimated_document_count(),
         "examples": store.dataset_examples.estimated_document_count(),
         "models": list(
             store.models.find(
@@ -366,3 +385,96 @@ def _newest(cursor: Iterable[Doc]) -> str | None:
         value = d.get("created_at")
         return value.isoformat() if isinstance(value, datetime) else None
     return None
+
+
+@dataclass(frozen=True)
+class SplitLabelErrors:
+    """The likely label errors of one dataset split at one revision, found from the stored
+    outcomes of every model evaluated on its original variant (:mod:`store.label_errors`)."""
+
+    dataset_id: str
+    dataset_config: str | None
+    split: str
+    dataset_revision: str
+    labels: tuple[str, ...]
+    report: LabelErrorReport
+
+    def rows(self) -> list[Row]:
+        """The ``label_issues`` rows: the report's issues with the split's identity."""
+        identity = {
+            "dataset_id": self.dataset_id,
+            "dataset_config": self.dataset_config,
+            "split": self.split,
+            "dataset_revision": self.dataset_revision,
+            "method": self.report.method,
+            "evaluated_models": self.report.models,
+        }
+        return [{**identity, **row} for row in export_rows(self.report, self.labels)]
+
+
+def label_errors(
+    store: Store,
+    *,
+    dataset_id: str | None = None,
+    min_models: int = 5,
+    min_share: float = 0.5,
+) -> list[SplitLabelErrors]:
+    """Every classification split's likely label errors (or only ``dataset_id``'s).
+
+    Each model counts once per split: its newest stored result on the split's original
+    variant (by code version). A result whose example count differs from the split's (never
+    the case for the same dataset revision) is left out.
+    """
+    match: Doc = {"variant": "original", "truth": {"$ne": b""}, "predicted": {"$ne": b""}}
+    if dataset_id is not None:
+        match["dataset_id"] = dataset_id
+    keys = ("dataset_id", "dataset_config", "split", "dataset_revision")
+    splits = sorted(
+        (
+            tuple(d["_id"].get(k) for k in keys)
+            for d in store.outcomes.aggregate(
+                [{"$match": match}, {"$group": {"_id": {k: f"${k}" for k in keys}}}]
+            )
+        ),
+        key=lambda k: tuple(str(v or "") for v in k),
+    )
+    found = []
+    for ds, config, split, revision in splits:
+        docs = store.outcomes.find(
+            {
+                **match,
+                "dataset_id": ds,
+                "dataset_config": config,
+                "split": split,
+                "dataset_revision": revision,
+            },
+            {"_id": 0},
+        ).sort([("model_id", 1), ("code_version", -1)])
+        newest: dict[str, Doc] = {}
+        for doc in docs:
+            newest.setdefault(doc["model_id"], doc)
+        if not newest:
+            continue
+
+        packed = {model: doc_to_outcomes(doc) for model, doc in newest.items()}
+        given = truth(next(iter(packed.values())))
+        assert given is not None  # the match asks for it
+        dataset = store.get_dataset(ds) or {}
+        labels = tuple(str(x) for x in dataset.get("labels") or ())
+        num_classes = max(len(labels), int(given.max(initial=-1)) + 1)
+        for o in packed.values():
+            p = predicted(o)
+            if p is not None:
+                num_classes = max(num_classes, int(p.max(initial=-1)) + 1)
+        labels = labels + tuple(str(i) for i in range(len(labels), num_classes))
+        votes = []
+        for model, o in packed.items():
+            p, c = predicted(o), confidence(o)
+            if o.count != len(given) or p is None or c is None:
+                continue
+            votes.append(ModelVotes(model, p, c))
+        report = find_label_errors(
+            given, votes, num_classes=num_classes, min_models=min_models, min_share=min_share
+        )
+        found.append(SplitLabelErrors(ds, config, split, revision, labels, report))
+    return found

@@ -54,10 +54,42 @@ class Table:
     sort: tuple[str, ...]
     doc: str
     columns: Mapping[str, str]
+    # A table split into one file per value of these columns (``data/<name>/<value>.parquet``),
+    # so that a publication rewrites only the files whose rows changed.
+    partition: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
+        """Its file, or for a partitioned table the glob of its files."""
+        if self.partition:
+            return f"{DATA_DIR}/{self.name}/*.parquet"
         return f"{DATA_DIR}/{self.name}.parquet"
+
+    def part_path(self, values: Sequence[object]) -> str:
+        """The file of the partition whose columns hold ``values``.
+
+        Example:
+            >>> OUTCOMES.part_path(["dair-ai/emotion", None])
+            'data/outcomes/dair-ai--emotion.parquet'
+            >>> OUTCOMES.part_path(["fixie-ai/common_voice_17_0", "en"])
+            'data/outcomes/fixie-ai--common_voice_17_0--en.parquet'
+        """
+        parts = [_slug(str(v)) for v in values if v not in (None, "")]
+        return f"{DATA_DIR}/{self.name}/{'--'.join(parts) or '_'}.parquet"
+
+    def partitions(self, arrow: pa.Table) -> dict[str, pa.Table]:
+        """``arrow`` (rows of this partitioned table) as its files' tables, by path."""
+        keys = [arrow.column(c).to_pylist() for c in self.partition]
+        groups: dict[str, list[int]] = {}
+        for index, values in enumerate(zip(*keys, strict=True)):
+            groups.setdefault(self.part_path(values), []).append(index)
+        return {path: arrow.take(pa.array(rows)) for path, rows in sorted(groups.items())}
+
+
+def _slug(value: str) -> str:
+    """A name safe in a file path: ``/`` becomes ``--``, anything unusual ``_``."""
+    value = value.replace("/", "--")
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value).strip(".") or "_"
 
 
 def _table(
@@ -244,6 +276,43 @@ DETECTION_ERRORS = _table(
     ],
 )
 
+OUTCOMES = Table(
+    "outcomes",
+    pa.schema(
+        [
+            pa.field(n, kind, nullable=True)
+            for n, kind in [
+                *((n, k) for n, k, _ in _IDENTITY),
+                ("fingerprint", pa.string()),
+                ("task", pa.string()),
+                ("count", pa.int64()),
+                ("correct", pa.binary()),
+                ("truth", pa.binary()),
+                ("predicted", pa.binary()),
+                ("confidence", pa.binary()),
+            ]
+        ]
+    ),
+    ("dataset_id", "split", "variant", "model_id", "model_sha", "evaluation_id"),
+    "What happened to each example of each classification evaluation, packed: what two models "
+    "are compared on (McNemar's test, the paired bootstrap) and what likely label errors are "
+    "found from. One file per dataset (and config), `data/outcomes/<org>--<name>.parquet`.",
+    {
+        **{n: d for n, _, d in _IDENTITY},
+        "fingerprint": "the evaluated revision's content",
+        "task": "the task",
+        "count": "examples, in the split's order",
+        "correct": "one bit per example, set where the prediction was right "
+        '(`numpy.unpackbits(numpy.frombuffer(v, "u1"), count=count, bitorder="little")`)',
+        "truth": "the dataset's class per example: little-endian int16 (int32 when the bytes "
+        "are 4 × count)",
+        "predicted": "the class the model predicted per example, as `truth`; -1: none",
+        "confidence": "the predicted class's probability per example: little-endian uint16, "
+        "divided by 65535",
+    },
+    partition=("dataset_id", "dataset_config"),
+)
+
 EXAMPLES = _table(
     "examples",
     "Examples of each class, and the examples misclassifications point at.",
@@ -274,6 +343,12 @@ DATASETS = _table(
         ("reference", pa.string(), "key of its publication in `references`"),
         ("compatible", pa.list_(pa.string()), "datasets whose models are also evaluated here"),
         ("variants", pa.list_(pa.string()), "the variants evaluated on it"),
+        (
+            "class_groups",
+            pa.string(),
+            "JSON: group name -> its labels (e.g. CIFAR-100's superclasses), as its module "
+            "declares; null: no groups",
+        ),
     ],
 )
 
@@ -362,6 +437,62 @@ KEYS = _table(
     ],
 )
 
+COVERAGE = _table(
+    "coverage",
+    "How many models discovery found, queued, evaluated and why the rest were not, per source, "
+    "task, training dataset, library and week of first sighting; models evaluated per variant "
+    "and compatible dataset; self-reported values that disagree with evalbot's measurement. "
+    "Each row is `count` of `total`; in each view and key, found = queued + every "
+    "`not queued: ...` and queued = evaluated + failed + pending.",
+    ["view", "key", "measure"],
+    [
+        (
+            "view",
+            pa.string(),
+            "`overall`, `source`, `task`, `dataset` (a model counts under each training dataset), "
+            "`library`, `week` (ISO week of first sighting), `variant`, `compatible`, `claims`",
+        ),
+        ("key", pa.string(), "the source, task, dataset id, library, week, variant or module id"),
+        (
+            "measure",
+            pa.string(),
+            "`found`, `queued`, `evaluated`, `failed`, `pending`, `not queued: <reason>`, "
+            "`failed: <reason>`, `self-reports results` (cards with a model-index), `models "
+            "evaluated`, `self-reported values disagreeing`",
+        ),
+        ("count", pa.int64(), "models (claims: self-reported values) counted by the measure"),
+        (
+            "total",
+            pa.int64(),
+            "what `count` is a share of: the models found for this key; evaluated models for "
+            "`variant` and `compatible`; self-reported values for `claims`",
+        ),
+    ],
+)
+
+LABEL_ISSUES = _table(
+    "label_issues",
+    "Likely label errors: examples whose given label most models evaluated on the split "
+    "contradict with confidence (confident learning over the stored outcomes; see `method`).",
+    ["dataset_id", "dataset_config", "split", "dataset_revision", "example_id"],
+    [
+        ("dataset_id", pa.string(), "the dataset"),
+        ("dataset_config", pa.string(), "its config, if any"),
+        ("split", pa.string(), "the split"),
+        ("dataset_revision", pa.string(), "the dataset commit whose labels were judged"),
+        ("example_id", pa.int64(), "the example's index in the split"),
+        ("given", pa.string(), "the dataset's label"),
+        ("suggested", pa.string(), "the class the confident models agree on"),
+        ("agree", pa.int64(), "models predicting `suggested` confidently"),
+        ("models", pa.int64(), "models that predicted this example"),
+        ("share", pa.float64(), "`agree / models`"),
+        ("confidence", pa.float64(), "the agreeing models' mean confidence"),
+        ("score", pa.float64(), "how likely a label error: `share × confidence`, in (0, 1]"),
+        ("evaluated_models", pa.int64(), "models evaluated on the split (each counted once)"),
+        ("method", pa.string(), "how the examples were found, with the thresholds, in words"),
+    ],
+)
+
 TABLES: tuple[Table, ...] = (
     MODELS,
     EVALUATIONS,
@@ -370,6 +501,8 @@ TABLES: tuple[Table, ...] = (
     RUNTIMES,
     MISCLASSIFICATIONS,
     DETECTION_ERRORS,
+    OUTCOMES,
+    LABEL_ISSUES,
     EXAMPLES,
     DATASETS,
     SPLITS,
@@ -378,6 +511,7 @@ TABLES: tuple[Table, ...] = (
     REFERENCES,
     PROBLEMS,
     KEYS,
+    COVERAGE,
 )
 BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
@@ -467,7 +601,13 @@ def write_tables(tables: Mapping[str, pa.Table], root: Any) -> list[str]:
     (base / DATA_DIR).mkdir(parents=True, exist_ok=True)
     written = []
     for name, arrow in tables.items():
-        path = BY_NAME[name].path
-        (base / path).write_bytes(parquet_bytes(arrow))
-        written.append(path)
+        for path, part in table_files(BY_NAME[name], arrow).items():
+            (base / path).parent.mkdir(parents=True, exist_ok=True)
+            (base / path).write_bytes(parquet_bytes(part))
+            written.append(path)
     return written
+
+
+def table_files(table: Table, arrow: pa.Table) -> dict[str, pa.Table]:
+    """The files of ``table`` holding ``arrow``'s rows, by path: one, or one per partition."""
+    return table.partitions(arrow) if table.partition else {table.path: arrow}

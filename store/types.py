@@ -185,6 +185,32 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """What happened to each example of one evaluation, in split order, packed (``store.outcomes``
+    reads and writes them): enough to compare two models on the same examples (McNemar's test,
+    a paired bootstrap) and to find examples whose label most models contradict, with no
+    re-evaluation.
+
+    Attributes:
+        count: Examples evaluated.
+        correct: One bit per example, set where the prediction was right (``numpy.packbits``,
+            little bit order).
+        truth: The dataset's class of each example (int16, or int32 past 32,767 classes,
+            little-endian); empty for tasks without one class per example.
+        predicted: The dataset class the model predicted for each example (same layout; -1 where
+            its label maps to none).
+        confidence: The model's probability of its predicted class, per example, as uint16
+            (``round(p * 65535)``, little-endian).
+    """
+
+    count: int
+    correct: bytes
+    truth: bytes = b""
+    predicted: bytes = b""
+    confidence: bytes = b""
+
+
+@dataclass(frozen=True)
 class EvaluationRecord:
     """One model revision evaluated on one dataset split and variant (thesis table 3.3a).
 
@@ -223,6 +249,8 @@ class EvaluationRecord:
     # (beams, max new tokens, prefix), ROUGE's stemmer, sacreBLEU's signature, the text
     # normaliser of speech recognition. Name -> a JSON scalar.
     settings: dict[str, str | int | float | bool | None] = field(default_factory=dict)
+    # Per-example outcomes (classification); stored beside the result, not in its document.
+    outcomes: Outcomes | None = None
 
     def task_name(self) -> str:
         """This result's task name (see :func:`task_key`)."""
@@ -300,6 +328,9 @@ class DatasetRecord:
     reference: str | None = None  # ReferenceRecord.key
     compatible: tuple[str, ...] = ()  # datasets whose models are also evaluated here
     variants: tuple[str, ...] = ()  # variant ids evaluated on this dataset
+    # Groups of classes results are also summed up over (CIFAR-100's superclasses): group name
+    # -> its labels; labels in no group belong to none (store.class_groups)
+    class_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -361,3 +392,39 @@ class VariantRecord:
     description: str
     method: str
     params: dict[str, object] = field(default_factory=dict)
+
+
+class CoverageOutcome(enum.StrEnum):
+    """What discovery did with a model repo it saw (the census, :class:`Sighting`): ``queued``,
+    or why not. Values shared with :class:`FailureReason` mean the same thing."""
+
+    QUEUED = "queued"  # stored and queued for evaluation (or its content's results stand)
+    UNSUPPORTED_TASK = "unsupported task"  # no module of its pipeline tag (or it has none)
+    UNSUPPORTED_LIBRARY = FailureReason.INCOMPATIBLE_LIBRARY.value
+    NO_TRAINING_DATASET = "no training dataset"  # none in its metadata, and none inferred
+    NOT_CONFIGURED = "dataset not configured"  # its training datasets have no module
+    AMBIGUOUS = "ambiguous"  # its metadata points to several candidate datasets
+    GATED = FailureReason.GATED.value
+    WAITING = "waiting"  # a module matches: a listing looks it up in a later cycle
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One model repo as discovery last saw it, at its head: what the listing said of it and
+    what became of it (the census that coverage statistics count).
+
+    ``datasets`` are its training datasets as Hub ids (``evaluators.identity.hub_dataset_id``);
+    ``self_reports`` is True when its card carries a model-index with results.
+    """
+
+    repo_id: str
+    sha: str
+    source: str  # "huggingface" or "fiftyone"
+    outcome: CoverageOutcome
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    datasets: tuple[str, ...] = ()
+    self_reports: bool = False
+    detail: str | None = None
+    first_seen: datetime | None = None  # set by the store
+    last_seen: datetime | None = None  # set by the store

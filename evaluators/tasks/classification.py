@@ -1,7 +1,10 @@
 """Single-label classification of texts and images: one class per example.
 
 Results are disaggregated per class (TP/FP/FN, precision, recall, F1), with the confusion
-matrix, the most confident errors, calibration and bootstrap intervals (thesis 3.2, 4.3).
+matrix, the most confident errors, calibration and bootstrap intervals (thesis 3.2, 4.3). Every
+result also keeps each example's true and predicted class and confidence, packed
+(:mod:`store.outcomes`), so that two models can be compared on the same examples and likely label
+errors found across models without evaluating again.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from evaluators.predictions import Classifier
 from evaluators.processing import process_classification
 from evaluators.tasks.base import Context, TaskType, register, result
 from store import catalogue
+from store.outcomes import pack as pack_outcomes
 from store.types import DatasetExampleRecord, DatasetSplitRecord, EvaluationRecord, ModelRecord
 
 if TYPE_CHECKING:
@@ -98,6 +102,9 @@ class Classification(TaskType):
                 predictions.batch_size or options.batch_size,
             ),
             label_mapping=describe_mapping(predictor.id2label, mapping, labels),
+            outcomes=pack_outcomes(
+                truth=split.labels, predicted=y_pred, confidence=predictions.confidences
+            ),
         )
 
     def split_record(self, module: EvaluationModule, split: EvalSplit) -> DatasetSplitRecord:

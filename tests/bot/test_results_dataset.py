@@ -24,6 +24,7 @@ from sandbox.server import RunningSandbox
 from store import tables as t
 from store.db import Store
 from store.embedded import EmbeddedMongo
+from store.outcomes import pack as pack_outcomes
 from store.types import (
     DatasetExampleRecord,
     DatasetRecord,
@@ -63,7 +64,10 @@ def seed(store: Store) -> Store:
         store.upsert_model(ModelRecord(repo, "a" * 40, pipeline_tag="text-classification"))
         store.set_model_status(repo, "a" * 40, ModelStatus.EVALUATED)
         metrics = {"accuracy": 2 / 3, "macro_f1": 0.5, "weighted_f1": 0.55}
-        store.save_result(make_record(model_id=repo, metrics=metrics, fingerprint="sha256:f"))
+        outcomes = pack_outcomes(truth=[0, 0, 1], predicted=[0, 0, 0], confidence=[0.9, 0.8, 0.6])
+        store.save_result(
+            make_record(model_id=repo, metrics=metrics, fingerprint="sha256:f", outcomes=outcomes)
+        )
     return store
 
 
@@ -81,11 +85,15 @@ def test_a_publication_creates_the_repo_and_every_table_reads_back(
     assert len(commits(bot_api, repo_id)) == 2  # the repo's initial commit, then ours
     assert not bot_api.dataset_info(repo_id).private
     assert set(report.changed) == {
-        *(table.path for table in t.TABLES),
+        *(table.path for table in t.TABLES if not table.partition),
+        "data/outcomes/dair-ai--emotion.parquet",  # one file per dataset
         "README.md",
         f"keys/{signer.key_id}.pem",
     }
-    assert report.summary().startswith(f"{repo_id}: committed 15 tables at {report.commit[:7]}")
+    assert report.tables == [table.name for table in sorted(t.TABLES, key=lambda x: x.path)]
+    assert report.summary().startswith(
+        f"{repo_id}: committed {len(t.TABLES)} tables at {report.commit[:7]}"
+    )
 
     expected = build_tables(store, signer)
     for name in (table.name for table in t.TABLES if expected[table.name].num_rows):
@@ -99,8 +107,9 @@ def test_a_publication_creates_the_repo_and_every_table_reads_back(
     assert set(scores.model_id) == {"demo/a", "demo/b"} and len(scores) == 6
     fs = HfFileSystem()
     for table in t.TABLES:  # every table, as the Space and pandas read it
-        with fs.open(f"datasets/{repo_id}/{table.path}", "rb") as file:
-            assert pq.read_table(file).equals(expected[table.name])
+        for path, part in t.table_files(table, expected[table.name]).items():
+            with fs.open(f"datasets/{repo_id}/{path}", "rb") as file:
+                assert pq.read_table(file).equals(part)
     duckdb.register_filesystem(fs)
     best = duckdb.sql(
         f"SELECT count(*) FROM 'hf://datasets/{repo_id}/data/scores.parquet' "
@@ -255,7 +264,7 @@ def test_publish_results_once_from_the_command_line(
 
     assert main(["publish-results"]) == 0
     first = capsys.readouterr().out
-    assert first.startswith(f"{repo_id}: committed 15 tables at ")
+    assert first.startswith(f"{repo_id}: committed {len(t.TABLES)} tables at ")
     assert main(["publish-results"]) == 0
     assert capsys.readouterr().out == f"{repo_id}: nothing changed\n"
     assert main(["publish-results", "--dataset", "someone/results"]) == 2

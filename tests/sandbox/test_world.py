@@ -69,7 +69,7 @@ WORLD_DATASETS = [
 ]  # fmt: skip
 WORLD_MODELS = [
     *MODELS, UNDECLARED, VIT_ID, TIMM_ID, *SPAN_MODELS, PAIR_MODEL_ID, SUMMARIZER_ID,
-    TRANSLATOR_ID, ASR_MODEL_ID, KWS_MODEL_ID,
+    TRANSLATOR_ID, ASR_MODEL_ID, KWS_MODEL_ID, "demo/tiny-fill-mask", "demo/mystery-classifier",
 ]  # fmt: skip
 
 
