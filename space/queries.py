@@ -25,6 +25,9 @@ from space import tasks
 from space.data import ReadError, Snapshot
 from store import catalogue
 from store.catalogue import TaskSpec
+from store.outcomes import correct, predicted
+from store.outcomes import truth as truth_of
+from store.significance import McNemar, PairedBootstrap, mcnemar, paired_bootstrap, verdict
 from store.types import (
     Calibration,
     CalibrationBin,
@@ -32,10 +35,12 @@ from store.types import (
     ClassResult,
     DatasetExampleRecord,
     DatasetSplitRecord,
+    DetectionError,
     FailureReason,
     Misclassification,
     ModelRecord,
     ModelStatus,
+    Outcomes,
     ReferenceRecord,
     SigningIdentity,
     VariantRecord,
@@ -883,6 +888,98 @@ def compare_models(
     )
 
 
+@dataclass(frozen=True)
+class PairedTest:
+    """Model ``b`` against model ``a`` on the same examples: McNemar's exact test of accuracy and
+    the paired bootstrap of macro F1 (differences are B − A); ``problem`` says why there is no
+    test (no per-example outcomes, different examples)."""
+
+    a: str
+    b: str
+    n: int = 0
+    accuracy: McNemar | None = None
+    macro_f1: PairedBootstrap | None = None
+    problem: str = ""
+
+    def verdicts(self, alpha: float = 0.05) -> list[str]:
+        """The tests in words (empty without a test)."""
+        short_a, short_b = self.a.split("/")[-1], self.b.split("/")[-1]
+        if short_a == short_b:
+            short_a, short_b = self.a, self.b
+        out = []
+        if self.accuracy is not None:
+            out.append(
+                verdict("accuracy", short_a, short_b, self.accuracy.p_value, self.accuracy.diff)
+            )
+        if self.macro_f1 is not None:
+            out.append(
+                verdict("macro F1", short_a, short_b, self.macro_f1.p_value, self.macro_f1.observed)
+            )
+        return out
+
+
+#: bootstrap resamples of a comparison in the Space (its p-values go down to 2 / 1001)
+PAIRED_RESAMPLES = 1000
+#: the tasks whose results keep per-example outcomes, so two models can be tested pairwise
+PAIRED_TASKS = frozenset(
+    spec.name
+    for spec in (
+        catalogue.TEXT_CLASSIFICATION,
+        catalogue.IMAGE_CLASSIFICATION,
+        catalogue.AUDIO_CLASSIFICATION,
+    )
+)
+
+
+def _outcomes(data: Snapshot, evaluation_id: str, dataset_id: str) -> Outcomes | None:
+    found = data.rows(
+        "SELECT count, correct, truth, predicted, confidence FROM outcomes"
+        " WHERE dataset_id = ? AND evaluation_id = ?",
+        [dataset_id, evaluation_id],
+    )
+    if not found:
+        return None
+    count, right, truth, predicted, confidence = found[0]
+    return Outcomes(
+        count=int(count),
+        correct=bytes(right or b""),
+        truth=bytes(truth or b""),
+        predicted=bytes(predicted or b""),
+        confidence=bytes(confidence or b""),
+    )
+
+
+def paired_test(data: Snapshot, a: ComparedModel, b: ComparedModel, dataset_id: str) -> PairedTest:
+    """Whether ``b`` differs from ``a`` for real on the examples both were evaluated on."""
+
+    def compute() -> PairedTest:
+        first = _outcomes(data, a.summary.result_id, dataset_id)
+        second = _outcomes(data, b.summary.result_id, dataset_id)
+        if first is None or second is None:
+            missing = a.model_id if first is None else b.model_id
+            return PairedTest(
+                a.model_id, b.model_id, problem=f"no per-example outcomes of {missing} here"
+            )
+        if a.summary.dataset_revision != b.summary.dataset_revision or first.count != second.count:
+            return PairedTest(
+                a.model_id,
+                b.model_id,
+                problem="evaluated on different revisions of the dataset: not the same examples",
+            )
+        test = mcnemar(correct(first), correct(second))
+        truth, pred_a, pred_b = truth_of(first), predicted(first), predicted(second)
+        boot = None
+        if truth is not None and pred_a is not None and pred_b is not None:
+            boot = paired_bootstrap(
+                "macro_f1", truth, pred_a, pred_b, resamples=PAIRED_RESAMPLES, seed=0
+            )
+        return PairedTest(a.model_id, b.model_id, n=first.count, accuracy=test, macro_f1=boot)
+
+    key = ("paired", dataset_id, a.summary.result_id, b.summary.result_id)
+    found: PairedTest = data.memo(key, compute)
+    return found
+
+
 def models_evaluated_on(
     data: Snapshot, dataset_id: str, *, variant: str = ORIGINAL, search: str = "", limit: int = 200
 ) -> list[str]:
@@ -1347,3 +1444,169 @@ def audit(data: Snapshot, *, limit: int = 500) -> Audit:
         else None
     )
     return Audit(discrepancies=discrepancies, identity=identity)
+
+
+# -- object detection -----------------------------------------------------------------------
+
+#: the kinds of detection errors the bot stores (``detection_errors.kind``)
+DETECTION_KINDS = ("false positive", "missed")
+MAX_ERROR_IMAGES = 48  # images per page of the detection errors gallery
+
+
+@dataclass(frozen=True)
+class ErrorImage:
+    """One image behind a result's detection errors: its errors matching a filter (boxes in
+    pixels of the evaluated image) and the thumbnail the dataset's examples hold of it."""
+
+    example_id: int
+    errors: list[DetectionError]
+    thumbnail_png: bytes | None
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    """One page of the images behind a result's detection errors, most confident error first."""
+
+    images: list[ErrorImage]
+    total_images: int  # images with an error matching the filter
+    total_errors: int  # errors matching the filter
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class ErrorFilter:
+    """Which detection errors a page asks for. ``kind``: ``false positive``, ``missed`` or empty
+    (both); ``label``: a class or empty (all); ``min_confidence`` keeps the false positives
+    scoring at least that (missed objects have no score: it leaves them in)."""
+
+    kind: str = ""
+    label: str = ""
+    min_confidence: float = 0.0
+    page: int = 1
+    per_page: int = 12
+
+
+def _evaluation(data: Snapshot, result_id: str) -> Row | None:
+    """The identity of evaluation ``result_id`` (the sort columns of the tables holding its rows)."""
+    found = data.dicts(
+        "SELECT evaluation_id, model_id, model_sha, dataset_id, split, variant, task, settings"
+        " FROM evaluations WHERE evaluation_id = ?",
+        [_text(result_id)],
+    )
+    return found[0] if found else None
+
+
+def result_summary(data: Snapshot, result_id: str) -> ResultSummary | None:
+    """Evaluation ``result_id``: its whole-result metrics, runtime and identity."""
+    found = _summaries(data, "e.evaluation_id = ?", [_text(result_id)])
+    return found[0] if found else None
+
+
+def result_classes(data: Snapshot, result_id: str) -> list[ClassResult]:
+    """The per-unit rows of evaluation ``result_id`` (a detector's: counts and COCO numbers per
+    class), by class id."""
+    e = _evaluation(data, result_id)
+    return _class_results(data, e) if e is not None else []
+
+
+def result_settings(data: Snapshot, result_id: str) -> dict[str, Any]:
+    """How evaluation ``result_id``'s numbers were produced, where its task records it (e.g. a
+    detector's ``score_threshold``); empty when nothing is recorded."""
+    e = _evaluation(data, result_id)
+    found = _json(e["settings"]) if e is not None else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def detection_variants(data: Snapshot, model_id: str, dataset_id: str) -> list[ResultSummary]:
+    """The newest result of the model's evaluated revision on each variant of ``dataset_id``,
+    original first, on the split of its newest original result (else of its newest result)."""
+    model = _evaluated_sha(data, model_id)
+    if model is None:
+        return []
+    found = _summaries(
+        data,
+        "e.model_id = ? AND e.model_sha = ? AND e.dataset_id = ?",
+        [*model, _text(dataset_id)],
+    )
+    if not found:
+        return []
+    originals = [s for s in found if s.variant == ORIGINAL]
+    split = (originals or found)[-1].split
+    latest = {s.variant: s for s in found if s.split == split}  # oldest first: the newest wins
+    return [latest[v] for v in sorted(latest, key=_variant_order)]
+
+
+def detection_error_choices(data: Snapshot, result_id: str) -> tuple[list[str], list[str]]:
+    """The kinds and the classes of evaluation ``result_id``'s detection errors, sorted."""
+    found = data.rows(
+        "SELECT DISTINCT kind, label FROM detection_errors WHERE evaluation_id = ?",
+        [_text(result_id)],
+    )
+    kinds = sorted({str(k) for k, _ in found if k}, key=lambda k: (k not in DETECTION_KINDS, k))
+    return kinds, sorted({str(label) for _, label in found if label})
+
+
+def _error_where(result_id: str, f: ErrorFilter) -> tuple[str, list[object]]:
+    where, params = "evaluation_id = ?", [_text(result_id)]
+    if f.kind in DETECTION_KINDS:
+        where += " AND kind = ?"
+        params.append(f.kind)
+    if label := _text(f.label):
+        where += " AND label = ?"
+        params.append(label)
+    if (least := _num(f.min_confidence)) is not None and least > 0:
+        where += " AND (kind <> ? OR confidence >= ?)"
+        params.extend([DETECTION_KINDS[0], least])
+    return where, params
+
+
+def detection_errors(data: Snapshot, result_id: str, f: ErrorFilter) -> ErrorPage:
+    """One page of the images behind evaluation ``result_id``'s detection errors that match
+    ``f``, ordered by their most confident false positive (images with missed objects only
+    last), each with its matching errors and its stored thumbnail (None where the dataset's
+    examples do not hold the image)."""
+    e = _evaluation(data, result_id)
+    if e is None:
+        return ErrorPage(images=[], total_images=0, total_errors=0, page=1, pages=1)
+    where, params = _error_where(e["evaluation_id"], f)
+    ((images, errors),) = data.rows(
+        f"SELECT count(DISTINCT example_id), count(*) FROM detection_errors WHERE {where}", params
+    )
+    per_page = max(1, min(int(f.per_page), MAX_ERROR_IMAGES))
+    pages = max(1, math.ceil(images / per_page))
+    page = max(1, min(int(f.page), pages))
+    ids = [
+        int(i)
+        for (i,) in data.rows(
+            f"SELECT example_id FROM detection_errors WHERE {where} GROUP BY example_id"
+            " ORDER BY max(confidence) DESC NULLS LAST, example_id LIMIT ? OFFSET ?",
+            [*params, per_page, (page - 1) * per_page],
+        )
+    ]
+    by_image: dict[int, list[DetectionError]] = {i: [] for i in ids}
+    for eid, kind, label, confidence, x1, y1, x2, y2 in data.rows(
+        "SELECT example_id, kind, label, confidence, x1, y1, x2, y2 FROM detection_errors"
+        f" WHERE {where} AND example_id IN ({_marks(ids)})"
+        " ORDER BY example_id, confidence DESC NULLS LAST, kind, label, x1, y1",
+        [*params, *ids],
+    ):
+        box = (float(x1 or 0.0), float(y1 or 0.0), float(x2 or 0.0), float(y2 or 0.0))
+        by_image[int(eid)].append(
+            DetectionError(int(eid), str(kind), str(label or ""), _num(confidence), box)
+        )
+    thumbnails = dict(
+        data.rows(
+            "SELECT example_id, any_value(thumbnail_png) FROM examples WHERE dataset_id = ?"
+            f" AND split = ? AND example_id IN ({_marks(ids)}) AND thumbnail_png IS NOT NULL"
+            " GROUP BY example_id",
+            [e["dataset_id"], e["split"], *ids],
+        )
+    )
+    return ErrorPage(
+        images=[ErrorImage(i, by_image[i], thumbnails.get(i)) for i in ids],
+        total_images=int(images),
+        total_errors=int(errors),
+        page=page,
+        pages=pages,
+    )

@@ -31,10 +31,13 @@ COUNT_COLUMNS = ("TP", "FP", "FN")
 
 
 def spec(task: str | None, metrics: Mapping[str, object] | None = None) -> TaskSpec:
-    """The catalogue entry of ``task`` (:data:`FALLBACK` when missing or unknown); given one
-    result's ``metrics``, the entry of that result's scoring scheme (:func:`store.catalogue.of`:
+    """The catalogue entry of ``task`` (:data:`FALLBACK` when missing or unknown, unless
+    ``metrics`` hold another task's headline metric: that task's); given one result's
+    ``metrics``, the entry of that result's scoring scheme (:func:`store.catalogue.of`:
     token classification's word tags beside its entities)."""
     found = catalogue.find(task or "")
+    if found is None and metrics:  # a result published without its task: its metrics tell
+        found = next((s for s in catalogue.tasks() if s.headline.key in metrics), None)
     if found is None:
         return FALLBACK
     return catalogue.of(found.name, metrics) if metrics else found

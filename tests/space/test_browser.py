@@ -415,6 +415,19 @@ def test_model_comparison(page: Page, space_url: str, data: Snapshot) -> None:
         (s,) = [r for r in q.model_detail(data, repo_id).results if r.variant == "original"]  # type: ignore[union-attr]
         assert row[3] == f"{s.instances_per_s:.1f}"
     expect(page.locator("#compare-plot .legendtext")).to_have_count(2)
+    # is the difference real: McNemar's test and the paired bootstrap, from the stored outcomes
+    cmp = q.compare_models(data, "ylecun/mnist", ids)
+    test = q.paired_test(data, cmp.models[0], cmp.models[1], "ylecun/mnist")
+    assert test.problem == "" and test.accuracy is not None and test.macro_f1 is not None
+    assert test.n == cmp.models[0].summary.num_examples
+    accuracies = [m.summary.metrics["accuracy"] for m in cmp.models]
+    assert test.accuracy.diff == pytest.approx(accuracies[1] - accuracies[0])  # type: ignore[operator]
+    (row,) = table_rows(page, "#compare-significance")
+    assert row[0] == ids[1] and row[1] == str(test.n)
+    assert row[2] == f"{test.accuracy.only_a} / {test.accuracy.only_b}"
+    for line in test.verdicts():
+        assert line in row[4]
+    assert re.search(r"(is better than|are not separable on) accuracy .*\(p [=<] ", row[4])
     open_view(
         page,
         space_url,

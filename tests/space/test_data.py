@@ -18,9 +18,10 @@ from huggingface_hub import HfApi
 
 from space import queries as q
 from space import views
-from space.app import App, settings, source_from
+from space.app import settings, source_from
 from space.data import DirectorySource, HubSource, ResultsData, Snapshot
 from space.errors import NoResultsSourceError, ResultsDirNotFoundError, SpaceConfigError
+from space.pages.models import r_models
 from store import tables as t
 
 EVAL = {
@@ -207,7 +208,7 @@ def test_an_empty_or_missing_dataset_says_there_is_nothing_yet(
     demo_api.create_repo(empty, repo_type="dataset")
     results = ResultsData(HubSource(empty, cache_dir=tmp_path / "hub-cache"))
     assert results.refresh() and results.current.empty
-    out = App(results).r_models(results.current, {})
+    out = r_models(results.current, {})
     assert "has not published any results yet" in out[1]
 
     missing = ResultsData(HubSource("demo/never-published", cache_dir=tmp_path / "hub-cache"))

@@ -428,15 +428,14 @@ def test_a_dataset_whose_module_is_broken_says_so(filled: Store, publish: Publis
 
 
 def test_unreadable_data_reads_as_a_sentence(filled: Store, tmp_path: Path) -> None:
-    from space.app import UNAVAILABLE, App, _safe
+    from space.pages.result import r_result
+    from space.wiring import UNAVAILABLE, safe
 
     write_tables(export_tables(filled), tmp_path)
     results = ResultsData(DirectorySource(tmp_path))
     assert results.refresh()
     (tmp_path / CLASS_RESULTS.path).unlink()  # the files went away under the served version
-    out = _safe(App(results).r_result, 10)(
-        results.current, {"model": "demo/a", "dataset": "dair-ai/emotion"}
-    )
+    out = safe(r_result, 10)(results.current, {"model": "demo/a", "dataset": "dair-ai/emotion"})
     assert out[0] == UNAVAILABLE and "try again" in out[0]
 
 

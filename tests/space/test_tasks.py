@@ -399,31 +399,35 @@ def test_leaderboard_scatter_and_query_form_use_the_dataset_s_task(data: Snapsho
 
 
 def test_the_app_s_pickers_follow_the_task(root: Path, data: Snapshot) -> None:
-    from space.app import App
+    from space.pages import find, result, scatter, variants
+    from space.pages.base import classes_and_variants
 
     results = ResultsData(DirectorySource(root))
     assert results.refresh()
-    app = App(results)
-    qa = app.r_result(data, {"model": "demo/qa-a", "dataset": SQUAD})
+    qa = result.r_result(data, {"model": "demo/qa-a", "dataset": SQUAD})
     assert qa[1].startswith("### Per group")
     assert qa[2]["choices"] == [("exact match", "exact_match"), ("F1", "f1")]
     assert qa[2]["value"] == ["exact_match", "f1"] and qa[3]["label"] == "Group contains"
     assert [key for _, key in qa[4]["choices"]] == ["id", "exact_match", "f1", "support"]
     # the confusion matrix, misclassifications and calibration sections: errors only
     assert [qa[i]["visible"] for i in (7, 10, 14)] == [False, True, False]
-    ner = app.r_result(data, {"model": "demo/ner-a", "dataset": CONLL})
+    ner = result.r_result(data, {"model": "demo/ner-a", "dataset": CONLL})
     assert [ner[i]["visible"] for i in (7, 10, 14)] == [True, True, False]
-    variants = app.r_variants(data, {"model": "demo/qa-a", "dataset": SQUAD, "metric": "recall"})
-    assert (variants[3]["choices"], variants[3]["value"]) == (
+    picked = variants.r_variants(data, {"model": "demo/qa-a", "dataset": SQUAD, "metric": "recall"})
+    assert (picked[3]["choices"], picked[3]["value"]) == (
         [("exact match", "exact_match"), ("F1", "f1")],
         "f1",
     )
-    scatter = app.r_scatter(data, {"dataset": COCO})
-    assert scatter[3]["value"] == "ap" and ("AP (IoU 0.50:0.95)", "ap") in scatter[3]["choices"]
-    found = app.r_find(data, {"dataset": COCO, "class": "cat"})
+    plot = scatter.r_scatter(data, {"dataset": COCO})
+    assert plot[3]["value"] == "ap" and ("AP (IoU 0.50:0.95)", "ap") in plot[3]["choices"]
+    found = find.r_find(data, {"dataset": COCO, "class": "cat"})
     assert found[2]["value"] == "ap"  # detection has no recall among its per-class metrics
-    assert app.scatter_dataset(CONLL, "accuracy", "total_s")[2]["value"] == "overall_f1"
-    assert app.classes_and_variants(SQUAD)[0]["choices"] == ["answer: number", "question: who"]
+    picker = scatter.scatter_dataset(results.current, CONLL, "accuracy", "total_s")
+    assert picker[2]["value"] == "overall_f1"
+    assert classes_and_variants(results.current, SQUAD)[0]["choices"] == [
+        "answer: number",
+        "question: who",
+    ]
 
 
 def test_a_word_tagging_dataset_is_ranked_by_its_own_scheme(data: Snapshot) -> None:
