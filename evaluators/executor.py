@@ -63,6 +63,7 @@ from store.types import (
 
 CODE_VERSION = importlib.metadata.version("evalbot")
 ORIGINAL = "original"
+ERROR_IMAGES = 100  # images kept behind one result's detection errors, for the Space's gallery
 
 
 @dataclass(frozen=True)
@@ -297,12 +298,16 @@ class Executor:
     ) -> list[DatasetExampleRecord]:
         """The examples behind the stored misclassifications on the original data (the Space
         shows them), less those already in the report."""
-        wrong = {
-            m.example_id
+        originals = [
+            r
             for r in report.records
             if r.variant == ORIGINAL and (r.dataset_id, r.split) == (clean.dataset_id, clean.split)
-            for m in r.misclassifications
-        }
+        ]
+        wrong = {m.example_id for r in originals for m in r.misclassifications}
+        for r in originals:  # the images behind detection errors, the most confident first
+            wrong.update(
+                list(dict.fromkeys(e.example_id for e in r.detection_errors))[:ERROR_IMAGES]
+            )
         wrong -= {
             e.example_id
             for e in report.examples

@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -253,8 +253,6 @@ def detection_examples(
     module: EvaluationModule, split: DetectionSplit, per_class: int = 20
 ) -> list[DatasetExampleRecord]:
     """Up to ``per_class`` images showing each class (an image counts for its first class)."""
-    from evaluators.metadata import thumbnail_png
-
     labels = module.dataset.labels
     taken = [0] * len(labels)
     out = []
@@ -263,14 +261,36 @@ def detection_examples(
         if not present:
             continue
         taken[present[0]] += 1
-        out.append(
-            DatasetExampleRecord(
-                dataset_id=split.dataset_id,
-                split=split.split,
-                class_id=present[0],
-                label=labels[present[0]],
-                example_id=index,
-                thumbnail_png=thumbnail_png(split.inputs[index]),
-            )
-        )
+        out.append(_image_example(module, split, index, present[0]))
     return out
+
+
+def detection_error_examples(
+    module: EvaluationModule, split: DetectionSplit, example_ids: Iterable[int]
+) -> list[DatasetExampleRecord]:
+    """The images behind stored detection errors (the Space draws the errors' boxes on them),
+    each under its first object's class (-1 for an image without objects)."""
+    out = []
+    for index in sorted(set(example_ids)):
+        if 0 <= index < len(split.targets):
+            objects = split.targets[index].labels.tolist()
+            out.append(_image_example(module, split, index, int(objects[0]) if objects else -1))
+    return out
+
+
+def _image_example(
+    module: EvaluationModule, split: DetectionSplit, index: int, class_id: int
+) -> DatasetExampleRecord:
+    from evaluators.metadata import thumbnail_png
+
+    width, height = split.sizes[index] if index < len(split.sizes) else (None, None)
+    return DatasetExampleRecord(
+        dataset_id=split.dataset_id,
+        split=split.split,
+        class_id=class_id,
+        label=module.dataset.labels[class_id] if class_id >= 0 else "",
+        example_id=index,
+        thumbnail_png=thumbnail_png(split.inputs[index]),
+        width=width,
+        height=height,
+    )

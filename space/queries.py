@@ -1461,6 +1461,7 @@ class ErrorImage:
     example_id: int
     errors: list[DetectionError]
     thumbnail_png: bytes | None
+    size: tuple[int, int] | None = None  # the evaluated image's (width, height), when stored
 
 
 @dataclass(frozen=True)
@@ -1548,7 +1549,8 @@ def detection_error_choices(data: Snapshot, result_id: str) -> tuple[list[str], 
 
 
 def _error_where(result_id: str, f: ErrorFilter) -> tuple[str, list[object]]:
-    where, params = "evaluation_id = ?", [_text(result_id)]
+    where = "evaluation_id = ?"
+    params: list[object] = [_text(result_id)]
     if f.kind in DETECTION_KINDS:
         where += " AND kind = ?"
         params.append(f.kind)
@@ -1595,16 +1597,18 @@ def detection_errors(data: Snapshot, result_id: str, f: ErrorFilter) -> ErrorPag
         by_image[int(eid)].append(
             DetectionError(int(eid), str(kind), str(label or ""), _num(confidence), box)
         )
-    thumbnails = dict(
-        data.rows(
-            "SELECT example_id, any_value(thumbnail_png) FROM examples WHERE dataset_id = ?"
+    thumbnails: dict[int, tuple[bytes, tuple[int, int] | None]] = {
+        int(eid): (png, (int(w), int(h)) if w and h else None)
+        for eid, png, w, h in data.rows(
+            "SELECT example_id, any_value(thumbnail_png), any_value(width), any_value(height)"
+            " FROM examples WHERE dataset_id = ?"
             f" AND split = ? AND example_id IN ({_marks(ids)}) AND thumbnail_png IS NOT NULL"
             " GROUP BY example_id",
             [e["dataset_id"], e["split"], *ids],
         )
-    )
+    }
     return ErrorPage(
-        images=[ErrorImage(i, by_image[i], thumbnails.get(i)) for i in ids],
+        images=[ErrorImage(i, by_image[i], *thumbnails.get(i, (None, None))) for i in ids],
         total_images=int(images),
         total_errors=int(errors),
         page=page,

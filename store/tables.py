@@ -325,6 +325,8 @@ EXAMPLES = _table(
         ("example_id", pa.int64(), "its index in the split"),
         ("text", pa.string(), "the text (text datasets)"),
         ("thumbnail_png", pa.binary(), "a small PNG (image datasets)"),
+        ("width", pa.int64(), "the evaluated image's width, pixels (boxes are in these pixels)"),
+        ("height", pa.int64(), "the evaluated image's height, pixels"),
     ],
 )
 

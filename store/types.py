@@ -360,6 +360,10 @@ class DatasetExampleRecord:
     text: str | None = None
     thumbnail_png: bytes | None = None
     text_pair: str | None = None
+    # The evaluated image's size in pixels (detection errors' boxes are in these pixels; the
+    # thumbnail is smaller)
+    width: int | None = None
+    height: int | None = None
 
     @property
     def shown_text(self) -> str | None:

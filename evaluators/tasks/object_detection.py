@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,6 +12,7 @@ from evaluators.metadata import split_record
 from evaluators.object_detection import (
     DetectionSplit,
     Detector,
+    detection_error_examples,
     detection_examples,
     load_detection_split,
     predict_split,
@@ -69,6 +70,8 @@ class ObjectDetection(TaskType):
             detection_errors=errors,
             runtime=context.runtime(seconds, len(split.inputs), options.batch_size),
             label_mapping=describe_mapping(predictor.id2label, mapping, labels),
+            # TP/FP/FN and the errors count detections scoring at least this
+            settings={"score_threshold": module.score_threshold},
         )
 
     def split_record(self, module: EvaluationModule, split: DetectionSplit) -> DatasetSplitRecord:
@@ -78,3 +81,8 @@ class ObjectDetection(TaskType):
         self, module: EvaluationModule, split: DetectionSplit, made: Mapping[int, bytes]
     ) -> list[DatasetExampleRecord]:
         return detection_examples(module, split)
+
+    def error_examples(
+        self, module: EvaluationModule, split: DetectionSplit, example_ids: Iterable[int]
+    ) -> list[DatasetExampleRecord]:
+        return detection_error_examples(module, split, example_ids)

@@ -45,6 +45,8 @@ SHIPPED = [
     "store/__init__.py",
     "store/catalogue.py",
     "store/errors.py",
+    "store/outcomes.py",
+    "store/significance.py",
     "store/tables.py",
     "store/types.py",
 ]

@@ -38,8 +38,9 @@ def module(*, perturbations: list[str], zipped: bool = True, **dataset: Any) -> 
     if not zipped:
         return EvaluationModule.model_validate(data)
     data["id"] = "shapes-coco-zip"
-    if "labels" in dataset:  # aliases of COCO's names are for COCO's labels
+    if "labels" in dataset:  # aliases and groups of COCO's names are for COCO's labels
         data.pop("label_aliases")
+        data.pop("class_groups", None)
     data["dataset"] |= {
         "repo": COCO_ZIP_ID,
         "name": "Shapes (COCO zip)",

@@ -427,7 +427,7 @@ def test_model_comparison(page: Page, space_url: str, data: Snapshot) -> None:
     assert row[2] == f"{test.accuracy.only_a} / {test.accuracy.only_b}"
     for line in test.verdicts():
         assert line in row[4]
-    assert re.search(r"(is better than|are not separable on) accuracy .*\(p [=<] ", row[4])
+    assert re.search(r"(is better than \S+ on|are not separable on) accuracy .*\(p [=<] ", row[4])
     open_view(
         page,
         space_url,
