@@ -65,8 +65,9 @@ def loop(
         for i, g in enumerate(given):
             if p[i] >= 0:
                 total, made = total + c[i], made + 1
-                if p[i] == g:
-                    sums[g], counts[g] = sums[g] + c[i], counts[g] + 1
+                if g >= 0:  # the probability of the given class: at most 1 - c where p != g
+                    sums[g] += c[i] if p[i] == g else 1.0 - c[i]
+                    counts[g] += 1
         fallback = total / made if made else float("inf")
         thresholds.append([s / n if n else fallback for s, n in zip(sums, counts, strict=True)])
     found = []

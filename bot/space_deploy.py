@@ -64,7 +64,9 @@ APP_FILE = "app.py"
 STORE_MODULES = (
     "__init__.py",
     "catalogue.py",
+    "class_groups.py",
     "errors.py",
+    "label_errors.py",
     "outcomes.py",
     "significance.py",
     "tables.py",
