@@ -4,8 +4,10 @@ read from the results dataset's Parquet files as the Space reads them.
 Seeds a throwaway database on its own embedded mongod with documents in the store's own layout
 (``store.codec`` of real ``EvaluationRecord`` parts: one result per model × variant with its
 100 × 100 confusion matrix and calibration bins, its runtime, 100 class rows and ten
-misclassifications), exports it as the results dataset (``store.export.export_tables``, written
-by ``store.tables.write_tables`` as the bot publishes it) into a folder of the bench cache
+misclassifications; on the original variant, its per-example outcomes on the 10,000-example
+split, with about 1% of the labels contradicted by most models), exports it as the results dataset (``store.export.export_tables``, written
+by ``store.tables.write_tables`` as the bot publishes it, with the label issues the export
+finds in the outcomes and the coverage table ``bot.results_dataset`` adds) into a folder of the bench cache
 (``$EVALBOT_BENCH_CACHE``, default ``~/.cache/evalbot/bench``), keyed by the seed parameters,
 the tables' schemas and the code that seeds and exports, so a second run neither seeds nor
 exports. Then times each view function of ``space.views`` (what the Gradio callbacks call: the
@@ -42,15 +44,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bson import ObjectId
 
+from bot.results_dataset import coverage_table
 from space import views
 from space.data import Snapshot
 from store import export as store_export
 from store import tables
-from store.codec import class_to_doc, misclassification_to_doc, result_to_doc, runtime_to_doc
+from store.codec import (
+    class_to_doc,
+    misclassification_to_doc,
+    outcomes_to_doc,
+    result_to_doc,
+    runtime_to_doc,
+)
 from store.db import Store
 from store.embedded import start_embedded
+from store.outcomes import pack
 from store.types import (
     Calibration,
     CalibrationBin,
@@ -70,6 +81,8 @@ DATASET = "bench/animals-100"
 VARIANTS = ("original", "greyscale", "flipped", "mirrored", "inverted", "rotated90")
 ANIMALS = ("bear", "cat", "dog", "fox", "owl", "wolf", "lynx", "seal", "deer", "hare")
 CHUNK = 20_000
+#: every this many examples of the split, one whose label the models contradict (a label error)
+MISLABELLED_EVERY = 97
 
 
 def labels(n: int) -> list[str]:
@@ -117,10 +130,35 @@ def _template(classes: int) -> EvaluationRecord:
     )
 
 
+def _outcomes(truth: np.ndarray, level: float, gen: np.random.Generator) -> dict[str, Any]:
+    """One model's per-example outcomes on the split: right with probability ``level`` (a
+    random class otherwise), confident when right; on the mislabelled examples most models
+    predict the same other class with confidence (what confident learning lists)."""
+    classes = int(truth.max()) + 1
+    right = gen.random(truth.size) < level
+    predicted = np.where(right, truth, gen.integers(0, classes, truth.size))
+    confidence = np.where(right, gen.beta(8, 2, truth.size), gen.beta(3, 3, truth.size))
+    flipped = np.arange(0, truth.size, MISLABELLED_EVERY)
+    agrees = gen.random(flipped.size) < 0.8
+    predicted[flipped[agrees]] = (truth[flipped[agrees]] + 1) % classes
+    confidence[flipped[agrees]] = gen.uniform(0.9, 1.0, int(agrees.sum()))
+    return outcomes_to_doc(pack(truth=truth, predicted=predicted, confidence=confidence))
+
+
 def _result_docs(
     template: EvaluationRecord, models: int, rng: random.Random
-) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]]:
+) -> Iterator[
+    tuple[
+        dict[str, Any],
+        list[dict[str, Any]],
+        dict[str, Any],
+        list[dict[str, Any]],
+        dict[str, Any] | None,
+    ]
+]:
     base = result_to_doc(template)
+    truth = np.arange(template.num_examples) * len(template.classes) // template.num_examples
+    gen = np.random.default_rng(rng.randrange(2**32))
     runtime = runtime_to_doc(template.runtime)
     class_base = [class_to_doc(c) for c in template.classes]
     names = [c.label for c in template.classes]
@@ -184,7 +222,18 @@ def _result_docs(
                 }
                 for k in range(10)
             ]
-            yield doc, classes, rt, misses
+            outcomes = (
+                {
+                    **_outcomes(truth, level, gen),
+                    **context,
+                    "_id": ObjectId(),
+                    "fingerprint": "",
+                    "task": template.task,
+                }
+                if variant == "original"  # what the paired tests and label errors read
+                else None
+            )
+            yield doc, classes, rt, misses, outcomes
 
 
 def seed(store: Store, *, models: int, classes: int, seed_value: int = 0) -> float:
@@ -251,15 +300,16 @@ def seed(store: Store, *, models: int, classes: int, seed_value: int = 0) -> flo
             }
         )
     store.models.insert_many(model_docs, ordered=False)
-    results, class_rows, runtimes, misses = [], [], [], []
-    for doc, cls, rt, ms in _result_docs(_template(classes), models, rng):
+    results, class_rows, runtimes, misses, outcomes = [], [], [], [], []
+    for doc, cls, rt, ms, out in _result_docs(_template(classes), models, rng):
         results.append(doc)
         class_rows.extend(cls)
         runtimes.append(rt)
         misses.extend(ms)
+        outcomes.extend([out] if out is not None else [])
         if len(class_rows) >= CHUNK * 5:
-            _flush(store, results, class_rows, runtimes, misses)
-    _flush(store, results, class_rows, runtimes, misses)
+            _flush(store, results, class_rows, runtimes, misses, outcomes)
+    _flush(store, results, class_rows, runtimes, misses, outcomes)
     claims = [
         ClaimRecord(
             f"org{m % 97}/model-{m:05d}",
@@ -287,7 +337,13 @@ def seed(store: Store, *, models: int, classes: int, seed_value: int = 0) -> flo
 
 def _flush(store: Store, *batches: list[dict[str, Any]]) -> None:
     for coll, batch in zip(
-        (store.results, store.class_results, store.runtimes, store.misclassifications),
+        (
+            store.results,
+            store.class_results,
+            store.runtimes,
+            store.misclassifications,
+            store.outcomes,
+        ),
         batches,
         strict=True,
     ):
@@ -359,6 +415,8 @@ def cases(models: int, rng: random.Random) -> dict[str, Callable[[], dict[str, s
             "min_throughput": str(rng.choice([0, 2.8, 100])),
         },
         "audit": lambda: {},
+        "coverage": lambda: {"by": rng.choice(["overall", "source", "task", "library", "week"])},
+        "label-errors": lambda: {"dataset": DATASET, "page": str(rng.randint(1, 4))},
     }
 
 
@@ -375,7 +433,7 @@ def cache_key(*, models: int, classes: int, seed_value: int = 0) -> str:
     digest = hashlib.sha256()
     for table in tables.TABLES:
         digest.update(f"{table.name}:{table.schema}:{table.sort};".encode())
-    for code in (_template, _result_docs, seed, store_export):
+    for code in (_template, _outcomes, _result_docs, seed, store_export, coverage_table):
         digest.update(inspect.getsource(code).encode())
     return f"space-{models}m-{classes}c-seed{seed_value}-{digest.hexdigest()[:12]}"
 
@@ -407,6 +465,7 @@ def results_dir(*, models: int, classes: int, seed_value: int = 0) -> Path:
             )
             start = time.perf_counter()
             exported = store_export.export_tables(store)
+            exported[tables.COVERAGE.name] = coverage_table(store)  # as the bot publishes it
             took = time.perf_counter() - start
             start = time.perf_counter()
             tables.write_tables(exported, partial)

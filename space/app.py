@@ -34,8 +34,10 @@ from space.page import link
 from space.pages import (
     audit,
     compare,
+    coverage,
     dataset,
     find,
+    label_errors,
     leaderboard,
     model,
     models,
@@ -107,6 +109,8 @@ PAGES: tuple[Page, ...] = (
     leaderboard.PAGE,
     find.PAGE,
     audit.PAGE,
+    coverage.PAGE,
+    label_errors.PAGE,
 )
 
 

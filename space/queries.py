@@ -1614,3 +1614,284 @@ def detection_errors(data: Snapshot, result_id: str, f: ErrorFilter) -> ErrorPag
         page=page,
         pages=pages,
     )
+
+
+# -- class groups and the leaderboard's groups ------------------------------------------------
+
+
+def class_groups(data: Snapshot, dataset_id: str) -> dict[str, list[str]]:
+    """The groups of classes ``dataset_id``'s module declares (group name -> labels, in the
+    module's order); empty when it declares none."""
+    found = data.rows("SELECT class_groups FROM datasets WHERE dataset_id = ?", [_text(dataset_id)])
+    parsed = _json(found[0][0]) if found else None
+    if not isinstance(parsed, dict):
+        return {}
+    return {
+        str(name): [str(label) for label in labels]
+        for name, labels in parsed.items()
+        if isinstance(labels, list)
+    }
+
+
+def latest_results(
+    data: Snapshot, dataset_id: str, model_ids: Sequence[str], *, variant: str = ORIGINAL
+) -> dict[str, ComparedModel]:
+    """Each model's newest result on one dataset variant (the result :func:`model_points`
+    reads), as a :class:`ComparedModel` for :func:`paired_test`; models without one are left
+    out."""
+    dataset_id, variant = _text(dataset_id), _text(variant) or ORIGINAL
+    wanted = [m for m in dict.fromkeys(_text(m, limit=300) for m in model_ids) if m]
+    if not wanted:
+        return {}
+    chosen = dict(
+        data.rows(
+            f"SELECT model_id, evaluation_id FROM {_points_table(data)}"
+            f" WHERE dataset_id = ? AND variant = ? AND model_id IN ({_marks(wanted)})"
+            f" QUALIFY row_number() OVER (PARTITION BY model_id ORDER BY {_NEWEST}) = 1",
+            [dataset_id, variant, *wanted],
+        )
+    )
+    ids = list(chosen.values())
+    found = {s.result_id: s for s in _summaries(data, f"e.evaluation_id IN ({_marks(ids)})", ids)}
+    return {
+        m: ComparedModel(model_id=m, summary=found[eid], per_class=[])
+        for m, eid in chosen.items()
+        if eid in found
+    }
+
+
+def with_outcomes(data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]) -> set[str]:
+    """Those of ``evaluation_ids`` whose per-example outcomes the results dataset holds."""
+    ids = [i for i in evaluation_ids if i]
+    if not ids:
+        return set()
+    return {
+        eid
+        for (eid,) in data.rows(
+            "SELECT DISTINCT evaluation_id FROM outcomes"
+            f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(ids)})",
+            [_text(dataset_id), *ids],
+        )
+    }
+
+
+def paired_p(
+    data: Snapshot, a: ComparedModel, b: ComparedModel, dataset_id: str, metric: str
+) -> float | None:
+    """The p-value of the difference between ``a`` and ``b`` on the examples both were evaluated
+    on: McNemar's exact test for ``accuracy`` (no resampling), the paired bootstrap of
+    :func:`paired_test` for ``macro_f1``; None for another metric or without a test (no
+    outcomes, different examples). Memoised per snapshot."""
+    if metric == "macro_f1":
+        boot = paired_test(data, a, b, dataset_id).macro_f1
+        return None if boot is None else boot.p_value
+    if metric != "accuracy":
+        return None
+
+    def compute() -> float | None:
+        first = _outcomes(data, a.summary.result_id, dataset_id)
+        second = _outcomes(data, b.summary.result_id, dataset_id)
+        if (
+            first is None
+            or second is None
+            or first.count != second.count
+            or a.summary.dataset_revision != b.summary.dataset_revision
+        ):
+            return None
+        return mcnemar(correct(first), correct(second)).p_value
+
+    key = ("paired-p", dataset_id, a.summary.result_id, b.summary.result_id)
+    found: float | None = data.memo(key, compute)
+    return found
+
+
+# -- coverage of discovery (thesis chapter 5) -------------------------------------------------
+
+#: the ``coverage`` table's views of the census, in the order the Coverage page offers them
+COVERAGE_VIEWS = ("overall", "source", "task", "dataset", "library", "week")
+#: the measures every key of a census view has, in the order the Coverage page shows them
+COVERAGE_MEASURES = ("found", "queued", "evaluated", "failed", "pending", "self-reports results")
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One key of a census view (a source, task, dataset, library or week): models counted by
+    each measure (``found``, ``queued``, ..., ``not queued: <reason>``, ``failed: <reason>``)."""
+
+    key: str
+    counts: dict[str, int]
+
+    def count(self, measure: str) -> int:
+        return self.counts.get(measure, 0)
+
+
+@dataclass(frozen=True)
+class CoverageShare:
+    """One ``count`` of ``total`` of the coverage table: models evaluated on a variant or a
+    compatible dataset (of the evaluated models), or self-reported values disagreeing with
+    evalbot's measurement (of those on a dataset, or ``all``)."""
+
+    view: str
+    key: str
+    count: int
+    total: int
+
+
+def coverage_rows(data: Snapshot, view: str) -> list[CoverageRow]:
+    """The keys of one census view of the ``coverage`` table (:data:`COVERAGE_VIEWS`), by key
+    (``(none)``, a model naming no task, dataset or library, last; weeks in time order)."""
+    view = _text(view)
+    grouped: dict[str, dict[str, int]] = {}
+    for key, measure, count in data.rows(
+        "SELECT key, measure, count FROM coverage WHERE view = ? ORDER BY key, measure", [view]
+    ):
+        grouped.setdefault(str(key), {})[str(measure)] = int(count or 0)
+    keys = sorted(grouped, key=lambda k: (k == "(none)", k))
+    return [CoverageRow(k, grouped[k]) for k in keys]
+
+
+def coverage_shares(data: Snapshot) -> list[CoverageShare]:
+    """The coverage table's variant, compatible-dataset and claims rows (``all`` first among
+    the claims), by view and key."""
+    return [
+        CoverageShare(str(v), str(k), int(c or 0), int(n or 0))
+        for v, k, c, n in data.rows(
+            "SELECT view, key, count, total FROM coverage"
+            " WHERE view IN ('variant', 'compatible', 'claims')"
+            " ORDER BY view, key <> 'all', key"
+        )
+    ]
+
+
+# -- likely label errors ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LabelIssue:
+    """One example of a split whose given label most models contradict (``label_issues``),
+    with the example itself where the ``examples`` table stores it."""
+
+    example_id: int
+    given: str
+    suggested: str
+    agree: int
+    models: int
+    share: float
+    confidence: float
+    score: float
+    text: str | None = None
+    thumbnail_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class LabelIssuePage:
+    """One page of a split's likely label errors, most likely first (score, then example).
+
+    ``splits`` are the dataset's splits with listed issues or original-variant evaluations;
+    ``evaluated_models`` and ``method`` come from the listed rows (0 and "" when none are
+    listed), ``evaluations`` counts the models with an original-variant result on the split.
+    """
+
+    dataset_id: str
+    split: str
+    splits: list[str]
+    rows: list[LabelIssue]
+    total: int
+    page: int
+    pages: int
+    evaluated_models: int
+    method: str
+    evaluations: int
+
+
+_ISSUE_COLUMNS = "example_id, given, suggested, agree, models, share, confidence, score"
+
+
+def label_issue_splits(data: Snapshot, dataset_id: str) -> list[str]:
+    """The splits of ``dataset_id`` with listed label issues or original-variant results."""
+    dataset_id = _text(dataset_id)
+    return [
+        str(s)
+        for (s,) in data.rows(
+            "SELECT DISTINCT split FROM (SELECT split FROM label_issues WHERE dataset_id = ?"
+            " UNION ALL SELECT split FROM evaluations WHERE dataset_id = ? AND variant = ?)"
+            " WHERE split IS NOT NULL ORDER BY split",
+            [dataset_id, dataset_id, ORIGINAL],
+        )
+    ]
+
+
+def evaluated_models(data: Snapshot, dataset_id: str, split: str) -> int:
+    """Models with a result on the original variant of one split of ``dataset_id``."""
+    found = data.rows(
+        "SELECT count(DISTINCT model_id) FROM evaluations"
+        " WHERE dataset_id = ? AND split = ? AND variant = ?",
+        [_text(dataset_id), _text(split), ORIGINAL],
+    )
+    return int(found[0][0]) if found else 0
+
+
+def label_issues(
+    data: Snapshot, dataset_id: str, *, split: str = "", page: int = 1, per_page: int = 25
+) -> LabelIssuePage:
+    """One page of the likely label errors of a split of ``dataset_id`` (``split`` empty or
+    unknown: the first split with listed issues, else the first evaluated one)."""
+    dataset_id = _text(dataset_id)
+    per_page = max(1, min(MAX_PER_PAGE, per_page))
+    splits = label_issue_splits(data, dataset_id)
+    listed = [
+        str(s)
+        for (s,) in data.rows(
+            "SELECT DISTINCT split FROM label_issues WHERE dataset_id = ? ORDER BY split",
+            [dataset_id],
+        )
+    ]
+    split = _text(split)
+    if split not in splits:
+        split = (listed or splits or [""])[0]
+    head = data.rows(
+        "SELECT count(*), max(evaluated_models), any_value(method) FROM label_issues"
+        " WHERE dataset_id = ? AND split = ?",
+        [dataset_id, split],
+    )
+    total, models, method = head[0] if head else (0, None, None)
+    pages = max(1, math.ceil(total / per_page))
+    page = max(1, min(page, pages))
+    rows = data.dicts(
+        f"SELECT {_ISSUE_COLUMNS}, x.text, x.thumbnail_png FROM label_issues i"
+        " LEFT JOIN (SELECT example_id, any_value(text) AS text,"
+        " any_value(thumbnail_png) AS thumbnail_png FROM examples"
+        " WHERE dataset_id = ? AND split = ? GROUP BY example_id) x USING (example_id)"
+        " WHERE i.dataset_id = ? AND i.split = ?"
+        " ORDER BY score DESC, example_id LIMIT ? OFFSET ?",
+        [dataset_id, split, dataset_id, split, per_page, (page - 1) * per_page],
+    )
+    return LabelIssuePage(
+        dataset_id=dataset_id,
+        split=split,
+        splits=splits,
+        rows=[LabelIssue(**r) for r in rows],
+        total=int(total),
+        page=page,
+        pages=pages,
+        evaluated_models=int(models or 0),
+        method=str(method or ""),
+        evaluations=evaluated_models(data, dataset_id, split) if split else 0,
+    )
+
+
+def label_issues_csv(data: Snapshot, dataset_id: str, split: str) -> str:
+    """Every listed label issue of one split of ``dataset_id``, most likely first, as CSV."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["dataset_id", "split", *_ISSUE_COLUMNS.split(", ")])
+    for row in data.rows(
+        f"SELECT dataset_id, split, {_ISSUE_COLUMNS} FROM label_issues"
+        " WHERE dataset_id = ? AND split = ? ORDER BY score DESC, example_id",
+        [_text(dataset_id), _text(split)],
+    ):
+        writer.writerow(row)
+    return out.getvalue()

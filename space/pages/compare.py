@@ -27,6 +27,8 @@ from space.page import (
     text_param,
 )
 from space.pages.base import Page, PageParts, Site, dropdown, frame, link_md, on_current, url_params
+from space.pages.result import group_value, is_detection, weakest_sentence
+from store.class_groups import GroupResult, group_results
 
 
 @dataclass
@@ -37,6 +39,7 @@ class CompareView:
     headers: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     choices: list[str] = field(default_factory=list)
+    groups: str = ""  # the dataset's class groups, one column per model (empty without groups)
 
 
 def compare_view(data: Snapshot, p: Params) -> CompareView:
@@ -115,6 +118,63 @@ def compare_view(data: Snapshot, p: Params) -> CompareView:
         headers=headers,
         rows=rows,
         choices=choices,
+        groups=compare_groups(data, cmp),
+    )
+
+
+def compare_groups(data: Snapshot, cmp: q.ModelComparison) -> str:
+    """Each class group of the dataset (``compare-groups-table``): its macro F1 (detection:
+    mean per-class AP) under each model, weakest first (by the mean over the models), then
+    each model's weakest group in the model card's words; empty without groups."""
+    groups = q.class_groups(data, cmp.dataset_id)
+    if not groups:
+        return ""
+    detection = is_detection(cmp.spec)
+    per_model: dict[str, tuple[GroupResult, ...]] = {
+        m.model_id: group_results(q.result_classes(data, m.summary.result_id), groups)
+        for m in cmp.models
+    }
+    names = list(groups)
+
+    def mean(name: str) -> float | None:
+        values = [
+            v
+            for found in per_model.values()
+            for g in found
+            if g.name == name and (v := group_value(g, detection)) is not None
+        ]
+        return sum(values) / len(values) if values else None
+
+    order = sorted(names, key=lambda n: (mean(n) is None, mean(n) or 0.0, n))
+    metric = "mean AP" if detection else "macro F1"
+    by_name = [{g.name: g for g in found} for found in per_model.values()]
+    rows = [
+        [
+            esc(name),
+            esc(", ".join(by_name[0][name].classes)),
+            *(fmt(group_value(groups_of[name], detection)) for groups_of in by_name),
+        ]
+        for name in order
+    ]
+    key = "ap" if detection else "macro_f1"
+    sentences = [
+        f"{m.model_id}: {sentence}"
+        for m in cmp.models
+        if (
+            sentence := weakest_sentence(
+                per_model[m.model_id], m.summary.metrics.get(key), detection
+            )
+        )
+    ]
+    return (
+        f"<h4>Class groups: {esc(metric)} per group</h4>"
+        + "".join(f'<p class="compare-groups-weakest">{esc(line)}</p>' for line in sentences)
+        + table(
+            ["group", "classes", *(m.model_id for m in cmp.models)],
+            rows,
+            elem_id="compare-groups-table",
+        )
+        + f"<p>Weakest group first (by the mean {esc(metric)} over these models).</p>"
     )
 
 
@@ -169,6 +229,7 @@ def r_compare(data: Snapshot, p: dict[str, str]) -> list[Any]:
         view.speed,
         view.figure,
         frame(view.headers, view.rows),
+        view.groups,
         gr.update(choices=view.choices),
         gr.update(choices=choices, value=metric),
         link_md("compare", **url_params(p)),
@@ -198,6 +259,7 @@ def layout(site: Site) -> PageParts:
     c_speed = gr.HTML(elem_id="compare-speed-html")
     c_plot = gr.Plot(elem_id="compare-plot", show_label=False)
     c_table = gr.Dataframe(interactive=False, elem_id="compare-table")
+    c_groups = gr.HTML(elem_id="compare-groups")
     c_link = gr.Markdown(elem_id="compare-link")
     c_dataset.input(
         on_current(site, evaluated_on), inputs=[c_dataset, c_variant], outputs=[c_models]
@@ -205,7 +267,7 @@ def layout(site: Site) -> PageParts:
     return PageParts(
         inputs=[c_dataset, c_models, c_metric, c_variant],
         keys=["dataset", "models", "metric", "variant"],
-        outputs=[c_info, c_speed, c_plot, c_table, c_models, c_metric, c_link],
+        outputs=[c_info, c_speed, c_plot, c_table, c_groups, c_models, c_metric, c_link],
         callback=r_compare,
         renders=[c_show.click],
         dataset_picker=c_dataset,

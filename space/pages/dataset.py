@@ -58,6 +58,7 @@ def dataset_view(data: Snapshot, p: Params) -> str:
                 a(link("scatter", dataset=d.dataset_id), "Scatterplot"),
                 a(link("leaderboard", dataset=d.dataset_id), "Leaderboard"),
                 a(link("find", dataset=d.dataset_id), "Find a model"),
+                a(link("label-errors", dataset=d.dataset_id), "Label errors"),
             )
             if x
         )

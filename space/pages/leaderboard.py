@@ -16,6 +16,11 @@ from space import tasks
 from space.data import Snapshot
 from space.page import Params, empty, esc, float_param, fmt, has_ece, link, md_link
 from space.pages.base import Page, PageParts, Site, dropdown, frame, link_md, url_params
+from store.significance import separable_groups
+
+#: the headline metrics the leaderboard groups by, and the paired test each one is tested with
+GROUPED_METRICS = {"accuracy": "McNemar's exact test", "macro_f1": "a paired bootstrap"}
+ALPHA = 0.05
 
 DIMENSIONS = ("accuracy", "robustness", "calibration", "balance", "speed", "size")
 DEFAULT_WEIGHTS = {
@@ -107,12 +112,15 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
         score = sum(weights[d] * norm[d].get(pt.model_id, 0.0) for d in DIMENSIONS) / total
         scored.append((score, pt))
     scored.sort(key=lambda t: (-t[0], t[1].model_id))
+    groups = ranked_groups(data, dataset, [pt.model_id for _, pt in scored[:top]], headline.key)
+    grouped = spec.name in q.PAIRED_TASKS and any(groups.values())
     rows = []
     for rank, (score, pt) in enumerate(scored[:top], 1):
         b = balance.get((pt.model_id, pt.model_sha))
         rows.append(
             [
                 rank,
+                *([groups.get(pt.model_id) or "n/a"] if grouped else []),
                 md_link(pt.model_id, link("result", model=pt.model_id, dataset=dataset)),
                 f"{score:.3f}",
                 fmt(pt.metrics.get(headline.key)),
@@ -136,8 +144,17 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
         + f"{esc(spec.unit)} balance = {esc(worst)} (spread = best − worst); speed = examples/s "
         f"and size = parameters, both on a log scale. Top {min(top, len(points))} shown.</p>"
     )
+    if grouped:
+        info += (
+            f'<p id="leaderboard-groups-note">Group: models in one group are not separable from '
+            f"the one above them at p &lt; {ALPHA:g} on this data ({esc(headline.label)}, "
+            f"{esc(GROUPED_METRICS[headline.key])} on the examples both were evaluated on, "
+            "neighbours in this order only); a new group starts where the step is significant. "
+            "n/a: no per-example outcomes to test.</p>"
+        )
     headers = [
         "rank",
+        *(["group"] if grouped else []),
         "model",
         "score",
         headline.short,
@@ -153,6 +170,36 @@ def leaderboard_view(data: Snapshot, p: Params, *, top: int = 100) -> Leaderboar
     if shown:
         info += f"<p>Only the models {esc(shown)}.</p>"
     return LeaderboardView(info=info, headers=headers, rows=rows)
+
+
+def ranked_groups(data: Snapshot, dataset: str, ordered: list[str], metric: str) -> dict[str, int]:
+    """Group numbers (1, 1, 2, ...) down the ranking ``ordered``: a model joins the group of the
+    model above it (the nearest with per-example outcomes) unless the paired test of ``metric``
+    separates them at p < :data:`ALPHA` (``store.significance.separable_groups``). Only
+    neighbours are tested, each pair once per snapshot. Empty for a metric without a paired
+    test or a task without outcomes; models without outcomes get no group."""
+    spec = q.dataset_task(data, dataset)
+    if metric not in GROUPED_METRICS or spec.name not in q.PAIRED_TASKS or not ordered:
+        return {}
+
+    def compute() -> dict[str, int]:
+        results = q.latest_results(data, dataset, ordered)
+        tested = q.with_outcomes(data, dataset, [r.summary.result_id for r in results.values()])
+        chain = [
+            results[m] for m in ordered if m in results and results[m].summary.result_id in tested
+        ]
+
+        def p_value(above: q.ComparedModel, below: q.ComparedModel) -> float:
+            p = q.paired_p(data, above, below, dataset, metric)
+            return 0.0 if p is None else p  # untestable (other examples): a step, not a tie
+
+        numbers = separable_groups(chain, p_value, alpha=ALPHA)
+        return {m.model_id: n for m, n in zip(chain, numbers, strict=True)}
+
+    found: dict[str, int] = data.memo(
+        ("leaderboard-groups", dataset, tuple(ordered), metric), compute
+    )
+    return found
 
 
 # The leaderboard's training-data filter: value -> which models it keeps.

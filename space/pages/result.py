@@ -2,9 +2,12 @@
 
 Runtime, the task's headline and summary metrics, the variants of the same split, the per-unit
 table and chart (classes, entity types, question groups), and, where the result has them, the
-confusion matrix, the misclassified examples and the reliability diagram. The page's own
-controls (metric toggles, sorting, the confusion picker, the error filters) redraw their part
-from the same result.
+confusion matrix, the misclassified examples and the reliability diagram; where the dataset
+declares groups of classes, each group summed up, weakest first. An object detector's result
+shows its COCO numbers, its per-class AP table and the gallery of its detection errors (with
+``det_sort``, ``kind``, ``label``, ``min_conf`` and ``page`` in the URL) in place of the
+per-class chart. The page's own controls (metric toggles, sorting, the confusion picker, the
+error filters) redraw their part from the same result.
 """
 
 from __future__ import annotations
@@ -16,12 +19,37 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
+from space import detection as det
 from space import queries as q
 from space import tasks
 from space.data import Snapshot
-from space.page import Params, a, ci, empty, esc, fmt, has_ece, link, metric_choices, table
-from space.pages.base import Page, PageParts, Site, dropdown, frame, link_md, on_current
-from store.catalogue import TaskSpec
+from space.page import (
+    Params,
+    a,
+    choice,
+    ci,
+    empty,
+    esc,
+    float_param,
+    fmt,
+    has_ece,
+    int_param,
+    link,
+    metric_choices,
+    table,
+)
+from space.pages.base import (
+    Page,
+    PageParts,
+    Site,
+    any_choices,
+    dropdown,
+    frame,
+    link_md,
+    on_current,
+)
+from store.catalogue import OBJECT_DETECTION, TaskSpec
+from store.class_groups import GroupResult, group_results, weakest_group
 from store.types import ClassResult
 
 
@@ -45,6 +73,38 @@ class ResultView:
     metric_choices: list[tuple[str, str]] = field(default_factory=list)  # (label, key)
     sort_choices: list[tuple[str, str]] = field(default_factory=list)  # (label, key)
     has_errors: bool = False  # whether the result keeps misclassified examples
+    groups: str = ""  # the dataset's class groups summed up (empty without groups)
+    detection: DetectionParts | None = None  # an object detector's own parts
+
+
+@dataclass
+class DetectionParts:
+    """What the Result page shows of an object detector in place of the per-class chart and the
+    misclassifications: its COCO numbers, its per-class table and the gallery of its errors,
+    with the choices of the gallery's filters and the state of the page's controls."""
+
+    summary: str
+    classes: str
+    gallery: str
+    kinds: list[str]
+    labels: list[str]
+    sort: str = "ap"
+    kind: str = ""
+    label: str = ""
+    min_confidence: float = 0.0
+    page: int = 1
+
+
+#: the per-class table's orders of a detector: (label, key)
+DETECTION_SORTS = [
+    ("AP", "ap"),
+    ("AP50", "ap50"),
+    ("AR100", "ar100"),
+    ("objects", "objects"),
+    ("name", "name"),
+]
+#: images per page of a detector's errors gallery
+DETECTION_PER_PAGE = 12
 
 
 def sort_choices(spec: TaskSpec) -> list[tuple[str, str]]:
@@ -228,6 +288,147 @@ def calibration_figure(detail: q.ResultDetail) -> go.Figure | None:
     return fig
 
 
+# -- class groups ----------------------------------------------------------------------------
+
+
+def is_detection(spec: TaskSpec) -> bool:
+    return spec.name == OBJECT_DETECTION.name
+
+
+def group_value(g: GroupResult, detection: bool) -> float | None:
+    """What ranks a group: its mean per-class AP (object detection), else its macro F1."""
+    return g.ap if detection else g.macro_f1
+
+
+def weakest_first(found: Sequence[GroupResult], detection: bool) -> list[GroupResult]:
+    """The groups, lowest macro F1 (detection: mean AP) first; groups without one last."""
+
+    def key(g: GroupResult) -> tuple[bool, float, str]:
+        value = group_value(g, detection)
+        return (value is None, value or 0.0, g.name)
+
+    return sorted(found, key=key)
+
+
+def weakest_sentence(found: Sequence[GroupResult], overall: float | None, detection: bool) -> str:
+    """The sentence the model card says of the weakest group (``cardgen.section``): its macro
+    F1 (detection: mean AP) against the same over all classes, its classes and examples; empty
+    without a group of enough examples (``store.class_groups.weakest_group``)."""
+    weakest = weakest_group(found)
+    if weakest is None:
+        return ""
+    metric = "mean AP" if detection else "macro F1"
+    count = len(weakest.classes)
+    return (
+        f"Weakest class group: {weakest.name} ({metric} "
+        f"{fmt(group_value(weakest, detection), 4)} vs {fmt(overall, 4)} overall, {count} "
+        f"class{'es' if count != 1 else ''}, {weakest.support:,} "
+        f"{'objects' if detection else 'examples'})."
+    )
+
+
+def _group_confusion(detail: q.ResultDetail) -> list[list[int]]:
+    """The confusion matrix where it covers every class id (for the fine and coarse
+    accuracies), else none."""
+    n = len(detail.confusion)
+    square = n > 0 and all(len(row) == n for row in detail.confusion)
+    if square and all(c.class_id < n for c in detail.classes):
+        return detail.confusion
+    return []
+
+
+def result_groups(detail: q.ResultDetail, groups: dict[str, list[str]]) -> str:
+    """The dataset's class groups summed up over one result (``result-groups-table``), weakest
+    first, under the sentence naming the weakest; empty without groups."""
+    if not groups or not detail.classes:
+        return ""
+    detection = is_detection(detail.spec)
+    found = weakest_first(
+        group_results(detail.classes, groups, confusion=_group_confusion(detail)), detection
+    )
+    if detection:
+        headers = ["group", "classes", "objects", "mean AP", "mean AP50"]
+        rows = [
+            [esc(g.name), esc(", ".join(g.classes)), f"{g.support:,}", fmt(g.ap), fmt(g.ap50)]
+            for g in found
+        ]
+    else:
+        headers = [
+            "group",
+            "classes",
+            "support",
+            "precision (micro)",
+            "recall (micro)",
+            "F1 (micro)",
+            "macro F1",
+            "fine accuracy",
+            "coarse accuracy",
+        ]
+        rows = [
+            [
+                esc(g.name),
+                esc(", ".join(g.classes)),
+                f"{g.support:,}",
+                fmt(g.precision),
+                fmt(g.recall),
+                fmt(g.f1),
+                fmt(g.macro_f1),
+                fmt(g.fine_accuracy),
+                fmt(g.coarse_accuracy),
+            ]
+            for g in found
+        ]
+    overall = detail.summary.metrics.get("ap" if detection else "macro_f1")
+    sentence = weakest_sentence(found, overall, detection)
+    note = (
+        "Mean AP and AP50: the mean over the group's classes that have ground truth."
+        if detection
+        else "Fine accuracy: the share of the group's examples predicted as exactly their "
+        "class; coarse accuracy: as any class of the group."
+    )
+    return (
+        "<h3>Class groups</h3>"
+        + (f'<p id="result-groups-weakest">{esc(sentence)}</p>' if sentence else "")
+        + table(headers, rows, elem_id="result-groups-table")
+        + f"<p>{esc(note)} Weakest group first.</p>"
+    )
+
+
+# -- an object detector's parts --------------------------------------------------------------
+
+
+def detection_parts(data: Snapshot, detail: q.ResultDetail, p: Params) -> DetectionParts:
+    """A detector's COCO numbers, its per-class table sorted by ``det_sort`` and the page
+    ``page`` of its errors gallery filtered by ``kind``, ``label`` and ``min_conf``."""
+    rid = detail.summary.result_id
+    sort = choice(p.get("det_sort"), [key for _, key in DETECTION_SORTS], "ap")
+    found = det.filters(data, rid)
+    kind = choice(p.get("kind"), found.kinds, "")
+    label = choice(p.get("label"), found.labels, "")
+    min_confidence = max(0.0, min(1.0, float_param(p.get("min_conf", ""), 0.0)))
+    page = int_param(p.get("page", "1"), 1, 1, 10**6)
+    return DetectionParts(
+        summary=det.detection_summary(data, rid),
+        classes=det.detection_classes(data, rid, sort=sort),
+        gallery=det.detection_errors_gallery(
+            data,
+            rid,
+            kind=kind,
+            label=label,
+            min_confidence=min_confidence,
+            page=page,
+            per_page=DETECTION_PER_PAGE,
+        ),
+        kinds=found.kinds,
+        labels=found.labels,
+        sort=sort,
+        kind=kind,
+        label=label,
+        min_confidence=min_confidence,
+        page=page,
+    )
+
+
 def load_result(data: Snapshot, p: Params) -> q.ResultDetail | None:
     model, dataset = p.get("model", "").strip(), p.get("dataset", "").strip()
     if not model or not dataset:
@@ -261,9 +462,9 @@ def _result_variants(detail: q.ResultDetail) -> str:
     )
 
 
-def _result_metrics(s: q.ResultSummary) -> str:
+def _result_metrics(s: q.ResultSummary, *, detail_table: str = "") -> str:
     """The headline and second metric (and ECE where the task keeps confidences) in a line, then
-    every summary metric of the task in a table."""
+    every summary metric of the task in a table (``detail_table`` in its place where given)."""
     spec = s.spec
     line = " · ".join(
         [
@@ -272,6 +473,8 @@ def _result_metrics(s: q.ResultSummary) -> str:
             *([f"ECE {fmt(s.ece)}"] if has_ece(spec) else []),
         ]
     )
+    if detail_table:
+        return f"<p>{line}</p>" + detail_table
     intervals = [m for m in spec.summary_metrics() if m.key in spec.intervals]
     rows = [
         [
@@ -312,6 +515,7 @@ def result_view(data: Snapshot, p: Params) -> ResultView:
             header=empty(f"evalbot holds no result of {model} on {dataset} ({variant} variant).")
         )
     s, spec = detail.summary, detail.spec
+    detection = detection_parts(data, detail, p) if is_detection(spec) else None
     header = "\n".join(
         [
             f'<h2 id="result-title">{esc(detail.model_id)} on {esc(s.dataset_name)} · {esc(s.split)} · {esc(s.variant)}</h2>',
@@ -342,7 +546,7 @@ def result_view(data: Snapshot, p: Params) -> ResultView:
                 ],
                 elem_id="result-runtime",
             ),
-            _result_metrics(s),
+            _result_metrics(s, detail_table=detection.summary if detection else ""),
             "<h3>Variants</h3>",
             _result_variants(detail),
         ]
@@ -373,7 +577,24 @@ def result_view(data: Snapshot, p: Params) -> ResultView:
         metric_choices=metric_choices(spec),
         sort_choices=sort_choices(spec),
         has_errors=bool(detail.misclassifications),
+        groups=result_groups(detail, q.class_groups(data, s.dataset_id)),
+        detection=detection,
     )
+
+
+def _detection_updates(d: DetectionParts | None) -> list[Any]:
+    """The detector's parts of the page, as updates (hidden for another task)."""
+    if d is None:
+        return [gr.update(visible=False), "", gr.skip(), "", gr.skip(), gr.skip(), gr.skip()]
+    return [
+        gr.update(visible=True),
+        d.classes,
+        gr.update(value=d.sort),
+        d.gallery,
+        gr.update(choices=any_choices(d.kinds), value=d.kind),
+        gr.update(choices=any_choices(d.labels), value=d.label),
+        gr.update(value=d.page),
+    ]
 
 
 def r_result(data: Snapshot, p: dict[str, str]) -> list[Any]:
@@ -381,6 +602,9 @@ def r_result(data: Snapshot, p: dict[str, str]) -> list[Any]:
     metrics = view.metric_choices or metric_choices(tasks.FALLBACK)
     return [
         view.header,
+        gr.update(visible=view.detection is None),
+        view.groups,
+        *_detection_updates(view.detection),
         view.unit_heading,
         gr.update(choices=metrics, value=[key for _, key in metrics]),
         gr.update(label=f"{tasks.title(view.unit)} contains"),
@@ -475,21 +699,39 @@ def layout(site: Site) -> PageParts:
         r_variant = gr.Textbox(label="Variant", value="original", elem_id="result-variant")
         r_show = gr.Button("Show", elem_id="result-show")
     r_header = gr.HTML(elem_id="result-header")
-    r_unit = gr.Markdown("### Per class", elem_id="result-unit")
-    with gr.Row():
-        r_metrics = gr.CheckboxGroup(
-            metric_choices(tasks.FALLBACK),
-            value=list(tasks.FALLBACK.class_columns),
-            label="Metrics",
-            elem_id="result-metrics",
-        )
-        r_filter = gr.Textbox(label="Class contains", elem_id="result-filter")
-        r_sort = dropdown(
-            "Sort by", "result-sort", choices=sort_choices(tasks.FALLBACK), value="id"
-        )
-        r_desc = gr.Checkbox(label="Descending", elem_id="result-desc")
-    r_chart = gr.Plot(elem_id="result-chart", show_label=False)
-    r_table = gr.Dataframe(interactive=False, elem_id="result-table", wrap=True)
+    with gr.Column() as r_units_box:  # hidden for a detector: its own table replaces it
+        r_unit = gr.Markdown("### Per class", elem_id="result-unit")
+        with gr.Row():
+            r_metrics = gr.CheckboxGroup(
+                metric_choices(tasks.FALLBACK),
+                value=list(tasks.FALLBACK.class_columns),
+                label="Metrics",
+                elem_id="result-metrics",
+            )
+            r_filter = gr.Textbox(label="Class contains", elem_id="result-filter")
+            r_sort = dropdown(
+                "Sort by", "result-sort", choices=sort_choices(tasks.FALLBACK), value="id"
+            )
+            r_desc = gr.Checkbox(label="Descending", elem_id="result-desc")
+        r_chart = gr.Plot(elem_id="result-chart", show_label=False)
+        r_table = gr.Dataframe(interactive=False, elem_id="result-table", wrap=True)
+    r_groups = gr.HTML(elem_id="result-groups")
+    with gr.Column(visible=False) as r_detection_box:  # an object detector's result only
+        gr.Markdown("### Per class")
+        d_sort = gr.Radio(DETECTION_SORTS, value="ap", label="Sort by", elem_id="result-det-sort")
+        d_classes = gr.HTML(elem_id="result-det-classes")
+        gr.Markdown("### Detection errors (false positives and missed objects at IoU 0.5)")
+        with gr.Row():
+            d_kind = dropdown("Kind", "result-det-kind", choices=any_choices([]), value="")
+            d_label = dropdown("Class", "result-det-label", choices=any_choices([]), value="")
+            d_conf = gr.Slider(
+                0, 1, value=0, step=0.05, label="Minimum confidence", elem_id="result-det-conf"
+            )
+        with gr.Row():
+            d_prev = gr.Button("← previous", elem_id="result-det-prev")
+            d_page = gr.Number(value=1, precision=0, label="Page", elem_id="result-det-page")
+            d_next = gr.Button("next →", elem_id="result-det-next")
+        d_gallery = gr.HTML(elem_id="result-det-gallery")
     with gr.Column() as r_confusion_box:  # shown where the result has one
         gr.Markdown("### Confusion matrix (opens on the most confused classes)")
         r_classes = dropdown("Classes", "result-classes", multiselect=True)
@@ -527,10 +769,29 @@ def layout(site: Site) -> PageParts:
             outputs=[r_gallery, r_errors],
         )
     return PageParts(
-        inputs=shown,
-        keys=["model", "dataset", "split", "variant"],
+        inputs=[*shown, d_sort, d_kind, d_label, d_conf, d_page],
+        keys=[
+            "model",
+            "dataset",
+            "split",
+            "variant",
+            "det_sort",
+            "kind",
+            "label",
+            "min_conf",
+            "page",
+        ],
         outputs=[
             r_header,
+            r_units_box,
+            r_groups,
+            r_detection_box,
+            d_classes,
+            d_sort,
+            d_gallery,
+            d_kind,
+            d_label,
+            d_page,
             r_unit,
             r_metrics,
             r_filter,
@@ -549,7 +810,9 @@ def layout(site: Site) -> PageParts:
             r_link,
         ],
         callback=r_result,
-        renders=[r_show.click],
+        renders=[r_show.click, d_sort.input],
+        first_page=[d_kind.input, d_label.input, d_conf.release],
+        steps=[(d_prev.click, -1), (d_next.click, 1)],
     )
 
 

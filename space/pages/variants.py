@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
+from space import detection as det
 from space import queries as q
 from space import tasks
 from space.data import Snapshot
@@ -23,12 +24,25 @@ class VariantsView:
     figure: go.Figure | None = None
     headers: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    robustness: str = ""  # an object detector's AP under each variant (``detection-robustness``)
 
 
 def variants_view(data: Snapshot, p: Params) -> VariantsView:
+    """``?view=variants&model=&dataset=``: a per-unit metric under every variant; for an object
+    detector, also its AP, AP50 and AR100 under each variant and their change in points."""
     model, dataset = p.get("model", "").strip(), p.get("dataset", "").strip()
     if not model or not dataset:
         return VariantsView(info=empty("Pick a model and a dataset to compare its variants."))
+    view = _per_unit(data, p, model, dataset)
+    if q.dataset_task(data, dataset).name == det.SPEC.name:
+        view.robustness = "<h3>AP under each variant</h3>" + det.detection_robustness(
+            data, model, dataset
+        )
+    return view
+
+
+def _per_unit(data: Snapshot, p: Params, model: str, dataset: str) -> VariantsView:
+    """A per-unit metric of the model's result under every variant of the dataset."""
     relative = p.get("mode") == "relative"
     cmp = q.variant_comparison(
         data, model, dataset, metric=text_param(p.get("metric")), split=p.get("split", "")
@@ -90,6 +104,7 @@ def r_variants(data: Snapshot, p: dict[str, str]) -> list[Any]:
     choices, metric = metric_picker(data, p.get("dataset", ""), p.get("metric"))
     return [
         view.info,
+        view.robustness,
         view.figure,
         frame(view.headers, view.rows),
         gr.update(choices=choices, value=metric),
@@ -113,13 +128,14 @@ def layout(site: Site) -> PageParts:
         v_filter = gr.Textbox(label="Class contains", elem_id="variants-filter")
         v_show = gr.Button("Show", elem_id="variants-show")
     v_info = gr.HTML(elem_id="variants-info")
+    v_robustness = gr.HTML(elem_id="variants-detection")
     v_plot = gr.Plot(elem_id="variants-plot", show_label=False)
     v_table = gr.Dataframe(interactive=False, elem_id="variants-table")
     v_link = gr.Markdown(elem_id="variants-link")
     return PageParts(
         inputs=[v_model, v_dataset, v_metric, v_mode, v_filter],
         keys=["model", "dataset", "metric", "mode", "filter"],
-        outputs=[v_info, v_plot, v_table, v_metric, v_link],
+        outputs=[v_info, v_robustness, v_plot, v_table, v_metric, v_link],
         callback=r_variants,
         renders=[v_show.click, v_metric.input, v_mode.input, v_filter.submit],
     )

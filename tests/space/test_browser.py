@@ -22,7 +22,9 @@ from huggingface_hub import HfApi, snapshot_download
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from bot.space_deploy import deploy_space, serve_checkout
+from sandbox.seed import seed_world
 from sandbox.server import RunningSandbox
+from sandbox.world_detection import COCO_ID, DETR_ID, build_detection_world
 from space import queries as q
 from space.data import Snapshot
 from store.db import Store
@@ -61,7 +63,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_db(demo_cycle: DemoCycle, mongo: EmbeddedMongo) -> str:
+def demo_db(
+    demo_cycle: DemoCycle, mongo: EmbeddedMongo, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """A database filled by one real `evalbot run --once` over the demo world (a copy of the
     session's, tests/demo_cycle.py: this module adds to it)."""
     db_name = f"space_{uuid.uuid4().hex[:10]}"
@@ -94,6 +98,11 @@ def demo_db(demo_cycle: DemoCycle, mongo: EmbeddedMongo) -> str:
         writer.record_module_problem("mnist", "digest", "ylecun/mnist: no column <label>")
     finally:
         writer.client.close()
+    # a detector on the COCO stand-in, evaluated and stored as `evalbot evaluate` does
+    hub = demo_cycle.hub
+    seed_world(build_detection_world(), endpoint=hub.url, token=hub.tokens["demo"])
+    home = tmp_path_factory.mktemp("detection-hf-home")
+    _evalbot(_bot_env(hub, mongo, db_name, home), "evaluate", DETR_ID)
     return db_name
 
 
@@ -510,6 +519,38 @@ def test_leaderboard_reweights(page: Page, space_url: str, data: Snapshot) -> No
     expect(page.locator("#leaderboard-info")).to_contain_text(
         "whose training data evalbot inferred"
     )
+
+
+def test_leaderboard_groups_models_not_separable(page: Page, space_url: str) -> None:
+    open_view(
+        page, space_url, "?view=leaderboard&dataset=ylecun/mnist", f"#leaderboard-table {ROW}"
+    )
+    assert grid_headers(page, "#leaderboard-table")[:3] == ["rank", "group", "model"]
+    groups = [row[1] for row in grid_rows(page, "#leaderboard-table")]
+    assert groups[0] == "1" and all(g.isdigit() for g in groups), groups
+    expect(page.locator("#leaderboard-groups-note")).to_contain_text(
+        "not separable from the one above them at p < 0.05 on this data"
+    )
+
+
+def test_detector_result_shows_its_classes_and_errors(
+    page: Page, space_url: str, data: Snapshot
+) -> None:
+    open_view(
+        page, space_url, f"?view=result&model={DETR_ID}&dataset={COCO_ID}", "#detection-classes"
+    )
+    expect(page.locator("#detection-overall")).to_be_visible()
+    expect(page.locator("#detection-classes tbody tr").first).to_be_visible()
+    expect(page.locator("#detection-gallery img").first).to_be_visible()
+    expect(page.locator("#result-table")).to_be_hidden()  # the classification table is not shown
+    no_traceback(page)
+    open_view(
+        page,
+        space_url,
+        f"?view=variants&model={DETR_ID}&dataset={COCO_ID}",
+        "#detection-robustness",
+    )
+    expect(page.locator("#detection-robustness tbody tr").first).to_contain_text("original")
 
 
 def test_query_form_ranks_by_a_class_metric(page: Page, space_url: str, data: Snapshot) -> None:
