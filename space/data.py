@@ -231,6 +231,10 @@ class Snapshot:
         with self._con.cursor() as cur:
             cur.execute(sql)
 
+    def remembers(self, key: Any) -> bool:
+        """Whether :meth:`memo` holds ``key`` already (to read what is missing in one go)."""
+        return key in self._memo
+
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per snapshot (per-dataset aggregates, derived tables): a new
         version of the data starts with none of them."""

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from space import tasks
@@ -931,53 +932,113 @@ PAIRED_TASKS = frozenset(
 )
 
 
-def _outcomes(data: Snapshot, evaluation_id: str, dataset_id: str) -> Outcomes | None:
-    found = data.rows(
-        "SELECT count, correct, truth, predicted, confidence FROM outcomes"
-        " WHERE dataset_id = ? AND evaluation_id = ?",
-        [dataset_id, evaluation_id],
+def _outcomes_of(
+    data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]
+) -> dict[str, Outcomes]:
+    """The per-example outcomes of ``evaluation_ids`` on ``dataset_id``, in one read (not kept:
+    a big split's outcomes are tens of kilobytes per result)."""
+    ids = list(dict.fromkeys(i for i in evaluation_ids if i))
+    if not ids:
+        return {}
+    return {
+        str(eid): Outcomes(
+            count=int(count),
+            correct=bytes(right or b""),
+            truth=bytes(truth or b""),
+            predicted=bytes(predicted or b""),
+            confidence=bytes(confidence or b""),
+        )
+        for eid, count, right, truth, predicted, confidence in data.rows(
+            "SELECT evaluation_id, count, correct, truth, predicted, confidence FROM outcomes"
+            f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(ids)})",
+            [_text(dataset_id), *ids],
+        )
+    }
+
+
+def correct_bits(
+    data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]
+) -> dict[str, tuple[int, bytes]]:
+    """Per evaluation of ``evaluation_ids`` that has outcomes: its example count and its packed
+    right-or-wrong bits (a bit per example: what McNemar's test needs), kept per snapshot; those
+    not yet kept are read in one query."""
+    ids = list(dict.fromkeys(i for i in evaluation_ids if i))
+    missing = [i for i in ids if not data.remembers(("correct-bits", dataset_id, i))]
+    if missing:
+        found = {
+            str(eid): (int(count), bytes(right or b""))
+            for eid, count, right in data.rows(
+                "SELECT evaluation_id, count, correct FROM outcomes"
+                f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(missing)})",
+                [_text(dataset_id), *missing],
+            )
+        }
+        for eid in missing:
+            data.memo(("correct-bits", dataset_id, eid), partial(found.get, eid))
+    out = {}
+    for eid in ids:
+        bits = data.memo(("correct-bits", dataset_id, eid), lambda: None)
+        if bits is not None:
+            out[eid] = bits
+    return out
+
+
+def _compare(a: ComparedModel, b: ComparedModel, first: Outcomes, second: Outcomes) -> PairedTest:
+    if a.summary.dataset_revision != b.summary.dataset_revision or first.count != second.count:
+        return PairedTest(
+            a.model_id,
+            b.model_id,
+            problem="evaluated on different revisions of the dataset: not the same examples",
+        )
+    test = mcnemar(correct(first), correct(second))
+    truth, pred_a, pred_b = truth_of(first), predicted(first), predicted(second)
+    boot = None
+    if truth is not None and pred_a is not None and pred_b is not None:
+        boot = paired_bootstrap(
+            "macro_f1", truth, pred_a, pred_b, resamples=PAIRED_RESAMPLES, seed=0
+        )
+    return PairedTest(a.model_id, b.model_id, n=first.count, accuracy=test, macro_f1=boot)
+
+
+def paired_tests(
+    data: Snapshot, reference: ComparedModel, others: Sequence[ComparedModel], dataset_id: str
+) -> list[PairedTest]:
+    """Each of ``others`` against ``reference`` on the examples both were evaluated on (their
+    outcomes read in one query; each test kept per snapshot)."""
+    keys = {
+        o.model_id: ("paired", dataset_id, reference.summary.result_id, o.summary.result_id)
+        for o in others
+    }
+    todo = [o for o in others if not data.remembers(keys[o.model_id])]
+    packed = (
+        _outcomes_of(
+            data, dataset_id, [reference.summary.result_id, *(o.summary.result_id for o in todo)]
+        )
+        if todo
+        else {}
     )
-    if not found:
-        return None
-    count, right, truth, predicted, confidence = found[0]
-    return Outcomes(
-        count=int(count),
-        correct=bytes(right or b""),
-        truth=bytes(truth or b""),
-        predicted=bytes(predicted or b""),
-        confidence=bytes(confidence or b""),
-    )
+    tests = []
+    for other in others:
+
+        def compute(other: ComparedModel = other) -> PairedTest:
+            first = packed.get(reference.summary.result_id)
+            second = packed.get(other.summary.result_id)
+            if first is None or second is None:
+                missing = reference.model_id if first is None else other.model_id
+                return PairedTest(
+                    reference.model_id,
+                    other.model_id,
+                    problem=f"no per-example outcomes of {missing} here",
+                )
+            return _compare(reference, other, first, second)
+
+        tests.append(data.memo(keys[other.model_id], compute))
+    return tests
 
 
 def paired_test(data: Snapshot, a: ComparedModel, b: ComparedModel, dataset_id: str) -> PairedTest:
     """Whether ``b`` differs from ``a`` for real on the examples both were evaluated on."""
-
-    def compute() -> PairedTest:
-        first = _outcomes(data, a.summary.result_id, dataset_id)
-        second = _outcomes(data, b.summary.result_id, dataset_id)
-        if first is None or second is None:
-            missing = a.model_id if first is None else b.model_id
-            return PairedTest(
-                a.model_id, b.model_id, problem=f"no per-example outcomes of {missing} here"
-            )
-        if a.summary.dataset_revision != b.summary.dataset_revision or first.count != second.count:
-            return PairedTest(
-                a.model_id,
-                b.model_id,
-                problem="evaluated on different revisions of the dataset: not the same examples",
-            )
-        test = mcnemar(correct(first), correct(second))
-        truth, pred_a, pred_b = truth_of(first), predicted(first), predicted(second)
-        boot = None
-        if truth is not None and pred_a is not None and pred_b is not None:
-            boot = paired_bootstrap(
-                "macro_f1", truth, pred_a, pred_b, resamples=PAIRED_RESAMPLES, seed=0
-            )
-        return PairedTest(a.model_id, b.model_id, n=first.count, accuracy=test, macro_f1=boot)
-
-    key = ("paired", dataset_id, a.summary.result_id, b.summary.result_id)
-    found: PairedTest = data.memo(key, compute)
-    return found
+    return paired_tests(data, a, [b], dataset_id)[0]
 
 
 def models_evaluated_on(
@@ -1662,26 +1723,16 @@ def latest_results(
 
 def with_outcomes(data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]) -> set[str]:
     """Those of ``evaluation_ids`` whose per-example outcomes the results dataset holds."""
-    ids = [i for i in evaluation_ids if i]
-    if not ids:
-        return set()
-    return {
-        eid
-        for (eid,) in data.rows(
-            "SELECT DISTINCT evaluation_id FROM outcomes"
-            f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(ids)})",
-            [_text(dataset_id), *ids],
-        )
-    }
+    return set(correct_bits(data, dataset_id, evaluation_ids))
 
 
 def paired_p(
     data: Snapshot, a: ComparedModel, b: ComparedModel, dataset_id: str, metric: str
 ) -> float | None:
     """The p-value of the difference between ``a`` and ``b`` on the examples both were evaluated
-    on: McNemar's exact test for ``accuracy`` (no resampling), the paired bootstrap of
-    :func:`paired_test` for ``macro_f1``; None for another metric or without a test (no
-    outcomes, different examples). Memoised per snapshot."""
+    on: McNemar's exact test for ``accuracy`` (from the kept right-or-wrong bits, no
+    resampling), the paired bootstrap of :func:`paired_test` for ``macro_f1``; None for another
+    metric or without a test (no outcomes, different examples). Memoised per snapshot."""
     if metric == "macro_f1":
         boot = paired_test(data, a, b, dataset_id).macro_f1
         return None if boot is None else boot.p_value
@@ -1689,16 +1740,18 @@ def paired_p(
         return None
 
     def compute() -> float | None:
-        first = _outcomes(data, a.summary.result_id, dataset_id)
-        second = _outcomes(data, b.summary.result_id, dataset_id)
+        bits = correct_bits(data, dataset_id, [a.summary.result_id, b.summary.result_id])
+        first, second = bits.get(a.summary.result_id), bits.get(b.summary.result_id)
         if (
             first is None
             or second is None
-            or first.count != second.count
+            or first[0] != second[0]
             or a.summary.dataset_revision != b.summary.dataset_revision
         ):
             return None
-        return mcnemar(correct(first), correct(second)).p_value
+        right_a = correct(Outcomes(count=first[0], correct=first[1]))
+        right_b = correct(Outcomes(count=second[0], correct=second[1]))
+        return mcnemar(right_a, right_b).p_value
 
     key = ("paired-p", dataset_id, a.summary.result_id, b.summary.result_id)
     found: float | None = data.memo(key, compute)

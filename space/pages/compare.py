@@ -186,8 +186,9 @@ def significance(data: Snapshot, cmp: q.ModelComparison) -> str:
         return ""
     first = cmp.models[0]
     rows = []
-    for other in cmp.models[1:]:
-        test = q.paired_test(data, first, other, cmp.dataset_id)
+    for other, test in zip(
+        cmp.models[1:], q.paired_tests(data, first, cmp.models[1:], cmp.dataset_id), strict=True
+    ):
         if test.problem:
             rows.append([esc(other.model_id), "", "", "", esc(test.problem)])
             continue
