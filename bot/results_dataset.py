@@ -154,7 +154,7 @@ def build_files(
 ) -> dict[str, bytes]:
     """Every file of the dataset repo: the tables, the card and the public keys, by path."""
     files = {
-        path: t.parquet_bytes(part)
+        path: t.parquet_bytes(part, row_group_size=t.BY_NAME[name].row_group_size)
         for name, arrow in tables.items()
         for path, part in t.table_files(t.BY_NAME[name], arrow).items()
     }

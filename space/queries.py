@@ -933,13 +933,16 @@ PAIRED_TASKS = frozenset(
 
 
 def _outcomes_of(
-    data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]
+    data: Snapshot, dataset_id: str, models: Sequence[ComparedModel]
 ) -> dict[str, Outcomes]:
-    """The per-example outcomes of ``evaluation_ids`` on ``dataset_id``, in one read (not kept:
-    a big split's outcomes are tens of kilobytes per result)."""
-    ids = list(dict.fromkeys(i for i in evaluation_ids if i))
-    if not ids:
+    """The per-example outcomes of ``models``' evaluations on ``dataset_id``, by evaluation id,
+    in one read (not kept: a big split's outcomes are tens of kilobytes per result). The filter
+    names the models too: the table's small row groups are sorted by model, so only theirs are
+    read."""
+    chosen = {m.summary.result_id: m.model_id for m in models if m.summary.result_id}
+    if not chosen:
         return {}
+    ids, names = list(chosen), list(dict.fromkeys(chosen.values()))
     return {
         str(eid): Outcomes(
             count=int(count),
@@ -950,33 +953,36 @@ def _outcomes_of(
         )
         for eid, count, right, truth, predicted, confidence in data.rows(
             "SELECT evaluation_id, count, correct, truth, predicted, confidence FROM outcomes"
-            f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(ids)})",
-            [_text(dataset_id), *ids],
+            f" WHERE dataset_id = ? AND model_id IN ({_marks(names)})"
+            f" AND evaluation_id IN ({_marks(ids)})",
+            [_text(dataset_id), *names, *ids],
         )
     }
 
 
 def correct_bits(
-    data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]
+    data: Snapshot, dataset_id: str, models: Sequence[ComparedModel]
 ) -> dict[str, tuple[int, bytes]]:
-    """Per evaluation of ``evaluation_ids`` that has outcomes: its example count and its packed
+    """Per evaluation of ``models`` that has outcomes: its example count and its packed
     right-or-wrong bits (a bit per example: what McNemar's test needs), kept per snapshot; those
     not yet kept are read in one query."""
-    ids = list(dict.fromkeys(i for i in evaluation_ids if i))
-    missing = [i for i in ids if not data.remembers(("correct-bits", dataset_id, i))]
+    chosen = {m.summary.result_id: m.model_id for m in models if m.summary.result_id}
+    missing = [i for i in chosen if not data.remembers(("correct-bits", dataset_id, i))]
     if missing:
+        names = list(dict.fromkeys(chosen[i] for i in missing))
         found = {
             str(eid): (int(count), bytes(right or b""))
             for eid, count, right in data.rows(
                 "SELECT evaluation_id, count, correct FROM outcomes"
-                f" WHERE dataset_id = ? AND evaluation_id IN ({_marks(missing)})",
-                [_text(dataset_id), *missing],
+                f" WHERE dataset_id = ? AND model_id IN ({_marks(names)})"
+                f" AND evaluation_id IN ({_marks(missing)})",
+                [_text(dataset_id), *names, *missing],
             )
         }
         for eid in missing:
             data.memo(("correct-bits", dataset_id, eid), partial(found.get, eid))
     out = {}
-    for eid in ids:
+    for eid in chosen:
         bits = data.memo(("correct-bits", dataset_id, eid), lambda: None)
         if bits is not None:
             out[eid] = bits
@@ -1010,13 +1016,7 @@ def paired_tests(
         for o in others
     }
     todo = [o for o in others if not data.remembers(keys[o.model_id])]
-    packed = (
-        _outcomes_of(
-            data, dataset_id, [reference.summary.result_id, *(o.summary.result_id for o in todo)]
-        )
-        if todo
-        else {}
-    )
+    packed = _outcomes_of(data, dataset_id, [reference, *todo]) if todo else {}
     tests = []
     for other in others:
 
@@ -1721,9 +1721,9 @@ def latest_results(
     }
 
 
-def with_outcomes(data: Snapshot, dataset_id: str, evaluation_ids: Sequence[str]) -> set[str]:
-    """Those of ``evaluation_ids`` whose per-example outcomes the results dataset holds."""
-    return set(correct_bits(data, dataset_id, evaluation_ids))
+def with_outcomes(data: Snapshot, dataset_id: str, models: Sequence[ComparedModel]) -> set[str]:
+    """The evaluation ids of ``models`` whose per-example outcomes the results dataset holds."""
+    return set(correct_bits(data, dataset_id, models))
 
 
 def paired_p(
@@ -1740,7 +1740,7 @@ def paired_p(
         return None
 
     def compute() -> float | None:
-        bits = correct_bits(data, dataset_id, [a.summary.result_id, b.summary.result_id])
+        bits = correct_bits(data, dataset_id, [a, b])
         first, second = bits.get(a.summary.result_id), bits.get(b.summary.result_id)
         if (
             first is None

@@ -57,6 +57,9 @@ class Table:
     # A table split into one file per value of these columns (``data/<name>/<value>.parquet``),
     # so that a publication rewrites only the files whose rows changed.
     partition: tuple[str, ...] = ()
+    # Rows per Parquet row group: small for a table of big rows read a few at a time (a reader
+    # filtering on the sort columns then decompresses only the groups that can match).
+    row_group_size: int = 128 * 1024
 
     @property
     def path(self) -> str:
@@ -311,6 +314,7 @@ OUTCOMES = Table(
         "divided by 65535",
     },
     partition=("dataset_id", "dataset_config"),
+    row_group_size=32,  # a row is tens of kilobytes: the Space reads two or a few at a time
 )
 
 EXAMPLES = _table(
@@ -578,7 +582,7 @@ def dumps(value: object) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def parquet_bytes(arrow: pa.Table) -> bytes:
+def parquet_bytes(arrow: pa.Table, *, row_group_size: int = 128 * 1024) -> bytes:
     """``arrow`` as Parquet, written the same way every time (zstd, fixed row groups), so the
     same rows give the same bytes and an unchanged table is never committed again."""
     import pyarrow.parquet as pq
@@ -588,7 +592,7 @@ def parquet_bytes(arrow: pa.Table) -> bytes:
         arrow,
         sink,
         compression="zstd",
-        row_group_size=128 * 1024,
+        row_group_size=row_group_size,
         write_statistics=True,
         use_dictionary=True,
     )
@@ -605,7 +609,8 @@ def write_tables(tables: Mapping[str, pa.Table], root: Any) -> list[str]:
     for name, arrow in tables.items():
         for path, part in table_files(BY_NAME[name], arrow).items():
             (base / path).parent.mkdir(parents=True, exist_ok=True)
-            (base / path).write_bytes(parquet_bytes(part))
+            size = BY_NAME[name].row_group_size
+            (base / path).write_bytes(parquet_bytes(part, row_group_size=size))
             written.append(path)
     return written
 

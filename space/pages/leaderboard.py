@@ -184,7 +184,7 @@ def ranked_groups(data: Snapshot, dataset: str, ordered: list[str], metric: str)
 
     def compute() -> dict[str, int]:
         results = q.latest_results(data, dataset, ordered)
-        tested = q.with_outcomes(data, dataset, [r.summary.result_id for r in results.values()])
+        tested = q.with_outcomes(data, dataset, list(results.values()))
         chain = [
             results[m] for m in ordered if m in results and results[m].summary.result_id in tested
         ]

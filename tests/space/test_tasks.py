@@ -405,6 +405,9 @@ def test_the_app_s_pickers_follow_the_task(root: Path, data: Snapshot) -> None:
     results = ResultsData(DirectorySource(root))
     assert results.refresh()
     qa = result.r_result(data, {"model": "demo/qa-a", "dataset": SQUAD})
+    # after the header: the generic parts' visibility, class groups and the detector's 7 parts
+    assert qa[1]["visible"] is True and qa[2] == "" and qa[3]["visible"] is False
+    qa = [qa[0], *qa[10:]]  # the rest as before the detector's parts
     assert qa[1].startswith("### Per group")
     assert qa[2]["choices"] == [("exact match", "exact_match"), ("F1", "f1")]
     assert qa[2]["value"] == ["exact_match", "f1"] and qa[3]["label"] == "Group contains"
@@ -412,9 +415,10 @@ def test_the_app_s_pickers_follow_the_task(root: Path, data: Snapshot) -> None:
     # the confusion matrix, misclassifications and calibration sections: errors only
     assert [qa[i]["visible"] for i in (7, 10, 14)] == [False, True, False]
     ner = result.r_result(data, {"model": "demo/ner-a", "dataset": CONLL})
+    ner = [ner[0], *ner[10:]]
     assert [ner[i]["visible"] for i in (7, 10, 14)] == [True, True, False]
     picked = variants.r_variants(data, {"model": "demo/qa-a", "dataset": SQUAD, "metric": "recall"})
-    assert (picked[3]["choices"], picked[3]["value"]) == (
+    assert (picked[4]["choices"], picked[4]["value"]) == (  # after the detectors' robustness
         [("exact match", "exact_match"), ("F1", "f1")],
         "f1",
     )
