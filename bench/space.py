@@ -429,11 +429,22 @@ def cache_root() -> Path:
 
 def cache_key(*, models: int, classes: int, seed_value: int = 0) -> str:
     """The seed parameters, and a digest of what decides the files' content: the tables'
-    schemas and the code that seeds and exports (a change to either makes a new folder)."""
+    schemas and layout (partitions, row groups) and the code that seeds, exports and writes (a
+    change to any makes a new folder)."""
     digest = hashlib.sha256()
     for table in tables.TABLES:
-        digest.update(f"{table.name}:{table.schema}:{table.sort};".encode())
-    for code in (_template, _outcomes, _result_docs, seed, store_export, coverage_table):
+        layout = f"{table.partition}:{table.row_group_size}"
+        digest.update(f"{table.name}:{table.schema}:{table.sort}:{layout};".encode())
+    for code in (
+        _template,
+        _outcomes,
+        _result_docs,
+        seed,
+        store_export,
+        coverage_table,
+        tables.write_tables,
+        tables.parquet_bytes,
+    ):
         digest.update(inspect.getsource(code).encode())
     return f"space-{models}m-{classes}c-seed{seed_value}-{digest.hexdigest()[:12]}"
 
