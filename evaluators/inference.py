@@ -531,8 +531,11 @@ def select(hints: Hints, modules: Sequence[EvaluationModule]) -> Outcome:
 # translation direction ---------------------------------------------------------------------
 
 # "en-to-ro", "en_to_ro", "en2ro": said outright; "en-ro": the last such pair of codes
-_TO_PAIR = re.compile(r"(?<![a-z])([a-z]{2,3})(?:[-_]to[-_]|[-_]?2[-_]?)([a-z]{2,3})(?![a-z])")
-_PAIR = re.compile(r"(?=(?<![a-z])([a-z]{2,3})[-_]([a-z]{2,3})(?![a-z]))")
+# A code is a whole token: `de451d36` (a hash) holds no `de`
+_TO_PAIR = re.compile(
+    r"(?<![a-z0-9])([a-z]{2,3})(?:[-_]to[-_]|[-_]?2[-_]?)([a-z]{2,3})(?![a-z0-9])"
+)
+_PAIR = re.compile(r"(?=(?<![a-z0-9])([a-z]{2,3})[-_]([a-z]{2,3})(?![a-z0-9]))")
 
 
 def name_direction(name: str) -> tuple[str, str] | None:
@@ -544,6 +547,8 @@ def name_direction(name: str) -> tuple[str, str] | None:
     >>> name_direction("org/marian-finetuned-kde4-en-to-fr")
     ('en', 'fr')
     >>> name_direction("org/bart-large-cnn") is None
+    True
+    >>> name_direction("org/tiny-mt-de451d36") is None  # a hash after the name: no code
     True
     """
     from evaluators.languages import ISO_639_1
