@@ -412,6 +412,16 @@ class SplitLabelErrors:
         return [{**identity, **row} for row in export_rows(self.report, self.labels)]
 
 
+def _version(text: object) -> tuple[int, ...]:
+    """A code version's numbers, for ordering (``"0.10.0"`` -> ``(0, 10, 0)``; not a number: 0).
+
+    Example:
+        >>> _version("0.10.0") > _version("0.9.1")
+        True
+    """
+    return tuple(int(p) if p.isdigit() else 0 for p in str(text).split("."))
+
+
 def label_errors(
     store: Store,
     *,
@@ -449,10 +459,12 @@ def label_errors(
                 "dataset_revision": revision,
             },
             {"_id": 0},
-        ).sort([("model_id", 1), ("code_version", -1)])
+        ).sort("model_id", 1)
         newest: dict[str, Doc] = {}
-        for doc in docs:
-            newest.setdefault(doc["model_id"], doc)
+        for doc in docs:  # a version order: 0.10.0 comes after 0.9.0 (text order says before)
+            kept = newest.get(doc["model_id"])
+            if kept is None or _version(doc["code_version"]) > _version(kept["code_version"]):
+                newest[doc["model_id"]] = doc
         if not newest:
             continue
 
