@@ -4,8 +4,10 @@ Starts an embedded MongoDB and the sandbox Hub (seeded with the demo world), run
 as the ``evalbot`` user (which publishes the results dataset), deploys the Space to a Space repo
 of the sandbox (``evalbot space deploy``), serves a checkout of that repo reading the results
 dataset from the sandbox (never MongoDB), prints the URLs and waits; Ctrl-C stops everything it
-started. State lives under ``~/.cache/evalbot/demo``, so a second run opens no new PRs. The demo
-signs with its own key there (made as ``evalbot keys create`` makes one), never with
+started. MongoDB asks for a password (``store.embedded``): the bot's commands get its read-write
+user's URI in ``MONGODB_URI``, ``status`` the read-only user's in ``MONGODB_READ_URI``, and the
+Space neither. State lives under ``~/.cache/evalbot/demo``, so a second run opens no new PRs.
+The demo signs with its own key there (made as ``evalbot keys create`` makes one), never with
 ``EVALBOT_SIGNING_KEY``: a sandbox's results must not carry the real bot's signature.
 """
 
@@ -96,7 +98,7 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
         tokens = json.loads((hub_dir / "tokens.json").read_text())
         space_url = f"http://127.0.0.1:{space_port}"
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "MONGODB_READ_URI"},  # not the demo's
             "HF_ENDPOINT": hub_url,
             "HF_HOME": str(root / "hf-home"),
             "HF_HUB_DISABLE_XET": "1",
@@ -118,7 +120,9 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
         subprocess.run(
             _evalbot("run", "--once"), env={**env, "HF_TOKEN": tokens["evalbot"]}, check=True
         )
-        subprocess.run(_evalbot("status"), env=env, check=True)
+        subprocess.run(  # it only reads: as the read-only user
+            _evalbot("status"), env={**env, "MONGODB_READ_URI": mongo.reader_uri}, check=True
+        )
         space_repo = _space_repo(settings)
         print(f"Deploying the Space to the sandbox Hub as {space_repo} ...", flush=True)
         subprocess.run(
@@ -137,7 +141,8 @@ def run_demo(*, root: Path | None, space_port: int, hub_port: int, serve: bool) 
             f"  Space (results explorer): {space_url}  (a checkout of the Space repo: {checkout})\n"
             f"  Space repo:               {hub_url}/spaces/{space_repo}\n"
             f"  Sandbox Hub:              {hub_url}  (PRs: {hub_url}/<org>/<model>/discussions)\n"
-            f"  MongoDB:                  {mongo.uri}\n",
+            f"  MongoDB:                  mongodb://127.0.0.1:{mongo.port}/  (users evalbot and "
+            f"evalbot-reader; passwords in {mongo.credentials_path})\n",
             flush=True,
         )
         signal.signal(signal.SIGTERM, _interrupt)

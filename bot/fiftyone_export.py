@@ -9,7 +9,9 @@ the evaluation under ``eval_key``: per-sample ``<key>_tp``/``_fp``/``_fn`` count
 matches, and its mAP, which agrees with evalbot's ``ap``.
 
 FiftyOne keeps its datasets in the MongoDB of ``FIFTYONE_DATABASE_URI``; the CLI points it at
-evalbot's own server (``MONGODB_URI`` or the embedded one) unless it is set. Images are written as
+evalbot's own server (``MONGODB_URI``, or the embedded one as its read-write user) unless it is
+set. The export reads evalbot's results as the read-only user (``MONGODB_READ_URI``, or the
+embedded server's reader); FiftyOne writes its dataset as the read-write one. Images are written as
 PNG files under ``media_dir/<dataset name>/``.
 
 Example:
@@ -63,10 +65,16 @@ def dataset_name(model_id: str, dataset_id: str, variant: str) -> str:
 
 def use_store_for_fiftyone(store: Store) -> None:
     """Point FiftyOne at evalbot's MongoDB unless ``FIFTYONE_DATABASE_URI`` is set (call before
-    ``import fiftyone``)."""
-    address = store.client.address
-    if Settings.from_env().fiftyone_database_uri is None and address is not None:
-        os.environ["FIFTYONE_DATABASE_URI"] = f"mongodb://{address[0]}:{address[1]}/"
+    ``import fiftyone``): ``MONGODB_URI``, else the embedded server's read-write user (FiftyOne
+    writes there even when ``store`` is read-only), else ``store``'s address."""
+    settings = Settings.from_env()
+    if settings.fiftyone_database_uri is None:
+        if settings.mongodb_uri is not None:
+            os.environ["FIFTYONE_DATABASE_URI"] = settings.mongodb_uri
+        elif store.embedded is not None:
+            os.environ["FIFTYONE_DATABASE_URI"] = store.embedded.uri
+        elif (address := store.client.address) is not None:
+            os.environ["FIFTYONE_DATABASE_URI"] = f"mongodb://{address[0]}:{address[1]}/"
     os.environ.setdefault("FIFTYONE_DO_NOT_TRACK", "true")
 
 

@@ -1,6 +1,7 @@
 """``evalbot status --health``: can this host's evalbot work? The Docker image's HEALTHCHECK.
 
-Healthy when MongoDB at ``MONGODB_URI`` answers and, if workers run on this host, the freshest of
+Healthy when MongoDB at ``MONGODB_URI`` answers (as ``MONGODB_READ_URI``'s user when that is set:
+the check only reads) and, if workers run on this host, the freshest of
 their heartbeats is fresh. A worker records one at every turn of its job loop and at every beat
 while a job runs (each ``queue.lease_seconds / 3``), fresh for three lease periods (and at least
 three ``queue.poll_seconds``), so the check needs no config. A host without worker records (a
@@ -36,7 +37,7 @@ def check_health(settings: Settings, *, host: str | None = None, timeout_ms: int
     if settings.mongodb_uri is None:
         return Health(False, "MONGODB_URI is unset: set it to the MongoDB server the bot uses")
     try:
-        store = Store.open(settings.mongodb_uri, timeout_ms=timeout_ms, read_only=True)
+        store = Store.open(settings.read_uri, timeout_ms=timeout_ms, read_only=True)
     except MongoUnavailableError as exc:
         return Health(False, str(exc))
     with store:

@@ -42,7 +42,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, ReturnDocument
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 from store.catalogue import metric_documents, task_documents
 from store.codec import (
@@ -59,7 +59,7 @@ from store.codec import (
     runtime_to_doc,
 )
 from store.embedded import EmbeddedMongo, start_embedded
-from store.errors import MongoUnavailableError
+from store.errors import MongoAuthenticationError, MongoUnavailableError
 from store.types import (
     ClaimRecord,
     CoverageOutcome,
@@ -222,17 +222,26 @@ class Store:
     ) -> Store:
         """Connect to ``uri`` (default: ``MONGODB_URI``), or start the embedded mongod.
 
-        ``read_only`` skips creating indexes (the Space never writes).
+        ``read_only`` connects as a reader and creates no indexes: without ``uri``, with
+        ``MONGODB_READ_URI`` when it and ``MONGODB_URI`` are set, else ``MONGODB_URI``, else as
+        the embedded server's read-only user (``evalbot-reader``). A ``uri`` given is used as is.
 
         Raises:
+            MongoAuthenticationError: the server refused the URI's user or password.
             MongoUnavailableError: the server does not answer; the message names MONGODB_URI.
         """
-        uri = uri or os.environ.get("MONGODB_URI") or None
+        uri = uri or None
+        if uri is None and os.environ.get("MONGODB_URI"):
+            read_uri = os.environ.get("MONGODB_READ_URI") if read_only else None
+            uri = read_uri or os.environ["MONGODB_URI"]
+        read_setting = uri is not None and uri == os.environ.get("MONGODB_READ_URI")
+        setting = "MONGODB_READ_URI" if read_setting else "MONGODB_URI"
         db_name = db_name or os.environ.get("EVALBOT_DB", "evalbot")
         embedded = None
         if uri is None:
             embedded = start_embedded(data_dir)
-            uri = embedded.uri
+            uri = embedded.reader_uri if read_only else embedded.uri
+            setting = f"the embedded server's {embedded.credentials_path}"
         client: MongoClient[Doc] = MongoClient(
             uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True
         )
@@ -240,11 +249,9 @@ class Store:
             client.admin.command("ping")
         except PyMongoError as exc:
             client.close()
-            raise MongoUnavailableError(
-                f"MongoDB at {_redact(uri)} is unreachable ({type(exc).__name__}). "
-                "Check MONGODB_URI, or unset it to use the embedded server.",
-                uri=_redact(uri),
-            ) from exc
+            if embedded is not None:
+                embedded.stop()
+            raise _connect_error(uri, exc, setting=setting) from exc
         store = cls(client, db_name=db_name, embedded=embedded)
         if not read_only:
             store.ensure_indexes()
@@ -1424,6 +1431,21 @@ def _job(doc: Doc) -> Job:
 def _owned(job: Job) -> Doc:
     """The filter of a job as long as ``job.worker`` holds its lease (status running)."""
     return {"_id": job.id, "status": "running", "worker": job.worker}
+
+
+def _connect_error(uri: str, exc: PyMongoError, *, setting: str) -> MongoUnavailableError:
+    """The error of a failed first ping: refused credentials, or no answer."""
+    if isinstance(exc, OperationFailure) and exc.code == 18:  # AuthenticationFailed
+        return MongoAuthenticationError(
+            f"MongoDB at {_redact(uri)} refused the user or password: check {setting} "
+            "(user, password and authSource)",
+            uri=_redact(uri),
+        )
+    return MongoUnavailableError(
+        f"MongoDB at {_redact(uri)} is unreachable ({type(exc).__name__}). "
+        f"Check {setting}, or unset MONGODB_URI to use the embedded server.",
+        uri=_redact(uri),
+    )
 
 
 def _redact(uri: str) -> str:

@@ -17,3 +17,8 @@ class MongoUnavailableError(StoreError, ConnectionError):
 
 class MongodNotFoundError(StoreError, FileNotFoundError):
     """No embedded mongod binary is installed."""
+
+
+class MongoAuthenticationError(MongoUnavailableError, PermissionError):
+    """MongoDB refused the credentials: those of ``MONGODB_URI``/``MONGODB_READ_URI``, or the
+    embedded server's ``credentials.json``. The message says which, and what to restore."""
