@@ -30,6 +30,8 @@ from huggingface_hub.errors import (
 from bot.errors import BenchmarkTaskError, HubUnreachableError
 from bot.hub import preflight
 from evaluators.config import ModuleFile
+from evaluators.errors import FileTooLargeError
+from evaluators.limits import read_bounded
 
 EVAL_FILE = "eval.yaml"
 
@@ -63,8 +65,8 @@ def benchmark_tasks(dataset_id: str, *, endpoint: str, token: str | None) -> lis
         dataset_id, EVAL_FILE, repo_type="dataset", endpoint=endpoint, token=token
     )
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError):
+        data = yaml.safe_load(read_bounded(Path(path), EVAL_FILE).decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, FileTooLargeError):
         return []
     tasks = data.get("tasks") if isinstance(data, dict) else None
     items = tasks if isinstance(tasks, list) else []

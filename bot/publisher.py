@@ -18,6 +18,10 @@ again for then.
 A card evalbot cannot edit safely, or one the Hub refuses on commit (HTTP 400 or 422: the Hub
 validates README.md metadata, the `model-index` included), is "card refused", with the reason or
 the Hub's message; it is not retried.
+
+The card and the ``.eval_results`` files are read within their caps (``evaluators.limits``),
+checked against the Hub's file metadata before any download: a file over its cap is "too large",
+with the file, its size and the cap; no PR, no retry.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub import CommitInfo, CommitOperationAdd, HfApi, hf_hub_download
@@ -49,8 +54,10 @@ from cardgen.eval_results import BenchmarkSpec, eval_result_files
 from cardgen.optout import opted_in, opted_out
 from cardgen.pr import parse_marker, pr_body, pr_title
 from cardgen.update import update_comment
+from evaluators.errors import FileTooLargeError
 from evaluators.executor import CODE_VERSION
 from evaluators.hub import fingerprint
+from evaluators.limits import check_size, read_bounded
 from store.db import PullRequestRecord, Store
 from store.types import ClaimRecord, EvaluationRecord, ModelRecord, utcnow
 
@@ -76,6 +83,7 @@ class Outcome(enum.StrEnum):
     STALE = "stale"  # the head moved on: the new revision gets its own job
     DEFERRED = "deferred"  # over the hourly PR cap: try again at ``not_before``
     NOT_ON_HUB = "not on the hub"  # e.g. a FiftyOne zoo model: results go to the Space only
+    TOO_LARGE = "too large"  # the card or an .eval_results file is over its cap
 
 
 @dataclass(frozen=True)
@@ -87,36 +95,59 @@ class PublishResult:
     not_before: datetime | None = None  # DEFERRED: when to try again
 
 
-def read_card(api: HfApi, repo_id: str, revision: str) -> str | None:
+Sizes = Mapping[str, int | None]  # path -> size (None: not known) of every file of a revision
+
+
+def read_card(api: HfApi, repo_id: str, revision: str, *, sizes: Sizes | None = None) -> str | None:
     """The README.md of a model revision, or None when it has none.
+
+    ``sizes``: the revision's files as the Hub lists them (``model_info(files_metadata=True)``);
+    when None, the card's size is asked for with ``get_paths_info``.
 
     Raises:
         CardError: When the README.md is not UTF-8.
+        FileTooLargeError: When it is over its cap (``evaluators.limits.CARD``): nothing is
+            downloaded when the Hub's metadata says so.
     """
-    data = _download(api, repo_id, "README.md", revision)
+    data = _download(api, repo_id, "README.md", revision, sizes)
     return None if data is None else decode_card(data, repo_id=repo_id)
 
 
-def read_eval_results(api: HfApi, repo_id: str, filename: str, revision: str) -> str | None:
+def read_eval_results(
+    api: HfApi, repo_id: str, filename: str, revision: str, *, sizes: Sizes | None = None
+) -> str | None:
     """One of our ``.eval_results`` files in a model revision; None when absent or unreadable
-    (it is then written anew)."""
-    data = _download(api, repo_id, filename, revision)
+    (it is then written anew). ``sizes`` as for :func:`read_card`.
+
+    Raises:
+        FileTooLargeError: When it is over its cap (``evaluators.limits.EVAL_RESULTS``).
+    """
+    data = _download(api, repo_id, filename, revision, sizes)
     try:
         return None if data is None else data.decode("utf-8")
     except UnicodeDecodeError:
         return None
 
 
-def _download(api: HfApi, repo_id: str, filename: str, revision: str) -> bytes | None:
-    """The bytes of one file of a model revision, or None when the revision has no such file."""
+def _download(
+    api: HfApi, repo_id: str, filename: str, revision: str, sizes: Sizes | None
+) -> bytes | None:
+    """The bytes of one file of a model revision, read within its cap; None when the revision
+    has no such file. Its size is checked before the download."""
+    if sizes is None:
+        found = api.get_paths_info(repo_id, [filename], revision=revision)
+        sizes = {entry.path: getattr(entry, "size", None) for entry in found}
+    if filename not in sizes:
+        return None
+    if (size := sizes[filename]) is not None:
+        check_size(filename, size)
     try:
         path = hf_hub_download(
             repo_id, filename, revision=revision, token=api.token, endpoint=api.endpoint
         )
     except EntryNotFoundError:
         return None
-    with open(path, "rb") as handle:
-        return handle.read()
+    return read_bounded(Path(path), filename)
 
 
 @dataclass(frozen=True)
@@ -203,14 +234,16 @@ class Publisher:
         state = self._repo_state(model)
         if isinstance(state, PublishResult):
             return state
-        model = state
+        model, sizes = state
         try:
-            card = read_card(self.api, model.repo_id, model.sha)
+            card = read_card(self.api, model.repo_id, model.sha, sizes=sizes)
         except GatedRepoError:
             return PublishResult(Outcome.GATED)
         except CardError as exc:  # not UTF-8
             log.warning("%s: card cannot be read: %s", model.repo_id, exc)
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
+        except FileTooLargeError as exc:
+            return _too_large(model, exc)
         if opted_out(model.tags, card):
             return PublishResult(Outcome.OPTED_OUT)
         try:
@@ -234,7 +267,10 @@ class Publisher:
             return PublishResult(Outcome.CARD_REFUSED, detail=exc.reason)
         claims = audit(card, records)
         self._save_claims(model, claims)
-        files = self._eval_result_files(model, records)
+        try:
+            files = self._eval_result_files(model, records, sizes)
+        except FileTooLargeError as exc:
+            return _too_large(model, exc)
         if not change.changed and not files:
             return PublishResult(Outcome.UNCHANGED)
         for pr in prs:
@@ -289,9 +325,13 @@ class Publisher:
         return None
 
     def _eval_result_files(
-        self, model: ModelRecord, records: list[EvaluationRecord]
+        self, model: ModelRecord, records: list[EvaluationRecord], sizes: Sizes | None
     ) -> dict[str, str]:
-        """The ``.eval_results`` files (benchmark datasets) that differ from the repo's."""
+        """The ``.eval_results`` files (benchmark datasets) that differ from the repo's.
+
+        Raises:
+            FileTooLargeError: The repo's file at one of their paths is over its cap.
+        """
         if not self.benchmarks:
             return {}
         files = eval_result_files(
@@ -300,7 +340,7 @@ class Publisher:
         return {
             path: text
             for path, text in files.items()
-            if read_eval_results(self.api, model.repo_id, path, model.sha) != text
+            if read_eval_results(self.api, model.repo_id, path, model.sha, sizes=sizes) != text
         }
 
     def _save_claims(self, model: ModelRecord, claims: list[Claim]) -> None:
@@ -327,10 +367,11 @@ class Publisher:
             ],
         )
 
-    def _repo_state(self, model: ModelRecord) -> PublishResult | ModelRecord:
+    def _repo_state(self, model: ModelRecord) -> PublishResult | tuple[ModelRecord, Sizes | None]:
         """A typed outcome when the repo cannot or should not get a PR now, else the model at
-        its current head: a head that moved on to a revision with the same content (a README
-        commit, a merge) takes the PR; new content is STALE (it gets its own evaluation)."""
+        its current head and the sizes of the head's files: a head that moved on to a revision
+        with the same content (a README commit, a merge) takes the PR; new content is STALE (it
+        gets its own evaluation)."""
         try:
             info = self.api.model_info(model.repo_id, files_metadata=True)
         except DisabledRepoError:
@@ -345,11 +386,12 @@ class Publisher:
             return PublishResult(Outcome.GATED)
         if info.id and info.id.casefold() != model.repo_id.casefold():
             return PublishResult(Outcome.REPO_NOT_FOUND, detail=f"renamed to {info.id}")
+        sizes = None if info.siblings is None else {s.rfilename: s.size for s in info.siblings}
         if info.sha and info.sha != model.sha:
             if not model.fingerprint or fingerprint(info.siblings) != model.fingerprint:
                 return PublishResult(Outcome.STALE, detail=f"head is now {info.sha}")
-            return replace(model, sha=info.sha, tags=tuple(info.tags or model.tags))
-        return model
+            return replace(model, sha=info.sha, tags=tuple(info.tags or model.tags)), sizes
+        return model, sizes
 
     def _known_prs(self, repo_id: str) -> list[HubPR]:
         """The bot's PRs on this repo, newest first, from the Hub (the truth).
@@ -452,7 +494,7 @@ class Publisher:
             # description is edited in place and one short comment says what changed.
             try:
                 previous = read_card(self.api, model.repo_id, f"refs/pr/{open_pr.num}")
-            except CardError:
+            except (CardError, FileTooLargeError):
                 previous = None
             committed = self._create_commit(
                 model,
@@ -501,6 +543,11 @@ class Publisher:
         )
         log.info("%s: PR #%d %s", model.repo_id, num, outcome.value)
         return PublishResult(outcome, pr_num=num, url=url)
+
+
+def _too_large(model: ModelRecord, exc: FileTooLargeError) -> PublishResult:
+    log.warning("%s: no PR: %s", model.repo_id, exc)
+    return PublishResult(Outcome.TOO_LARGE, detail=str(exc))
 
 
 def _card_refusal(exc: HfHubHTTPError | ValueError) -> str | None:

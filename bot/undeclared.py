@@ -22,12 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx2
 from huggingface_hub import HfApi, ModelInfo
@@ -47,6 +47,7 @@ from evaluators import tasks as task_types
 from evaluators.config import EvaluationModule
 from evaluators.hub import fingerprint
 from evaluators.inference import Hints, Reason, Selector
+from evaluators.limits import load_json
 from evaluators.planner import Planner
 from store.db import Store
 from store.types import CoverageOutcome, FailureReason, ModelRecord, ModelStatus, utcnow
@@ -84,8 +85,7 @@ def config_labels(api: HfApi, model: ModelRecord, size: int | None) -> tuple[str
         except EntryNotFoundError:
             return ()
         try:
-            with open(path, encoding="utf-8") as handle:
-                config = json.load(handle)
+            config = load_json(Path(path), "config.json")  # bounded, depth-checked
         except (OSError, ValueError, RecursionError):
             return ()
     id2label = config.get("id2label") if isinstance(config, dict) else None

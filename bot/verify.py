@@ -49,7 +49,9 @@ from cardgen.card import SOURCE_NAME, read_results
 from cardgen.errors import CardError, SigningKeyError
 from cardgen.results import ORIGINAL, rounded
 from cardgen.signing import key_id, load_public_key, verify_bytes
+from evaluators.errors import FileTooLargeError
 from evaluators.hub import fingerprint
+from evaluators.limits import read_bounded
 from store import tables as t
 
 Row = dict[str, Any]
@@ -263,7 +265,10 @@ def _card_text(api: HfApi, repo_id: str, revision: Revision, names: Sequence[str
     local = hf_hub_download(
         repo_id, "README.md", revision=revision.sha, token=api.token, endpoint=api.endpoint
     )
-    return Path(local).read_text(encoding="utf-8", errors="replace")
+    try:
+        return read_bounded(Path(local), "README.md").decode("utf-8", errors="replace")
+    except FileTooLargeError:
+        return None  # over its cap: read as no card
 
 
 def _dataset_rows(

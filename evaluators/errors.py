@@ -121,3 +121,49 @@ class CardModuleError(ValueError):
         super().__init__(f"{dataset_id}: {detail}")
         self.dataset_id = dataset_id
         self.detail = detail
+
+
+def _bytes(n: int) -> str:
+    """``n`` bytes as people read sizes: 2.00 GiB, 8 MiB, 256 KiB, 300 bytes."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n // scale} {unit}" if n % scale == 0 else f"{n / scale:.2f} {unit}"
+    return f"{n} bytes"
+
+
+class FileTooLargeError(ValueError):
+    """A file of a repo is larger than evalbot reads for its kind (``evaluators.limits``).
+
+    ``path`` is the file's path in the repo, ``size`` its size in bytes (None when it was only
+    found to hold more than ``limit`` while reading), ``limit`` the cap for its ``kind``.
+
+    Example:
+        >>> str(FileTooLargeError("config.json", 2**31, limit=8 * 2**20, kind="settings file"))
+        'config.json is 2 GiB, over the cap of 8 MiB for a settings file: evalbot does not read it (shrink the file)'
+    """
+
+    def __init__(self, path: str, size: int | None, *, limit: int, kind: str) -> None:
+        shown = _bytes(size) if size is not None else f"more than {_bytes(limit)}"
+        super().__init__(
+            f"{path} is {shown}, over the cap of {_bytes(limit)} for a {kind}: "
+            "evalbot does not read it (shrink the file)"
+        )
+        self.path = path
+        self.size = size
+        self.limit = limit
+
+
+class JsonDepthError(ValueError):
+    """A JSON file nests arrays and objects deeper than evalbot parses (``limit`` levels).
+
+    ``path`` is the file's path in the repo, ``depth`` how deep it nests.
+    """
+
+    def __init__(self, path: str, depth: int, *, limit: int) -> None:
+        super().__init__(
+            f"{path} nests {depth} levels deep, over the {limit} levels evalbot parses "
+            "(real ones nest under 10: check the file)"
+        )
+        self.path = path
+        self.depth = depth
+        self.limit = limit

@@ -19,6 +19,7 @@ import importlib.metadata
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,9 +30,15 @@ from evaluators import tasks as task_types
 from evaluators.config import EvaluationModule
 from evaluators.datasets_io import DatasetError
 from evaluators.device import Compute, describe, pick_device
-from evaluators.errors import Cancelled, IncompatibleLibraryError, UnsupportedModelError
+from evaluators.errors import (
+    Cancelled,
+    FileTooLargeError,
+    IncompatibleLibraryError,
+    UnsupportedModelError,
+)
 from evaluators.hub import FetchedModel, fetch_model, resolve_dataset_revision
 from evaluators.inference import Hints, Selector
+from evaluators.limits import read_bounded
 from evaluators.metadata import (
     ModelMetadata,
     count_parameters,
@@ -141,7 +148,7 @@ class Executor:
         wrap: Callable[[Any, task_types.TaskType], Any] | None = None,
     ) -> None:
         self.modules = list(modules)
-        self.wrap = wrap  # applied to each loaded model (sharding.sharded: predict on Ray)
+        self.wrap = wrap  # applied to each loaded model (a predictor wrapper; None: as loaded)
         self.api = api
         self.store = store
         self.max_model_bytes = max_model_bytes  # refuse bigger downloads ("too large")
@@ -258,9 +265,7 @@ class Executor:
             file_sizes=fetched.file_sizes,
             hyperparameters=hyperparameters(fetched.path / "config.json"),
             num_parameters=count_parameters(classifier),
-            reference=find_reference(
-                model.tags, card.read_text(errors="replace") if card.exists() else None
-            ),
+            reference=find_reference(model.tags, _card_text(card)),
         )
         for task in todo:
             self._check_cancel()
@@ -385,3 +390,13 @@ class Executor:
         with labelled(label):
             record = task_type.evaluate(self, model, predictor, self.split(task), task)
         return dataclasses.replace(record, fingerprint=model.fingerprint, selection=task.selection)
+
+
+def _card_text(card: Path) -> str | None:
+    """The model card's text, read at most to its cap (None: absent or over the cap)."""
+    if not card.exists():
+        return None
+    try:
+        return read_bounded(card, "README.md").decode(errors="replace")
+    except FileTooLargeError:
+        return None

@@ -416,11 +416,12 @@ class Generator:
 
 
 def _file_settings(path: Path) -> frozenset[str]:
-    """The keys the repo's ``generation_config.json`` sets (empty: no such file)."""
-    import json
+    """The keys the repo's ``generation_config.json`` sets (empty: no such file, or one that
+    cannot be read within its cap)."""
+    from evaluators.limits import load_json
 
     try:
-        data = json.loads((path / "generation_config.json").read_text(encoding="utf-8"))
+        data = load_json(path / "generation_config.json")
     except (OSError, ValueError):
         return frozenset()
     return frozenset(data) if isinstance(data, dict) else frozenset()

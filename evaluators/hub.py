@@ -2,15 +2,18 @@
 
 Only safetensors weights, configs and tokenizer/processor files are downloaded; pickle-only repos
 are refused; remote code is never run (``trust_remote_code=False`` wherever a model is loaded).
-Hub errors about the model become typed :class:`EvaluationError` s; connection problems are not
-the model's fault and propagate unchanged.
+Every small file is checked against its cap (``evaluators.limits``) from the Hub's file metadata
+before anything is downloaded, and JSON files are checked again once downloaded. Hub errors about
+the model become typed :class:`EvaluationError` s; connection problems are not the model's fault
+and propagate unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -21,11 +24,16 @@ from huggingface_hub.hf_api import RepoSibling
 
 from evaluators.errors import (
     EvaluationError,
+    FileTooLargeError,
     IncompatibleLibraryError,
     InsufficientMetadataError,
+    JsonDepthError,
     UnsafeWeightsError,
 )
+from evaluators.limits import CARD, UNCAPPED, check_json, check_size, load_json
 from store.types import FailureReason
+
+log = logging.getLogger(__name__)
 
 ALLOWED_FILES = [
     "config.json",
@@ -95,10 +103,14 @@ def fetch_model(
 
     Raises:
         EvaluationError: with reason ``not found``, ``gated``, ``security issues`` (the Hub's
-            scan flags files of the repo) or ``too large`` (over ``max_bytes``).
+            scan flags files of the repo) or ``too large`` (over ``max_bytes``, or a file over
+            its cap in ``evaluators.limits``: nothing is downloaded then).
         UnsafeWeightsError: the repo has pickle weights but no safetensors.
-        InsufficientMetadataError: no ``config.json``.
+        InsufficientMetadataError: no ``config.json``, or a JSON file nested too deep.
         IncompatibleLibraryError: the model needs remote code (see :func:`check_remote_code`).
+
+    A ``README.md`` over its cap is left out (it only serves to find the model's paper); the
+    publisher refuses such a card on its own.
     """
     try:
         info = api.model_info(repo_id, revision=revision, files_metadata=True, securityStatus=True)
@@ -130,6 +142,7 @@ def fetch_model(
     _check_security(repo_id, info.security_repo_status)
     sizes = {s.rfilename: int(s.size) for s in info.siblings or [] if s.size is not None}
     _check_size(repo_id, sizes, max_bytes)
+    left_out = _check_file_caps(repo_id, sizes)
     sha = info.sha or revision
     try:
         config = hf_hub_download(
@@ -140,11 +153,13 @@ def fetch_model(
             repo_id,
             revision=sha,
             allow_patterns=ALLOWED_FILES,
+            ignore_patterns=left_out or None,
             token=api.token,
             endpoint=api.endpoint,
         )
     except GatedRepoError as exc:
         raise EvaluationError(repo_id, "the repo is gated", reason=FailureReason.GATED) from exc
+    _check_json_files(repo_id, Path(path))
     return FetchedModel(repo_id=repo_id, sha=sha, path=Path(path), file_sizes=sizes)
 
 
@@ -165,7 +180,7 @@ def _check_size(repo_id: str, sizes: dict[str, int], max_bytes: int | None) -> N
     """Refuse a revision whose files to download exceed ``max_bytes``."""
     if max_bytes is None:
         return
-    wanted = sum(n for name, n in sizes.items() if any(fnmatch(name, p) for p in ALLOWED_FILES))
+    wanted = sum(n for name, n in sizes.items() if _allowed(name))
     if wanted > max_bytes:
         raise EvaluationError(
             repo_id,
@@ -173,6 +188,48 @@ def _check_size(repo_id: str, sizes: dict[str, int], max_bytes: int | None) -> N
             "(hub.max_model_gib in bot.yaml)",
             reason=FailureReason.TOO_LARGE,
         )
+
+
+def _check_file_caps(repo_id: str, sizes: Mapping[str, int]) -> list[str]:
+    """Refuse a revision with a file to download over its cap (``evaluators.limits``), before
+    any download; returns the files to leave out instead (a card over its cap)."""
+    left_out = []
+    for name, size in sorted(sizes.items()):
+        if not _allowed(name) or any(fnmatch(name, p) for p in UNCAPPED):
+            continue
+        try:
+            check_size(name, size)
+        except FileTooLargeError as exc:
+            if name not in CARD.patterns:
+                raise EvaluationError(repo_id, str(exc), reason=FailureReason.TOO_LARGE) from exc
+            log.warning("%s: %s; evaluated without it", repo_id, exc)
+            left_out.append(name)
+    return left_out
+
+
+def _check_json_files(repo_id: str, path: Path) -> None:
+    """Read each downloaded JSON file within its cap and check its nesting, so that the
+    loaders (transformers, tokenizers) parse only sane ones."""
+    for local in sorted(path.rglob("*.json")):
+        _read_json(repo_id, local, local.relative_to(path).as_posix(), parse=False)
+
+
+def _read_json(repo_id: str, local: Path, name: str, *, parse: bool = True) -> object:
+    """``load_json`` (or, without ``parse``, ``check_json``) with its refusals typed for the
+    model: too large, nested too deep."""
+    try:
+        if not parse:
+            check_json(local, name)
+            return None
+        return load_json(local, name)
+    except FileTooLargeError as exc:
+        raise EvaluationError(repo_id, str(exc), reason=FailureReason.TOO_LARGE) from exc
+    except JsonDepthError as exc:
+        raise InsufficientMetadataError(repo_id, f"unreadable {name}: {exc}") from exc
+
+
+def _allowed(name: str) -> bool:
+    return any(fnmatch(name, p) for p in ALLOWED_FILES)
 
 
 def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()) -> None:
@@ -188,10 +245,12 @@ def check_remote_code(repo_id: str, config_path: Path, files: Sequence[str] = ()
 
     Raises:
         IncompatibleLibraryError: "needs remote code, which evalbot never runs".
+        EvaluationError: ``too large``, the file is over its cap (``evaluators.limits``).
+        InsufficientMetadataError: it nests too deep to be parsed.
     """
     try:
-        config = json.loads(config_path.read_text())
-    except (OSError, ValueError, RecursionError):
+        config = _read_json(repo_id, config_path, "config.json")
+    except (OSError, ValueError):
         return  # the loader reports an unreadable config.json as insufficient metadata
     if not isinstance(config, dict) or not config.get("auto_map") or _in_transformers(config):
         return

@@ -7,7 +7,7 @@ Gathered by the evaluators, stored by the caller.
 from __future__ import annotations
 
 import io
-import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +18,7 @@ import torch
 
 from evaluators.config import EvaluationModule, modality
 from evaluators.datasets_io import EvalSplit
+from evaluators.limits import load_json
 from perturbations import Perturbation
 from store.types import (
     DatasetExampleRecord,
@@ -50,25 +51,39 @@ class ModelMetadata:
 
 
 def hyperparameters(config_path: Path, limit: int = 40) -> dict[str, object]:
-    """Scalar (and short list) settings of ``config.json``: architecture, sizes, layers ..."""
+    """Scalar (and short list) settings of ``config.json``: architecture, sizes, layers ...;
+    empty when it cannot be read within its cap (``evaluators.limits``) or is not a mapping."""
     try:
-        config = json.loads(config_path.read_text())
-    except (OSError, ValueError, RecursionError):
+        config = load_json(config_path, "config.json")
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(config, dict):
         return {}
     out: dict[str, object] = {}
     for key, value in config.items():
-        if key in _SKIP or len(out) >= limit:
+        if key in _SKIP or len(out) >= limit or len(str(key)) > MAX_SETTING_CHARS:
             continue
-        if isinstance(value, str | int | float | bool) or (
-            isinstance(value, list)
-            and len(value) <= 8
-            and all(isinstance(v, str | int | float) for v in value)
+        if _plain(value) or (
+            isinstance(value, list) and len(value) <= 8 and all(_plain(v) for v in value)
         ):
             out[key] = value
     pretrained = config.get("pretrained_cfg")
-    if isinstance(pretrained, dict) and "input_size" in pretrained:
-        out["input_size"] = pretrained["input_size"]
+    size = pretrained.get("input_size") if isinstance(pretrained, dict) else None
+    if isinstance(size, list) and len(size) <= 4 and all(_plain(v) for v in size):
+        out["input_size"] = size
     return out
+
+
+MAX_SETTING_CHARS = 200  # a longer string (or key) is not a setting to show: left out
+
+
+def _plain(value: object) -> bool:
+    """A short string, a finite number or a bool: what a stored setting may be."""
+    if isinstance(value, str):
+        return len(value) <= MAX_SETTING_CHARS
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int | bool)
 
 
 def find_reference(tags: Sequence[str], card: str | None) -> ReferenceRecord | None:

@@ -17,6 +17,11 @@
   ref, commit}`: `refs/convert/parquet` then ends at a commit on top of main's head holding
   only these parquet files, the Hub's Parquet conversion of the repo (`Storage.convert_to_parquet`;
   `sandbox.seed` converts the demo world's loading-script dataset)
+- `POST /_sandbox/repos/{type}/{namespace}/{name}/sparse` `{path, size, head?, branch?}` → `{id,
+  branch, commit, path, size}`: commits a file of `size` bytes, the UTF-8 text `head` followed by
+  zeros, stored as a sparse file (`storage.AddSparseFile`), so a test can hold a 2 GiB
+  `config.json` without writing 2 GiB. The Hub lists its size in `model_info`/paths-info and a
+  download streams every byte, as for any file
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from starlette.responses import Response
 from sandbox import errors
 from sandbox.faults import parse_fault
 from sandbox.routing import REPO, Ctx, json_response, route
-from sandbox.storage import PARQUET_EXPORT, REPO_TYPES, Repo
+from sandbox.storage import PARQUET_EXPORT, REPO_TYPES, AddSparseFile, Repo
 from sandbox.users import user_names
 
 
@@ -149,6 +154,38 @@ async def convert(ctx: Ctx) -> Response:
     return json_response({"id": repo.id, "ref": PARQUET_EXPORT, "commit": commit.id})
 
 
+MAX_SPARSE_BYTES = 2**40  # 1 TiB: far over any cap a test needs to cross
+
+
+async def sparse(ctx: Ctx) -> Response:
+    """`POST /_sandbox/repos/{kind}/{repo}/sparse` with `{"path", "size", "head"?, "branch"?}`:
+    a commit adding a file of `size` bytes (`head`, then zeros) stored as a sparse file."""
+    repo_type = ctx.params["kind"].removesuffix("s")
+    repo = ctx.hub.storage.get_repo(repo_type, ctx.repo_id) if repo_type in REPO_TYPES else None
+    if repo is None:
+        raise errors.repo_not_found()
+    body = await ctx.json_object()
+    path, size = body.get("path"), body.get("size")
+    head, branch = body.get("head", ""), body.get("branch", "main")
+    if not (isinstance(path, str) and isinstance(head, str) and isinstance(branch, str)):
+        raise errors.bad_request("path, head and branch must be strings")
+    encoded = head.encode()
+    if not isinstance(size, int) or not len(encoded) <= size <= MAX_SPARSE_BYTES:
+        raise errors.bad_request(
+            f"size must be a whole number of bytes from len(head) to {MAX_SPARSE_BYTES}"
+        )
+    commit = ctx.hub.storage.commit_to_branch(
+        repo,
+        branch,
+        [AddSparseFile(path, size, encoded)],
+        title=f"Add {path} ({size} bytes, sparse)",
+        author="sandbox",
+    )
+    return json_response(
+        {"id": repo.id, "branch": branch, "commit": commit.id, "path": path, "size": size}
+    )
+
+
 ROUTES = [
     route("GET", "/_sandbox/health", health, public=True),
     route("GET POST DELETE", "/_sandbox/faults", faults, public=True),
@@ -156,4 +193,5 @@ ROUTES = [
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}", repo_settings, public=True),
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/mirror", mirror, public=True),
     route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/convert", convert, public=True),
+    route("POST", f"/_sandbox/repos/(?P<kind>[a-z]+)/{REPO}/sparse", sparse, public=True),
 ]

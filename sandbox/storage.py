@@ -8,7 +8,9 @@ Layout under the data dir:
     repos/<type>s/<ns>/<name>/discussions/<n>.json   (see `sandbox.discussions`)
     redirects.json                            `{type: {old id: new id}}` of renamed repos
 
-A tree entry is `[oid, size]`, or `[oid, size, sha256]` for a file stored with LFS.
+A tree entry is `[oid, size]`, or `[oid, size, sha256]` for a file stored with LFS. A blob added
+with `AddSparseFile` is a sparse file: a test holds a 2 GiB file without writing 2 GiB, and a
+download streams all of it, as from the Hub.
 
 Everything is JSON written atomically, so a restarted server finds every repo again. One
 re-entrant lock guards all writes; callers hold `storage.lock` around read-modify-write sequences.
@@ -23,9 +25,11 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -96,6 +100,15 @@ class AddFile:
 
 
 @dataclass(frozen=True)
+class AddSparseFile:
+    """A file of `size` bytes: `head`, then zeros. Stored sparse: only `head` takes disk space."""
+
+    path: str
+    size: int
+    head: bytes = b""
+
+
+@dataclass(frozen=True)
 class DeleteFile:
     path: str
 
@@ -105,7 +118,7 @@ class DeleteFolder:
     path: str
 
 
-Operation = AddFile | DeleteFile | DeleteFolder
+Operation = AddFile | AddSparseFile | DeleteFile | DeleteFolder
 
 
 @dataclass(frozen=True)
@@ -323,12 +336,31 @@ class Storage:
         with open(self.blob_path(oid), "rb") as file:
             return file.read() if limit is None else file.read(limit)
 
-    def _write_blob(self, content: bytes) -> FileRef:
+    def _write_blob(self, content: bytes | AddSparseFile) -> FileRef:
+        if isinstance(content, AddSparseFile):
+            return self._write_sparse_blob(content)
         oid = git_blob_sha1(content)
         path = self.blob_path(oid)
         if not path.exists():
             write_bytes(path, content)
         return FileRef(oid, len(content))
+
+    def _write_sparse_blob(self, file: AddSparseFile) -> FileRef:
+        """`file.head` then zeros up to `file.size`, written as a sparse file (a hole after the
+        head); its git blob sha1 is hashed over the zeros in memory, not read from disk."""
+        digest = hashlib.sha1(b"blob %d\0" % file.size)
+        for chunk in _sparse_content(file):
+            digest.update(chunk)
+        oid = digest.hexdigest()
+        path = self.blob_path(oid)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(file.head)
+                handle.truncate(file.size)
+            os.replace(tmp, path)
+        return FileRef(oid, file.size)
 
     # ---- commits -----------------------------------------------------------------------------
 
@@ -486,12 +518,12 @@ class Storage:
         """Store the files this commit adds as LFS where the new tree's `.gitattributes` says so."""
         attributes = tree.get(".gitattributes")
         rules = lfs.lfs_rules(self.read_blob(attributes.oid)) if attributes else []
-        added = {op.path: op.content for op in operations if isinstance(op, AddFile)}
-        for path, content in added.items():
+        added = {op.path: op for op in operations if isinstance(op, AddFile | AddSparseFile)}
+        for path, op in added.items():
             ref = tree.get(path)  # None when a later operation of the commit deleted it
             if ref is not None:
                 tracked = lfs.is_tracked(path, rules)
-                sha256 = hashlib.sha256(content).hexdigest() if tracked else None
+                sha256 = _sha256(op) if tracked else None
                 tree[path] = FileRef(ref.oid, ref.size, sha256)
 
     def set_ref(self, repo: Repo, ref: str, commit_id: str) -> None:
@@ -535,12 +567,35 @@ class Storage:
             return commit
 
 
+_ZEROS = bytes(16 * 2**20)
+
+
+def _sparse_content(file: AddSparseFile) -> Iterator[bytes]:
+    """The content of a sparse file in chunks: its head, then zeros."""
+    yield file.head
+    left = file.size - len(file.head)
+    while left > 0:
+        chunk = _ZEROS[: min(left, len(_ZEROS))]
+        left -= len(chunk)
+        yield chunk
+
+
+def _sha256(op: AddFile | AddSparseFile) -> str:
+    if isinstance(op, AddFile):
+        return hashlib.sha256(op.content).hexdigest()
+    digest = hashlib.sha256()
+    for chunk in _sparse_content(op):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _apply(tree: dict[str, FileRef], operation: Operation, write_blob: Any) -> None:
-    if isinstance(operation, AddFile):
+    if isinstance(operation, AddFile | AddSparseFile):
         path = _check_path(operation.path)
         if any(p.startswith(path + "/") for p in tree):
             raise errors.bad_request(f"A folder named {path} already exists")
-        tree[path] = write_blob(operation.content)
+        content = operation.content if isinstance(operation, AddFile) else operation
+        tree[path] = write_blob(content)
     elif isinstance(operation, DeleteFile):
         if operation.path not in tree:
             raise errors.HubError(

@@ -33,6 +33,18 @@ class Admin:
         data: dict[str, Any] = response.json()
         return data
 
+    def sparse_file(
+        self, repo_type: str, repo_id: str, path: str, size: int, *, head: str = ""
+    ) -> str:
+        """Commit a file of ``size`` bytes (``head``, then zeros) stored sparse; its commit id."""
+        response = httpx.post(
+            f"{self.url}/_sandbox/repos/{repo_type}/{repo_id}/sparse",
+            json={"path": path, "size": size, "head": head},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return str(response.json()["commit"])
+
     def fault(self, **fault: Any) -> None:
         httpx.post(f"{self.url}/_sandbox/faults", json=fault).raise_for_status()
 
