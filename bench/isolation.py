@@ -7,10 +7,12 @@ shows how much of one job that is on this machine. Runs in its own process, beca
 endpoint must be set before huggingface_hub is imported.
 
 The isolated child is forked from the preloaded server (the default; the server starts once per
-worker, timed apart) or, for comparison, started as a fresh interpreter. Ends with
+worker, timed apart) and enters its sandbox (:mod:`evaluators.containment`), or, for comparison,
+is forked without the sandbox, or started as a fresh interpreter. Ends with
 ``BENCH isolation_vs_inprocess <isolated time / in-process time> ratio`` (it rises for tiny jobs
 and falls toward 1 for real ones), the same for the fresh interpreter, and the seconds a job
-pays for isolation (``BENCH isolation_overhead_s``).
+pays for isolation, sandbox included (``BENCH isolation_overhead_s``; the target is under 1.5 s),
+and for the sandbox alone (``BENCH sandbox_overhead_s``).
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ def main(report: Report) -> None:
     n = times["examples"]
     row = report.row
     inprocess = row("isolation", "Executor.evaluate, in the worker's process", n, times["in"])
-    isolated = row("isolation", "IsolatedExecutor, forked from the fork server", n, times["iso"])
+    isolated = row("isolation", "IsolatedExecutor, forked, in its sandbox", n, times["iso"])
+    row("isolation", "IsolatedExecutor, forked, no sandbox", n, times["plain"])
     spawned = row("isolation", "IsolatedExecutor, fresh interpreter per model", n, times["spawn"])
     report.note(f"the fork server started in {times['server_start']:.1f} s (once per worker)")
     report.add("isolation_vs_inprocess", inprocess / isolated)
     report.add("isolation_spawned_vs_inprocess", inprocess / spawned)
     report.add("isolation_overhead_s", times["iso"] - times["in"], "s")
+    report.add("sandbox_overhead_s", times["iso"] - times["plain"], "s")
 
 
 def _measure(folder: str, port: int) -> None:
@@ -63,11 +67,13 @@ def _measure(folder: str, port: int) -> None:
         executors: dict[str, Executor | IsolatedExecutor] = {
             "in": Executor([module], api=api),
             "iso": IsolatedExecutor([module], api=api),  # its fork server persists, as in a worker
+            "plain": IsolatedExecutor([module], api=api, sandbox=False),
             "spawn": IsolatedExecutor([module], api=api, preload=False),
         }
         start = time.perf_counter()
         executors["iso"].evaluate(model)  # starts the fork server (once per worker)
         server_start = time.perf_counter() - start
+        executors["plain"].evaluate(model)  # its own server
         best = {name: float("inf") for name in executors}
         examples = 0
         for _ in range(REPEATS):

@@ -247,6 +247,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from cardgen.diff import card_diff
     from cardgen.errors import CardError
     from cardgen.pr import pr_body, pr_title
+    from evaluators.errors import FileTooLargeError
     from evaluators.executor import CODE_VERSION
     from evaluators.hub import fingerprint
     from store.db import Store
@@ -305,6 +306,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
     except CardError as exc:
         print(f"No pull request would be opened: the card cannot be edited safely ({exc.reason}).")
+        return 0
+    except FileTooLargeError as exc:
+        print(f"No pull request would be opened: {exc}.")
         return 0
     if not change.changed:
         print("The card already holds these results: no pull request would be opened.")
@@ -486,7 +490,7 @@ def cmd_modules(args: argparse.Namespace) -> int:
         print(f"{module.id}\t{module.task}\t{module.dataset.repo}\tyaml\t{item.path}")
     on = config.settings.discovery.self_configuring
     source = "card" if on else "card (unused: discovery.self_configuring is off)"
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.read_uri, read_only=True) as store:
         for item in card_module_files(store, [m.module for m in config.modules]):
             module = item.module
             print(f"{module.id}\t{module.task}\t{module.dataset.repo}\t{source}\t{item.path}")
@@ -533,7 +537,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0 if health.ok else 1
     from store.db import Store
 
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.read_uri, read_only=True) as store:
         print("jobs:", dict(sorted(store.job_counts().items())) or "none")
         print("failures by reason:", dict(sorted(store.failures_by_reason().items())) or "none")
         for module, reasons in sorted(store.failures_by_module().items()):
@@ -573,7 +577,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from store.db import Store
 
     settings, config = _load(args)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.read_uri, read_only=True) as store:
         coverage = measure(store, [m.module for m in config.modules])
     if args.json:
         print(json.dumps(coverage.as_json(), indent=2))
@@ -590,7 +594,7 @@ def cmd_label_errors(args: argparse.Namespace) -> int:
     from store.export import label_errors
 
     settings = Settings.from_env(config_dir=args.config)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.read_uri, read_only=True) as store:
         found = label_errors(
             store, dataset_id=args.dataset, min_models=args.min_models, min_share=args.min_share
         )
@@ -787,7 +791,7 @@ def cmd_export_fiftyone(args: argparse.Namespace) -> int:
 
     settings, config = _load(args)
     api = make_api(settings, need_token=False)
-    with Store.open(settings.mongodb_uri) as store:
+    with Store.open(settings.read_uri, read_only=True) as store:
         try:
             summary = export_fiftyone(
                 args.model,
@@ -1059,6 +1063,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         TokenError,
     )
     from cardgen.errors import SigningKeyError
+    from evaluators.containment import ContainmentError
     from evaluators.errors import ConfigError, EvaluationError
     from store.errors import StoreError
 
@@ -1076,6 +1081,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SigningKeyExistsError,
         SigningKeyError,
         SpaceDeployError,
+        ContainmentError,
     ) as exc:
         print(f"evalbot: error: {exc}", file=sys.stderr)
         return 2

@@ -77,6 +77,12 @@ class Isolation(_Strict):
     # cgroup v2 memory.max where the host delegates it, else a watchdog of their own memory
     memory_gib: float = Field(default=8, gt=0)
     timeout_minutes: float = Field(default=30, gt=0)  # the child's wall clock, imports included
+    # the child's sandbox (evaluators/containment.py): refused hosts stop the worker unless
+    # allow_weaker, which evaluates in a plain child (the worker's user, the network up)
+    allow_weaker: bool = False
+    user: str = Field(default="nobody", min_length=1)  # the child's user where the worker is root
+    tmp_gib: float = Field(default=2, gt=0)  # its private /tmp and /dev/shm, each
+    max_file_gib: float = Field(default=4, gt=0)  # the largest file it may write
 
 
 class ComputeSettings(_Strict):
@@ -112,7 +118,9 @@ class RaySettings(_Strict):
     memory_gib: float | None = Field(default=None, gt=0)  # Ray's memory reservation per task
     max_retries: int = Field(default=2, ge=0)  # re-runs of a task whose worker or node died
     max_concurrent_jobs: int = Field(default=4, ge=1)  # `serve --with-worker`: worker threads
-    shards_per_job: int = Field(default=1, ge=1)  # >1: each split predicted in shards in parallel
+    # >1: a job's tasks (original data, variants) as up to that many parallel Ray tasks, each a
+    # sandboxed child; merged exactly
+    shards_per_job: int = Field(default=1, ge=1)
 
 
 class BotSettings(_Strict):

@@ -611,6 +611,7 @@ def space_repo_id(url: str) -> str | None:
 # Settings of evalbot's MongoDB, the bot's token and signing key: a Space never has them.
 _NOT_FOR_THE_SPACE = (
     "MONGODB_URI",
+    "MONGODB_READ_URI",
     "EVALBOT_DB",
     "EVALBOT_MONGO_DIR",
     "EVALBOT_MONGOD",

@@ -138,8 +138,13 @@ def planner_for(config: BotConfig) -> Planner:
 def make_executor(
     config: BotConfig, *, api: HfApi, store: Store | None, device: str | None = None
 ) -> Executor | IsolatedExecutor | RayExecutor:
-    """The executor ``config`` asks for: isolated in a child process unless switched off;
-    with ``executor: ray``, as Ray tasks on a cluster (Ray is imported only then)."""
+    """The executor ``config`` asks for: isolated in a sandboxed child process unless switched
+    off; with ``executor: ray``, as Ray tasks on a cluster (Ray is imported only then).
+
+    Raises:
+        ContainmentError: the host cannot sandbox the child and ``isolation.allow_weaker`` is
+            false: the worker does not start.
+    """
     modules = [m.module for m in config.modules]
     isolation = config.settings.isolation
     cap = int(config.settings.hub.max_model_gib * 2**30)
@@ -180,6 +185,10 @@ def make_executor(
         memory_limit=int(isolation.memory_gib * 2**30),
         timeout=isolation.timeout_minutes * 60,
         compute=compute,
+        allow_weaker=isolation.allow_weaker,
+        user=isolation.user,
+        tmp_bytes=int(isolation.tmp_gib * 2**30),
+        max_file_bytes=int(isolation.max_file_gib * 2**30),
     )
 
 

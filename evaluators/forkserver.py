@@ -5,8 +5,9 @@ on a small machine, most of a short job. The fork server pays them once: it star
 child's environment (offline, no token; see :mod:`evaluators.isolation`), imports everything,
 says ``ready``, then forks one child per job. A child is a copy of the preloaded server, so it
 starts in milliseconds; it gets its own session (process group), the job's log file as stdout and
-stderr, the job's dataset cache, and dies with the server, which dies with the worker
-(``PR_SET_PDEATHSIG``).
+stderr, then enters its sandbox (:mod:`evaluators.containment`: the server itself is not in one,
+so that each job's sandbox sees that job only), gets the job's dataset cache, and dies with the
+server, which dies with the worker (``PR_SET_PDEATHSIG``).
 
 The server never runs a model itself (no torch threads, no CUDA context exist when it forks).
 
@@ -199,10 +200,12 @@ def _child(folder: str, limit: str, rlimit_data: str) -> None:
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
-        _use_dataset_cache(Path(folder) / "datasets")
+        from evaluators.containment import confine_job
         from evaluators.isolation import child_main
 
-        child_main(folder, limit, rlimit_data)
+        result = confine_job(folder)  # the sandbox, where the worker asked for one
+        _use_dataset_cache(Path(os.environ["HF_DATASETS_CACHE"]))
+        child_main(folder, limit, rlimit_data, result=result)
         code = 0
     except BaseException:  # the parent sees no result file: a typed death with this log
         import traceback

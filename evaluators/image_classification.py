@@ -10,7 +10,6 @@ one batch per worker is ever decoded at a time.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -25,9 +24,11 @@ from PIL import Image
 
 from evaluators.errors import InsufficientMetadataError
 from evaluators.labels import model_labels
+from evaluators.limits import load_json
 from evaluators.loading import load_config, load_timm_model, load_transformers_model
 from evaluators.metadata import thumbnail_png
 from evaluators.predictions import Options, Predictions, autocast
+from evaluators.processing import check_scores
 from evaluators.streaming import Span, spans, stream
 from evaluators.timm_labels import timm_label_names
 
@@ -99,6 +100,7 @@ class _Prepare:
 
 
 def _run(
+    repo_id: str,
     forward: Callable[[torch.Tensor], torch.Tensor],
     preprocess: Preprocess,
     images: Sequence[torch.Tensor],
@@ -106,7 +108,11 @@ def _run(
     device: torch.device,
 ) -> Predictions:
     """Stream ``images`` through the decode workers (geometry there), normalise on ``device``,
-    forward (under bf16 autocast on CUDA when ``options.precision`` allows), softmax."""
+    forward (under bf16 autocast on CUDA when ``options.precision`` allows), softmax.
+
+    Raises:
+        EvaluationError: the model's scores are not finite (see :func:`check_scores`).
+    """
     n = len(images)
     labels = np.empty(n, dtype=np.int64)
     confidences = np.empty(n, dtype=np.float32)
@@ -127,6 +133,7 @@ def _run(
             thumbnails.update(shown)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    check_scores(repo_id, confidences)
     return Predictions(
         labels=labels,
         confidences=confidences,
@@ -134,6 +141,46 @@ def _run(
         thumbnails=thumbnails,
         batch_size=options.batch_size,
     )
+
+
+MAX_IMAGE_SIDE = 4096  # pixels: real classifiers take 224-518, the largest about 1,024
+
+
+def checked(repo_id: str, preprocess: Preprocess, source: str) -> Preprocess:
+    """``preprocess`` when its sizes and normalisation are ones a classifier can be fed.
+
+    A config can ask for anything: a 100000 x 100000 resize allocates 120 GB per image, a
+    negative or zero size fails deep in torchvision, a ``crop_pct`` near 0 makes the resize
+    before the crop as large.
+
+    Raises:
+        InsufficientMetadataError: a size outside 1..``MAX_IMAGE_SIDE`` pixels, or a mean and
+            std that are not one finite value per channel (std non-zero); ``source`` names the
+            file they come from.
+    """
+    sides = {"height": preprocess.height, "width": preprocess.width}
+    if preprocess.resize_shorter is not None:
+        sides["resize"] = preprocess.resize_shorter
+    wrong = {k: str(v)[:12] for k, v in sides.items() if not 1 <= v <= MAX_IMAGE_SIDE}
+    if wrong:
+        raise InsufficientMetadataError(
+            repo_id,
+            f"{source} asks for images of {wrong} pixels; evalbot feeds classifiers images of "
+            f"1 to {MAX_IMAGE_SIDE} pixels a side: fix the sizes there",
+        )
+    stats = (*preprocess.mean, *preprocess.std)
+    if (
+        len(preprocess.mean) not in (1, 3)
+        or len(preprocess.std) != len(preprocess.mean)
+        or not all(isinstance(v, int | float) and math.isfinite(v) for v in stats)
+        or 0 in preprocess.std
+    ):
+        raise InsufficientMetadataError(
+            repo_id,
+            f"{source} normalises with mean {list(preprocess.mean)[:6]} and std "
+            f"{list(preprocess.std)[:6]}: give one finite value per colour channel, std non-zero",
+        )
+    return preprocess
 
 
 PROBE_FACTOR = 8  # a probed batch is at most this many times the module's
@@ -205,6 +252,13 @@ class TransformersImageClassifier:
             processor = AutoImageProcessor.from_pretrained(path, trust_remote_code=False)
         except (OSError, ValueError) as exc:
             raise InsufficientMetadataError(repo_id, f"no usable image processor: {exc}") from exc
+        try:
+            preprocess = _processor_preprocess(processor)
+        except (KeyError, ValueError, OverflowError) as exc:  # a size of 0, NaN or inf pixels
+            raise InsufficientMetadataError(
+                repo_id, f"preprocessor_config.json has unusable sizes: {exc!r}"
+            ) from exc
+        preprocess = checked(repo_id, preprocess, "preprocessor_config.json")
         model = load_transformers_model(
             repo_id,
             AutoModelForImageClassification,
@@ -214,14 +268,14 @@ class TransformersImageClassifier:
             device=device,
         )
         id2label = model_labels(repo_id, config.id2label)
-        return cls(repo_id, model, _processor_preprocess(processor), id2label, device)
+        return cls(repo_id, model, preprocess, id2label, device)
 
     def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
         def forward(pixels: torch.Tensor) -> torch.Tensor:
             return self.model(pixel_values=pixels).logits
 
         options = sized(self.probed, forward, self.preprocess, self.device, options)
-        return _run(forward, self.preprocess, inputs, options, self.device)
+        return _run(self.repo_id, forward, self.preprocess, inputs, options, self.device)
 
 
 def _size(value: Any) -> dict[str, int]:
@@ -286,7 +340,7 @@ class TimmImageClassifier:
         import timm
 
         try:
-            cfg = json.loads((path / "config.json").read_text())
+            cfg = load_json(path / "config.json")
         except (OSError, ValueError) as exc:
             raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
         if not isinstance(cfg, dict) or "architecture" not in cfg:
@@ -300,17 +354,21 @@ class TimmImageClassifier:
             )
         model = load_timm_model(repo_id, path, device)
         data = timm.data.resolve_data_config({}, model=model)
-        _, height, width = data["input_size"]
-        crop_pct = float(data.get("crop_pct") or 1.0)
-        shorter = math.floor(min(height, width) / crop_pct)
         interpolation = (
             F.InterpolationMode.BICUBIC
             if data.get("interpolation") == "bicubic"
             else F.InterpolationMode.BILINEAR
         )
-        preprocess = Preprocess(
-            height, width, shorter, tuple(data["mean"]), tuple(data["std"]), interpolation
-        )
+        try:
+            _, height, width = (int(n) for n in data["input_size"])
+            shorter = math.floor(min(height, width) / float(data.get("crop_pct") or 1.0))
+            mean, std = tuple(data["mean"]), tuple(data["std"])
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise InsufficientMetadataError(
+                repo_id, f"config.json's pretrained_cfg has unusable sizes: {exc!r}"
+            ) from exc
+        preprocess = Preprocess(height, width, shorter, mean, std, interpolation)
+        preprocess = checked(repo_id, preprocess, "config.json (pretrained_cfg)")
         return cls(
             repo_id,
             model,
@@ -321,4 +379,4 @@ class TimmImageClassifier:
 
     def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
         options = sized(self.probed, self.model, self.preprocess, self.device, options)
-        return _run(self.model, self.preprocess, inputs, options, self.device)
+        return _run(self.repo_id, self.model, self.preprocess, inputs, options, self.device)

@@ -29,24 +29,29 @@ Limits:
     time: wall clock from the child's start, its imports included (~5-8 s here); on expiry
         the child's whole process group gets SIGKILL.
 
-What comes back: the child pickles an :class:`ExecutionReport` or a :class:`ChildFailure` to a
-file; the parent reads it with an unpickler that only builds evalbot's record types (so a
-subverted child cannot run code in the parent through it).
+What comes back: the child writes an :class:`ExecutionReport` or a :class:`ChildFailure` as JSON
+(:mod:`evaluators.report_codec`) to a file it opened before entering its sandbox; the parent reads
+it as data, building evalbot's record types only (a subverted child cannot run code in the parent
+through it), at most ``max_file_bytes`` of it, and refuses records that name another model.
 
-Caveat: the child runs as the same user. It cannot read the token from its environment or
-through ``huggingface_hub``, but this is not a sandbox against code execution (it could read
-the parent's files); that is what "safetensors only, never remote code" is for.
+The sandbox (:mod:`evaluators.containment`; ``sandbox=True``, the default): the child has no
+network, its own PID and mount namespaces with a read-only view of only what the job needs (its
+model's snapshot, its prepared datasets, Python and evalbot's packages), a private size-limited
+``/tmp``, an unprivileged user (where the worker is root) or a user namespace without
+capabilities, and a system-call filter. A host that cannot make it is refused at construction
+(:class:`~evaluators.containment.ContainmentError`) unless ``allow_weaker``: then the child runs
+as before, the worker's user with the network up, and a warning says so.
 
-Debug hook: with ``EVALBOT_ISOLATION_PROBE=<path>`` in the parent's environment, the child writes
-a JSON description of itself (pid, process group, environment variable names, ``HF_*`` settings,
-whether ``huggingface_hub`` finds a token, its ``RLIMIT_DATA`` and cgroups) to that path before it
-evaluates.
+Debug hook: with ``EVALBOT_ISOLATION_PROBE=<path>`` in the parent's environment, the child
+describes itself (pid, process group, user, capabilities, filter, environment variable names,
+``HF_*`` settings, whether ``huggingface_hub`` finds a token, its limits and cgroups) and what it
+could reach (see :func:`_write_probe`) before it evaluates; the parent writes that JSON to the
+path.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
@@ -60,15 +65,27 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import datasets
 from huggingface_hub import HfApi, get_token
+from huggingface_hub import constants as hf_constants
 
-import store.types
 from evaluators import errors, progress
 from evaluators.config import EvaluationModule
+from evaluators.containment import (
+    CONFINEMENT_FILE,
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_TMP_BYTES,
+    DEFAULT_USER,
+    RESULT_FILE,
+    SCRATCH,
+    Confinement,
+    ContainmentError,
+    host_support,
+    package_paths,
+)
 from evaluators.datasets_io import DatasetError, load_dataset
 from evaluators.device import Compute
 from evaluators.errors import Cancelled, EvaluationError, UnsafeWeightsError
@@ -76,8 +93,8 @@ from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
 from evaluators.memory_limit import MemoryLimit, gib
-from evaluators.metadata import ModelMetadata
 from evaluators.planner import unstored_examples
+from evaluators.report_codec import ReportFormatError, decode, encode
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
@@ -90,7 +107,9 @@ SECRET_ENV = (
     "HUGGING_FACE_HUB_TOKEN",
     "EVALBOT_HF_READ_TOKEN",
     "MONGODB_URI",
+    "MONGODB_READ_URI",
     "FIFTYONE_DATABASE_URI",
+    "EVALBOT_SIGNING_KEY",
 )
 OFFLINE_ENV = {
     "HF_HUB_OFFLINE": "1",
@@ -98,15 +117,19 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
 }
-JOB_FILE, RESULT_FILE, LOG_FILE = "job.pickle", "result.pickle", "child.log"
+JOB_FILE, LOG_FILE = "job.pickle", "child.log"
+OWN_PACKAGES = ("evaluators", "store", "perturbations")  # what the child imports of evalbot
+PROBE_PREFIX = "probe: "
 # The child first asks Linux to SIGKILL it when its parent dies (and exits if that already
 # happened), before its slow imports: a worker killed with SIGKILL leaves no evaluation running.
 _CHILD_CODE = (
     "import ctypes, os, sys\n"
     "if sys.platform.startswith('linux'): ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG\n"
     "if os.getppid() != int(sys.argv[4]): os._exit(1)\n"
+    "from evaluators.containment import confine_job\n"
+    "result = confine_job(sys.argv[1])\n"
     "from evaluators.isolation import child_main\n"
-    "child_main(*sys.argv[1:4])\n"
+    "child_main(*sys.argv[1:4], result=result)\n"
 )
 _MEMORY_MARKERS = (
     "MemoryError",
@@ -166,10 +189,17 @@ class IsolatedExecutor:
         preload: bool = True,
         max_model_bytes: int | None = None,
         compute: Compute | None = None,
+        sandbox: bool = True,
+        allow_weaker: bool = False,
+        user: str = DEFAULT_USER,
+        tmp_bytes: int = DEFAULT_TMP_BYTES,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> None:
         self.executor = Executor(
             modules, api=api, store=store, device=device, max_model_bytes=max_model_bytes
         )
+        self.sandboxed = sandbox and _sandbox_or_refuse(user, allow_weaker)
+        self.user, self.tmp_bytes, self.max_file_bytes = user, tmp_bytes, max_file_bytes
         self.compute = compute or Compute()  # applied in the child
         self.preload = preload
         self._server: ForkServer | None = None
@@ -210,7 +240,9 @@ class IsolatedExecutor:
             self.api, model.repo_id, model.sha, max_bytes=self.executor.max_model_bytes
         )
         with tempfile.TemporaryDirectory(prefix="evalbot-child-") as tmp:
-            folder = Path(tmp)
+            os.chmod(tmp, 0o755)  # the child's unprivileged user reaches its job folder
+            folder = Path(tmp) / "job"
+            folder.mkdir(mode=0o755)
             self._cache_datasets(todo, folder / "datasets")
             job = ChildJob(
                 model,
@@ -221,10 +253,40 @@ class IsolatedExecutor:
                 self.compute,
             )
             (folder / JOB_FILE).write_bytes(pickle.dumps(job))
+            if self.sandboxed:
+                (Path(tmp) / SCRATCH).mkdir(mode=0o755)
+                confinement = self._confinement(folder, fetched, todo)
+                (folder / CONFINEMENT_FILE).write_text(confinement.to_json())
             report = self._run_child(model.repo_id, folder, cancel)
+        _check_report(model, report)
         report = replace(report, model=model, skipped=skipped)
         report.examples = unstored_examples(self.store, report.examples)
         return report
+
+    def _confinement(
+        self, folder: Path, fetched: FetchedModel, todo: Sequence[EvaluationTask]
+    ) -> Confinement:
+        """What the child sees: evalbot's packages, the model's cache folder (its snapshot and
+        the blobs the snapshot links to), the job folder, the prepared datasets it links to and
+        the Hub cache folders of the job's dataset repos (files read as they are: COCO zips)."""
+        repo_folder = fetched.path.parent.parent  # <cache>/models--org--name/snapshots/<sha>
+        datasets = [str(p.resolve()) for p in (folder / "datasets").rglob("*") if p.is_symlink()]
+        hub = Path(hf_constants.HF_HUB_CACHE)
+        repos = {f"datasets--{t.module.dataset.repo.replace('/', '--')}" for t in todo}
+        downloads = [str(hub / name) for name in sorted(repos) if (hub / name).is_dir()]
+        return Confinement(
+            read_only=(
+                *package_paths(OWN_PACKAGES),
+                str(repo_folder),
+                str(folder),
+                *datasets,
+                *downloads,
+            ),
+            tmp_bytes=self.tmp_bytes,
+            max_file_bytes=self.max_file_bytes,
+            user=self.user,
+            gpu=self.executor.device.type == "cuda",
+        )
 
     def _cache_datasets(self, todo: Sequence[EvaluationTask], root: Path) -> None:
         """Load each dataset once here, online, and link its prepared cache under ``root``.
@@ -288,9 +350,11 @@ class IsolatedExecutor:
             raise EvaluationError(
                 repo_id, f"evaluation exceeded {self.timeout:g} s", reason=FailureReason.TIMEOUT
             )
-        if not (folder / RESULT_FILE).exists():
+        _relay_probe(folder / LOG_FILE)
+        result = folder / RESULT_FILE
+        if not result.exists() or (status != 0 and result.stat().st_size == 0):
             raise _death(repo_id, status, (folder / LOG_FILE), self.memory_limit)
-        outcome = _read_outcome(repo_id, folder / RESULT_FILE)
+        outcome = _read_outcome(repo_id, result, self.max_file_bytes)
         if isinstance(outcome, ChildFailure):
             raise rebuild_failure(repo_id, outcome)
         return outcome
@@ -432,37 +496,68 @@ def _death(repo_id: str, status: int, log: Path, memory_limit: int | None) -> Ev
     )
 
 
-def _allowed_types() -> frozenset[tuple[str, str]]:
-    plain = (ExecutionReport, ModelMetadata, ChildFailure, datetime, timezone, timedelta)
-    records = [
-        obj
-        for obj in vars(store.types).values()
-        if isinstance(obj, type) and obj.__module__ == store.types.__name__
-    ]
-    return frozenset((t.__module__, t.__qualname__) for t in (*plain, *records))
-
-
-class _ResultUnpickler(pickle.Unpickler):
-    """Builds evalbot's record types and builtins only: no other callable can be reached."""
-
-    allowed = _allowed_types()
-
-    def find_class(self, module: str, name: str) -> object:
-        if (module, name) not in self.allowed:
-            raise pickle.UnpicklingError(f"{module}.{name} is not an evaluation result type")
-        return super().find_class(module, name)
-
-
-def _read_outcome(repo_id: str, path: Path) -> ExecutionReport | ChildFailure:
+def _read_outcome(
+    repo_id: str, path: Path, max_bytes: int | None = None
+) -> ExecutionReport | ChildFailure:
+    """The child's result file (JSON, :mod:`evaluators.report_codec`), read as data only."""
     try:
-        outcome = _ResultUnpickler(io.BytesIO(path.read_bytes())).load()
-    except Exception as exc:  # whatever a malformed result raises, the child failed: typed
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1 if max_bytes else -1)
+        outcome = decode(data, max_bytes=max_bytes)
+    except (OSError, ReportFormatError, TypeError, ValueError) as exc:
         raise EvaluationError(
             repo_id, f"the evaluation process sent an unreadable result: {exc}"
         ) from None
     if not isinstance(outcome, ExecutionReport | ChildFailure):
         raise EvaluationError(repo_id, "the evaluation process sent something other than a result")
     return outcome
+
+
+def _check_report(model: ModelRecord, report: ExecutionReport) -> None:
+    """A child reports on its own model only: a record naming another is refused whole."""
+    for record in report.records:
+        if record.model_id != model.repo_id or record.model_sha != model.sha:
+            raise EvaluationError(
+                model.repo_id,
+                f"the evaluation process sent a result for {record.model_id}@"
+                f"{record.model_sha[:8]}, not for the model it evaluated",
+            )
+
+
+def _sandbox_or_refuse(user: str, allow_weaker: bool) -> bool:
+    """Whether children are sandboxed: yes where the host can; where it cannot, no with
+    ``allow_weaker`` (a warning), else a refusal.
+
+    Raises:
+        ContainmentError: the host cannot make the sandbox, and weaker isolation is not allowed.
+    """
+    support = host_support(user)
+    if support.ok:
+        return True
+    if allow_weaker:
+        _log.warning(
+            "evaluating WITHOUT the sandbox (isolation.allow_weaker: true): the child runs as "
+            "this user with the network up; %s",
+            support.reason,
+        )
+        return False
+    raise ContainmentError(
+        f"this host cannot sandbox the evaluation child: {support.reason}. Fix that, or set "
+        "isolation.allow_weaker: true in bot.yaml to evaluate in a child without the sandbox "
+        "(it then runs as the worker's user, with the network up; trusted models only)"
+    )
+
+
+def _relay_probe(log: Path) -> None:
+    """With ``EVALBOT_ISOLATION_PROBE`` set, copy the child's self-description to that path."""
+    target = os.environ.get(PROBE_ENV)
+    if not target:
+        return
+    with log.open("rb") as handle:
+        lines = handle.read().decode(errors="replace").splitlines()
+    probes = [line[len(PROBE_PREFIX) :] for line in lines if line.startswith(PROBE_PREFIX)]
+    if probes:
+        Path(target).write_text(probes[-1])
 
 
 def rebuild_failure(repo_id: str, failure: ChildFailure) -> Exception:
@@ -483,12 +578,14 @@ def rebuild_failure(repo_id: str, failure: ChildFailure) -> Exception:
 # -- the child ------------------------------------------------------------------------------
 
 
-def child_main(folder: str, memory_limit: str, rlimit_data: str) -> None:
+def child_main(folder: str, memory_limit: str, rlimit_data: str, *, result: int) -> None:
     """Entry point of the child process: evaluate the job in ``folder``, write the outcome.
 
     ``memory_limit``: bytes (``0``: none), named in messages; the parent enforces it.
     ``rlimit_data``: bytes of ``RLIMIT_DATA`` to set (``0``: none; see
     :class:`~evaluators.memory_limit.MemoryLimit`).
+    ``result``: the open result file (:func:`~evaluators.containment.confine_job`), written once
+    with the outcome as JSON.
 
     Every exception becomes a :class:`ChildFailure`: the parent gets a result or a dead child.
     """
@@ -501,14 +598,14 @@ def child_main(folder: str, memory_limit: str, rlimit_data: str) -> None:
     try:
         if int(rlimit_data):
             _limit_data(int(rlimit_data))
-        _write_probe()
         job = pickle.loads((Path(folder) / JOB_FILE).read_bytes())
+        _write_probe(job)
         outcome = _evaluate(job)
+        data = encode(replace(outcome, skipped=[]))
     except BaseException as exc:  # every failure goes back to the parent, typed
-        outcome = child_failure(exc, limit)
-    partial = Path(folder) / f"{RESULT_FILE}.part"
-    partial.write_bytes(pickle.dumps(outcome))
-    partial.rename(Path(folder) / RESULT_FILE)
+        data = encode(child_failure(exc, limit))
+    with os.fdopen(result, "wb") as out:
+        out.write(data)
 
 
 def _limit_data(limit: int) -> None:
@@ -574,17 +671,84 @@ def child_failure(exc: BaseException, limit: int | None) -> ChildFailure:
     return ChildFailure(type(exc).__name__, str(exc)[:1000])
 
 
-def _write_probe() -> None:
-    path = os.environ.get(PROBE_ENV)
-    if not path:
+def _write_probe(job: ChildJob) -> None:
+    """The debug hook (``EVALBOT_ISOLATION_PROBE``): describe this child and what it can reach,
+    as one ``probe:`` line in its log, which the parent copies to the path named.
+
+    Besides its identity it tries what ``EVALBOT_ISOLATION_PROBE_CONNECT`` (``host:port,...``),
+    ``_READ`` and ``_WRITE`` (paths, ``:``-separated) and ``_MONGO`` (a URI) name, and reads
+    every ``/proc/<pid>/environ`` it can; each attempt's outcome is recorded, never raised.
+    """
+    if not os.environ.get(PROBE_ENV):
         return
-    probe = {
+    status = dict(
+        line.split(":\t", 1) for line in Path("/proc/self/status").read_text().splitlines()
+    )
+    probe: dict[str, object] = {
         "pid": os.getpid(),
         "pgid": os.getpgid(0),
+        "uid": os.getuid(),
+        "euid": os.geteuid(),
+        "cap_eff": status.get("CapEff", "").strip(),
+        "no_new_privs": status.get("NoNewPrivs", "").strip(),
+        "seccomp": status.get("Seccomp", "").strip(),
         "env": sorted(os.environ),
         "hf": {k: v for k, v in os.environ.items() if k.startswith(("HF_", "TRANSFORMERS_"))},
         "token_found": get_token() is not None,
         "rlimit_data": resource.getrlimit(resource.RLIMIT_DATA)[0],
+        "rlimit_fsize": resource.getrlimit(resource.RLIMIT_FSIZE)[0],
         "cgroup": Path("/proc/self/cgroup").read_text(),
+        "model": job.model.repo_id,
     }
-    Path(path).write_text(json.dumps(probe))
+    connect: dict[str, str] = {}
+    for target in filter(None, os.environ.get(f"{PROBE_ENV}_CONNECT", "").split(",")):
+        host, port = target.rsplit(":", 1)
+        try:
+            import socket
+
+            socket.create_connection((host, int(port)), timeout=2).close()
+            connect[target] = "connected"
+        except OSError as exc:
+            connect[target] = f"{type(exc).__name__}: {exc}"
+    probe["connect"] = connect
+    probe["read"] = {p: _attempt(partial(_read_head, Path(p))) for p in _paths("READ")}
+    probe["write"] = {p: _attempt(partial(Path(p).write_text, "probe")) for p in _paths("WRITE")}
+    environs = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            with contextlib.suppress(OSError):
+                environs.append((proc / "environ").read_bytes().decode(errors="replace"))
+    probe["environs"] = environs
+    probe["pids"] = sorted(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit())
+    uri = os.environ.get(f"{PROBE_ENV}_MONGO")
+    if uri:
+
+        def ping() -> object:
+            from pymongo import MongoClient
+
+            client: MongoClient[dict[str, object]] = MongoClient(
+                uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000
+            )
+            try:
+                return client.admin.command("ping")
+            finally:
+                client.close()
+
+        probe["mongo"] = _attempt(ping)
+    sys.stderr.write(PROBE_PREFIX + json.dumps(probe, default=str) + "\n")
+    sys.stderr.flush()
+
+
+def _read_head(path: Path) -> str:
+    return path.read_bytes()[:200].hex()
+
+
+def _paths(kind: str) -> list[str]:
+    return [p for p in os.environ.get(f"{PROBE_ENV}_{kind}", "").split(os.pathsep) if p]
+
+
+def _attempt(action: Callable[[], object]) -> str:
+    try:
+        return f"ok: {action()}"[:300]
+    except Exception as exc:  # the outcome is the point
+        return f"{type(exc).__name__}: {exc}"[:300]

@@ -25,20 +25,27 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 
 from evaluators.errors import EvaluationError, IncompatibleLibraryError, InsufficientMetadataError
+from evaluators.limits import load_json
 from store.types import FailureReason
 
 VOCABULARIES = ("tokenizer.json", "vocab.txt", "vocab.json")  # or a sentencepiece *.model
+# Classes a config may declare by count: transformers makes ``num_labels`` names in memory
+# (LABEL_0...) before anything else. The largest real heads have ~22k (ImageNet-22k); an
+# id2label within the 8 MiB cap on settings files holds under 400k.
+MAX_LABELS = 1_000_000
 
 
 def load_config(repo_id: str, path: Path) -> Any:
     """transformers' ``AutoConfig`` of a local snapshot, never remote code.
 
     Raises:
-        InsufficientMetadataError: ``config.json`` is missing, not JSON, or has values
-            transformers cannot read (``id2label: [..]``, ``id2label: {"a": ..}``).
+        InsufficientMetadataError: ``config.json`` is missing, not JSON, has values
+            transformers cannot read (``id2label: [..]``, ``id2label: {"a": ..}``), or a
+            ``num_labels`` over ``MAX_LABELS``.
     """
     from transformers import AutoConfig
 
+    _check_label_count(repo_id, path / "config.json")
     try:
         return AutoConfig.from_pretrained(path, trust_remote_code=False)
     except (
@@ -50,6 +57,21 @@ def load_config(repo_id: str, path: Path) -> Any:
         StrictDataclassError,  # a value of the wrong type: "hidden_size": "four"
     ) as exc:
         raise InsufficientMetadataError(repo_id, f"unreadable config.json: {exc}") from exc
+
+
+def _check_label_count(repo_id: str, config_path: Path) -> None:
+    """Refuse a ``num_labels`` that would make millions of label names before loading."""
+    try:
+        raw = load_json(config_path)
+    except (OSError, ValueError):
+        return  # AutoConfig reports an unreadable config.json
+    count = raw.get("num_labels") if isinstance(raw, dict) else None
+    if isinstance(count, int) and count > MAX_LABELS:
+        raise InsufficientMetadataError(
+            repo_id,
+            f"config.json declares num_labels {count}, over the {MAX_LABELS:,} classes evalbot "
+            "loads: set id2label to the classes the head has",
+        )
 
 
 def load_tokenizer(

@@ -13,9 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from evaluators.errors import EvaluationError
 from evaluators.metrics import class_results, confusion_matrix, dataset_metrics
 from store.catalogue import BOOTSTRAPPED
-from store.types import Calibration, CalibrationBin, ClassResult, Interval, Misclassification
+from store.types import (
+    Calibration,
+    CalibrationBin,
+    ClassResult,
+    FailureReason,
+    Interval,
+    Misclassification,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -352,3 +360,23 @@ def process_classification(
         calibration=calibration(true, pred, conf, n_bins=n_bins),
         intervals=bootstrap_intervals(true, pred, len(labels), resamples=resamples, seed=seed),
     )
+
+
+def check_scores(repo_id: str, confidences: npt.ArrayLike) -> None:
+    """Refuse a model whose class probabilities are not numbers (NaN: non-finite logits).
+
+    Its predictions would be the first class wherever the scores are NaN, and NaN would reach
+    the calibration and the card.
+
+    Raises:
+        EvaluationError: ``load error``, naming how many of the examples were hit.
+    """
+    conf = np.asarray(confidences, dtype=np.float64).ravel()
+    bad = int(np.count_nonzero(~np.isfinite(conf)))
+    if bad:
+        raise EvaluationError(
+            repo_id,
+            f"the model's scores are NaN or infinite for {bad} of {conf.size} examples: its "
+            "weights or config.json (e.g. layer_norm_eps) make the forward pass non-finite",
+            reason=FailureReason.LOAD_ERROR,
+        )

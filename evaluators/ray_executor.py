@@ -3,10 +3,21 @@
 The driver (an evalbot worker: it holds the token, the store and the job's lease) plans (steps
 1-3: select, create, filter against the store), then submits steps 4-5 as a Ray task with
 ``num_gpus``/``num_cpus``/``memory`` per job; Ray places it. On the Ray worker the task
-downloads the model's safe files and the datasets, evaluates them (in an isolated child process
-unless ``isolation.enabled`` is false, or in ``ray.shards_per_job`` parallel shards) and returns
-the :class:`ExecutionReport`. The driver stores it with the store's idempotent upserts and
-publishes, as with the local executors: MongoDB stays the one record of jobs and results.
+downloads the model's safe files and the datasets, evaluates them in the sandboxed child
+(:mod:`evaluators.isolation`; in the Ray worker itself only where ``isolation.enabled`` is
+false) and returns the :class:`ExecutionReport` as data: JSON bytes of
+:mod:`evaluators.report_codec`, which Ray hands the driver as they are (raw bytes are not
+pickled) and the driver decodes into evalbot's record types only. With ``ray.shards_per_job: K``
+the job's tasks are cut into up to K shares, each its own Ray task evaluated the same way, and
+the reports merged (:mod:`evaluators.sharding`). The driver stores the report with the store's
+idempotent upserts and publishes, as with the local executors: MongoDB stays the one record of
+jobs and results.
+
+Trust: the Ray cluster is inside the trusted boundary (it runs evalbot's code, never a model's
+outside the child). What reaches it: the read token, the model's files and the datasets; never
+the write token, the database URIs or the signing key. A local instance (``address: None``) is
+started with those removed from the environment its processes inherit
+(:func:`start_or_join`).
 
 Credentials: the write token and the database URI never reach the cluster. The task downloads
 anonymously, or with ``read_token`` (``EVALBOT_HF_READ_TOKEN``): a token whose role the driver
@@ -26,7 +37,7 @@ Failures:
     A Ray worker or node that dies mid-task: Ray re-runs the task, up to ``ray.max_retries``
     times; past that, :class:`EvaluationError` with reason ``worker lost`` (``out of memory``
     when Ray's memory monitor killed it). A task that outlives ``isolation.timeout_minutes``
-    is cancelled: reason ``timeout``.
+    is cancelled: reason ``timeout``. A shard's failure cancels the job's other shards.
 
 Example:
     >>> executor = RayExecutor(modules, api=HfApi(), store=store, gpus=1)  # doctest: +SKIP
@@ -40,31 +51,40 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx2
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
 from evaluators.config import EvaluationModule
+from evaluators.containment import DEFAULT_MAX_FILE_BYTES
 from evaluators.datasets_io import DatasetError
 from evaluators.device import Compute
 from evaluators.errors import READ_TOKEN_ENV, Cancelled, EvaluationError, ReadTokenError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
-from evaluators.isolation import ChildFailure, IsolatedExecutor
+from evaluators.isolation import SECRET_ENV, ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
 from evaluators.isolation import rebuild_failure as rebuild
 from evaluators.planner import unstored_examples
-from evaluators.sharding import sharded
+from evaluators.report_codec import ReportFormatError, decode, encode
+from evaluators.sharding import merge_reports, split_tasks
 from store.db import Store
 from store.types import FailureReason, ModelRecord
 
 TASK_NAME = "evalbot-evaluate"  # the Ray task's name (and its worker's process title)
 _GRACE_S = 120.0  # beyond the isolation timeout, before a silent task is cancelled
 HubError = HfHubHTTPError | httpx2.TransportError
+HUB_ERROR = "HubError"  # ChildFailure.error of a Hub error met by the task (not by the child)
+_RETRY_HEADERS = ("retry-after", "ratelimit", "ratelimit-policy")  # kept with a Hub error
+# Never in the environment of a local Ray instance's processes (nor any variable holding the
+# value of one of them, or the Hub token).
+LOCAL_RAY_SECRET_ENV = (*SECRET_ENV, "MONGODB_READ_URI", "EVALBOT_SIGNING_KEY")
+NO_TOKEN_FILE = "/nonexistent/evalbot-no-token"  # HF_TOKEN_PATH of the tasks: no stored token
+_START = threading.Lock()  # one Ray start per process, with os.environ scrubbed meanwhile
 
 
 @dataclass(frozen=True)
@@ -79,8 +99,6 @@ class RemoteSpec:
     isolation: bool
     memory_limit: int | None
     timeout_s: float
-    shards: int
-    cpus: float
     compute: Compute = field(default_factory=Compute)
     read_token: str | None = field(default=None, repr=False)  # None: anonymous downloads
 
@@ -111,9 +129,7 @@ def _executor_for(spec: RemoteSpec) -> _Remote:
         "compute": spec.compute,
     }
     executor: _Remote
-    if spec.shards > 1:
-        executor = Executor(spec.modules, wrap=sharded(spec.shards, spec.cpus), **common)
-    elif spec.isolation:
+    if spec.isolation:
         executor = IsolatedExecutor(
             spec.modules, memory_limit=spec.memory_limit, timeout=spec.timeout_s, **common
         )
@@ -136,20 +152,114 @@ def _within(compute: Compute, *, cpus: float, gpus: float) -> Compute:
     return replace(compute, decode_workers=workers)
 
 
-def evaluate_on_ray_worker(job: RayJob) -> ExecutionReport | ChildFailure | HubError:
-    """The Ray task: steps 4-5 of ``job``; a typed failure comes back as data.
+def evaluate_on_ray_worker(job: RayJob) -> bytes:
+    """The Ray task: steps 4-5 of ``job``, its :class:`ExecutionReport` or a typed failure
+    (:class:`ChildFailure`) encoded by :func:`evaluators.report_codec.encode`.
 
-    A Hub error (429, 5xx, a dropped connection while downloading) comes back as itself: the
-    driver's worker retries the job later, as when it downloads itself.
+    A Hub error (429, 5xx, a dropped connection while downloading) comes back as a failure
+    named :data:`HUB_ERROR` that the driver raises as the Hub error it was: its worker retries
+    the job later, as when it downloads itself.
     """
     executor = _executor_for(job.spec)
     with _implicit_token(job.spec.read_token):
         try:  # planned by the driver, against its store
-            return executor.evaluate(job.model, todo=job.tasks)
+            report = executor.evaluate(job.model, todo=job.tasks)
         except (HfHubHTTPError, httpx2.TransportError) as exc:
-            return exc
+            return encode(hub_failure(exc))
         except Exception as exc:  # sent back typed, raised again by the driver
-            return as_failure(exc, job.spec.memory_limit)
+            return encode(as_failure(exc, job.spec.memory_limit))
+    return encode(replace(report, skipped=[]))
+
+
+def hub_failure(exc: HubError) -> ChildFailure:
+    """``exc`` as data: its class, message, and for an HTTP error the status, the URL and the
+    headers that say when to retry."""
+    extra: dict[str, object] = {"class": type(exc).__name__}
+    response = getattr(exc, "response", None)
+    if isinstance(exc, HfHubHTTPError) and response is not None:
+        extra["status"] = response.status_code
+        extra["url"] = str(response.request.url)
+        extra["headers"] = {
+            k: v for k, v in response.headers.items() if k.lower() in _RETRY_HEADERS
+        }
+    return ChildFailure(HUB_ERROR, str(exc)[:1000], extra=extra)
+
+
+def hub_error(failure: ChildFailure) -> HubError:
+    """The Hub error that :func:`hub_failure` sent, raised again by the driver."""
+    info = failure.extra
+    status, url, headers = info.get("status"), info.get("url"), info.get("headers")
+    if isinstance(status, int) and isinstance(url, str):
+        response = httpx2.Response(
+            status,
+            headers=headers if isinstance(headers, dict) else {},
+            request=httpx2.Request("GET", url),
+        )
+        return HfHubHTTPError(failure.detail, response=response)
+    cls = getattr(httpx2, str(info.get("class")), None)
+    if isinstance(cls, type) and issubclass(cls, httpx2.TransportError):
+        return cls(failure.detail)
+    return httpx2.TransportError(failure.detail)
+
+
+def read_outcome(repo_id: str, data: object) -> ExecutionReport:
+    """The report a Ray task sent (:func:`evaluate_on_ray_worker`), decoded as data only.
+
+    Raises:
+        EvaluationError: the task's typed failure, as raised where it happened; or the task
+            sent something that is not an encoded result.
+        DatasetError: a module's dataset does not match its YAML.
+        HfHubHTTPError, httpx2.TransportError: the Hub error the task met.
+    """
+    if not isinstance(data, bytes):
+        raise EvaluationError(repo_id, f"the Ray task sent a {type(data).__name__}, not a result")
+    try:
+        outcome = decode(data, max_bytes=DEFAULT_MAX_FILE_BYTES)
+    except ReportFormatError as exc:
+        raise EvaluationError(repo_id, f"the Ray task sent an unreadable result: {exc}") from None
+    if isinstance(outcome, ChildFailure):
+        raise hub_error(outcome) if outcome.error == HUB_ERROR else rebuild(repo_id, outcome)
+    if not isinstance(outcome, ExecutionReport):
+        raise EvaluationError(repo_id, "the Ray task sent something other than a result")
+    return outcome
+
+
+def start_or_join(address: str | None, *, secrets: Iterable[str | None] = ()) -> None:
+    """Join the Ray cluster at ``address``, or start a local instance (``None``); nothing if
+    this process already did.
+
+    A local instance's processes (GCS, raylet, the workers they start) inherit this process's
+    environment when ``ray.init`` starts them, so it runs with :data:`LOCAL_RAY_SECRET_ENV`
+    removed from ``os.environ``, as well as every variable whose value holds one of those
+    values, the Hub token or one of ``secrets``; they are put back once Ray is up. Meanwhile a
+    lock keeps other threads from starting Ray; a thread that reads those variables in that
+    second or two sees them unset (evalbot reads them once, at start).
+    """
+    import ray
+
+    with _START:
+        if ray.is_initialized():
+            return
+        with _without_secrets(secrets) if address is None else nullcontext():
+            ray.init(address=address, log_to_driver=False, include_dashboard=False)
+
+
+@contextmanager
+def _without_secrets(secrets: Iterable[str | None]) -> Iterator[None]:
+    """``os.environ`` without the secrets while the block runs (see :func:`start_or_join`)."""
+    named = (os.environ.get(name) for name in LOCAL_RAY_SECRET_ENV)
+    values = {v for v in (*secrets, get_token(), *named) if v and len(v) >= 8}
+    removed = {
+        k: v
+        for k, v in os.environ.items()
+        if k in LOCAL_RAY_SECRET_ENV or any(s in v for s in values)
+    }
+    for name in removed:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(removed)
 
 
 @contextmanager
@@ -181,9 +291,10 @@ class RayExecutor:
         gpus, cpus, memory: Ray resources per evaluation task (memory in bytes, None: none
             reserved).
         max_retries: re-runs of a task whose worker or node died.
-        shards: >1 predicts each classification split in that many parallel Ray tasks
-            (:mod:`evaluators.sharding`; the model then runs in Ray workers, not a child).
-        isolation: evaluate in an offline child process on the Ray worker.
+        shards: >1 cuts each job's tasks into up to that many shares, evaluated as parallel
+            Ray tasks (each as a whole job: isolated, limited) and merged
+            (:mod:`evaluators.sharding`).
+        isolation: evaluate in the sandboxed child process on the Ray worker.
         memory_limit, timeout: the child's limits, as for :class:`IsolatedExecutor`.
         read_token: the token the Ray tasks download with (``EVALBOT_HF_READ_TOKEN``); its
             role must be ``read``. None: they download anonymously.
@@ -226,9 +337,11 @@ class RayExecutor:
         self.timeout = timeout
         self.max_retries = max_retries
         self._read_token = read_token
+        self.shards = shards
         self._readable: set[str] = set()  # datasets the Ray task may download (checked once)
-        if not ray.is_initialized():
-            ray.init(address=address, log_to_driver=False, include_dashboard=False)
+        start_or_join(
+            address, secrets=(api.token if isinstance(api.token, str) else None, read_token)
+        )
         self._spec = RemoteSpec(
             executor_id=uuid.uuid4().hex,
             modules=tuple(self.modules),
@@ -238,12 +351,10 @@ class RayExecutor:
             isolation=isolation,
             memory_limit=memory_limit,
             timeout_s=timeout,
-            shards=shards,
-            cpus=cpus,
             compute=_within(compute or Compute(), cpus=cpus, gpus=gpus),
             read_token=read_token,
         )
-        env = {"HF_ENDPOINT": api.endpoint}
+        env = {"HF_ENDPOINT": api.endpoint, "HF_TOKEN_PATH": NO_TOKEN_FILE}
         if read_token is None:
             env["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
         self._task = ray.remote(evaluate_on_ray_worker).options(
@@ -263,15 +374,16 @@ class RayExecutor:
     def evaluate(
         self, model: ModelRecord, *, cancel: threading.Event | None = None
     ) -> ExecutionReport:
-        """Steps 1-5 for one model revision, 4-5 on the cluster.
+        """Steps 1-5 for one model revision, 4-5 on the cluster (in ``shards`` Ray tasks).
 
-        ``cancel``: once set, the Ray task is cancelled and :class:`Cancelled` raised.
+        ``cancel``: once set, the Ray tasks are cancelled and :class:`Cancelled` raised.
 
         Raises:
             EvaluationError: typed as locally; ``worker lost`` once Ray's retries are spent,
-                ``timeout`` when the task outlives the isolation timeout.
+                ``timeout`` when a task outlives the isolation timeout.
             DatasetError: a module YAML does not match its dataset, or the Ray task may not
                 download it (gated or private to the task's token): the message names the fix.
+            HfHubHTTPError, httpx2.TransportError: the Hub was busy or out of reach for a task.
         """
         import ray
 
@@ -279,12 +391,32 @@ class RayExecutor:
         if not todo:
             return ExecutionReport(model=model, skipped=skipped)
         self._check_downloadable(todo)
-        job = RayJob(self._spec, model, tuple(todo))
-        ref = self._task.remote(job)
+        refs = [
+            self._task.remote(RayJob(self._spec, model, tuple(share)))
+            for share in split_tasks(todo, self.shards)
+        ]
         try:
-            outcome = _get(ref, self.timeout + _GRACE_S, cancel)
+            parts = [
+                read_outcome(model.repo_id, data) for data in self._gather(model, refs, cancel)
+            ]
+        except BaseException:
+            for ref in refs:  # the other shards' work is of no use now
+                ray.cancel(ref, force=True)
+            raise
+        report = replace(merge_reports(model, parts), skipped=skipped)
+        report.examples = unstored_examples(self.store, report.examples)
+        return report
+
+    def _gather(
+        self, model: ModelRecord, refs: list[Any], cancel: threading.Event | None
+    ) -> list[object]:
+        """What the tasks of ``refs`` returned (Ray's own errors made typed ones)."""
+        import ray
+
+        try:
+            data: list[object] = _get(refs, self.timeout + _GRACE_S, cancel)
+            return data
         except ray.exceptions.GetTimeoutError:
-            ray.cancel(ref, force=True)
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"{model.repo_id}: the evaluation was cancelled") from None
             raise EvaluationError(
@@ -309,13 +441,6 @@ class RayExecutor:
                 f"{type(exc).__name__}: {_first_line(exc)}",
                 reason=FailureReason.WORKER_LOST,
             ) from None
-        if isinstance(outcome, ChildFailure):
-            raise rebuild(model.repo_id, outcome)
-        if isinstance(outcome, HubError):
-            raise outcome
-        report: ExecutionReport = replace(outcome, model=model, skipped=skipped)
-        report.examples = unstored_examples(self.store, report.examples)
-        return report
 
     def _check_downloadable(self, todo: Sequence[EvaluationTask]) -> None:
         """Whether the Ray task, with its token, may download each dataset of ``todo``.
@@ -385,7 +510,7 @@ def _not_downloadable(repo: str, module: str, exc: Exception, *, read_token: boo
 
 
 def _get(ref: Any, timeout: float, cancel: threading.Event | None) -> Any:
-    """``ray.get(ref)`` within ``timeout`` seconds; GetTimeoutError past it or once ``cancel``
+    """``ray.get(ref)`` (one ref or a list) within ``timeout`` seconds; GetTimeoutError past it or once ``cancel``
     is set (checked every second)."""
     import ray
 

@@ -1,34 +1,37 @@
-"""One large evaluation in shards: a split's inputs predicted in parallel as Ray tasks.
+"""One large evaluation in shards: a job's tasks evaluated in parallel, each share as a whole job.
 
-Only prediction is sharded. The inputs, in the order the classifier batches them (texts by
-length, as :meth:`TextClassifier.predict` does: :func:`batch_order`), are cut into ``shards``
-contiguous slices whose boundaries fall on batch boundaries, so every shard runs exactly the
-batches the unsharded run would (same padding, so bit-identical outputs); each shard is a Ray
-task predicting its slice with the loaded model (put in Ray's object store once). The driver concatenates the shards' labels and confidences in order and runs the
-module's Processors once, on the whole split: per-class counts, confusion, misclassifications,
-calibration (ECE) and the bootstrap intervals (same seed) are those of the unsharded run by
-construction. Only the runtime fields differ.
+``ray.shards_per_job: K`` cuts the tasks one model's job runs (a module's original data and each
+of its variants) into at most K contiguous shares; each share is one Ray task that evaluates it
+exactly as an unsharded job is evaluated (in the sandboxed child unless ``isolation.enabled`` is
+false: the model never runs in a Ray worker). :func:`merge_reports` joins the shares' reports
+(plain data, decoded from the children's JSON): every result was computed by one child from its
+whole split, so the merged report stores what the unsharded one does; only the runtime fields
+differ. A job of one task is one shard.
+
+Cutting one split's inputs (:func:`shard_bounds`, :func:`batch_order`,
+:func:`merge_predictions`) keeps the unsharded predictions bit for bit (every shard runs exactly
+the batches the unsharded run would); these are the pieces for predicting a split's slices in
+separate children and processing the merged predictions once.
 
 Example:
-    >>> executor = Executor(modules, api=HfApi(), wrap=sharded(4))  # doctest: +SKIP
-    >>> report = executor.evaluate(model_record)  # Ray must be initialised  # doctest: +SKIP
+    >>> [len(share) for share in split_tasks(list("abcde"), 2)]
+    [3, 2]
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from evaluators.predictions import Classifier, Options, Predictions
-from evaluators.streaming import Loading, read
-from evaluators.tasks import TaskType
-from evaluators.tasks.classification import Classification
+from evaluators.executor import ORIGINAL, ExecutionReport
+from evaluators.predictions import Predictions
 from evaluators.text_classification import length_order
+from store.types import ModelRecord
+
+T = TypeVar("T")
 
 
 def shard_bounds(n: int, shards: int, batch_size: int) -> list[tuple[int, int]]:
@@ -72,50 +75,48 @@ def merge_predictions(
     return Predictions(labels=labels, confidences=confidences, seconds=seconds)
 
 
-def _predict_shard(classifier: Classifier, inputs: Sequence[Any], options: Options) -> Predictions:
-    return classifier.predict(inputs, options)
+def split_tasks(tasks: Sequence[T], shards: int) -> list[list[T]]:
+    """``tasks`` in at most ``shards`` contiguous, non-empty shares of near-equal length.
+
+    Example:
+        >>> split_tasks(["original", "typos", "greyscale"], 4)
+        [['original'], ['typos'], ['greyscale']]
+    """
+    return [list(tasks[a:b]) for a, b in shard_bounds(len(tasks), shards, 1) if b > a]
 
 
-class ShardedClassifier:
-    """A loaded classifier whose ``predict`` runs in ``shards`` parallel Ray tasks."""
+def merge_reports(model: ModelRecord, parts: Sequence[ExecutionReport]) -> ExecutionReport:
+    """One report from the reports of a job's shares (in the order of the shares).
 
-    def __init__(self, inner: Classifier, *, shards: int, num_cpus: float = 1) -> None:
-        self.inner = inner
-        self.repo_id = inner.repo_id
-        self.id2label = inner.id2label
-        self.model = getattr(inner, "model", None)  # for the parameter count
-        self.shards = shards
-        self.num_cpus = num_cpus
-        self._ref: Any = None
+    Results are concatenated; dataset, split, reference and variant records kept once. The
+    example records of a split come from the share that evaluated its original data (it made
+    the thumbnails and names the examples behind the misclassifications, as the unsharded run
+    does), or from the first share that has them.
+    """
+    merged = ExecutionReport(model=model)
+    owner = {
+        (r.dataset_id, r.split): i
+        for i, part in enumerate(parts)
+        for r in part.records
+        if r.variant == ORIGINAL
+    }
+    seen: set[tuple[str, str, int]] = set()
+    for i, part in enumerate(parts):
+        merged.model_metadata = merged.model_metadata or part.model_metadata
+        merged.records.extend(part.records)
+        _add_new(merged.datasets, part.datasets)
+        _add_new(merged.references, part.references)
+        _add_new(merged.splits, part.splits)
+        _add_new(merged.variants, part.variants)
+        for example in part.examples:
+            key = (example.dataset_id, example.split, example.example_id)
+            if owner.get(key[:2], i) == i and key not in seen:
+                seen.add(key)
+                merged.examples.append(example)
+    return merged
 
-    def predict(self, inputs: Sequence[Any], options: Options) -> Predictions:
-        """Shards read in their Ray task, in-process (the shards are the parallelism); the
-        thumbnails asked for are made afterwards by the executor."""
-        import ray
 
-        start = time.perf_counter()
-        if self._ref is None:
-            self._ref = ray.put(self.inner)  # once per model, shared by every shard and split
-        remote = ray.remote(_predict_shard).options(num_cpus=self.num_cpus, max_retries=2)
-        order = batch_order(inputs)
-        shard_options = replace(options, loading=Loading(workers=0), thumbnails=frozenset())
-        futures = [
-            remote.remote(self._ref, read(inputs, order[a:b]), shard_options)
-            for a, b in shard_bounds(len(inputs), self.shards, options.batch_size)
-            if b > a
-        ]
-        parts = ray.get(futures)
-        return merge_predictions(parts, order, seconds=time.perf_counter() - start)
-
-
-def sharded(shards: int, num_cpus: float = 1) -> Callable[[Any, TaskType], Any]:
-    """A wrapper for :class:`evaluators.executor.Executor`'s ``wrap``: each loaded classifier
-    (text or image classification) predicts in ``shards`` Ray tasks; the models of other task
-    types are unchanged. Ray must be initialised (``ray.init``)."""
-
-    def wrap(predictor: Any, task_type: TaskType) -> Any:
-        if shards <= 1 or not isinstance(task_type, Classification):
-            return predictor
-        return ShardedClassifier(predictor, shards=shards, num_cpus=num_cpus)
-
-    return wrap
+def _add_new(into: list[T], items: Sequence[T]) -> None:
+    for item in items:
+        if item not in into:
+            into.append(item)

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
@@ -147,10 +148,34 @@ class Column(Sequence[Any]):
 
 
 def decode_image(feature: Any, value: Any) -> torch.Tensor:
-    """A stored image as ``datasets`` decodes it (EXIF orientation applied), as RGB uint8."""
+    """A stored image as ``datasets`` decodes it (EXIF orientation applied), as RGB uint8.
+
+    An image of more pixels than PIL's ``MAX_IMAGE_PIXELS`` (89M: a 9,459 x 9,459 square) is
+    refused before it is decoded: a PNG of 50,000 x 50,000 pixels compresses to kilobytes and
+    decodes to 7.5 GB.
+
+    Raises:
+        DatasetError: the image is that large, or not an image PIL can read (the dataset's
+            problem, not the model's).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from evaluators.datasets_io import DatasetError
     from evaluators.image_classification import to_tensor
 
-    return to_tensor(feature.decode_example(value) if isinstance(value, dict) else value)
+    if not isinstance(value, dict):
+        return to_tensor(value)
+    try:
+        with warnings.catch_warnings():  # PIL only warns up to twice its limit
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return to_tensor(feature.decode_example(value))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DatasetError(
+            f"an image of the split is too large to decode ({exc}); drop it from the dataset "
+            "or evaluate another split"
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise DatasetError(f"an image of the split cannot be read: {exc}") from exc
 
 
 class Perturbed(Sequence[Any]):

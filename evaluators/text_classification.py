@@ -16,6 +16,7 @@ from transformers import AutoModelForSequenceClassification
 from evaluators.labels import model_labels
 from evaluators.loading import load_config, load_tokenizer, load_transformers_model
 from evaluators.predictions import Options, Predictions, autocast
+from evaluators.processing import check_scores
 from evaluators.streaming import Loading, spans, stream
 
 _IN_PROCESS = Loading(workers=0)  # reading texts costs little next to the model
@@ -93,7 +94,12 @@ class TextClassifier:
     @torch.inference_mode()
     def predict(self, texts: Sequence[Text], options: Options) -> Predictions:
         """Predict every text (or pair of texts). Batches are formed from texts of similar
-        length (less padding); texts are read (and perturbed) batch by batch."""
+        length (less padding); texts are read (and perturbed) batch by batch.
+
+        Raises:
+            EvaluationError: the model's scores are not finite (see
+                :func:`~evaluators.processing.check_scores`).
+        """
         order = length_order(texts)
         labels = np.empty(len(texts), dtype=np.int64)
         confidences = np.empty(len(texts), dtype=np.float32)
@@ -117,6 +123,7 @@ class TextClassifier:
                 confidences[idx] = conf.cpu().numpy()
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+        check_scores(self.repo_id, confidences)
         return Predictions(
             labels=labels, confidences=confidences, seconds=time.perf_counter() - start
         )

@@ -20,6 +20,7 @@ from bot.discovery import to_record
 from bot.worker import save_report
 from evaluators import progress
 from evaluators.config import EvaluationModule, load_module
+from evaluators.containment import RESULT_FILE
 from evaluators.errors import (
     EvaluationError,
     IncompatibleLibraryError,
@@ -30,7 +31,6 @@ from evaluators.executor import Executor
 from evaluators.hub import check_remote_code, fetch_model
 from evaluators.isolation import (
     PROBE_ENV,
-    RESULT_FILE,
     ChildFailure,
     IsolatedExecutor,
     _death,
@@ -40,6 +40,7 @@ from evaluators.isolation import (
     refuse_pickles,
 )
 from evaluators.memory_limit import cgroup_parent
+from evaluators.report_codec import encode
 from sandbox.world import World
 from store.db import Store
 from store.types import FailureReason, ModelRecord
@@ -147,7 +148,9 @@ def test_same_results_as_in_process_without_token_and_offline(
     else:  # never with CUDA, nor beside a cgroup
         assert probe["rlimit_data"] == resource.getrlimit(resource.RLIMIT_DATA)[0]
     assert ("/evalbot-" in probe["cgroup"]) is (cgroup is not None)
-    assert probe["pgid"] == probe["pid"]  # its own process group
+    # the first process of a PID namespace of its own; its session's leader (the reaper the
+    # worker kills as a group) stays outside, so it has no group id in here
+    assert (probe["pid"], probe["pgid"]) == (1, 0)
     assert os.environ["HF_TOKEN"] == token  # the parent's environment is untouched
 
     save_report(store, isolated)
@@ -255,7 +258,7 @@ def test_auto_map_beside_a_transformers_architecture_passes(tiny: Path, tmp_path
 
 def test_typed_errors_cross_the_process_boundary(tmp_path: Path) -> None:
     def across(exc: BaseException) -> Exception:
-        (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(child_failure(exc, None)))
+        (tmp_path / RESULT_FILE).write_bytes(encode(child_failure(exc, None)))
         outcome = _read_outcome("org/model", tmp_path / RESULT_FILE)
         assert isinstance(outcome, ChildFailure)
         return rebuild_failure("org/model", outcome)
@@ -276,14 +279,27 @@ def test_typed_errors_cross_the_process_boundary(tmp_path: Path) -> None:
 
 
 def test_a_result_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    """The result is JSON read as data: a pickle (which could run code when loaded) is not
+    loaded at all, and JSON naming a type that is not a result record builds nothing."""
+
     class Evil:
         def __reduce__(self) -> tuple[object, tuple[str]]:
-            return (os.system, ("touch pwned",))
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
 
     (tmp_path / RESULT_FILE).write_bytes(pickle.dumps(Evil()))
-    with pytest.raises(EvaluationError, match="not an evaluation result type") as caught:
+    with pytest.raises(EvaluationError, match="unreadable result") as caught:
         _read_outcome("org/model", tmp_path / RESULT_FILE)
     assert caught.value.reason is FailureReason.LOAD_ERROR
+    (tmp_path / RESULT_FILE).write_text('{"$t": "Popen", "f": {"args": "touch pwned"}}')
+    with pytest.raises(EvaluationError, match="not an evaluation result type"):
+        _read_outcome("org/model", tmp_path / RESULT_FILE)
+    (tmp_path / RESULT_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(EvaluationError, match="nested too deeply"):
+        _read_outcome("org/model", tmp_path / RESULT_FILE)
+    (tmp_path / RESULT_FILE).write_text('"' + "x" * 2000 + '"')
+    with pytest.raises(EvaluationError, match="over the limit of 1000"):
+        _read_outcome("org/model", tmp_path / RESULT_FILE, 1000)
+    assert not (tmp_path / "pwned").exists()
 
 
 @pytest.mark.parametrize(

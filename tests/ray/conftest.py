@@ -25,9 +25,11 @@ def probe_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="package")
 def local_ray(probe_file: Path, bot_token: str) -> Iterator[None]:
-    """Started once for every Ray test, as an ``evalbot worker`` starts a local instance with
-    ``HF_TOKEN`` the write token: its Ray workers, and the children they start, inherit that
-    token and the isolation probe (``PROBE_ENV``), whatever this process's environment is later.
+    """Started once for every Ray test, as a cluster whose nodes hold a token of their own
+    (``HF_TOKEN``, here the write token): its Ray workers, and the children they start, inherit
+    that token and the isolation probe (``PROBE_ENV``), whatever this process's environment is
+    later. (An evalbot worker's own local instance is started without its secrets:
+    ``test_trust_boundary``.)
     """
     import ray
 

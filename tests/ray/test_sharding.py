@@ -1,13 +1,14 @@
-"""One evaluation in 4 shards (parallel Ray tasks) stores exactly what the unsharded one does."""
+"""One evaluation in shards (parallel Ray tasks, each a sandboxed child evaluating its share of the
+job's tasks) stores exactly what the unsharded one does."""
 
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from huggingface_hub import HfApi
@@ -15,9 +16,7 @@ from huggingface_hub import HfApi
 from bot.config import BotConfig
 from bot.discovery import to_record
 from bot.worker import make_executor, save_report
-from evaluators.executor import Executor
-from evaluators.predictions import Options
-from evaluators.sharding import ShardedClassifier, shard_bounds
+from evaluators.sharding import shard_bounds, split_tasks
 from sandbox.world import World
 from store.db import Store
 from tests.bot.conftest import FastConfig, make_model, write_config
@@ -35,6 +34,15 @@ def test_shards_are_contiguous_and_cut_on_batch_boundaries(n: int, shards: int, 
     assert all(a == b for (_, a), (b, _) in itertools.pairwise(bounds))
     assert all(start % batch == 0 for start, _ in bounds)
     assert len(bounds) == max(1, min(shards, -(-n // batch)))
+
+
+@pytest.mark.parametrize(("n", "shards"), [(1, 4), (2, 4), (5, 2), (8, 3), (3, 1)])
+def test_a_job_s_tasks_are_cut_in_contiguous_non_empty_shares(n: int, shards: int) -> None:
+    tasks = [f"task{i}" for i in range(n)]
+    shares = split_tasks(tasks, shards)
+    assert [t for share in shares for t in share] == tasks
+    assert len(shares) == min(n, shards) and all(shares)
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1
 
 
 def _whole_split(config: FastConfig) -> BotConfig:
@@ -59,18 +67,22 @@ def other_store(mongo: EmbeddedMongo) -> Iterator[Store]:
 @pytest.mark.slow  # Ray: a local instance
 def test_a_4_shard_evaluation_stores_the_unsharded_result_exactly(
     local_ray: None,
+    probe_file: Path,
     world: World,
     demo_api: HfApi,
     store: Store,
     other_store: Store,
     tmp_path: Path,
 ) -> None:
+    """The job's two tasks (the original split and a variant) in two shards, each evaluated by
+    a sandboxed child on a Ray worker; the unsharded run evaluates in process."""
     unsharded = write_config(tmp_path / "local", isolation={"enabled": False})
     sharded = ray_config(tmp_path / "ray", tag=unsharded.tag, shards_per_job=4)
     repo_id = f"shard{uuid.uuid4().hex[:6]}/tiny"
     make_model(demo_api, world, repo_id, unsharded.tag)
     api = HfApi()
     model = to_record(api.model_info(repo_id))
+    probe_file.unlink(missing_ok=True)
     for config, into in ((unsharded, store), (sharded, other_store)):
         store_model = into.upsert_model
         store_model(model)
@@ -86,18 +98,8 @@ def test_a_4_shard_evaluation_stores_the_unsharded_result_exactly(
     for a, b in zip(got, expected, strict=True):
         assert comparable(a) == comparable(b)  # counts, confusion, calibration, CIs, errors
         assert a.intervals and a.calibration is not None and a.misclassifications
-
-
-@pytest.mark.slow  # Ray: a local instance
-def test_the_sharded_classifier_predicts_what_the_model_does_in_order(
-    local_ray: None, world: World, tmp_path: Path
-) -> None:
-    executor = Executor([], api=HfApi(), device="cpu")
-    model = to_record(HfApi().model_info("demo/tiny-emotion"))
-    inner = executor.load(model, world.model("demo/tiny-emotion").path)
-    texts = [f"i feel {w} today number {i}" for i, w in enumerate(["sad", "happy", "angry"] * 30)]
-    options = Options(batch_size=8, max_length=32)
-    whole = inner.predict(texts, options)  # type: ignore[union-attr]
-    sharded = ShardedClassifier(inner, shards=4).predict(texts, options)  # type: ignore[arg-type]
-    np.testing.assert_array_equal(sharded.labels, whole.labels)
-    np.testing.assert_array_equal(sharded.confidences, whole.confidences)
+    split = (expected[0].dataset_id, expected[0].split)
+    assert other_store.stored_example_ids(*split) == store.stored_example_ids(*split)
+    # The shards' children were sandboxed (the probe that each writes: no token, seccomp on).
+    probe = json.loads(probe_file.read_text())
+    assert (probe["model"], probe["token_found"], probe["seccomp"]) == (repo_id, False, "2")
