@@ -32,7 +32,8 @@ Limits:
 What comes back: the child writes an :class:`ExecutionReport` or a :class:`ChildFailure` as JSON
 (:mod:`evaluators.report_codec`) to a file it opened before entering its sandbox; the parent reads
 it as data, building evalbot's record types only (a subverted child cannot run code in the parent
-through it), at most ``max_file_bytes`` of it, and refuses records that name another model.
+through it), refuses a result over :data:`MAX_RESULT_BYTES` unread (a subverted child must not
+make the token-holding worker parse gigabytes), and refuses records that name another model.
 
 The sandbox (:mod:`evaluators.containment`; ``sandbox=True``, the default): the child has no
 network, its own PID and mount namespaces with a read-only view of only what the job needs (its
@@ -120,6 +121,9 @@ OFFLINE_ENV = {
 JOB_FILE, LOG_FILE = "job.pickle", "child.log"
 OWN_PACKAGES = ("evaluators", "store", "perturbations")  # what the child imports of evalbot
 PROBE_PREFIX = "probe: "
+# A result the worker reads, at most: real ones are KBs to tens of MBs (outcome bits, example
+# thumbnails); the JSON of anything larger is not parsed in the process that holds the token.
+MAX_RESULT_BYTES = 256 * 2**20
 # The child first asks Linux to SIGKILL it when its parent dies (and exits if that already
 # happened), before its slow imports: a worker killed with SIGKILL leaves no evaluation running.
 _CHILD_CODE = (
@@ -354,7 +358,7 @@ class IsolatedExecutor:
         result = folder / RESULT_FILE
         if not result.exists() or (status != 0 and result.stat().st_size == 0):
             raise _death(repo_id, status, (folder / LOG_FILE), self.memory_limit)
-        outcome = _read_outcome(repo_id, result, self.max_file_bytes)
+        outcome = _read_outcome(repo_id, result, MAX_RESULT_BYTES)
         if isinstance(outcome, ChildFailure):
             raise rebuild_failure(repo_id, outcome)
         return outcome
@@ -501,6 +505,9 @@ def _read_outcome(
 ) -> ExecutionReport | ChildFailure:
     """The child's result file (JSON, :mod:`evaluators.report_codec`), read as data only."""
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ReportFormatError(f"{size} bytes, over the limit of {max_bytes}")
         with path.open("rb") as handle:
             data = handle.read(max_bytes + 1 if max_bytes else -1)
         outcome = decode(data, max_bytes=max_bytes)

@@ -61,12 +61,11 @@ from huggingface_hub import HfApi, get_token
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 
 from evaluators.config import EvaluationModule
-from evaluators.containment import DEFAULT_MAX_FILE_BYTES
 from evaluators.datasets_io import DatasetError
 from evaluators.device import Compute
 from evaluators.errors import READ_TOKEN_ENV, Cancelled, EvaluationError, ReadTokenError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
-from evaluators.isolation import SECRET_ENV, ChildFailure, IsolatedExecutor
+from evaluators.isolation import MAX_RESULT_BYTES, SECRET_ENV, ChildFailure, IsolatedExecutor
 from evaluators.isolation import child_failure as as_failure  # the typed-error codec
 from evaluators.isolation import rebuild_failure as rebuild
 from evaluators.planner import unstored_examples
@@ -82,7 +81,7 @@ HUB_ERROR = "HubError"  # ChildFailure.error of a Hub error met by the task (not
 _RETRY_HEADERS = ("retry-after", "ratelimit", "ratelimit-policy")  # kept with a Hub error
 # Never in the environment of a local Ray instance's processes (nor any variable holding the
 # value of one of them, or the Hub token).
-LOCAL_RAY_SECRET_ENV = (*SECRET_ENV, "MONGODB_READ_URI", "EVALBOT_SIGNING_KEY")
+LOCAL_RAY_SECRET_ENV = SECRET_ENV  # the database URIs, tokens and the signing key
 NO_TOKEN_FILE = "/nonexistent/evalbot-no-token"  # HF_TOKEN_PATH of the tasks: no stored token
 _START = threading.Lock()  # one Ray start per process, with os.environ scrubbed meanwhile
 
@@ -214,7 +213,7 @@ def read_outcome(repo_id: str, data: object) -> ExecutionReport:
     if not isinstance(data, bytes):
         raise EvaluationError(repo_id, f"the Ray task sent a {type(data).__name__}, not a result")
     try:
-        outcome = decode(data, max_bytes=DEFAULT_MAX_FILE_BYTES)
+        outcome = decode(data, max_bytes=MAX_RESULT_BYTES)
     except ReportFormatError as exc:
         raise EvaluationError(repo_id, f"the Ray task sent an unreadable result: {exc}") from None
     if isinstance(outcome, ChildFailure):
