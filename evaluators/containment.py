@@ -39,6 +39,7 @@ unprivileged user namespaces allowed) by making one in a short-lived process.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -416,12 +417,23 @@ def confine_job(folder: str) -> int:
     described = job / CONFINEMENT_FILE
     datasets = job / "datasets"
     if described.exists():
-        enter(Confinement.from_json(described.read_text()), scratch=str(job.parent / SCRATCH))
+        confinement = Confinement.from_json(described.read_text())
+        _close_all_but(0, 1, 2, fd)  # nothing inherited leads out (a folder's descriptor would)
+        enter(confinement, scratch=str(job.parent / SCRATCH))
         os.environ.update(HOME="/tmp", XDG_CACHE_HOME="/tmp/.cache", TMPDIR="/tmp")
         tempfile.tempdir = None  # chosen again, in the private /tmp
         datasets = _mirror_links(datasets, Path("/tmp/datasets"))
     os.environ["HF_DATASETS_CACHE"] = str(datasets)
     return fd
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every open file descriptor of this process except ``keep``."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _mirror_links(source: Path, target: Path) -> Path:

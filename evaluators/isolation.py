@@ -727,6 +727,11 @@ def _write_probe(job: ChildJob) -> None:
                 environs.append((proc / "environ").read_bytes().decode(errors="replace"))
     probe["environs"] = environs
     probe["pids"] = sorted(int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit())
+    fds: dict[str, str] = {}
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            fds[fd.name] = os.readlink(fd)
+    probe["fds"] = fds
     uri = os.environ.get(f"{PROBE_ENV}_MONGO")
     if uri:
 

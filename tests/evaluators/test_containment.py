@@ -139,6 +139,9 @@ def test_code_in_the_evaluation_child_reaches_nothing(
     if os.geteuid() == 0:
         assert probe["uid"] != 0 and probe["euid"] != 0
     assert probe["rlimit_fsize"] == 4 * 2**30
+    # nothing inherited leads out: stdin (/dev/null), the log twice, the result file
+    assert len(probe["fds"]) == 4 and probe["fds"]["0"] == "/dev/null"
+    assert sum(target.endswith("/result.json") for target in probe["fds"].values()) == 1
 
 
 ATTACK = r"""
