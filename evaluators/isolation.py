@@ -93,6 +93,7 @@ from evaluators.errors import Cancelled, EvaluationError, UnsafeWeightsError
 from evaluators.executor import EvaluationTask, ExecutionReport, Executor
 from evaluators.forkserver import ForkServer, ForkServerError
 from evaluators.hub import PICKLE_SUFFIXES, FetchedModel, fetch_model
+from evaluators.limits import load_json
 from evaluators.memory_limit import MemoryLimit, gib
 from evaluators.planner import unstored_examples
 from evaluators.report_codec import ReportFormatError, decode, encode
@@ -261,7 +262,7 @@ class IsolatedExecutor:
                 (Path(tmp) / SCRATCH).mkdir(mode=0o755)
                 confinement = self._confinement(folder, fetched, todo)
                 (folder / CONFINEMENT_FILE).write_text(confinement.to_json())
-            report = self._run_child(model.repo_id, folder, cancel)
+            report = self._run_child(model.repo_id, folder, cancel, _model_types(fetched.path))
         _check_report(model, report)
         report = replace(report, model=model, skipped=skipped)
         report.examples = unstored_examples(self.store, report.examples)
@@ -338,12 +339,16 @@ class IsolatedExecutor:
         return env
 
     def _run_child(
-        self, repo_id: str, folder: Path, cancel: threading.Event | None = None
+        self,
+        repo_id: str,
+        folder: Path,
+        cancel: threading.Event | None = None,
+        model_types: Sequence[str] = (),
     ) -> ExecutionReport:
         (folder / LOG_FILE).touch()
         with MemoryLimit(self.memory_limit, device=str(self.executor.device)) as limit:
             if self.preload:
-                status = self._run_forked(repo_id, folder, limit, cancel)
+                status = self._run_forked(repo_id, folder, limit, cancel, model_types)
             else:
                 status = self._run_spawned(folder, limit, cancel)
         if cancel is not None and cancel.is_set():
@@ -369,6 +374,7 @@ class IsolatedExecutor:
         folder: Path,
         limit: MemoryLimit,
         cancel: threading.Event | None = None,
+        model_types: Sequence[str] = (),
     ) -> int | None:
         """The child forked by the preloaded server; its exit code, None past the timeout.
 
@@ -382,7 +388,7 @@ class IsolatedExecutor:
             self._server = ForkServer(env, log_path=private / "server.log")
         server = self._server
         try:
-            pid = server.start(folder, self.memory_limit, limit.rlimit_data)
+            pid = server.start(folder, self.memory_limit, limit.rlimit_data, model_types)
             try:
                 limit.watch(pid)
                 status = _wait_relaying_progress(
@@ -439,6 +445,20 @@ class IsolatedExecutor:
         if self._server is not None:
             self._server.close()
             self._server = None
+
+
+def _model_types(snapshot: Path) -> list[str]:
+    """The ``model_type`` of the snapshot's ``config.json`` (and of a nested text or vision
+    config), read within its cap; none when it cannot be read."""
+    try:
+        config = load_json(snapshot / "config.json", "config.json")
+    except (OSError, ValueError):
+        return []
+    if not isinstance(config, dict):
+        return []
+    found = [config.get("model_type")]
+    found += [v.get("model_type") for v in config.values() if isinstance(v, dict)]
+    return [t for t in dict.fromkeys(found) if isinstance(t, str) and len(t) <= 64]
 
 
 # -- the parent's side of the child's death and result ---------------------------------------

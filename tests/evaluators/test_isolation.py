@@ -373,3 +373,24 @@ def test_the_child_dies_with_a_killed_worker(
         assert children_under(tmp_path, "evalbot-forkserver-") == []
     finally:
         parent.kill()
+
+
+def test_the_fork_server_warms_only_transformers_own_model_code() -> None:
+    """``warm`` imports the modelling code of a ``model_type`` transformers lists; any other
+    name (data from a model's config.json) imports nothing."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from evaluators.forkserver import warm\n"
+        "before = set(sys.modules)\n"
+        "warm(['bert', '../../etc/passwd', 'os.system', 'evaluators.hub', ''])\n"
+        "print(sorted(m for m in set(sys.modules) - before if not m.startswith('transformers.')))\n"
+        "print('transformers.models.bert.modeling_bert' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    others, bert = done.stdout.splitlines()[-2:]
+    assert bert == "True"
+    assert "evaluators.hub" not in others and "'os.system'" not in others
