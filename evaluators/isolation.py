@@ -399,6 +399,7 @@ class IsolatedExecutor:
                     os.killpg(pid, signal.SIGKILL)  # the child's session: all it started
             if status is None:
                 server.wait(60)  # the server reaps the killed child
+            _await_group_end(pid)
         except ForkServerError as error:
             raise EvaluationError(
                 repo_id, f"the evaluation process failed: {error}", reason=FailureReason.LOAD_ERROR
@@ -458,7 +459,8 @@ def _model_types(snapshot: Path) -> list[str]:
         return []
     found = [config.get("model_type")]
     found += [v.get("model_type") for v in config.values() if isinstance(v, dict)]
-    return [t for t in dict.fromkeys(found) if isinstance(t, str) and len(t) <= 64]
+    names = [t for t in found if isinstance(t, str) and len(t) <= 64]  # any JSON value may be here
+    return list(dict.fromkeys(names))
 
 
 # -- the parent's side of the child's death and result ---------------------------------------
@@ -495,6 +497,28 @@ def _kill_group(child: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)
     child.wait()
+    _await_group_end(child.pid)
+
+
+def _await_group_end(pgid: int, timeout: float = 10.0) -> None:
+    """Wait until no live process is left in the process group ``pgid``: the sandboxed process
+    (the reaper's child, pid 1 of its namespace) and its decode workers take a moment to die
+    after the SIGKILL, and are reaped by the host's init, not by the worker."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.01)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process that is not a zombie belongs to the process group ``pgid``."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _death(repo_id: str, status: int, log: Path, memory_limit: int | None) -> EvaluationError:
