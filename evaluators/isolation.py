@@ -699,8 +699,17 @@ def _caused_by_memory(exc: BaseException) -> bool:
             isinstance(seen, RuntimeError) and any(m in str(seen) for m in _MEMORY_MARKERS)
         ):
             return True
+        if isinstance(seen, SystemError) and _NULL_RESULT in str(seen) and _data_limited():
+            return True  # C code whose allocation failed under RLIMIT_DATA, without saying so
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+_NULL_RESULT = "returned NULL without setting an exception"
+
+
+def _data_limited() -> bool:
+    return resource.getrlimit(resource.RLIMIT_DATA)[0] != resource.RLIM_INFINITY
 
 
 def child_failure(exc: BaseException, limit: int | None) -> ChildFailure:

@@ -394,3 +394,23 @@ def test_the_fork_server_warms_only_transformers_own_model_code() -> None:
     others, bert = done.stdout.splitlines()[-2:]
     assert bert == "True"
     assert "evaluators.hub" not in others and "'os.system'" not in others
+
+
+def test_a_null_result_from_c_code_under_the_data_limit_is_out_of_memory() -> None:
+    """C code whose allocation failed under ``RLIMIT_DATA`` may raise SystemError instead of
+    MemoryError; with the limit set that is the memory limit, without it a load error."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys\n"
+        "from evaluators.isolation import child_failure\n"
+        "error = SystemError('<function X.__init__> returned NULL without setting an exception')\n"
+        "print(child_failure(error, 2**30).reason)\n"
+        "resource.setrlimit(resource.RLIMIT_DATA, (2**40, resource.RLIM_INFINITY))\n"
+        "print(child_failure(error, 2**30).reason)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    # no limit: no reason of its own (the parent makes it a load error); limited: out of memory
+    assert done.stdout.splitlines() == ["None", "out of memory"]
